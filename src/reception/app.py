@@ -1,0 +1,110 @@
+"""create_app(settings) -> Litestar: the one place the service is wired together."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncGenerator
+from typing import Any
+
+from litestar import Litestar, MediaType, Request, Router, get
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.exceptions import HTTPException
+from litestar.logging import LoggingConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reception import __version__
+from reception.audit.controllers import AuditController
+from reception.auth import TokenAuthMiddleware
+from reception.config import Settings, get_settings
+from reception.db import SQLITE_WRITE, create_engine, create_sessionmaker
+from reception.errors import exception_handlers
+from reception.org.controllers import (
+    LeaderController,
+    MeController,
+    TokenController,
+    UnitController,
+    UserController,
+    VenueController,
+)
+
+_READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+async def provide_db(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    """One transaction per request: committed before the response is sent, rolled back on error."""
+    async with request.app.state.sessionmaker() as session:
+        if request.method not in _READ_METHODS:
+            await session.connection(execution_options={SQLITE_WRITE: True})
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+@get("/health", tags=["health"], media_type=MediaType.JSON, cache_control=None)
+async def health(state: State) -> dict[str, str]:
+    try:
+        async with state.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))
+    except Exception as exc:
+        raise HTTPException(status_code=503, detail="database unreachable") from exc
+    return {"status": "ok", "database": state.engine.dialect.name, "version": __version__}
+
+
+def create_app(settings: Settings | None = None) -> Litestar:
+    settings = settings or get_settings()
+    engine = create_engine(settings)
+    sessionmaker = create_sessionmaker(engine)
+
+    async def dispose_engine() -> None:
+        await engine.dispose()
+
+    api = Router(
+        path="/api",
+        route_handlers=[
+            UnitController,
+            LeaderController,
+            VenueController,
+            UserController,
+            TokenController,
+            MeController,
+            AuditController,
+        ],
+        middleware=[TokenAuthMiddleware],
+        security=[{"bearer": []}],
+    )
+    return Litestar(
+        route_handlers=[health, api],
+        dependencies={"db": Provide(provide_db)},
+        exception_handlers=exception_handlers,
+        state=State({"settings": settings, "engine": engine, "sessionmaker": sessionmaker}),
+        on_shutdown=[dispose_engine],
+        openapi_config=OpenAPIConfig(
+            title="reception",
+            version=__version__,
+            description="接访日、下访与领导包案: reception days, field visits and case ownership",
+            path="/schema",
+            components=Components(
+                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
+            ),
+        ),
+        logging_config=LoggingConfig(
+            root={"level": settings.log_level, "handlers": ["queue_listener"]},
+            log_exceptions="never",
+            disable_stack_trace={404, 401, 403, 409, 412, 422, 400},
+        ),
+        debug=False,
+    )
+
+
+def factory() -> Litestar:
+    """Entry point for uvicorn worker processes: settings come from the environment."""
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    return create_app()

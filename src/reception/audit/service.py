@@ -1,0 +1,70 @@
+"""Writing and reading the audit log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, select
+
+from reception.audit.models import AuditEvent
+from reception.auth import Principal
+
+CLI_ACTOR = "命令行"
+
+
+def snapshot(obj: SQLModel | None, *, exclude: set[str] | None = None) -> dict[str, Any] | None:
+    if obj is None:
+        return None
+    return obj.model_dump(mode="json", exclude=exclude)
+
+
+async def record(
+    *,
+    session: AsyncSession,
+    actor: Principal | None,
+    action: str,
+    target_type: str,
+    target_id: Any,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+) -> AuditEvent:
+    event = AuditEvent(
+        actor_user_id=actor.user_id if actor else None,
+        actor_name=actor.name if actor else CLI_ACTOR,
+        action=action,
+        target_type=target_type,
+        target_id=str(target_id),
+        before=before,
+        after=after,
+    )
+    session.add(event)
+    await session.flush()
+    return event
+
+
+async def list_events(
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    target_type: str | None = None,
+    target_id: str | None = None,
+    actor_user_id: int | None = None,
+    action: str | None = None,
+) -> tuple[list[AuditEvent], int]:
+    query = select(AuditEvent)
+    if target_type:
+        query = query.where(AuditEvent.target_type == target_type)
+    if target_id:
+        query = query.where(AuditEvent.target_id == target_id)
+    if actor_user_id is not None:
+        query = query.where(AuditEvent.actor_user_id == actor_user_id)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(
+        query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)  # type: ignore[union-attr]
+    )
+    return list(rows.all()), total

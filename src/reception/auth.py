@@ -1,0 +1,136 @@
+"""Bearer tokens, the authenticated principal, and role guards."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col, select
+
+from reception.org.models import ApiToken, SecretaryLeader, Unit, User
+
+TOKEN_PREFIX = "rcp_"
+
+
+def new_token() -> str:
+    return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    # Tokens carry 256 random bits, so a plain SHA-256 is enough (no need for a slow KDF).
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: what guards and services need, loaded once per request."""
+
+    user_id: int
+    name: str
+    role: str
+    token_id: int
+    unit_id: int | None = None
+    unit_path: str | None = None
+    leader_id: int | None = None
+    leader_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def may_act_for_leader(self, leader_id: int) -> bool:
+        if self.role == "admin":
+            return True
+        if self.role == "secretary":
+            return leader_id in self.leader_ids
+        return False
+
+
+async def load_principal(session: AsyncSession, token: str) -> Principal | None:
+    row = (
+        await session.execute(
+            select(User, ApiToken.id)
+            .join(ApiToken, col(ApiToken.user_id) == col(User.id))
+            .where(
+                ApiToken.token_hash == hash_token(token),
+                ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
+                User.active.is_(True),  # type: ignore[attr-defined]
+            )
+        )
+    ).first()
+    if row is None:
+        return None
+    user, token_id = row
+    leader_ids: frozenset[int] = frozenset()
+    if user.role == "secretary":
+        leader_ids = frozenset(
+            (
+                await session.scalars(
+                    select(SecretaryLeader.leader_id).where(SecretaryLeader.user_id == user.id)
+                )
+            ).all()
+        )
+    unit_path = None
+    if user.unit_id is not None:
+        unit_path = await session.scalar(select(Unit.path).where(Unit.id == user.unit_id))
+    return Principal(
+        user_id=user.id,
+        name=user.name,
+        role=user.role,
+        token_id=token_id,
+        unit_id=user.unit_id,
+        unit_path=unit_path,
+        leader_id=user.leader_id,
+        leader_ids=leader_ids,
+    )
+
+
+class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise NotAuthorizedException(
+                "Send 'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"}
+            )
+        maker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
+        async with maker() as session:
+            principal = await load_principal(session, token.strip())
+        if principal is None:
+            raise NotAuthorizedException(
+                "Unknown or revoked token",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            )
+        return AuthenticationResult(user=principal, auth=principal.token_id)
+
+
+Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
+
+
+def require(*roles: str) -> Guard:
+    """A guard letting through only the given roles (admin is always let through)."""
+    allowed = frozenset(roles) | {"admin"}
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if principal.role not in allowed:
+            raise PermissionDeniedException(
+                f"Role '{principal.role}' may not do this; allowed: {', '.join(sorted(allowed))}"
+            )
+
+    return guard
+
+
+def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
+    principal: Principal = connection.user
+    return principal

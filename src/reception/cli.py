@@ -1,0 +1,253 @@
+"""The `reception` command: serve, migrate, demo data, users and tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import click
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reception.config import get_settings
+from reception.db import create_engine, create_sessionmaker, migrate
+from reception.errors import DomainError
+
+T = TypeVar("T")
+
+
+def _run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction against the configured database."""
+
+    async def runner() -> T:
+        engine = create_engine(get_settings())
+        try:
+            async with create_sessionmaker(engine)() as session:
+                result = await work(session)
+                await session.commit()
+                return result
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(runner())
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from exc
+
+
+@click.group()
+@click.version_option(package_name="reception")
+def main() -> None:
+    """reception: 接访日、下访与领导包案 service of a petition office."""
+
+
+# ---------------------------------------------------------------- serve
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Worker processes (use several on PostgreSQL).",
+)
+@click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
+def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
+    """Apply pending migrations, then serve the API."""
+    import uvicorn
+
+    settings = get_settings()
+    if not no_migrate:
+        migrate(settings.database_url, "upgrade", "head")
+    click.echo(
+        f"reception on http://{host}:{port} (API docs: /schema) database: "
+        f"{'SQLite' if settings.is_sqlite else 'PostgreSQL'}",
+        err=True,
+    )
+    uvicorn.run(
+        "reception.app:factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=settings.log_level.lower(),
+        # Access logs hold URLs, and feed URLs hold secret tokens: keep them out of logs.
+        access_log=False,
+    )
+
+
+# ---------------------------------------------------------------- db
+
+
+@main.group()
+def db() -> None:
+    """Database migrations (Alembic)."""
+
+
+@db.command("upgrade")
+@click.argument("revision", default="head")
+def db_upgrade(revision: str) -> None:
+    """Upgrade to REVISION (default: head)."""
+    migrate(get_settings().database_url, "upgrade", revision)
+
+
+@db.command("downgrade")
+@click.argument("revision", default="-1")
+def db_downgrade(revision: str) -> None:
+    """Downgrade to REVISION (default: one step; 'base' empties the schema)."""
+    migrate(get_settings().database_url, "downgrade", revision)
+
+
+@db.command("current")
+def db_current() -> None:
+    """Show the current revision."""
+    migrate(get_settings().database_url, "current")
+
+
+# ---------------------------------------------------------------- demo
+
+
+@main.command()
+def demo() -> None:
+    """Load the demo org (idempotent) and print a new token for each demo login."""
+    from reception.demo import load_org
+
+    migrate(get_settings().database_url, "upgrade", "head")
+    logins = _run_in_transaction(load_org)
+    click.echo("Demo logins (tokens are shown once; use: Authorization: Bearer <token>)")
+    for login in logins:
+        click.echo(
+            f"  {login.role:<10} {login.name:<6} user {login.user_id:<3} "
+            f"{login.token}  {login.note}"
+        )
+
+
+# ---------------------------------------------------------------- users and tokens
+
+
+@main.group()
+def user() -> None:
+    """Users and their roles."""
+
+
+@user.command("add")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    type=click.Choice(["admin", "secretary", "clerk", "leader", "reviewer"]),
+)
+@click.option(
+    "--leader",
+    "leaders",
+    multiple=True,
+    type=int,
+    help="Leader id: the leaders a secretary acts for, or a leader's own record.",
+)
+@click.option("--unit", "unit_id", type=int, help="Unit id: a clerk's unit.")
+@click.option("--label", default="cli", help="Label of the first token.")
+def user_add(
+    name: str, role: str, leaders: tuple[int, ...], unit_id: int | None, label: str
+) -> None:
+    """Create a user; the new API token is printed alone on the last line."""
+    from reception.org import schemas
+    from reception.org import service as org
+
+    if role == "leader" and len(leaders) > 1:
+        raise click.UsageError("a leader's login belongs to exactly one --leader")
+
+    async def work(session: AsyncSession) -> tuple[Any, str]:
+        data = schemas.UserCreate(
+            name=name,
+            role=role,  # type: ignore[arg-type]
+            unit_id=unit_id,
+            leader_id=leaders[0] if role == "leader" and leaders else None,
+            leader_ids=list(leaders) if role != "leader" else [],
+        )
+        created = await org.create_user(session=session, actor=None, data=data)
+        assert created.id is not None
+        _, token = await org.issue_token(
+            session=session, actor=None, user_id=created.id, label=label
+        )
+        return created, token
+
+    created, token = _run_in_transaction(work)
+    click.echo(f"created user {created.id} {created.name} ({created.role})")
+    click.echo(token)
+
+
+@user.command("list")
+@click.option("--role", default=None)
+def user_list(role: str | None) -> None:
+    """List users with their roles and links."""
+    from reception.org import service as org
+
+    async def work(session: AsyncSession) -> list[tuple[Any, list[int]]]:
+        rows, _ = await org.list_users(session=session, limit=10_000, offset=0, role=role)
+        ids = [u.id for u in rows if u.id is not None]
+        links = await org.linked_leader_ids(session=session, user_ids=ids)
+        return [(u, links[u.id]) for u in rows if u.id is not None]
+
+    for u, links in _run_in_transaction(work):
+        extra = []
+        if u.unit_id:
+            extra.append(f"unit={u.unit_id}")
+        if u.leader_id:
+            extra.append(f"leader={u.leader_id}")
+        if links:
+            extra.append("leaders=" + ",".join(map(str, links)))
+        state = "" if u.active else " [inactive]"
+        click.echo(f"{u.id:>4}  {u.role:<10} {u.name}{state}  {' '.join(extra)}")
+
+
+@main.group()
+def token() -> None:
+    """API tokens."""
+
+
+@token.command("revoke")
+@click.argument("token_id_or_token")
+def token_revoke(token_id_or_token: str) -> None:
+    """Revoke a token, given its id or the token itself."""
+    from sqlmodel import select
+
+    from reception.auth import hash_token
+    from reception.org import service as org
+    from reception.org.models import ApiToken
+
+    async def work(session: AsyncSession) -> Any:
+        if token_id_or_token.isdigit():
+            token_id = int(token_id_or_token)
+        else:
+            found = await session.scalar(
+                select(ApiToken.id).where(ApiToken.token_hash == hash_token(token_id_or_token))
+            )
+            if found is None:
+                raise click.ClickException("no such token")
+            token_id = found
+        return await org.revoke_token(session=session, actor=None, token_id=token_id)
+
+    row = _run_in_transaction(work)
+    click.echo(f"revoked token {row.id} ({row.prefix}…) of user {row.user_id}")
+
+
+@token.command("add")
+@click.argument("user_id", type=int)
+@click.option("--label", default="cli")
+def token_add(user_id: int, label: str) -> None:
+    """Issue a new token for a user; printed alone on the last line."""
+    from reception.org import service as org
+
+    async def work(session: AsyncSession) -> str:
+        _, tok = await org.issue_token(session=session, actor=None, user_id=user_id, label=label)
+        return tok
+
+    click.echo(_run_in_transaction(work))
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

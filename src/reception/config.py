@@ -1,0 +1,64 @@
+"""Settings, read from the environment (RECEPTION_*) once per process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+
+def _default_data_dir() -> Path:
+    return Path(os.environ.get("RECEPTION_DATA_DIR", Path.cwd() / "data"))
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = ""
+    data_dir: Path = field(default_factory=_default_data_dir)
+    timezone: str = "Asia/Shanghai"
+    public_url: str = "http://127.0.0.1:8000"
+    log_level: str = "INFO"
+    # Echo SQL statements; only for debugging, never in production (it would log parameters).
+    sql_echo: bool = False
+    db_pool_size: int = 10
+
+    def __post_init__(self) -> None:
+        if not self.database_url:
+            object.__setattr__(
+                self, "database_url", f"sqlite+aiosqlite:///{self.data_dir / 'reception.db'}"
+            )
+        ZoneInfo(self.timezone)  # fail at start-up, not at the first request
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @classmethod
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
+        env = dict(os.environ if env is None else env)
+        data_dir = Path(env.get("RECEPTION_DATA_DIR", Path.cwd() / "data"))
+        return cls(
+            database_url=env.get("RECEPTION_DATABASE_URL", ""),
+            data_dir=data_dir,
+            timezone=env.get("RECEPTION_TIMEZONE", "Asia/Shanghai"),
+            public_url=env.get("RECEPTION_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            log_level=env.get("RECEPTION_LOG_LEVEL", "INFO").upper(),
+            sql_echo=env.get("RECEPTION_SQL_ECHO", "") in {"1", "true", "yes"},
+            db_pool_size=int(env.get("RECEPTION_DB_POOL_SIZE", "10")),
+        )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()
+
+
+def local_tz() -> ZoneInfo:
+    """The zone people read times in (Asia/Shanghai unless configured otherwise)."""
+    return get_settings().tz

@@ -1,0 +1,150 @@
+"""Engine and session factory, SQLite pragmas, and the UTC datetime column type."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from litestar.di import NamedDependency
+from sqlalchemy import DateTime, event, make_url
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.types import TypeDecorator
+from sqlmodel import SQLModel
+
+from reception.config import Settings
+
+# Named constraints let SQLite batch migrations drop them, and keep names equal on both databases.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# The per-request session, as handlers declare it.
+DB = NamedDependency[AsyncSession]
+
+# Execution option that asks SQLite for BEGIN IMMEDIATE: a request that reads and then writes
+# must hold the write lock from its first statement, or concurrent writers deadlock into
+# "database is locked" (PITFALLS.md).
+SQLITE_WRITE = "reception_sqlite_write"
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An instant: refuses naive values, stores UTC, and reads back aware UTC on every backend.
+
+    SQLite's DateTime(timezone=True) silently drops the offset; this keeps it honest.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None or value.utcoffset() is None:
+            raise ValueError("naive datetime refused: instants must carry a UTC offset")
+        value = value.astimezone(UTC)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def create_engine(settings: Settings) -> AsyncEngine:
+    kwargs: dict[str, Any] = {"echo": settings.sql_echo}
+    if settings.is_sqlite:
+        path = make_url(settings.database_url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        kwargs["connect_args"] = {"timeout": 60}
+    else:
+        kwargs["pool_size"] = settings.db_pool_size
+        kwargs["max_overflow"] = settings.db_pool_size
+        kwargs["pool_pre_ping"] = True
+    engine = create_async_engine(settings.database_url, **kwargs)
+    if settings.is_sqlite:
+        _install_sqlite_hooks(engine)
+    return engine
+
+
+def _install_sqlite_hooks(engine: AsyncEngine) -> None:
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let us emit BEGIN ourselves (pysqlite's implicit BEGIN is deferred and late).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=60000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        if connection.get_execution_options().get(SQLITE_WRITE):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        else:
+            connection.exec_driver_sql("BEGIN")
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+
+
+# ---------------------------------------------------------------- migrations
+
+
+def _project_file(name: str) -> Path:
+    # An editable install or the source tree (Docker copies it to /app): alembic/ sits at the root.
+    for root in (Path(__file__).resolve().parents[2], Path.cwd()):
+        if (root / name).exists():
+            return root / name
+    raise FileNotFoundError(f"{name} not found next to the source tree or in {Path.cwd()}")
+
+
+def alembic_config(database_url: str) -> Any:
+    from alembic.config import Config
+
+    cfg = Config(str(_project_file("alembic.ini")))
+    cfg.set_main_option("script_location", str(_project_file("alembic")))
+    cfg.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    cfg.attributes["configure_logging"] = False
+    return cfg
+
+
+def migrate(database_url: str, action: str = "upgrade", revision: str = "head") -> None:
+    """Run an Alembic command. Blocking: from async code call it via asyncio.to_thread."""
+    from alembic import command
+
+    if database_url.startswith("sqlite"):
+        path = make_url(database_url).database
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+    cfg = alembic_config(database_url)
+    if action == "upgrade":
+        command.upgrade(cfg, revision)
+    elif action == "downgrade":
+        command.downgrade(cfg, revision)
+    elif action == "current":
+        command.current(cfg, verbose=False)
+    else:
+        raise ValueError(f"unknown migration action {action!r}")

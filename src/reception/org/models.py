@@ -1,0 +1,101 @@
+"""Org chart: units, leaders, venues, users and their API tokens (persistence only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from reception.db import UTCDateTime, utcnow
+
+UNIT_KINDS = ("district", "township", "village", "department")
+ROLES = ("admin", "secretary", "clerk", "leader", "reviewer")
+
+
+class Unit(SQLModel, table=True):
+    __tablename__ = "unit"
+    __table_args__ = (
+        CheckConstraint("kind IN ('district', 'township', 'village', 'department')", name="kind"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    kind: str = Field(max_length=20)
+    parent_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    # Materialised path "/1/7/42/" so a subtree is one indexed LIKE on both databases.
+    path: str = Field(default="/", max_length=400, index=True)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Leader(SQLModel, table=True):
+    __tablename__ = "leader"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50)
+    title: str = Field(max_length=100)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Venue(SQLModel, table=True):
+    __tablename__ = "venue"
+    __table_args__ = (CheckConstraint("capacity > 0", name="capacity_positive"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    address: str = Field(default="", max_length=200)
+    capacity: int = Field(default=10)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class User(SQLModel, table=True):
+    # "user" is reserved in PostgreSQL.
+    __tablename__ = "app_user"
+    __table_args__ = (
+        CheckConstraint(
+            "role IN ('admin', 'secretary', 'clerk', 'leader', 'reviewer')", name="role"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=50)
+    role: str = Field(max_length=20)
+    # A clerk's unit: the root of the subtree whose cases they may handle.
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    # The leader this login belongs to, for role "leader".
+    leader_id: int | None = Field(default=None, foreign_key="leader.id", index=True)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class SecretaryLeader(SQLModel, table=True):
+    """A secretary may act for each leader she is linked to (many to many)."""
+
+    __tablename__ = "secretary_leader"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True)
+    leader_id: int = Field(foreign_key="leader.id", primary_key=True, index=True)
+
+
+class ApiToken(SQLModel, table=True):
+    __tablename__ = "api_token"
+    __table_args__ = (UniqueConstraint("token_hash"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    # SHA-256 of the token: the token itself is shown once and never stored.
+    token_hash: str = Field(max_length=64)
+    # First characters of the token, so a person can tell tokens apart in a list.
+    prefix: str = Field(max_length=12)
+    label: str = Field(default="", max_length=100)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -1,0 +1,151 @@
+"""Request and response bodies for the org chart (never the table models themselves)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+Name = Annotated[str, Meta(min_length=1, max_length=50)]
+LongName = Annotated[str, Meta(min_length=1, max_length=100)]
+Id = Annotated[int, Meta(ge=1)]
+UnitKind = Literal["district", "township", "village", "department"]
+Role = Literal["admin", "secretary", "clerk", "leader", "reviewer"]
+
+
+class Strict(Struct, forbid_unknown_fields=True):
+    """Request bodies: unknown fields are refused, not ignored."""
+
+
+class UnitCreate(Strict):
+    name: LongName
+    kind: UnitKind
+    parent_id: Id | None = None
+
+
+class UnitUpdate(Strict):
+    name: LongName | UnsetType = UNSET
+    parent_id: Id | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class UnitRead(Struct):
+    id: int
+    name: str
+    kind: str
+    parent_id: int | None
+    path: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class LeaderCreate(Strict):
+    name: Name
+    title: LongName
+    unit_id: Id
+
+
+class LeaderUpdate(Strict):
+    name: Name | UnsetType = UNSET
+    title: LongName | UnsetType = UNSET
+    unit_id: Id | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class LeaderRead(Struct):
+    id: int
+    name: str
+    title: str
+    unit_id: int
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class VenueCreate(Strict):
+    name: LongName
+    unit_id: Id
+    address: Annotated[str, Meta(max_length=200)] = ""
+    capacity: Annotated[int, Meta(ge=1, le=10_000)] = 10
+
+
+class VenueUpdate(Strict):
+    name: LongName | UnsetType = UNSET
+    unit_id: Id | UnsetType = UNSET
+    address: Annotated[str, Meta(max_length=200)] | UnsetType = UNSET
+    capacity: Annotated[int, Meta(ge=1, le=10_000)] | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class VenueRead(Struct):
+    id: int
+    name: str
+    unit_id: int
+    address: str
+    capacity: int
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class UserCreate(Strict):
+    name: Name
+    role: Role
+    unit_id: Id | None = None
+    leader_id: Id | None = None
+    # A secretary's leaders.
+    leader_ids: list[Id] = msgspec.field(default_factory=list)
+
+
+class UserUpdate(Strict):
+    name: Name | UnsetType = UNSET
+    unit_id: Id | UnsetType | None = UNSET
+    leader_id: Id | UnsetType | None = UNSET
+    leader_ids: list[Id] | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
+
+
+class UserRead(Struct):
+    id: int
+    name: str
+    role: str
+    unit_id: int | None
+    leader_id: int | None
+    leader_ids: list[int]
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+
+
+class TokenCreate(Strict):
+    label: Annotated[str, Meta(max_length=100)] = ""
+
+
+class TokenRead(Struct):
+    id: int
+    user_id: int
+    prefix: str
+    label: str
+    created_at: datetime
+    revoked_at: datetime | None
+
+
+class NewToken(Struct):
+    """Returned once, at creation: the token itself is never shown again."""
+
+    id: int
+    user_id: int
+    token: str
+    label: str
+
+
+class Me(Struct):
+    user_id: int
+    name: str
+    role: str
+    unit_id: int | None
+    leader_id: int | None
+    leader_ids: list[int]

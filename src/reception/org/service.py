@@ -1,0 +1,507 @@
+"""Org chart services: plain functions, keyword-only, flush but never commit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import msgspec
+from sqlalchemy import ColumnElement, delete, func, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import SQLModel, col, select
+
+from reception.audit import service as audit
+from reception.auth import Principal, hash_token, new_token
+from reception.db import utcnow
+from reception.errors import Conflict, InvalidInput, NotFound
+from reception.org import schemas
+from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
+
+# Which kind of unit may sit under which: district → township → village; departments under
+# a district.
+PARENT_KIND = {
+    "district": None,
+    "township": "district",
+    "department": "district",
+    "village": "township",
+}
+
+
+def _changes(data: msgspec.Struct) -> dict[str, Any]:
+    return {
+        name: value
+        for name in data.__struct_fields__
+        if (value := getattr(data, name)) is not msgspec.UNSET
+    }
+
+
+async def _count_and_page(
+    session: AsyncSession, query: Any, *, order_by: Any, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(order_by).limit(limit).offset(offset))
+    return list(rows.all()), total
+
+
+async def _get_or_404(session: AsyncSession, model: type[SQLModel], ident: int, label: str) -> Any:
+    obj = await session.get(model, ident)
+    if obj is None:
+        raise NotFound(f"{label} {ident} does not exist")
+    return obj
+
+
+async def _must_exist(
+    session: AsyncSession, model: type[SQLModel], ident: int, *, field: str, label: str
+) -> Any:
+    obj = await session.get(model, ident)
+    if obj is None:
+        raise InvalidInput(f"{label} {ident} does not exist", field=field)
+    return obj
+
+
+# ---------------------------------------------------------------- units
+
+
+def subtree_unit_ids(path: str) -> Any:
+    """SELECT of the ids of a unit and everything below it, given the unit's path."""
+    return select(Unit.id).where(Unit.path.startswith(path))
+
+
+async def get_unit(*, session: AsyncSession, unit_id: int) -> Unit:
+    unit: Unit = await _get_or_404(session, Unit, unit_id, "Unit")
+    return unit
+
+
+async def list_units(
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    kind: str | None = None,
+    parent_id: int | None = None,
+    under: int | None = None,
+    active: bool | None = None,
+) -> tuple[list[Unit], int]:
+    query = select(Unit)
+    if kind:
+        query = query.where(Unit.kind == kind)
+    if parent_id is not None:
+        query = query.where(Unit.parent_id == parent_id)
+    if under is not None:
+        root = await get_unit(session=session, unit_id=under)
+        query = query.where(Unit.path.startswith(root.path))
+    if active is not None:
+        query = query.where(Unit.active.is_(active))  # type: ignore[attr-defined]
+    return await _count_and_page(session, query, order_by=Unit.path, limit=limit, offset=offset)
+
+
+async def _check_parent(session: AsyncSession, kind: str, parent_id: int | None) -> Unit | None:
+    wanted = PARENT_KIND[kind]
+    if wanted is None:
+        if parent_id is not None:
+            raise InvalidInput("A district is the root of its tree: no parent", field="parent_id")
+        return None
+    if parent_id is None:
+        raise InvalidInput(f"A {kind} needs a parent {wanted}", field="parent_id")
+    parent: Unit = await _must_exist(session, Unit, parent_id, field="parent_id", label="Unit")
+    if parent.kind != wanted:
+        raise InvalidInput(
+            f"A {kind} must sit under a {wanted}, not a {parent.kind}", field="parent_id"
+        )
+    return parent
+
+
+async def create_unit(
+    *, session: AsyncSession, actor: Principal | None, data: schemas.UnitCreate
+) -> Unit:
+    parent = await _check_parent(session, data.kind, data.parent_id)
+    unit = Unit(name=data.name, kind=data.kind, parent_id=data.parent_id)
+    session.add(unit)
+    await session.flush()
+    unit.path = f"{parent.path if parent else '/'}{unit.id}/"
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="unit.create",
+        target_type="unit",
+        target_id=unit.id,
+        after=audit.snapshot(unit),
+    )
+    return unit
+
+
+async def update_unit(
+    *, session: AsyncSession, actor: Principal | None, unit_id: int, data: schemas.UnitUpdate
+) -> Unit:
+    unit = await get_unit(session=session, unit_id=unit_id)
+    before = audit.snapshot(unit)
+    changes = _changes(data)
+    if "parent_id" in changes and changes["parent_id"] != unit.parent_id:
+        parent = await _check_parent(session, unit.kind, changes["parent_id"])
+        assert parent is not None
+        if parent.path.startswith(unit.path):
+            raise InvalidInput("A unit cannot move under itself", field="parent_id")
+        old_path, new_path = unit.path, f"{parent.path}{unit.id}/"
+        descendants = await session.scalars(select(Unit).where(Unit.path.startswith(old_path)))
+        for node in descendants:
+            node.path = new_path + node.path[len(old_path) :]
+        unit.parent_id = parent.id
+    if "name" in changes:
+        unit.name = changes["name"]
+    if "active" in changes:
+        unit.active = changes["active"]
+    unit.updated_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="unit.update",
+        target_type="unit",
+        target_id=unit.id,
+        before=before,
+        after=audit.snapshot(unit),
+    )
+    return unit
+
+
+# ---------------------------------------------------------------- leaders
+
+
+def leader_scope(principal: Principal) -> ColumnElement[bool]:
+    """Which leaders a caller may see: SPEC §1 (secretary: hers; clerk: his subtree)."""
+    if principal.role in ("admin", "reviewer"):
+        return true()
+    if principal.role == "secretary":
+        return Leader.id.in_(sorted(principal.leader_ids))  # type: ignore[union-attr]
+    if principal.role == "leader":
+        return Leader.id == (principal.leader_id or 0)  # type: ignore[return-value]
+    if principal.role == "clerk" and principal.unit_path:
+        return Leader.unit_id.in_(subtree_unit_ids(principal.unit_path))  # type: ignore[attr-defined]
+    return Leader.id == 0  # type: ignore[return-value]
+
+
+async def get_leader(
+    *, session: AsyncSession, leader_id: int, principal: Principal | None = None
+) -> Leader:
+    query = select(Leader).where(Leader.id == leader_id)
+    if principal is not None:
+        query = query.where(leader_scope(principal))
+    leader = await session.scalar(query)
+    if leader is None:
+        raise NotFound(f"Leader {leader_id} does not exist")
+    return leader
+
+
+async def list_leaders(
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    limit: int,
+    offset: int,
+    unit_id: int | None = None,
+    active: bool | None = None,
+) -> tuple[list[Leader], int]:
+    query = select(Leader).where(leader_scope(principal))
+    if unit_id is not None:
+        unit = await get_unit(session=session, unit_id=unit_id)
+        query = query.where(Leader.unit_id.in_(subtree_unit_ids(unit.path)))  # type: ignore[attr-defined]
+    if active is not None:
+        query = query.where(Leader.active.is_(active))  # type: ignore[attr-defined]
+    return await _count_and_page(session, query, order_by=Leader.id, limit=limit, offset=offset)
+
+
+async def create_leader(
+    *, session: AsyncSession, actor: Principal | None, data: schemas.LeaderCreate
+) -> Leader:
+    await _must_exist(session, Unit, data.unit_id, field="unit_id", label="Unit")
+    leader = Leader(name=data.name, title=data.title, unit_id=data.unit_id)
+    session.add(leader)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="leader.create",
+        target_type="leader",
+        target_id=leader.id,
+        after=audit.snapshot(leader),
+    )
+    return leader
+
+
+async def update_leader(
+    *, session: AsyncSession, actor: Principal | None, leader_id: int, data: schemas.LeaderUpdate
+) -> Leader:
+    leader = await get_leader(session=session, leader_id=leader_id)
+    before = audit.snapshot(leader)
+    changes = _changes(data)
+    if "unit_id" in changes:
+        await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="Unit")
+    for name, value in changes.items():
+        setattr(leader, name, value)
+    leader.updated_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="leader.update",
+        target_type="leader",
+        target_id=leader.id,
+        before=before,
+        after=audit.snapshot(leader),
+    )
+    return leader
+
+
+# ---------------------------------------------------------------- venues
+
+
+async def get_venue(*, session: AsyncSession, venue_id: int) -> Venue:
+    venue: Venue = await _get_or_404(session, Venue, venue_id, "Venue")
+    return venue
+
+
+async def list_venues(
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    unit_id: int | None = None,
+    active: bool | None = None,
+) -> tuple[list[Venue], int]:
+    query = select(Venue)
+    if unit_id is not None:
+        unit = await get_unit(session=session, unit_id=unit_id)
+        query = query.where(Venue.unit_id.in_(subtree_unit_ids(unit.path)))  # type: ignore[attr-defined]
+    if active is not None:
+        query = query.where(Venue.active.is_(active))  # type: ignore[attr-defined]
+    return await _count_and_page(session, query, order_by=Venue.id, limit=limit, offset=offset)
+
+
+async def create_venue(
+    *, session: AsyncSession, actor: Principal | None, data: schemas.VenueCreate
+) -> Venue:
+    await _must_exist(session, Unit, data.unit_id, field="unit_id", label="Unit")
+    venue = Venue(
+        name=data.name, unit_id=data.unit_id, address=data.address, capacity=data.capacity
+    )
+    session.add(venue)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="venue.create",
+        target_type="venue",
+        target_id=venue.id,
+        after=audit.snapshot(venue),
+    )
+    return venue
+
+
+async def update_venue(
+    *, session: AsyncSession, actor: Principal | None, venue_id: int, data: schemas.VenueUpdate
+) -> Venue:
+    venue = await get_venue(session=session, venue_id=venue_id)
+    before = audit.snapshot(venue)
+    changes = _changes(data)
+    if "unit_id" in changes:
+        await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="Unit")
+    for name, value in changes.items():
+        setattr(venue, name, value)
+    venue.updated_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="venue.update",
+        target_type="venue",
+        target_id=venue.id,
+        before=before,
+        after=audit.snapshot(venue),
+    )
+    return venue
+
+
+# ---------------------------------------------------------------- users and tokens
+
+
+async def linked_leader_ids(
+    *, session: AsyncSession, user_ids: Sequence[int]
+) -> dict[int, list[int]]:
+    links: dict[int, list[int]] = {uid: [] for uid in user_ids}
+    if user_ids:
+        rows = await session.execute(
+            select(SecretaryLeader.user_id, SecretaryLeader.leader_id)
+            .where(SecretaryLeader.user_id.in_(list(user_ids)))  # type: ignore[attr-defined]
+            .order_by(col(SecretaryLeader.leader_id))
+        )
+        for user_id, leader_id in rows:
+            links[user_id].append(leader_id)
+    return links
+
+
+async def _check_user_fields(
+    session: AsyncSession,
+    *,
+    role: str,
+    unit_id: int | None,
+    leader_id: int | None,
+    leader_ids: Sequence[int],
+) -> None:
+    if role == "clerk" and unit_id is None:
+        raise InvalidInput("A clerk needs the unit whose cases they register", field="unit_id")
+    if role == "leader" and leader_id is None:
+        raise InvalidInput("A leader's login needs the leader it belongs to", field="leader_id")
+    if role != "secretary" and leader_ids:
+        raise InvalidInput("Only secretaries are linked to leaders", field="leader_ids")
+    if unit_id is not None:
+        await _must_exist(session, Unit, unit_id, field="unit_id", label="Unit")
+    if leader_id is not None:
+        await _must_exist(session, Leader, leader_id, field="leader_id", label="Leader")
+    for lid in leader_ids:
+        await _must_exist(session, Leader, lid, field="leader_ids", label="Leader")
+
+
+async def _set_links(session: AsyncSession, user_id: int, leader_ids: Sequence[int]) -> None:
+    await session.execute(delete(SecretaryLeader).where(SecretaryLeader.user_id == user_id))  # type: ignore[arg-type]
+    for lid in sorted(set(leader_ids)):
+        session.add(SecretaryLeader(user_id=user_id, leader_id=lid))
+    await session.flush()
+
+
+def _user_snapshot(user: User, leader_ids: list[int]) -> dict[str, Any]:
+    data = audit.snapshot(user) or {}
+    data["leader_ids"] = leader_ids
+    return data
+
+
+async def get_user(*, session: AsyncSession, user_id: int) -> User:
+    user: User = await _get_or_404(session, User, user_id, "User")
+    return user
+
+
+async def list_users(
+    *,
+    session: AsyncSession,
+    limit: int,
+    offset: int,
+    role: str | None = None,
+    active: bool | None = None,
+    unit_id: int | None = None,
+) -> tuple[list[User], int]:
+    query = select(User)
+    if role:
+        query = query.where(User.role == role)
+    if active is not None:
+        query = query.where(User.active.is_(active))  # type: ignore[attr-defined]
+    if unit_id is not None:
+        query = query.where(User.unit_id == unit_id)
+    return await _count_and_page(session, query, order_by=User.id, limit=limit, offset=offset)
+
+
+async def create_user(
+    *, session: AsyncSession, actor: Principal | None, data: schemas.UserCreate
+) -> User:
+    await _check_user_fields(
+        session,
+        role=data.role,
+        unit_id=data.unit_id,
+        leader_id=data.leader_id,
+        leader_ids=data.leader_ids,
+    )
+    user = User(name=data.name, role=data.role, unit_id=data.unit_id, leader_id=data.leader_id)
+    session.add(user)
+    await session.flush()
+    assert user.id is not None
+    await _set_links(session, user.id, data.leader_ids)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="user.create",
+        target_type="user",
+        target_id=user.id,
+        after=_user_snapshot(user, sorted(set(data.leader_ids))),
+    )
+    return user
+
+
+async def update_user(
+    *, session: AsyncSession, actor: Principal | None, user_id: int, data: schemas.UserUpdate
+) -> User:
+    user = await get_user(session=session, user_id=user_id)
+    old_links = (await linked_leader_ids(session=session, user_ids=[user_id]))[user_id]
+    before = _user_snapshot(user, old_links)
+    changes = _changes(data)
+    new_links = changes.pop("leader_ids", old_links)
+    await _check_user_fields(
+        session,
+        role=user.role,
+        unit_id=changes.get("unit_id", user.unit_id),
+        leader_id=changes.get("leader_id", user.leader_id),
+        leader_ids=new_links,
+    )
+    for name, value in changes.items():
+        setattr(user, name, value)
+    user.updated_at = utcnow()
+    await session.flush()
+    await _set_links(session, user_id, new_links)
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="user.update",
+        target_type="user",
+        target_id=user.id,
+        before=before,
+        after=_user_snapshot(user, sorted(set(new_links))),
+    )
+    return user
+
+
+async def issue_token(
+    *, session: AsyncSession, actor: Principal | None, user_id: int, label: str = ""
+) -> tuple[ApiToken, str]:
+    """Create an API token. The plain token is returned here once and never stored."""
+    user = await get_user(session=session, user_id=user_id)
+    if not user.active:
+        raise Conflict(f"User {user_id} is deactivated: no new tokens")
+    token = new_token()
+    row = ApiToken(user_id=user_id, token_hash=hash_token(token), prefix=token[:10], label=label)
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="token.create",
+        target_type="api_token",
+        target_id=row.id,
+        after=audit.snapshot(row, exclude={"token_hash"}),
+    )
+    return row, token
+
+
+async def list_tokens(*, session: AsyncSession, user_id: int) -> list[ApiToken]:
+    await get_user(session=session, user_id=user_id)
+    rows = await session.scalars(
+        select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.id)  # type: ignore[arg-type]
+    )
+    return list(rows.all())
+
+
+async def revoke_token(
+    *, session: AsyncSession, actor: Principal | None, token_id: int
+) -> ApiToken:
+    row: ApiToken = await _get_or_404(session, ApiToken, token_id, "Token")
+    if row.revoked_at is None:
+        before = audit.snapshot(row, exclude={"token_hash"})
+        row.revoked_at = utcnow()
+        await session.flush()
+        await audit.record(
+            session=session,
+            actor=actor,
+            action="token.revoke",
+            target_type="api_token",
+            target_id=row.id,
+            before=before,
+            after=audit.snapshot(row, exclude={"token_hash"}),
+        )
+    return row

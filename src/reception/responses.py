@@ -1,0 +1,43 @@
+"""Response shaping shared by every domain: the list envelope and row-to-body copying."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Generic, TypeVar
+
+import msgspec
+from litestar.params import QueryParameter
+
+from reception.config import local_tz
+
+T = TypeVar("T")
+
+MAX_LIMIT = 500
+
+Limit = Annotated[int, QueryParameter(ge=1, le=MAX_LIMIT, description="Page size")]
+Offset = Annotated[int, QueryParameter(ge=0, description="Rows to skip")]
+
+
+class Page(msgspec.Struct, Generic[T]):
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
+
+
+S = TypeVar("S", bound=msgspec.Struct)
+
+
+def read_as(cls: type[S], obj: Any, **extra: Any) -> S:
+    """Copy a table row into a response Struct, showing instants in local time."""
+    tz = local_tz()
+    values: dict[str, Any] = {}
+    for name in cls.__struct_fields__:
+        if name in extra:
+            values[name] = extra[name]
+            continue
+        value = getattr(obj, name)
+        if isinstance(value, datetime):
+            value = value.astimezone(tz)
+        values[name] = value
+    return cls(**values)

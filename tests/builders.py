@@ -1,0 +1,116 @@
+"""Builders: small, explicit ways to put a known world in the database for a test."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reception.org import schemas
+from reception.org import service as org
+
+
+@dataclass
+class World:
+    """A district with two townships (one with a village), a department, leaders and users."""
+
+    district: int = 0
+    township_a: int = 0
+    township_b: int = 0
+    village_a: int = 0
+    department: int = 0
+    venue: int = 0
+    township_venue: int = 0
+    leaders: dict[str, int] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+
+
+async def build_world(maker: async_sessionmaker[AsyncSession]) -> World:
+    w = World()
+    async with maker() as s:
+        unit = org.create_unit
+        w.district = (
+            await unit(
+                session=s, actor=None, data=schemas.UnitCreate(name="蓟州区", kind="district")
+            )
+        ).id  # type: ignore[assignment]
+        w.township_a = (
+            await unit(
+                session=s,
+                actor=None,
+                data=schemas.UnitCreate(name="下仓镇", kind="township", parent_id=w.district),
+            )
+        ).id  # type: ignore[assignment]
+        w.township_b = (
+            await unit(
+                session=s,
+                actor=None,
+                data=schemas.UnitCreate(name="邦均镇", kind="township", parent_id=w.district),
+            )
+        ).id  # type: ignore[assignment]
+        w.village_a = (
+            await unit(
+                session=s,
+                actor=None,
+                data=schemas.UnitCreate(name="小杨家庄村", kind="village", parent_id=w.township_a),
+            )
+        ).id  # type: ignore[assignment]
+        w.department = (
+            await unit(
+                session=s,
+                actor=None,
+                data=schemas.UnitCreate(name="区住建委", kind="department", parent_id=w.district),
+            )
+        ).id  # type: ignore[assignment]
+        w.venue = (
+            await org.create_venue(
+                session=s,
+                actor=None,
+                data=schemas.VenueCreate(name="区矛调中心接待室", unit_id=w.district, capacity=12),
+            )
+        ).id  # type: ignore[assignment]
+        w.township_venue = (
+            await org.create_venue(
+                session=s,
+                actor=None,
+                data=schemas.VenueCreate(name="下仓镇矛调中心", unit_id=w.township_a, capacity=6),
+            )
+        ).id  # type: ignore[assignment]
+        for key, name, title, unit_id in [
+            ("mayor", "李某乙", "区长", w.district),
+            ("deputy", "张某丙", "副区长", w.district),
+            ("other", "刘某丁", "副区长", w.district),
+            ("township_a", "周某镇", "下仓镇党委书记", w.township_a),
+            ("township_b", "吴某镇", "邦均镇党委书记", w.township_b),
+        ]:
+            leader = await org.create_leader(
+                session=s,
+                actor=None,
+                data=schemas.LeaderCreate(name=name, title=title, unit_id=unit_id),
+            )
+            w.leaders[key] = leader.id  # type: ignore[assignment]
+        for key, data in [
+            ("admin", schemas.UserCreate(name="管理员", role="admin")),
+            (
+                "secretary",
+                schemas.UserCreate(
+                    name="孙某秘",
+                    role="secretary",
+                    leader_ids=[w.leaders["mayor"], w.leaders["deputy"]],
+                ),
+            ),
+            ("clerk_district", schemas.UserCreate(name="冯某登", role="clerk", unit_id=w.district)),
+            ("clerk_a", schemas.UserCreate(name="褚某记", role="clerk", unit_id=w.township_a)),
+            (
+                "leader",
+                schemas.UserCreate(name="李某乙", role="leader", leader_id=w.leaders["mayor"]),
+            ),
+            ("reviewer", schemas.UserCreate(name="卫某督", role="reviewer")),
+        ]:
+            user = await org.create_user(session=s, actor=None, data=data)
+            assert user.id is not None
+            w.users[key] = user.id
+            _, w.tokens[key] = await org.issue_token(session=s, actor=None, user_id=user.id)
+        await s.commit()
+    return w

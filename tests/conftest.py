@@ -1,0 +1,138 @@
+"""Test set-up: every test runs on SQLite and on the real PostgreSQL server.
+
+PostgreSQL: a fresh database `reception_test_<random>` per run (dropped at the end), migrated
+with Alembic like production. If the server is unreachable the run fails — never skips.
+Each test starts from empty tables.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from litestar import Litestar
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reception.app import create_app
+from reception.config import Settings
+from reception.db import migrate
+from reception.models import metadata
+
+PG_ADMIN_URL = os.environ.get(
+    "RECEPTION_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
+)
+BACKENDS = os.environ.get("RECEPTION_TEST_BACKENDS", "sqlite,postgresql").split(",")
+
+
+def _asyncpg_dsn(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+async def _pg_admin(sql: str) -> None:
+    try:
+        conn = await asyncpg.connect(_asyncpg_dsn(PG_ADMIN_URL), timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        raise RuntimeError(
+            f"PostgreSQL is unreachable at {PG_ADMIN_URL}: the suite needs it ({exc})"
+        ) from exc
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+def create_pg_database() -> str:
+    name = f"reception_test_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_pg_admin(f'CREATE DATABASE "{name}"'))
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_pg_database(url: str) -> None:
+    name = make_url(url).database
+    asyncio.run(_pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[str]:
+    """A migrated database for the whole run, one per backend."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("sqlite") / "reception.db"
+        url = f"sqlite+aiosqlite:///{path}"
+        migrate(url, "upgrade", "head")
+        yield url
+    else:
+        url = create_pg_database()
+        try:
+            migrate(url, "upgrade", "head")
+            yield url
+        finally:
+            drop_pg_database(url)
+
+
+@pytest.fixture
+def backend(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgresql"
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url, data_dir=tmp_path, public_url="https://reception.test"
+    )
+
+
+async def _empty_tables(maker: async_sessionmaker[AsyncSession], dialect: str) -> None:
+    tables = [t.name for t in reversed(metadata.sorted_tables)]
+    async with maker() as session:
+        if dialect == "postgresql":
+            await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            for name in tables:
+                await session.execute(text(f"DELETE FROM {name}"))
+        await session.commit()
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[Litestar]:
+    application = create_app(settings)
+    maker = application.state.sessionmaker
+    await _empty_tables(maker, application.state.engine.dialect.name)
+    yield application
+    await application.state.engine.dispose()
+
+
+@pytest.fixture
+def sessionmaker(app: Litestar) -> async_sessionmaker[AsyncSession]:
+    maker: async_sessionmaker[AsyncSession] = app.state.sessionmaker
+    return maker
+
+
+@pytest.fixture
+async def client(app: Litestar) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+def auth(token: str, **extra: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}", **extra}
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith("application/problem+json"), response.headers
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert body["type"].startswith("/problems/")
+    assert body["title"]
+    return body
