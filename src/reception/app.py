@@ -31,6 +31,19 @@ from reception.org.controllers import (
     VenueController,
 )
 
+# Routes under /api (bearer token required).
+API_HANDLERS: list[Any] = [
+    UnitController,
+    LeaderController,
+    VenueController,
+    UserController,
+    TokenController,
+    MeController,
+    AuditController,
+]
+# Routes outside /api with their own access rule (e.g. secret feed URLs).
+PUBLIC_HANDLERS: list[Any] = []
+
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
@@ -68,20 +81,12 @@ def create_app(settings: Settings | None = None) -> Litestar:
 
     api = Router(
         path="/api",
-        route_handlers=[
-            UnitController,
-            LeaderController,
-            VenueController,
-            UserController,
-            TokenController,
-            MeController,
-            AuditController,
-        ],
+        route_handlers=API_HANDLERS,
         middleware=[TokenAuthMiddleware],
         security=[{"bearer": []}],
     )
     return Litestar(
-        route_handlers=[health, api],
+        route_handlers=[health, *PUBLIC_HANDLERS, api],
         dependencies={"db": Provide(provide_db)},
         exception_handlers=exception_handlers,
         state=State({"settings": settings, "engine": engine, "sessionmaker": sessionmaker}),

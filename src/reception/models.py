@@ -5,15 +5,25 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from reception.audit.models import AuditEvent
+from reception.idempotency import IdempotencyKey
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
+from reception.scheduling.models import Appointment, ReceptionRule, ReceptionSession, SessionSlot
+from reception.workcal.models import CalendarDay, CalendarYear
 
 metadata = SQLModel.metadata
 
 __all__ = [
     "ApiToken",
+    "Appointment",
     "AuditEvent",
+    "CalendarDay",
+    "CalendarYear",
+    "IdempotencyKey",
     "Leader",
+    "ReceptionRule",
+    "ReceptionSession",
     "SecretaryLeader",
+    "SessionSlot",
     "Unit",
     "User",
     "Venue",

@@ -1,0 +1,159 @@
+"""Reception rules, sessions (reception days and field visits), slots and appointments.
+
+Invariants the database itself enforces (see the migration):
+- a leader's live sessions never overlap: PostgreSQL exclusion constraint over
+  (leader_id, tstzrange(starts_at, ends_at)) where status <> 'cancelled'; SQLite triggers
+  refusing the same insert/update (writes there run under BEGIN IMMEDIATE);
+- a slot never holds more than its capacity: CHECK (booked <= capacity), and bookings
+  increment `booked` with one conditional UPDATE;
+- a rule generates at most one session per nominal date: UNIQUE (rule_id, rule_date).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+
+from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from reception.db import UTCDateTime, utcnow
+
+SESSION_KINDS = ("reception", "field_visit")
+SESSION_STATUSES = ("scheduled", "held", "cancelled")
+APPOINTMENT_STATUSES = ("booked", "checked_in", "completed", "no_show", "cancelled")
+
+
+class ReceptionRule(SQLModel, table=True):
+    """接访日制度: "leader L receives on day 20 of every month, 09:00–12:00, at venue V"."""
+
+    __tablename__ = "reception_rule"
+    __table_args__ = (
+        CheckConstraint("day_of_month BETWEEN 1 AND 31", name="day_of_month"),
+        CheckConstraint("end_time > start_time", name="end_after_start"),
+        CheckConstraint("slot_minutes > 0", name="slot_minutes_positive"),
+        CheckConstraint("people_per_slot > 0", name="people_per_slot_positive"),
+        CheckConstraint(
+            "holiday_policy IN ('next_workday', 'previous_workday', 'keep')", name="holiday_policy"
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    leader_id: int = Field(foreign_key="leader.id", index=True)
+    venue_id: int = Field(foreign_key="venue.id")
+    day_of_month: int = Field(default=20)
+    start_time: time
+    end_time: time
+    slot_minutes: int = Field(default=30)
+    people_per_slot: int = Field(default=3)
+    holiday_policy: str = Field(default="next_workday", max_length=20)
+    valid_from: date
+    valid_to: date | None = Field(default=None)
+    active: bool = Field(default=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class ReceptionSession(SQLModel, table=True):
+    """One block of a leader's time: a reception day at a venue (接访) or a field visit (下访)."""
+
+    __tablename__ = "reception_session"
+    __table_args__ = (
+        CheckConstraint("kind IN ('reception', 'field_visit')", name="kind"),
+        CheckConstraint("status IN ('scheduled', 'held', 'cancelled')", name="status"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+        CheckConstraint("sequence >= 0", name="sequence_non_negative"),
+        UniqueConstraint("rule_id", "rule_date"),
+        UniqueConstraint("uid"),
+        Index("ix_reception_session_leader_id_starts_at", "leader_id", "starts_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # Stable iCalendar UID: survives moves and cancellation.
+    uid: str = Field(max_length=80)
+    leader_id: int = Field(foreign_key="leader.id")
+    kind: str = Field(max_length=20)
+    rule_id: int | None = Field(default=None, foreign_key="reception_rule.id", index=True)
+    # The rule's nominal date (e.g. the 20th) this session was generated for.
+    rule_date: date | None = Field(default=None)
+    venue_id: int | None = Field(default=None, foreign_key="venue.id", index=True)
+    # Field visits: the township/village visited, the address and the purpose.
+    unit_id: int | None = Field(default=None, foreign_key="unit.id", index=True)
+    address: str = Field(default="", max_length=200)
+    purpose: str = Field(default="", max_length=500)
+    local_date: date = Field(index=True)
+    starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    slot_minutes: int | None = Field(default=None)
+    people_per_slot: int | None = Field(default=None)
+    status: str = Field(default="scheduled", max_length=20, index=True)
+    # iCalendar SEQUENCE: only ever goes up (moves, cancellation).
+    sequence: int = Field(default=0)
+    # The date came from a calendar year without official data.
+    provisional: bool = Field(default=False)
+    # Changed by a person since generation: regeneration leaves it alone.
+    edited: bool = Field(default=False)
+    outcome: str = Field(default="", max_length=2000)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    cancelled_by_name: str | None = Field(default=None, max_length=50)
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class SessionSlot(SQLModel, table=True):
+    """A slot of a reception session; `booked` places never exceed `capacity` (CHECK)."""
+
+    __tablename__ = "session_slot"
+    __table_args__ = (
+        UniqueConstraint("session_id", "slot_index"),
+        CheckConstraint("booked >= 0 AND booked <= capacity", name="within_capacity"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="reception_session.id", index=True)
+    slot_index: int
+    starts_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    ends_at: datetime = Field(sa_type=UTCDateTime, nullable=False)
+    capacity: int
+    booked: int = Field(default=0)
+
+
+class Appointment(SQLModel, table=True):
+    """预约: a petitioner (or a group) booked into a slot. Personal data never leaves unmasked
+    except to an admin, and never reaches feeds or logs."""
+
+    __tablename__ = "appointment"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('booked', 'checked_in', 'completed', 'no_show', 'cancelled')", name="status"
+        ),
+        CheckConstraint("party_size >= 1", name="party_size_positive"),
+        CheckConstraint("places >= 1", name="places_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="reception_session.id", index=True)
+    slot_id: int = Field(foreign_key="session_slot.id", index=True)
+    petitioner_name: str = Field(max_length=50)
+    petitioner_phone: str = Field(default="", max_length=20)
+    petitioner_id_number: str = Field(default="", max_length=18)
+    matter_summary: str = Field(max_length=2000)
+    party_size: int = Field(default=1)
+    # 集体访: five people or more.
+    collective: bool = Field(default=False)
+    representatives: list[str] = Field(default_factory=list, sa_type=JSON)
+    # Places taken in the slot: the people received (a collective visit sends its
+    # representatives, at most five).
+    places: int = Field(default=1)
+    # Cases arrive with the cases domain; the foreign key is added there.
+    case_id: int | None = Field(default=None, index=True)
+    status: str = Field(default="booked", max_length=20)
+    booked_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    booked_by_name: str = Field(max_length=50)
+    status_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    cancelled_by_name: str | None = Field(default=None, max_length=50)
+    cancel_reason: str | None = Field(default=None, max_length=500)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
