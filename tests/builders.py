@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -114,3 +116,19 @@ async def build_world(maker: async_sessionmaker[AsyncSession]) -> World:
             _, w.tokens[key] = await org.issue_token(session=s, actor=None, user_id=user.id)
         await s.commit()
     return w
+
+
+SHANGHAI = "+08:00"
+
+
+def future_workday(days_ahead: int = 30) -> date:
+    """A weekday some weeks ahead (tests book into sessions that have not happened yet)."""
+    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=days_ahead)
+    while day.weekday() >= 5:
+        day += timedelta(days=1)
+    return day
+
+
+def at(day: date, hhmm: str) -> str:
+    """Local Asia/Shanghai instant as ISO 8601 with offset."""
+    return f"{day.isoformat()}T{hhmm}:00{SHANGHAI}"

@@ -30,6 +30,12 @@ from reception.org.controllers import (
     UserController,
     VenueController,
 )
+from reception.scheduling.controllers import (
+    AppointmentController,
+    RuleController,
+    SessionController,
+)
+from reception.workcal.controllers import CalendarController
 
 # Routes under /api (bearer token required).
 API_HANDLERS: list[Any] = [
@@ -40,6 +46,10 @@ API_HANDLERS: list[Any] = [
     TokenController,
     MeController,
     AuditController,
+    CalendarController,
+    RuleController,
+    SessionController,
+    AppointmentController,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = []

@@ -70,7 +70,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 
 def create_engine(settings: Settings) -> AsyncEngine:
-    kwargs: dict[str, Any] = {"echo": settings.sql_echo}
+    # hide_parameters: statement parameters (petitioners' names, phones, ID numbers) must never
+    # reach a log or an error message.
+    kwargs: dict[str, Any] = {"echo": settings.sql_echo, "hide_parameters": True}
     if settings.is_sqlite:
         path = make_url(settings.database_url).database
         if path and path != ":memory:":

@@ -1,0 +1,49 @@
+"""Pure rules of reception days: which dates a rule yields, and how a session splits into slots."""
+
+from __future__ import annotations
+
+import calendar
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+
+def rule_day(year: int, month: int, day_of_month: int) -> date:
+    """The rule's nominal day in a month; day 29–31 falls back to the month's last day."""
+    return date(year, month, min(day_of_month, calendar.monthrange(year, month)[1]))
+
+
+def nominal_dates(
+    *, day_of_month: int, valid_from: date, valid_to: date | None, until: date
+) -> list[date]:
+    """Every nominal reception day of a rule from `valid_from` through `until` (inclusive)."""
+    last = min(until, valid_to) if valid_to else until
+    out: list[date] = []
+    year, month = valid_from.year, valid_from.month
+    while (year, month) <= (last.year, last.month):
+        day = rule_day(year, month, day_of_month)
+        if valid_from <= day <= last:
+            out.append(day)
+        month += 1
+        if month == 13:
+            year, month = year + 1, 1
+    return out
+
+
+def local_instant(day: date, at: time, tz: ZoneInfo) -> datetime:
+    return datetime.combine(day, at, tzinfo=tz)
+
+
+def slot_starts(starts_at: datetime, ends_at: datetime, slot_minutes: int) -> list[datetime]:
+    """Start of each whole slot that fits between starts_at and ends_at."""
+    step = timedelta(minutes=slot_minutes)
+    count = int((ends_at - starts_at) / step)
+    return [starts_at + i * step for i in range(count)]
+
+
+def places_for(party_size: int, representatives: int) -> int:
+    """Places a booking takes in its slot: the people received.
+
+    A collective visit (集体访, five people or more) is received through its named
+    representatives (at most five); a smaller party comes in whole.
+    """
+    return representatives if party_size >= 5 else party_size

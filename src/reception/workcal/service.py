@@ -1,0 +1,197 @@
+"""Stored working-day calendar: seeding from the `holidays` package, import, and loading."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.audit import service as audit
+from reception.auth import Principal
+from reception.db import utcnow
+from reception.errors import InvalidInput
+from reception.workcal.models import CalendarDay, CalendarYear
+from reception.workdays import CalendarError, WorkCalendar, YearCalendar, from_holidays_package
+
+MIN_YEAR, MAX_YEAR = 2000, 2100
+
+
+def _check_year(year: int) -> None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise InvalidInput(f"Year must be between {MIN_YEAR} and {MAX_YEAR}", field="year")
+
+
+async def _seed_year(session: AsyncSession, year: int) -> None:
+    calendar, names = from_holidays_package(year)
+    try:
+        # A savepoint: another request may be seeding the same year right now.
+        async with session.begin_nested():
+            session.add(
+                CalendarYear(year=year, official=calendar.official, source="holidays-package")
+            )
+            await session.flush()
+            for day in sorted(calendar.holidays):
+                session.add(CalendarDay(day=day, year=year, kind="holiday", name=names[day]))
+            for day in sorted(calendar.workdays):
+                session.add(CalendarDay(day=day, year=year, kind="workday", name="调休上班"))
+            await session.flush()
+    except IntegrityError:
+        pass
+
+
+async def ensure_years(*, session: AsyncSession, years: Iterable[int]) -> None:
+    wanted = {y for y in years}
+    for y in wanted:
+        _check_year(y)
+    present = set(
+        (
+            await session.scalars(
+                select(CalendarYear.year).where(col(CalendarYear.year).in_(sorted(wanted)))
+            )
+        ).all()
+    )
+    for year in sorted(wanted - present):
+        await _seed_year(session, year)
+
+
+async def load_calendar(*, session: AsyncSession, years: Iterable[int]) -> WorkCalendar:
+    """The calendar for `years`, seeding any year not stored yet from the holidays package."""
+    wanted = sorted(set(years))
+    await ensure_years(session=session, years=wanted)
+    rows = await session.scalars(select(CalendarYear).where(col(CalendarYear.year).in_(wanted)))
+    official = {r.year: r.official for r in rows}
+    holidays: dict[int, set[date]] = {y: set() for y in wanted}
+    workdays: dict[int, set[date]] = {y: set() for y in wanted}
+    for day in await session.scalars(select(CalendarDay).where(col(CalendarDay.year).in_(wanted))):
+        (holidays if day.kind == "holiday" else workdays)[day.year].add(day.day)
+    return WorkCalendar(
+        {
+            y: YearCalendar(
+                year=y,
+                holidays=frozenset(holidays[y]),
+                workdays=frozenset(workdays[y]),
+                official=official[y],
+            )
+            for y in wanted
+        }
+    )
+
+
+async def calendar_around(*, session: AsyncSession, start: date, end: date) -> WorkCalendar:
+    """Calendar covering [start, end] plus the next year, for periods that roll past New Year."""
+    return await load_calendar(session=session, years=range(start.year, end.year + 2))
+
+
+async def get_year(*, session: AsyncSession, year: int) -> tuple[CalendarYear, list[CalendarDay]]:
+    await ensure_years(session=session, years=[year])
+    row = await session.get(CalendarYear, year)
+    assert row is not None
+    days = await session.scalars(
+        select(CalendarDay).where(CalendarDay.year == year).order_by(col(CalendarDay.day))
+    )
+    return row, list(days.all())
+
+
+async def put_year(
+    *,
+    session: AsyncSession,
+    actor: Principal | None,
+    year: int,
+    holidays: dict[date, str],
+    workdays: dict[date, str],
+    official: bool,
+    source: str,
+) -> CalendarYear:
+    """Replace a year's schedule. The caller recomputes whatever depends on it."""
+    _check_year(year)
+    try:
+        YearCalendar(
+            year=year,
+            holidays=frozenset(holidays),
+            workdays=frozenset(workdays),
+            official=official,
+        )
+    except CalendarError as exc:
+        raise InvalidInput(str(exc), field="holidays") from exc
+    for day in workdays:
+        if day.weekday() < 5:
+            raise InvalidInput(
+                f"{day.isoformat()} is a weekday: a make-up working day (调休上班) is a Saturday "
+                "or Sunday",
+                field="workdays",
+            )
+    await ensure_years(session=session, years=[year])
+    row = await session.get(CalendarYear, year)
+    assert row is not None
+    before_days = await session.scalars(select(CalendarDay).where(CalendarDay.year == year))
+    before = {
+        "official": row.official,
+        "source": row.source,
+        "days": sorted(f"{d.day.isoformat()}:{d.kind}" for d in before_days),
+    }
+    await session.execute(delete(CalendarDay).where(col(CalendarDay.year) == year))
+    for day, name in sorted(holidays.items()):
+        session.add(CalendarDay(day=day, year=year, kind="holiday", name=name))
+    for day, name in sorted(workdays.items()):
+        session.add(CalendarDay(day=day, year=year, kind="workday", name=name or "调休上班"))
+    row.official = official
+    row.source = source
+    row.updated_at = utcnow()
+    row.updated_by_name = actor.name if actor else audit.CLI_ACTOR
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="calendar.put",
+        target_type="calendar_year",
+        target_id=year,
+        before=before,
+        after={
+            "official": official,
+            "source": source,
+            "days": sorted(
+                [f"{d.isoformat()}:holiday" for d in holidays]
+                + [f"{d.isoformat()}:workday" for d in workdays]
+            ),
+        },
+    )
+    return row
+
+
+def parse_ics(data: bytes, year: int) -> tuple[dict[date, str], dict[date, str]]:
+    """Holidays and make-up working days of `year` from an ICS of the State Council schedule.
+
+    Each all-day VEVENT covers one or more days (DTEND exclusive). An event whose summary
+    says 班 (补班 / 上班 / 调休上班) marks working days; any other marks days off.
+    """
+    from icalendar import Calendar
+
+    try:
+        calendar = Calendar.from_ical(data)
+    except (ValueError, IndexError, KeyError) as exc:
+        raise InvalidInput(f"Not a readable iCalendar file: {exc}", field="file") from exc
+    holidays: dict[date, str] = {}
+    workdays: dict[date, str] = {}
+    for event in calendar.walk("VEVENT"):
+        summary = str(event.get("SUMMARY", "")).strip()
+        start_prop = event.get("DTSTART")
+        if start_prop is None:
+            continue
+        start = start_prop.dt
+        end_prop = event.get("DTEND")
+        end = end_prop.dt if end_prop is not None else start + timedelta(days=1)
+        if not isinstance(start, date) or hasattr(start, "hour"):
+            raise InvalidInput(f"Event '{summary}' is not an all-day event", field="file")
+        is_workday = "班" in summary
+        day = start
+        while day < end:
+            if day.year == year:
+                (workdays if is_workday else holidays)[day] = summary[:60]
+            day += timedelta(days=1)
+    if not holidays and not workdays:
+        raise InvalidInput(f"The file holds no days of {year}", field="file")
+    return holidays, workdays

@@ -1,0 +1,60 @@
+"""A real `reception serve` process (several workers) for tests that need true concurrency."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+
+RECEPTION = str(Path(sys.executable).parent / "reception")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextmanager
+def serve(database_url: str, *, workers: int = 2) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "RECEPTION_DATABASE_URL": database_url, "RECEPTION_LOG_LEVEL": "WARNING"}
+    proc = subprocess.Popen(
+        [RECEPTION, "serve", "--no-migrate", "--workers", str(workers), "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError(f"server exited: {proc.stdout.read() if proc.stdout else ''}")
+            try:
+                if httpx.get(f"{base}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("server did not start within 60 s")
+            time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            output, _ = proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            output, _ = proc.communicate()
+        # Shown by pytest when a test fails: the server's own account of any error.
+        print(output[-20_000:] if output else "(no server output)")
