@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -13,6 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.org.models import Leader, Unit, User, Venue
+from reception.scheduling.models import Appointment, ReceptionSession
 from tests.conftest import auth
 
 RECEPTION = str(Path(sys.executable).parent / "reception")
@@ -75,8 +78,29 @@ async def test_demo_is_idempotent(
             )
 
     after_first = await counts()
-    run(db_url, "demo")
+    again = run(db_url, "demo").stdout
+    assert "0 new rules, 0 new reception sessions, 0 appointments, 0 field visits" in again
     assert await counts() == after_first
+    async with sessionmaker() as s:
+        per_leader = (
+            await s.execute(
+                select(ReceptionSession.leader_id, func.count())
+                .where(ReceptionSession.kind == "reception")
+                .group_by(ReceptionSession.leader_id)
+            )
+        ).all()
+        assert len(per_leader) == 8 and {n for _, n in per_leader} == {12}
+        assert await s.scalar(select(func.count()).select_from(Appointment)) > 50
+    listed = run(db_url, "rules", "list").stdout.strip().splitlines()
+    assert len(listed) == 8 and all("day 20 09:00-12:00" in line for line in listed)
+    rule_id = listed[0].split()[0]
+    # A year further on: 12 months already there are skipped, about 6 more are created.
+    until = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=366)).isoformat()
+    out = run(db_url, "rules", "generate", rule_id, "--until", until).stdout.splitlines()
+    assert 5 <= sum(line.startswith("created") for line in out) <= 7
+    assert sum(line.startswith("skipped") for line in out) == 12
+    refused = run(db_url, "rules", "generate", rule_id, "--until", "2099-01-01", check=False)
+    assert refused.returncode == 1 and "years ahead" in refused.stderr
     async with sessionmaker() as s:
         townships = await s.scalar(
             select(func.count()).select_from(Unit).where(Unit.kind == "township")
@@ -89,3 +113,21 @@ async def test_demo_is_idempotent(
 async def test_db_current_reports_head(db_url: str) -> None:
     out = run(db_url, "db", "current")
     assert "(head)" in out.stdout + out.stderr
+
+
+async def test_calendar_and_rule_commands(db_url: str, tmp_path: Path) -> None:
+    out = run(db_url, "calendar", "show", "2026").stdout
+    assert out.startswith("2026: official") and "2026-09-20 日 班" in out
+    assert "PROVISIONAL" in run(db_url, "calendar", "show", "2027").stdout
+
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"holidays": ["2027-02-30"]}')
+    result = run(db_url, "calendar", "import", "2027", "--json", str(bad), check=False)
+    assert result.returncode == 1 and "bad JSON" in result.stderr
+    good = tmp_path / "2027.json"
+    good.write_text('{"holidays": ["2027-02-08", "2027-02-09"], "workdays": ["2027-02-20"]}')
+    out = run(db_url, "calendar", "import", "2027", "--json", str(good)).stdout
+    assert "2 holidays, 1 make-up working days (official)" in out
+    assert "2027: official" in run(db_url, "calendar", "show", "2027").stdout
+    assert "Demo schedule" not in run(db_url, "demo", "--org-only").stdout
+    assert run(db_url, "rules", "list").stdout.strip() == ""

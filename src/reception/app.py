@@ -22,6 +22,7 @@ from reception.auth import TokenAuthMiddleware
 from reception.config import Settings, get_settings
 from reception.db import SQLITE_WRITE, create_engine, create_sessionmaker
 from reception.errors import exception_handlers
+from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
 from reception.org.controllers import (
     LeaderController,
     MeController,
@@ -46,13 +47,15 @@ API_HANDLERS: list[Any] = [
     TokenController,
     MeController,
     AuditController,
+    FeedController,
+    SessionIcsController,
     CalendarController,
     RuleController,
     SessionController,
     AppointmentController,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
-PUBLIC_HANDLERS: list[Any] = []
+PUBLIC_HANDLERS: list[Any] = [feed_ics]
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 

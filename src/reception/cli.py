@@ -112,18 +112,159 @@ def db_current() -> None:
 
 
 @main.command()
-def demo() -> None:
-    """Load the demo org (idempotent) and print a new token for each demo login."""
-    from reception.demo import load_org
+@click.option("--org-only", is_flag=True, help="Only the org chart and logins, no schedule.")
+def demo(org_only: bool) -> None:
+    """Load the demo data (idempotent) and print a new token for each demo login.
+
+    The org chart of 蓟州区, and unless --org-only: a 20th-day reception rule for every
+    district leader with 12 months of sessions (6 back, 6 ahead), appointments and field visits.
+    """
+    from datetime import datetime
+
+    from reception.config import local_tz
+    from reception.demo import DemoLogin, load_org, load_schedule
 
     migrate(get_settings().database_url, "upgrade", "head")
-    logins = _run_in_transaction(load_org)
+
+    async def work(session: AsyncSession) -> tuple[list[DemoLogin], dict[str, int]]:
+        logins = await load_org(session)
+        counts: dict[str, int] = {}
+        if not org_only:
+            counts = await load_schedule(session, datetime.now(local_tz()).date())
+        return logins, counts
+
+    logins, counts = _run_in_transaction(work)
+    if counts:
+        click.echo(
+            "Demo schedule: {rules} new rules, {sessions} new reception sessions, "
+            "{appointments} appointments, {field_visits} field visits".format(**counts)
+        )
     click.echo("Demo logins (tokens are shown once; use: Authorization: Bearer <token>)")
     for login in logins:
         click.echo(
             f"  {login.role:<10} {login.name:<6} user {login.user_id:<3} "
             f"{login.token}  {login.note}"
         )
+
+
+# ---------------------------------------------------------------- calendar and rules
+
+
+@main.group()
+def calendar() -> None:
+    """The working-day calendar (holidays and 调休 make-up working days)."""
+
+
+@calendar.command("show")
+@click.argument("year", type=int)
+def calendar_show(year: int) -> None:
+    """Show a year: official or provisional, holidays and make-up working days."""
+    from reception.workcal import service as workcal
+
+    async def work(session: AsyncSession) -> tuple[Any, list[Any]]:
+        return await workcal.get_year(session=session, year=year)
+
+    row, days = _run_in_transaction(work)
+    state = "official" if row.official else "PROVISIONAL (no official schedule imported)"
+    click.echo(f"{year}: {state}; source: {row.source}")
+    for day in days:
+        label = "休" if day.kind == "holiday" else "班"
+        click.echo(
+            f"  {day.day.isoformat()} {'一二三四五六日'[day.day.weekday()]} {label} {day.name}"
+        )
+
+
+@calendar.command("import")
+@click.argument("year", type=int)
+@click.option(
+    "--json", "json_file", type=click.File("rb"), help='{"holidays": [...], "workdays": [...]}'
+)
+@click.option("--ics", "ics_file", type=click.File("rb"), help="ICS of the State Council schedule")
+@click.option("--provisional", is_flag=True, help="The data is not the official schedule yet.")
+def calendar_import(year: int, json_file: Any, ics_file: Any, provisional: bool) -> None:
+    """Import or correct a year from a JSON or ICS file (replaces the year)."""
+    import msgspec
+
+    from reception.workcal import schemas as wschemas
+    from reception.workcal import service as workcal
+    from reception.workcal.controllers import apply_year, days_of
+
+    if bool(json_file) == bool(ics_file):
+        raise click.UsageError("give exactly one of --json or --ics")
+    if json_file:
+        try:
+            data = msgspec.json.decode(json_file.read(), type=wschemas.YearPut)
+        except msgspec.ValidationError as exc:
+            raise click.ClickException(f"bad JSON: {exc}") from exc
+        holidays, workdays, source = days_of(data.holidays), days_of(data.workdays), "json"
+    else:
+        try:
+            holidays, workdays = workcal.parse_ics(ics_file.read(), year)
+        except DomainError as exc:
+            raise click.ClickException(exc.detail) from exc
+        source = "ics"
+
+    async def work(session: AsyncSession) -> Any:
+        return await apply_year(
+            session,
+            None,
+            year,
+            holidays=holidays,
+            workdays=workdays,
+            official=not provisional,
+            source=source,
+        )
+
+    _run_in_transaction(work)
+    click.echo(
+        f"{year}: {len(holidays)} holidays, {len(workdays)} make-up working days "
+        f"({'provisional' if provisional else 'official'})"
+    )
+
+
+@main.group()
+def rules() -> None:
+    """Reception rules (接访日制度)."""
+
+
+@rules.command("list")
+def rules_list() -> None:
+    """List reception rules."""
+    from sqlmodel import col, select
+
+    from reception.scheduling.models import ReceptionRule
+
+    async def work(session: AsyncSession) -> list[Any]:
+        return list(await session.scalars(select(ReceptionRule).order_by(col(ReceptionRule.id))))
+
+    for r in _run_in_transaction(work):
+        state = "" if r.active else " [inactive]"
+        click.echo(
+            f"{r.id:>4}  leader {r.leader_id:<4} day {r.day_of_month:<2} "
+            f"{r.start_time:%H:%M}-{r.end_time:%H:%M} venue {r.venue_id} {r.holiday_policy}{state}"
+        )
+
+
+@rules.command("generate")
+@click.argument("rule_id", type=int)
+@click.option("--until", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
+def rules_generate(rule_id: int, until: Any) -> None:
+    """Create a rule's sessions up to --until (idempotent)."""
+    from reception.scheduling import service as scheduling
+
+    async def work(session: AsyncSession) -> Any:
+        return await scheduling.generate(
+            session=session, actor=None, rule_id=rule_id, until=until.date()
+        )
+
+    result = _run_in_transaction(work)
+    for s in result.created:
+        flag = " (provisional)" if s.provisional else ""
+        click.echo(f"created  {s.local_date.isoformat()} session {s.id}{flag}")
+    for s in result.updated:
+        click.echo(f"realigned {s.local_date.isoformat()} session {s.id}")
+    for skip in result.skipped:
+        click.echo(f"skipped  {skip.rule_date.isoformat()}: {skip.reason}")
 
 
 # ---------------------------------------------------------------- users and tokens

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from reception.audit.models import AuditEvent
+from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
 from reception.scheduling.models import Appointment, ReceptionRule, ReceptionSession, SessionSlot
@@ -18,6 +19,7 @@ __all__ = [
     "AuditEvent",
     "CalendarDay",
     "CalendarYear",
+    "FeedToken",
     "IdempotencyKey",
     "Leader",
     "ReceptionRule",

@@ -706,11 +706,13 @@ async def cancel_session(
 
 
 async def hold_session(
-    *, session: AsyncSession, actor: Principal, session_id: int, outcome: str
+    *, session: AsyncSession, actor: Principal | None, session_id: int, outcome: str
 ) -> ReceptionSession:
     """Mark a session held (接访/下访 took place), with its outcome."""
     subject = await get_session(session=session, session_id=session_id, principal=actor)
-    own_visit = actor.role == "leader" and actor.leader_id == subject.leader_id
+    own_visit = (
+        actor is not None and actor.role == "leader" and actor.leader_id == subject.leader_id
+    )
     if not own_visit:
         require_manage(actor, subject.leader_id)
     if subject.status != "scheduled":

@@ -31,7 +31,7 @@ def _year_read(row: CalendarYear, days: list[CalendarDay]) -> schemas.YearRead:
     )
 
 
-def _days(items: list[schemas.DayIn | date]) -> dict[date, str]:
+def days_of(items: list[schemas.DayIn | date]) -> dict[date, str]:
     out: dict[date, str] = {}
     for item in items:
         if isinstance(item, date):
@@ -65,17 +65,15 @@ class CalendarController(Controller):
     async def put_year(
         self, db: DB, request: AnyRequest, year: FromPath[int], data: JSONBody[schemas.YearPut]
     ) -> schemas.YearRead:
-        await service.put_year(
-            session=db,
-            actor=request.user,
-            year=year,
-            holidays=_days(data.holidays),
-            workdays=_days(data.workdays),
+        row, days = await apply_year(
+            db,
+            request.user,
+            year,
+            holidays=days_of(data.holidays),
+            workdays=days_of(data.workdays),
             official=data.official,
             source="json",
         )
-        await after_calendar_change(db, year)
-        row, days = await service.get_year(session=db, year=year)
         return _year_read(row, days)
 
     @put("/{year:int}/ics", guards=[require("admin")])
@@ -88,19 +86,36 @@ class CalendarController(Controller):
     ) -> schemas.YearRead:
         """Import a year from an ICS file of the State Council schedule (request body)."""
         holidays, workdays = service.parse_ics(await request.body(), year)
-        await service.put_year(
-            session=db,
-            actor=request.user,
-            year=year,
+        row, days = await apply_year(
+            db,
+            request.user,
+            year,
             holidays=holidays,
             workdays=workdays,
             official=official,
             source="ics",
         )
-        await after_calendar_change(db, year)
-        row, days = await service.get_year(session=db, year=year)
         return _year_read(row, days)
 
 
-async def after_calendar_change(db: Any, year: int) -> None:
-    """What depends on the calendar follows a change of it (statutory clocks, later)."""
+async def apply_year(
+    db: Any,
+    actor: Principal | None,
+    year: int,
+    *,
+    holidays: dict[date, str],
+    workdays: dict[date, str],
+    official: bool,
+    source: str,
+) -> tuple[CalendarYear, list[CalendarDay]]:
+    """Replace a year's schedule (API and CLI alike)."""
+    await service.put_year(
+        session=db,
+        actor=actor,
+        year=year,
+        holidays=holidays,
+        workdays=workdays,
+        official=official,
+        source=source,
+    )
+    return await service.get_year(session=db, year=year)

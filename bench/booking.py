@@ -1,0 +1,445 @@
+"""Booking benchmark: bookings/s through the API against raw asyncpg transactions (the floor).
+
+Measured in one run, on one machine, against one fresh PostgreSQL database:
+- API: N x POST /api/sessions/{id}/appointments to a real `reception serve --workers 2`
+  (uvicorn, loopback, no access log), from exactly C concurrent httpx clients (keep-alive);
+  every answer must be 201.
+- floor: N raw asyncpg transactions from a pool of C connections, each doing the essential
+  database work of a booking: the conditional UPDATE of the slot plus the INSERT of the
+  appointment (RETURNING id), in one transaction.
+- orientation: N bare single-INSERT transactions (autocommit) from the same pool.
+
+Bookings are spread round-robin over the slots of many future reception sessions (each
+09:00-12:00, 6 slots of 100 places), so C consecutive bookings hit C different slots; the API
+names the slot with `slot_index` and the floor updates the very same slots in the same order.
+Target: API >= 0.4 x floor.
+
+Database: `reception_bench_<random>` on postgresql://postgres@127.0.0.1:5432 (trust auth;
+override the server with RECEPTION_BENCH_PG_URL), migrated to head, dropped at the end.
+
+    .venv/bin/python bench/booking.py [--n 2000] [--concurrency 32] [--idempotency-key]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import math
+import os
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.builders import at, build_world  # noqa: E402
+from tests.live import serve  # noqa: E402
+
+PG_SERVER = os.environ.get("RECEPTION_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
+SLOTS_PER_SESSION = 6  # 09:00-12:00 in 30-minute slots
+PLACES_PER_SLOT = 100  # the API's maximum people_per_slot
+TARGET = 0.4
+TIME_LIMIT = 600.0  # seconds, per measured phase
+
+API_NAME = "孙某秘"  # build_world's secretary: booked_by_name of every API booking
+FLOOR_NAME = "floor"
+BARE_NAME = "bare"
+
+
+@dataclass(frozen=True)
+class Slot:
+    session_id: int
+    slot_index: int
+    slot_id: int
+
+
+@dataclass
+class Phase:
+    done: int
+    elapsed: float
+    latencies: list[float]
+
+    @property
+    def rate(self) -> float:
+        return self.done / self.elapsed
+
+    def pct(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def with_db(server: str, name: str, *, driver: str = "") -> str:
+    scheme, rest = server.split("://", 1)
+    if driver:
+        scheme = "postgresql+" + driver
+    return f"{scheme}://{rest.rstrip('/')}/{name}"
+
+
+# ---------------------------------------------------------------- CPU accounting (Linux /proc)
+
+
+def _cpu_seconds(pid: int) -> float:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pids_named(name: str) -> list[int]:
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().strip() == name:
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            if ppid == pid:
+                out.append(int(entry.name))
+    return out
+
+
+def cpu_snapshot(server_pid: int | None) -> dict[str, float]:
+    """CPU seconds used so far by this process (load generator), the server process tree,
+    and every process named `postgres` (may include other users of the same cluster)."""
+    snap = {"client": time.process_time(), "server": 0.0, "postgres": 0.0}
+    if server_pid is not None:
+        tree = [server_pid, *_children(server_pid)]
+        tree += [c for p in tree[1:] for c in _children(p)]
+        snap["server"] = sum(_cpu_seconds(p) for p in tree)
+    snap["postgres"] = sum(_cpu_seconds(p) for p in _pids_named("postgres"))
+    return snap
+
+
+def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
+    return {k: after[k] - before[k] for k in before}
+
+
+# ---------------------------------------------------------------- set-up
+
+
+async def seed(sa_url: str, sessions_needed: int) -> tuple[str, list[Slot]]:
+    """build_world, then `sessions_needed` reception sessions of the secretary's two leaders,
+    one a day from 30 days ahead (no overlaps); returns the token and all slots."""
+    from sqlalchemy import select
+
+    from reception.config import Settings
+    from reception.db import create_engine, create_sessionmaker
+    from reception.scheduling import schemas, service
+    from reception.scheduling.models import SessionSlot
+
+    engine = create_engine(Settings(database_url=sa_url))
+    maker = create_sessionmaker(engine)
+    try:
+        world = await build_world(maker)
+        leaders = [world.leaders["mayor"], world.leaders["deputy"]]
+        first = date.today() + timedelta(days=30)
+        ids = []
+        async with maker() as s:
+            for k in range(sessions_needed):
+                day = first + timedelta(days=k // len(leaders))
+                subject = await service.create_session(
+                    session=s,
+                    actor=None,
+                    data=schemas.SessionCreate(
+                        leader_id=leaders[k % len(leaders)],
+                        kind="reception",
+                        venue_id=world.venue,
+                        starts_at=datetime.fromisoformat(at(day, "09:00")),
+                        ends_at=datetime.fromisoformat(at(day, "12:00")),
+                        slot_minutes=30,
+                        people_per_slot=PLACES_PER_SLOT,
+                    ),
+                )
+                ids.append(subject.id)
+            await s.commit()
+            rows = (
+                await s.scalars(
+                    select(SessionSlot).order_by(SessionSlot.session_id, SessionSlot.slot_index)  # type: ignore[arg-type]
+                )
+            ).all()
+        slots = [Slot(r.session_id, r.slot_index, r.id) for r in rows]  # type: ignore[arg-type]
+        assert len(slots) == sessions_needed * SLOTS_PER_SESSION, len(slots)
+        return world.tokens["secretary"], slots
+    finally:
+        await engine.dispose()
+
+
+# ---------------------------------------------------------------- load
+
+
+async def run_concurrent(
+    count: int, concurrency: int, one: Callable[[int], Awaitable[None]]
+) -> Phase:
+    """`count` calls of `one(i)` from exactly `concurrency` tasks; bounded in time."""
+    latencies: list[float] = []
+    next_i = 0
+
+    async def worker() -> None:
+        nonlocal next_i
+        while next_i < count:
+            i = next_i
+            next_i += 1
+            t0 = time.perf_counter()
+            await one(i)
+            latencies.append(time.perf_counter() - t0)
+
+    start = time.perf_counter()
+    await asyncio.wait_for(
+        asyncio.gather(*(worker() for _ in range(concurrency))), timeout=TIME_LIMIT
+    )
+    return Phase(len(latencies), time.perf_counter() - start, latencies)
+
+
+def api_booker(
+    client: httpx.AsyncClient,
+    slots: list[Slot],
+    offset: int,
+    statuses: Counter[int],
+    failures: list[str],
+    idempotency: bool,
+) -> Callable[[int], Awaitable[None]]:
+    async def one(i: int) -> None:
+        slot = slots[(offset + i) % len(slots)]
+        headers = {"Idempotency-Key": uuid.uuid4().hex} if idempotency else {}
+        r = await client.post(
+            f"/api/sessions/{slot.session_id}/appointments",
+            json={
+                "petitioner_name": f"来访人{offset + i}",
+                "matter_summary": "讨薪",
+                "slot_index": slot.slot_index,
+            },
+            headers=headers,
+        )
+        statuses[r.status_code] += 1
+        if r.status_code != 201 and len(failures) < 3:
+            failures.append(f"{r.status_code} {r.text[:300]}")
+
+    return one
+
+
+APPOINTMENT_COLUMNS = (
+    "session_id, slot_id, petitioner_name, petitioner_phone, petitioner_id_number, "
+    "matter_summary, party_size, collective, representatives, places, case_id, status, "
+    "booked_by_user_id, booked_by_name, created_at, updated_at"
+)
+INSERT_APPOINTMENT = (
+    f"INSERT INTO appointment ({APPOINTMENT_COLUMNS}) "
+    "VALUES ($1, $2, $3, '', '', $4, 1, false, $5, 1, NULL, 'booked', NULL, $6, $7, $7) "
+    "RETURNING id"
+)
+TAKE_PLACE = "UPDATE session_slot SET booked = booked + 1 WHERE id = $1 AND booked + 1 <= capacity"
+
+
+def floor_booker(
+    pool: asyncpg.Pool, slots: list[Slot], offset: int
+) -> Callable[[int], Awaitable[None]]:
+    async def one(i: int) -> None:
+        slot = slots[(offset + i) % len(slots)]
+        now = datetime.now(UTC)
+        async with pool.acquire() as conn, conn.transaction():
+            status = await conn.execute(TAKE_PLACE, slot.slot_id)
+            assert status == "UPDATE 1", status
+            await conn.fetchval(
+                INSERT_APPOINTMENT,
+                slot.session_id,
+                slot.slot_id,
+                f"来访人{offset + i}",
+                "讨薪",
+                "[]",
+                FLOOR_NAME,
+                now,
+            )
+
+    return one
+
+
+def bare_inserter(pool: asyncpg.Pool, slot: Slot) -> Callable[[int], Awaitable[None]]:
+    async def one(i: int) -> None:
+        now = datetime.now(UTC)
+        async with pool.acquire() as conn:
+            await conn.fetchval(
+                INSERT_APPOINTMENT,
+                slot.session_id,
+                slot.slot_id,
+                f"来访人{i}",
+                "讨薪",
+                "[]",
+                BARE_NAME,
+                now,
+            )
+
+    return one
+
+
+# ---------------------------------------------------------------- main
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=2000, help="bookings measured per figure")
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--warmup", type=int, default=128, help="unmeasured bookings first")
+    parser.add_argument(
+        "--idempotency-key", action="store_true", help="send a fresh Idempotency-Key per booking"
+    )
+    args = parser.parse_args()
+    n, c, warm = args.n, args.concurrency, args.warmup
+
+    from reception.db import migrate
+
+    # API warm-up + N, floor warm-up + N: all take places; keep every slot below capacity.
+    places_needed = 2 * (warm + n)
+    slots_needed = max(c, math.ceil(places_needed * 1.1 / PLACES_PER_SLOT))
+    sessions_needed = math.ceil(slots_needed / SLOTS_PER_SESSION)
+
+    name = f"reception_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(with_db(PG_SERVER, "postgres"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    sa_url = with_db(PG_SERVER, name, driver="asyncpg")
+    raw_url = with_db(PG_SERVER, name)
+    ok = True
+    try:
+        await asyncio.to_thread(migrate, sa_url, "upgrade", "head")
+        token, slots = await seed(sa_url, sessions_needed)
+        pool = await asyncpg.create_pool(raw_url, min_size=c, max_size=c)
+        try:
+            with serve(sa_url, workers=2) as base:
+                server_pid = _server_pid(base)
+                limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
+                headers = {"Authorization": f"Bearer {token}"}
+                statuses: Counter[int] = Counter()
+                failures: list[str] = []
+                async with httpx.AsyncClient(
+                    base_url=base, limits=limits, headers=headers, timeout=60
+                ) as client:
+                    await run_concurrent(
+                        warm,
+                        c,
+                        api_booker(client, slots, 0, statuses, failures, args.idempotency_key),
+                    )
+                    before = cpu_snapshot(server_pid)
+                    api = await run_concurrent(
+                        n,
+                        c,
+                        api_booker(client, slots, warm, statuses, failures, args.idempotency_key),
+                    )
+                    api_cpu = cpu_delta(before, cpu_snapshot(server_pid))
+
+                offset = warm + n
+                await run_concurrent(warm, c, floor_booker(pool, slots, offset))
+                before = cpu_snapshot(None)
+                floor = await run_concurrent(n, c, floor_booker(pool, slots, offset + warm))
+                floor_cpu = cpu_delta(before, cpu_snapshot(None))
+                before = cpu_snapshot(None)
+                bare = await run_concurrent(n, c, bare_inserter(pool, slots[0]))
+                bare_cpu = cpu_delta(before, cpu_snapshot(None))
+
+            counts = dict(
+                await pool.fetch(
+                    "SELECT booked_by_name, count(*) FROM appointment GROUP BY booked_by_name"
+                )
+            )
+            booked = await pool.fetchval("SELECT sum(booked) FROM session_slot")
+            audit_rows = await pool.fetchval("SELECT count(*) FROM audit_event")
+        finally:
+            await pool.close()
+
+        api_ok = statuses == Counter({201: warm + n})
+        rows_ok = (
+            counts.get(API_NAME) == warm + n
+            and counts.get(FLOOR_NAME) == warm + n
+            and counts.get(BARE_NAME) == n
+            and booked == 2 * (warm + n)
+        )
+        ok = api_ok and rows_ok
+        ratio = api.rate / floor.rate
+
+        print(
+            f"database: PostgreSQL ({name}); server: reception serve --workers 2 (uvicorn, "
+            f"loopback); cpu count: {os.cpu_count()}; load generator: httpx in this process"
+        )
+        print(
+            f"N = {n}, concurrency = {c}, warm-up = {warm} each, "
+            f"{len(slots)} slots in {sessions_needed} sessions (round-robin), "
+            f"Idempotency-Key: {'yes' if args.idempotency_key else 'no'}"
+        )
+        print()
+        print(
+            f"{'what':44} {'N':>6} {'conc':>5} {'elapsed s':>10} {'per s':>9} "
+            f"{'p50 ms':>8} {'p95 ms':>8}"
+        )
+        for label, phase in (
+            ("API: POST .../appointments (all 201)", api),
+            ("floor: asyncpg UPDATE slot + INSERT, 1 tx", floor),
+            ("orientation: asyncpg bare single INSERT", bare),
+        ):
+            print(
+                f"{label:44} {phase.done:6d} {c:5d} {phase.elapsed:10.2f} {phase.rate:9.1f} "
+                f"{phase.pct(0.5):8.1f} {phase.pct(0.95):8.1f}"
+            )
+        print()
+        print(
+            f"ratio API / floor       = {ratio:5.2f}  (target >= {TARGET}: "
+            f"{'met' if ratio >= TARGET else 'NOT met'})"
+        )
+        print(f"ratio API / bare INSERT = {api.rate / bare.rate:5.2f}")
+        print()
+        print("CPU ms per booking   client   server   postgres   (postgres: all its processes)")
+        for label, cpu in (("API", api_cpu), ("floor", floor_cpu), ("bare", bare_cpu)):
+            print(
+                f"  {label:16} {cpu['client'] * 1000 / n:8.2f} {cpu['server'] * 1000 / n:8.2f} "
+                f"{cpu['postgres'] * 1000 / n:10.2f}"
+            )
+        print()
+        print(
+            f"checks: API statuses {dict(statuses)}; appointment rows {counts}; "
+            f"sum(booked) = {booked} (expected {2 * (warm + n)}); audit rows {audit_rows}"
+        )
+        if failures:
+            print("first failures:", *failures, sep="\n  ")
+        print("checks:", "OK" if ok else "FAILED")
+    finally:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return 0 if ok else 1
+
+
+def _server_pid(base: str) -> int | None:
+    """The `reception serve` process listening on base's port (for CPU accounting)."""
+    port = int(base.rsplit(":", 1)[1])
+    me = os.getpid()
+    for pid in _children(me):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if str(port).encode() in cmdline:
+            return pid
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,168 @@
+"""HTTP endpoints for calendar feeds. Thin: parse, call, shape.
+
+- `/api/feeds`: create, list and revoke feed tokens (bearer auth);
+- `/api/sessions/{session_id}/event.ics`: one session to forward (bearer auth). A path
+  parameter cannot carry a suffix in Litestar, and a `{ref:str}` beside the scheduling
+  controller's `{session_id:int}` would silently replace it in the routing trie, so the
+  event hangs under the session as a fixed child segment;
+- `/feeds/{token}.ics`: the subscription itself; the secret in the URL is the only access
+  rule. The token is never logged (access logs are off; errors do not echo it).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from email.utils import format_datetime, parsedate_to_datetime
+from typing import Any
+
+from litestar import Controller, Request, Response, get, post, route
+from litestar.datastructures import State
+from litestar.params import FromPath, JSONBody
+
+from reception.auth import Principal
+from reception.config import Settings
+from reception.db import DB
+from reception.errors import NotFound
+from reception.feeds import schemas, service
+from reception.feeds.models import FeedToken
+from reception.responses import Limit, Offset, Page, read_as
+
+AnyRequest = Request[Principal, Any, Any]
+# Litestar appends "; charset=utf-8" to text/* media types itself.
+CALENDAR = "text/calendar"
+# The URL is a secret: no shared cache may keep it; clients revalidate with the validators.
+CACHE_CONTROL = "private, no-cache"
+
+
+def _read(row: FeedToken) -> schemas.FeedRead:
+    return read_as(schemas.FeedRead, row, user_id=row.secretary_user_id)
+
+
+class FeedController(Controller):
+    path = "/feeds"
+    tags = ["feeds"]
+
+    @post("/")
+    async def create_feed(
+        self, db: DB, request: AnyRequest, data: JSONBody[schemas.FeedCreate]
+    ) -> schemas.NewFeed:
+        row, token = await service.create_feed(session=db, actor=request.user, data=data)
+        settings: Settings = request.app.state.settings
+        url, webcal = service.feed_urls(settings.public_url, token)
+        return schemas.NewFeed(feed=_read(row), url=url, webcal_url=webcal)
+
+    @get("/")
+    async def list_feeds(
+        self, db: DB, request: AnyRequest, limit: Limit = 100, offset: Offset = 0
+    ) -> Page[schemas.FeedRead]:
+        rows, total = await service.list_feeds(
+            session=db, actor=request.user, limit=limit, offset=offset
+        )
+        return Page([_read(r) for r in rows], total, limit, offset)
+
+    @post("/{feed_id:int}/revoke", status_code=200)
+    async def revoke_feed(
+        self, db: DB, request: AnyRequest, feed_id: FromPath[int]
+    ) -> schemas.FeedRead:
+        row = await service.revoke_feed(session=db, actor=request.user, feed_id=feed_id)
+        return _read(row)
+
+
+class SessionIcsController(Controller):
+    path = "/sessions"
+    tags = ["feeds"]
+
+    @get("/{session_id:int}/event.ics", media_type=CALENDAR)
+    async def session_event(
+        self, db: DB, request: AnyRequest, session_id: FromPath[int]
+    ) -> Response[bytes]:
+        settings: Settings = request.app.state.settings
+        body = await service.session_ics(
+            session=db, principal=request.user, session_id=session_id, settings=settings
+        )
+        return Response(
+            body,
+            media_type=CALENDAR,
+            headers={
+                "Content-Disposition": f'attachment; filename="session-{session_id}.ics"',
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+
+def _http_date(value: datetime) -> str:
+    return format_datetime(value.astimezone(UTC).replace(microsecond=0), usegmt=True)
+
+
+def _etag_matches(header: str, etag: str) -> bool:
+    if header.strip() == "*":
+        return True
+    # Weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored for If-None-Match.
+    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
+    return etag in tags
+
+
+def _not_modified_since(header: str, last_modified: datetime) -> bool:
+    try:
+        since = parsedate_to_datetime(header)
+    except (TypeError, ValueError):
+        return False
+    if since.tzinfo is None:
+        since = since.replace(tzinfo=UTC)
+    return last_modified.replace(microsecond=0) <= since
+
+
+def _feed_cache(state: State) -> service.FeedCache:
+    cache: service.FeedCache | None = state.get("feed_cache")
+    if cache is None:
+        cache = service.FeedCache()
+        state["feed_cache"] = cache
+    return cache
+
+
+@route(
+    "/feeds/{filename:str}",
+    http_method=["GET", "HEAD"],
+    media_type=CALENDAR,
+    tags=["feeds"],
+    summary="Calendar feed (secret URL, RFC 5545)",
+)
+async def feed_ics(
+    db: DB, request: Request[Any, Any, Any], filename: FromPath[str]
+) -> Response[bytes]:
+    token = filename.removesuffix(".ics")
+    if token == filename or not token.startswith(service.FEED_TOKEN_PREFIX):
+        raise NotFound("No such feed")
+    state = request.app.state
+    settings: Settings = state.settings
+    if db.get_bind().dialect.name == "postgresql":
+        # One snapshot for the version and the events, so a body always matches its ETag
+        # (SQLite's read transaction is a snapshot already).
+        await db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+    feed = await service.resolve_feed(session=db, token=token)
+    window = service.Window.for_day(datetime.now(settings.tz).date(), settings)
+    version = await service.feed_version(session=db, feed=feed, window=window, settings=settings)
+    headers = {
+        "ETag": version.etag,
+        "Last-Modified": _http_date(version.last_modified),
+        "Cache-Control": CACHE_CONTROL,
+    }
+    if_none_match = request.headers.get("if-none-match")
+    if_modified_since = request.headers.get("if-modified-since")
+    if if_none_match is not None:
+        fresh = _etag_matches(if_none_match, version.etag)
+    elif if_modified_since is not None:
+        fresh = _not_modified_since(if_modified_since, version.last_modified)
+    else:
+        fresh = False
+    if fresh:
+        return Response(b"", status_code=304, headers=headers, media_type=CALENDAR)
+    body = await service.feed_body(
+        session=db,
+        feed=feed,
+        window=window,
+        version=version,
+        settings=settings,
+        cache=_feed_cache(state),
+    )
+    return Response(body, media_type=CALENDAR, headers=headers)
