@@ -24,16 +24,20 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import math
 import os
+import subprocess
 import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -43,7 +47,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.builders import at, build_world  # noqa: E402
-from tests.live import serve  # noqa: E402
+from tests.live import free_port, serve  # noqa: E402
 
 PG_SERVER = os.environ.get("RECEPTION_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 SLOTS_PER_SESSION = 6  # 09:00-12:00 in 30-minute slots
@@ -54,6 +58,7 @@ TIME_LIMIT = 600.0  # seconds, per measured phase
 API_NAME = "孙某秘"  # build_world's secretary: booked_by_name of every API booking
 FLOOR_NAME = "floor"
 BARE_NAME = "bare"
+HTTP_FLOOR_NAME = "http-floor"
 
 
 @dataclass(frozen=True)
@@ -121,20 +126,25 @@ def _children(pid: int) -> list[int]:
     return out
 
 
-def cpu_snapshot(server_pid: int | None) -> dict[str, float]:
+def cpu_snapshot(server_pid: int | None) -> dict[str, Any]:
     """CPU seconds used so far by this process (load generator), the server process tree,
-    and every process named `postgres` (may include other users of the same cluster)."""
-    snap = {"client": time.process_time(), "server": 0.0, "postgres": 0.0}
+    and each process named `postgres` (backends that exit during a phase are lost)."""
+    server = 0.0
     if server_pid is not None:
         tree = [server_pid, *_children(server_pid)]
         tree += [c for p in tree[1:] for c in _children(p)]
-        snap["server"] = sum(_cpu_seconds(p) for p in tree)
-    snap["postgres"] = sum(_cpu_seconds(p) for p in _pids_named("postgres"))
-    return snap
+        server = sum(_cpu_seconds(p) for p in tree)
+    postgres = {p: _cpu_seconds(p) for p in _pids_named("postgres")}
+    return {"client": time.process_time(), "server": server, "postgres": postgres}
 
 
-def cpu_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {k: after[k] - before[k] for k in before}
+def cpu_delta(before: dict[str, Any], after: dict[str, Any]) -> dict[str, float]:
+    pg_before, pg_after = before["postgres"], after["postgres"]
+    return {
+        "client": after["client"] - before["client"],
+        "server": after["server"] - before["server"],
+        "postgres": sum(t - pg_before.get(p, 0.0) for p, t in pg_after.items()),
+    }
 
 
 # ---------------------------------------------------------------- set-up
@@ -294,6 +304,111 @@ def bare_inserter(pool: asyncpg.Pool, slot: Slot) -> Callable[[int], Awaitable[N
     return one
 
 
+# ---------------------------------------------------------------- HTTP floor
+
+
+async def http_floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The same HTTP path with the same database work and nothing else: a bare ASGI app
+    (served by uvicorn with 2 workers) doing the floor's transaction per POST."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                size = int(os.environ["BENCH_POOL_SIZE"])
+                _HTTP_FLOOR["pool"] = await asyncpg.create_pool(
+                    os.environ["BENCH_PG_DSN"], min_size=size, max_size=size
+                )
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                await _HTTP_FLOOR["pool"].close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    if scope["method"] != "POST":
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        return
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    data = json.loads(body)
+    pool: asyncpg.Pool = _HTTP_FLOOR["pool"]
+    async with pool.acquire() as conn, conn.transaction():
+        taken = await conn.execute(TAKE_PLACE, data["slot_id"])
+        if taken != "UPDATE 1":
+            status, payload = 409, b'{"detail": "full"}'
+        else:
+            new_id = await conn.fetchval(
+                INSERT_APPOINTMENT,
+                data["session_id"],
+                data["slot_id"],
+                data["petitioner_name"],
+                data["matter_summary"],
+                "[]",
+                HTTP_FLOOR_NAME,
+                datetime.now(UTC),
+            )
+            status, payload = 201, json.dumps({"id": new_id}).encode()
+    headers = [(b"content-type", b"application/json")]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+_HTTP_FLOOR: dict[str, Any] = {}
+
+
+@contextmanager
+def serve_http_floor(dsn: str, pool_size: int) -> Iterator[str]:
+    port = free_port()
+    env = {**os.environ, "BENCH_PG_DSN": dsn, "BENCH_POOL_SIZE": str(pool_size)}
+    cmd = [sys.executable, "-m", "uvicorn", "booking:http_floor_app", "--app-dir"]
+    cmd += [str(Path(__file__).parent), "--host", "127.0.0.1", "--port", str(port)]
+    cmd += ["--workers", "2", "--no-access-log", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if proc.poll() is not None:
+                raise RuntimeError("HTTP floor server exited")
+            try:
+                httpx.get(base, timeout=1)
+                break
+            except httpx.HTTPError:
+                if time.monotonic() > deadline:
+                    raise RuntimeError("HTTP floor server did not start within 60 s") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def http_floor_booker(
+    client: httpx.AsyncClient, slots: list[Slot], offset: int, statuses: Counter[int]
+) -> Callable[[int], Awaitable[None]]:
+    async def one(i: int) -> None:
+        slot = slots[(offset + i) % len(slots)]
+        r = await client.post(
+            "/",
+            json={
+                "session_id": slot.session_id,
+                "slot_id": slot.slot_id,
+                "petitioner_name": f"来访人{offset + i}",
+                "matter_summary": "讨薪",
+            },
+        )
+        statuses[r.status_code] += 1
+
+    return one
+
+
 # ---------------------------------------------------------------- main
 
 
@@ -310,11 +425,13 @@ async def main() -> int:
 
     from reception.db import migrate
 
-    # API warm-up + N, floor warm-up + N: all take places; keep every slot below capacity.
-    places_needed = 2 * (warm + n)
+    # API, floor and HTTP floor, warm-up + N each: all take places; keep every slot below
+    # capacity.
+    places_needed = 3 * (warm + n)
     slots_needed = max(c, math.ceil(places_needed * 1.1 / PLACES_PER_SLOT))
     sessions_needed = math.ceil(slots_needed / SLOTS_PER_SESSION)
 
+    load_before = f"{os.getloadavg()[0]:.2f}"
     name = f"reception_bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(with_db(PG_SERVER, "postgres"))
     await admin.execute(f'CREATE DATABASE "{name}"')
@@ -340,6 +457,10 @@ async def main() -> int:
                         c,
                         api_booker(client, slots, 0, statuses, failures, args.idempotency_key),
                     )
+                    if statuses != Counter({201: warm}):
+                        raise SystemExit(
+                            f"warm-up bookings failed: {dict(statuses)}; first: {failures[:1]}"
+                        )
                     before = cpu_snapshot(server_pid)
                     api = await run_concurrent(
                         n,
@@ -357,6 +478,20 @@ async def main() -> int:
                 bare = await run_concurrent(n, c, bare_inserter(pool, slots[0]))
                 bare_cpu = cpu_delta(before, cpu_snapshot(None))
 
+            # The same HTTP client and server (uvicorn, 2 workers) around the floor's work.
+            http_statuses: Counter[int] = Counter()
+            with serve_http_floor(raw_url, pool_size=c // 2) as base:
+                async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+                    offset = 2 * (warm + n)
+                    await run_concurrent(
+                        warm, c, http_floor_booker(client, slots, offset, http_statuses)
+                    )
+                    before = cpu_snapshot(_server_pid(base))
+                    http_floor = await run_concurrent(
+                        n, c, http_floor_booker(client, slots, offset + warm, http_statuses)
+                    )
+                    http_cpu = cpu_delta(before, cpu_snapshot(_server_pid(base)))
+
             counts = dict(
                 await pool.fetch(
                     "SELECT booked_by_name, count(*) FROM appointment GROUP BY booked_by_name"
@@ -372,7 +507,9 @@ async def main() -> int:
             counts.get(API_NAME) == warm + n
             and counts.get(FLOOR_NAME) == warm + n
             and counts.get(BARE_NAME) == n
-            and booked == 2 * (warm + n)
+            and counts.get(HTTP_FLOOR_NAME) == warm + n
+            and http_statuses == Counter({201: warm + n})
+            and booked == 3 * (warm + n)
         )
         ok = api_ok and rows_ok
         ratio = api.rate / floor.rate
@@ -380,6 +517,10 @@ async def main() -> int:
         print(
             f"database: PostgreSQL ({name}); server: reception serve --workers 2 (uvicorn, "
             f"loopback); cpu count: {os.cpu_count()}; load generator: httpx in this process"
+        )
+        print(
+            f"load average before: {load_before}, after: {os.getloadavg()[0]:.2f} "
+            "(other work on the machine skews the figures)"
         )
         print(
             f"N = {n}, concurrency = {c}, warm-up = {warm} each, "
@@ -392,9 +533,10 @@ async def main() -> int:
             f"{'p50 ms':>8} {'p95 ms':>8}"
         )
         for label, phase in (
-            ("API: POST .../appointments (all 201)", api),
+            ("API: POST /api/sessions/{id}/appointments", api),
             ("floor: asyncpg UPDATE slot + INSERT, 1 tx", floor),
             ("orientation: asyncpg bare single INSERT", bare),
+            ("orientation: bare ASGI app, same tx as floor", http_floor),
         ):
             print(
                 f"{label:44} {phase.done:6d} {c:5d} {phase.elapsed:10.2f} {phase.rate:9.1f} "
@@ -406,9 +548,20 @@ async def main() -> int:
             f"{'met' if ratio >= TARGET else 'NOT met'})"
         )
         print(f"ratio API / bare INSERT = {api.rate / bare.rate:5.2f}")
+        print(
+            f"ratio API / bare ASGI   = {api.rate / http_floor.rate:5.2f}  (same HTTP path + client)"
+        )
         print()
-        print("CPU ms per booking   client   server   postgres   (postgres: all its processes)")
-        for label, cpu in (("API", api_cpu), ("floor", floor_cpu), ("bare", bare_cpu)):
+        print(
+            "CPU ms per booking   client   server   postgres   "
+            "(postgres: its processes alive at the end of the phase)"
+        )
+        for label, cpu in (
+            ("API", api_cpu),
+            ("floor", floor_cpu),
+            ("bare INSERT", bare_cpu),
+            ("bare ASGI", http_cpu),
+        ):
             print(
                 f"  {label:16} {cpu['client'] * 1000 / n:8.2f} {cpu['server'] * 1000 / n:8.2f} "
                 f"{cpu['postgres'] * 1000 / n:10.2f}"
@@ -416,7 +569,8 @@ async def main() -> int:
         print()
         print(
             f"checks: API statuses {dict(statuses)}; appointment rows {counts}; "
-            f"sum(booked) = {booked} (expected {2 * (warm + n)}); audit rows {audit_rows}"
+            f"sum(booked) = {booked} (expected {3 * (warm + n)}); audit rows {audit_rows}; "
+            f"bare ASGI statuses {dict(http_statuses)}"
         )
         if failures:
             print("first failures:", *failures, sep="\n  ")

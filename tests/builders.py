@@ -132,3 +132,29 @@ def future_workday(days_ahead: int = 30) -> date:
 def at(day: date, hhmm: str) -> str:
     """Local Asia/Shanghai instant as ISO 8601 with offset."""
     return f"{day.isoformat()}T{hhmm}:00{SHANGHAI}"
+
+
+VALID_ID = "11010519491231002X"  # a valid check digit (the GB 11643 example)
+OTHER_ID = "120225198001011230"
+
+
+def case_body(world: World, **extra: object) -> dict[str, object]:
+    """A registration: 张小明 about an overdue flat, to 下仓镇, received and registered 09-16."""
+    body: dict[str, object] = {
+        "petitioners": [
+            {
+                "name": "张小明",
+                "id_number": VALID_ID,
+                "phone": "13812345678",
+                "address": "下仓镇小杨家庄村",
+            }
+        ],
+        "channel": "online",
+        "category": "housing",
+        "summary": "龙府壹号小区逾期交房,要求开发商履约交付",
+        "unit_id": world.township_a,
+        "received_on": "2026-09-16",
+        "on": "2026-09-16",
+    }
+    body.update(extra)
+    return body

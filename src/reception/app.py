@@ -16,9 +16,17 @@ from litestar.openapi.spec import Components, SecurityScheme
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import reception.models  # noqa: F401  (the whole metadata, so every foreign key resolves)
 from reception import __version__
 from reception.audit.controllers import AuditController
 from reception.auth import TokenAuthMiddleware
+from reception.cases.controllers import (
+    CampaignController,
+    CaseController,
+    CategoryController,
+    LeaderCasesController,
+    SessionCasesController,
+)
 from reception.config import Settings, get_settings
 from reception.db import SQLITE_WRITE, create_engine, create_sessionmaker
 from reception.errors import exception_handlers
@@ -53,6 +61,11 @@ API_HANDLERS: list[Any] = [
     RuleController,
     SessionController,
     AppointmentController,
+    CaseController,
+    LeaderCasesController,
+    CategoryController,
+    CampaignController,
+    SessionCasesController,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = [feed_ics]

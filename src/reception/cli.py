@@ -122,7 +122,7 @@ def demo(org_only: bool) -> None:
     from datetime import datetime
 
     from reception.config import local_tz
-    from reception.demo import DemoLogin, load_org, load_schedule
+    from reception.demo import DemoLogin, load_cases, load_org, load_schedule
 
     migrate(get_settings().database_url, "upgrade", "head")
 
@@ -130,14 +130,17 @@ def demo(org_only: bool) -> None:
         logins = await load_org(session)
         counts: dict[str, int] = {}
         if not org_only:
-            counts = await load_schedule(session, datetime.now(local_tz()).date())
+            today = datetime.now(local_tz()).date()
+            counts = await load_schedule(session, today)
+            counts |= {f"case_{k}": v for k, v in (await load_cases(session, today)).items()}
         return logins, counts
 
     logins, counts = _run_in_transaction(work)
     if counts:
         click.echo(
             "Demo schedule: {rules} new rules, {sessions} new reception sessions, "
-            "{appointments} appointments, {field_visits} field visits".format(**counts)
+            "{appointments} appointments, {field_visits} field visits; "
+            "{case_cases} new cases".format(**counts)
         )
     click.echo("Demo logins (tokens are shown once; use: Authorization: Bearer <token>)")
     for login in logins:

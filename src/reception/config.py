@@ -23,6 +23,8 @@ class Settings:
     # Echo SQL statements; only for debugging, never in production (it would log parameters).
     sql_echo: bool = False
     db_pool_size: int = 10
+    # Case reference numbers: 蓟信〔2026〕00123.
+    case_ref_prefix: str = "蓟信"
     # Calendar feeds: the window of sessions shown, and how often clients should poll.
     feed_past_days: int = 90
     feed_future_days: int = 548
@@ -55,6 +57,7 @@ class Settings:
             log_level=env.get("RECEPTION_LOG_LEVEL", "INFO").upper(),
             sql_echo=env.get("RECEPTION_SQL_ECHO", "") in {"1", "true", "yes"},
             db_pool_size=int(env.get("RECEPTION_DB_POOL_SIZE", "10")),
+            case_ref_prefix=env.get("RECEPTION_CASE_REF_PREFIX", "蓟信"),
             feed_past_days=int(env.get("RECEPTION_FEED_PAST_DAYS", "90")),
             feed_future_days=int(env.get("RECEPTION_FEED_FUTURE_DAYS", "548")),
             feed_ttl_minutes=int(env.get("RECEPTION_FEED_TTL_MINUTES", "60")),

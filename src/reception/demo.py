@@ -9,6 +9,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -374,3 +375,235 @@ async def load_schedule(session: AsyncSession, today: date) -> dict[str, int]:
                     outcome="与信访人当面沟通,明确化解方案和时限",
                 )
     return counts
+
+
+# ---------------------------------------------------------------- cases
+
+# Shares from the district's 2020 report: letter + online + phone above 70% (网升访降),
+# repeat petitions near 65%, housing and wages prominent, a few collective visits.
+CHANNEL_SHARES = [("online", 50), ("visit", 25), ("phone", 12), ("letter", 10), ("grid_proxy", 3)]
+CATEGORY_SHARES = [
+    ("housing", 30),
+    ("wages", 25),
+    ("other", 18),
+    ("land", 12),
+    ("mass_finance", 9),
+    ("veterans", 6),
+]
+CATEGORY_MATTERS = {
+    "housing": [
+        "龙府壹号小区逾期交房",
+        "品悦江南小区办证难",
+        "鸿坤花语小区质量问题",
+        "山湖郡苑逾期交房",
+    ],
+    "wages": ["改燃改电工程欠薪", "建筑工地拖欠农民工工资", "物流公司拖欠工资"],
+    "other": ["低保资格认定", "邻里宅基地纠纷", "道路施工扰民"],
+    "land": ["征地补偿标准异议", "拆迁安置房分配"],
+    "mass_finance": ["非法集资受损要求追赃挽损", "养老服务机构预付费退款"],
+    "veterans": ["退役军人安置待遇", "优抚金发放"],
+}
+NEW_SHARE = 0.35
+
+
+def _pick(rng: random.Random, shares: list[tuple[str, int]]) -> str:
+    return rng.choices([k for k, _ in shares], weights=[w for _, w in shares])[0]
+
+
+async def load_cases(session: AsyncSession, today: date, *, count: int = 300) -> dict[str, int]:
+    """About a year of cases with owners, replies, evaluations, a backlog campaign and some
+    overdue ones. Idempotent: nothing is added when cases exist already."""
+    from reception.cases import schemas as cs
+    from reception.cases import service as cases
+    from reception.cases.models import PetitionCase
+    from reception.errors import DomainError
+
+    if await session.scalar(select(func.count()).select_from(PetitionCase)):
+        return {"cases": 0}
+    rng = random.Random(2021)
+    townships = list(
+        await session.scalars(select(Unit).where(Unit.kind == "township").order_by(col(Unit.id)))
+    )
+    departments = {
+        u.name: u for u in await session.scalars(select(Unit).where(Unit.kind == "department"))
+    }
+    district = await session.scalar(select(Unit).where(Unit.kind == "district"))
+    assert district is not None
+    leaders = list(
+        await session.scalars(
+            select(Leader).where(Leader.unit_id == district.id).order_by(col(Leader.id))
+        )
+    )
+    start = today - timedelta(days=365)
+    days = sorted(start + timedelta(days=rng.randint(0, 364)) for _ in range(count))
+    people: list[dict[str, Any]] = []
+    stats = {"cases": 0, "repeat": 0, "owned": 0, "overdue_left": 0}
+    campaign_cases: list[int] = []
+    person: dict[str, Any]
+    for registered in days:
+        if not people or rng.random() < NEW_SHARE:
+            category = _pick(rng, CATEGORY_SHARES)
+            unit = (
+                departments["区住建委"]
+                if category == "housing" and rng.random() < 0.3
+                else departments["区人社局"]
+                if category == "wages" and rng.random() < 0.3
+                else rng.choice(townships)
+            )
+            person = {
+                "name": rng.choice(PETITIONER_SURNAMES)
+                + rng.choice(PETITIONER_GIVEN)
+                + rng.choice(PETITIONER_GIVEN),
+                "id_number": _fake_id_number(rng),
+                "phone": f"138{rng.randint(0, 99_999_999):08d}",
+                "category": category,
+                "unit_id": unit.id,
+                "summary": rng.choice(CATEGORY_MATTERS[category]),
+                "cases": [],
+            }
+            people.append(person)
+            repeat_of = None
+        else:
+            person = rng.choice(people)
+            repeat_of = person["cases"][-1]
+        collective = (
+            person["category"] in ("wages", "housing", "mass_finance") and rng.random() < 0.06
+        )
+        data = cs.CaseCreate(
+            petitioners=[
+                cs.PetitionerIn(
+                    name=person["name"], id_number=person["id_number"], phone=person["phone"]
+                )
+            ],
+            channel=_pick(rng, CHANNEL_SHARES),  # type: ignore[arg-type]
+            category=person["category"],
+            summary=person["summary"] + ("(再次反映)" if repeat_of else ""),
+            unit_id=person["unit_id"],
+            received_on=registered,
+            on=registered,
+            people_count=rng.randint(6, 40) if collective else 1,
+            repeat_of=repeat_of,
+        )
+        case, _ = await cases.register(session=session, actor=None, data=data)
+        assert case.id is not None
+        person["cases"].append(case.id)
+        stats["cases"] += 1
+        stats["repeat"] += repeat_of is not None
+        try:
+            await _advance_case(rng, session, case.id, registered, today, cs, cases)
+        except DomainError:
+            pass
+        # 包案: collective visits and matters raised four times or more get a leader.
+        hard = collective or len(person["cases"]) >= 4
+        if hard and rng.random() < 0.6:
+            owner = rng.choice(leaders)
+            assert owner.id is not None
+            current = await cases.current_owner(session, case.id)
+            if current is None:
+                await cases.assign_owner(
+                    session=session,
+                    actor=None,
+                    case_id=case.id,
+                    data=cs.OwnershipAssign(
+                        leader_id=owner.id,
+                        plan="包案领导牵头,责任单位制定化解方案,定期回访",
+                        target_date=registered + timedelta(days=90),
+                        stability_contact=f"{person['name'][0]}某(村网格员)",
+                        on=min(registered + timedelta(days=2), today),
+                    ),
+                )
+                stats["owned"] += 1
+            if len(person["cases"]) >= 3 and case.id not in campaign_cases:
+                campaign_cases.append(case.id)
+    if campaign_cases:
+        await cases.create_campaign(
+            session=session,
+            actor=None,
+            data=cs.CampaignCreate(
+                name="重复信访治理和积案化解专项行动",
+                description="国家信访局集中交办的重复信访案件:年底前化解32%,七一前80%,年底前100%",
+                case_ids=campaign_cases,
+                targets=[
+                    cs.TargetIn(due_on=today - timedelta(days=60), percent=32),
+                    cs.TargetIn(due_on=today + timedelta(days=120), percent=80),
+                    cs.TargetIn(due_on=today + timedelta(days=300), percent=100),
+                ],
+            ),
+        )
+    stats["campaign_cases"] = len(campaign_cases)
+    return stats
+
+
+async def _advance_case(
+    rng: random.Random,
+    session: AsyncSession,
+    case_id: int,
+    registered: date,
+    today: date,
+    cs: Any,
+    cases: Any,
+) -> None:
+    """Walk a case through the stages its age allows, mostly on time, sometimes late."""
+
+    async def act(action: str, on: date, **extra: Any) -> bool:
+        if on > today:
+            return False
+        await cases.transition(
+            session=session,
+            actor=None,
+            case_id=case_id,
+            data=cs.Transition(action=action, on=on, **extra),
+        )
+        return True
+
+    # About 2% are accepted late; a few recent ones are left unaccepted past their 15 days.
+    accept_delay = rng.randint(16, 25) if rng.random() < 0.02 else rng.randint(1, 10)
+    if rng.random() < 0.015:
+        return
+    if not await act("accept", registered + timedelta(days=accept_delay)):
+        return
+    accepted = registered + timedelta(days=accept_delay)
+    reply_delay = rng.randint(62, 80) if rng.random() < 0.03 else rng.randint(15, 55)
+    if rng.random() < 0.02:
+        return  # left in handling past its 60 days: overdue
+    replied = accepted + timedelta(days=reply_delay)
+    delivered = replied + timedelta(days=rng.randint(0, 3))
+    delivery = (
+        {}
+        if rng.random() < 0.04
+        else {
+            "delivery_method": rng.choice(["当面送达", "邮寄送达", "网上答复"]),
+            "delivered_on": delivered if delivered <= today else None,
+        }
+    )
+    if delivery and delivery["delivered_on"] is None:
+        delivery = {}
+    if not await act(
+        "reply", replied, doc_number=f"蓟信复〔{replied.year}〕{case_id:04d}号", **delivery
+    ):
+        return
+    evaluate_on = replied + timedelta(days=rng.randint(1, 10))
+    if evaluate_on <= today and rng.random() < 0.85:
+        satisfaction = rng.choices(
+            ["satisfied", "basically_satisfied", "dissatisfied"], weights=[70, 22, 8]
+        )[0]
+        await cases.set_evaluation(
+            session=session,
+            actor=None,
+            case_id=case_id,
+            data=cs.EvaluationPut(satisfaction=satisfaction, on=evaluate_on),
+        )
+    resolve_on = replied + timedelta(days=rng.randint(0, 20))
+    if resolve_on <= today and rng.random() < 0.85:
+        await cases.set_resolution(
+            session=session,
+            actor=None,
+            case_id=case_id,
+            data=cs.ResolutionPut(
+                resolution="resolved" if rng.random() < 0.8 else "ceased",
+                on=resolve_on,
+                method=rng.choice(["调解达成协议", "依法依规解决诉求", "帮扶救助", "政策解释息诉"]),
+                evidence=f"化解协议 {case_id:05d}",
+            ),
+        )
+    await act("close", replied + timedelta(days=rng.randint(25, 40)))

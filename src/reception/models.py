@@ -5,6 +5,20 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from reception.audit.models import AuditEvent
+from reception.cases.models import (
+    Campaign,
+    CampaignCase,
+    CampaignTarget,
+    CaseCategory,
+    CaseClock,
+    CaseCounter,
+    CaseEvent,
+    CaseOwnership,
+    CasePetitioner,
+    ClockExtension,
+    PetitionCase,
+    SessionCase,
+)
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
@@ -19,12 +33,24 @@ __all__ = [
     "AuditEvent",
     "CalendarDay",
     "CalendarYear",
+    "Campaign",
+    "CampaignCase",
+    "CampaignTarget",
+    "CaseCategory",
+    "CaseClock",
+    "CaseCounter",
+    "CaseEvent",
+    "CaseOwnership",
+    "CasePetitioner",
+    "ClockExtension",
     "FeedToken",
     "IdempotencyKey",
     "Leader",
+    "PetitionCase",
     "ReceptionRule",
     "ReceptionSession",
     "SecretaryLeader",
+    "SessionCase",
     "SessionSlot",
     "Unit",
     "User",

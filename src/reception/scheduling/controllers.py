@@ -294,3 +294,22 @@ class AppointmentController(Controller):
             if s.id == appointment.slot_id
         )
         return service.appointment_read(appointment, slot, masked=False)
+
+    @post("/{appointment_id:int}/case", status_code=200)
+    async def link_case(
+        self,
+        db: DB,
+        request: AnyRequest,
+        appointment_id: FromPath[int],
+        data: JSONBody[schemas.AppointmentCaseLink],
+    ) -> schemas.AppointmentRead:
+        """Link the appointment to the case registered for it (or unlink with null)."""
+        appointment = await service.set_appointment_case(
+            session=db, actor=request.user, appointment_id=appointment_id, case_id=data.case_id
+        )
+        slot = next(
+            s
+            for s in await service.slots_of(session=db, session_id=appointment.session_id)
+            if s.id == appointment.slot_id
+        )
+        return service.appointment_read(appointment, slot, masked=not request.user.is_admin)

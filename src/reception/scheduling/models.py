@@ -146,8 +146,8 @@ class Appointment(SQLModel, table=True):
     # Places taken in the slot: the people received (a collective visit sends its
     # representatives, at most five).
     places: int = Field(default=1)
-    # Cases arrive with the cases domain; the foreign key is added there.
-    case_id: int | None = Field(default=None, index=True)
+    # The case this visit is about, once registered (应登不登 when a held visit has none).
+    case_id: int | None = Field(default=None, foreign_key="petition_case.id", index=True)
     status: str = Field(default="booked", max_length=20)
     booked_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     booked_by_name: str = Field(max_length=50)

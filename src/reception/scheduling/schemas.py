@@ -208,3 +208,7 @@ class DaySheet(Struct):
     session: SessionRead
     slots: list[SlotRead]
     appointments: list[AppointmentRead]
+
+
+class AppointmentCaseLink(Strict):
+    case_id: Id | None

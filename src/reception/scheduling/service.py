@@ -905,6 +905,10 @@ async def book(
     if subject.ends_at <= (now or utcnow()):
         raise Conflict(f"Session {session_id} is over: no new appointments")
     _validate_petitioner(data)
+    if data.case_id is not None:
+        from reception.cases.service import check_case_exists
+
+        await check_case_exists(session, data.case_id, actor)
     places = rules.places_for(data.party_size, len(data.representatives))
     candidates = await _pick_slot(session, subject, data)
     slot = None
@@ -1088,3 +1092,33 @@ def appointment_read(
         updated_at=a.updated_at.astimezone(tz),
         masked=masked,
     )
+
+
+async def set_appointment_case(
+    *, session: AsyncSession, actor: Principal | None, appointment_id: int, case_id: int | None
+) -> Appointment:
+    """Link an appointment to the case registered for it (a clerk, after the reception day)."""
+    from reception.cases.service import check_case_exists
+
+    appointment = await get_appointment(
+        session=session, appointment_id=appointment_id, principal=actor
+    )
+    subject = await get_session(session=session, session_id=appointment.session_id, principal=None)
+    if actor is not None and actor.role != "clerk":
+        require_manage(actor, subject.leader_id)
+    if case_id is not None:
+        await check_case_exists(session, case_id, actor)
+    before = appointment_snapshot(appointment)
+    appointment.case_id = case_id
+    appointment.updated_at = utcnow()
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="appointment.case",
+        target_type="appointment",
+        target_id=appointment.id,
+        before=before,
+        after=appointment_snapshot(appointment),
+    )
+    return appointment

@@ -108,7 +108,10 @@ async def apply_year(
     official: bool,
     source: str,
 ) -> tuple[CalendarYear, list[CalendarDay]]:
-    """Replace a year's schedule (API and CLI alike)."""
+    """Replace a year's schedule (API and CLI alike) and recompute the statutory clocks still
+    running on it; met clocks keep their frozen verdicts."""
+    from reception.cases import service as cases
+
     await service.put_year(
         session=db,
         actor=actor,
@@ -118,4 +121,5 @@ async def apply_year(
         official=official,
         source=source,
     )
+    await cases.recompute_running_clocks(session=db, years=[year])
     return await service.get_year(session=db, year=year)

@@ -1,0 +1,273 @@
+"""Petition cases (信访事项), their statutory clocks, ownership (包案), timeline, campaigns.
+
+Invariants the database enforces:
+- one reference number per case and per (year, sequence): UNIQUE;
+- at most one current owning leader per case: a partial unique index over case_ownership
+  (case_id) WHERE ended_at IS NULL, on PostgreSQL and SQLite alike;
+- one clock of a kind per round per case: UNIQUE (case_id, kind, round).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from reception.db import UTCDateTime, utcnow
+
+CHANNELS = ("letter", "visit", "online", "phone", "grid_proxy")
+STAGES = (
+    "registered",
+    "accepted",
+    "rejected",
+    "diverted",
+    "in_progress",
+    "replied",
+    "review",
+    "re_review",
+    "closed",
+)
+RESOLUTIONS = ("unresolved", "resolved", "ceased")
+SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied", "not_evaluated")
+SOURCES = ("own", "city", "national")
+CLOCK_KINDS = ("accept", "handle", "simple", "review_request", "review", "re_review", "objection")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class CaseCategory(SQLModel, table=True):
+    """涉房, 涉薪, 涉众, 涉军, 征地拆迁, 其他 … (admin-extensible)."""
+
+    __tablename__ = "case_category"
+
+    code: str = Field(primary_key=True, max_length=30)
+    name: str = Field(max_length=30)
+    active: bool = Field(default=True)
+
+
+class CaseCounter(SQLModel, table=True):
+    """Last reference sequence used per year; incremented with one UPDATE … RETURNING."""
+
+    __tablename__ = "case_counter"
+
+    year: int = Field(primary_key=True)
+    last: int = Field(default=0)
+
+
+class PetitionCase(SQLModel, table=True):
+    # "case" is a reserved word in SQL.
+    __tablename__ = "petition_case"
+    __table_args__ = (
+        UniqueConstraint("reference"),
+        UniqueConstraint("ref_year", "ref_seq"),
+        CheckConstraint(_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(_in("stage", STAGES), name="stage"),
+        CheckConstraint(_in("resolution", RESOLUTIONS), name="resolution"),
+        CheckConstraint(_in("satisfaction", SATISFACTION), name="satisfaction"),
+        CheckConstraint(_in("source", SOURCES), name="source"),
+        CheckConstraint("people_count >= 1", name="people_count_positive"),
+        Index("ix_petition_case_unit_id_stage", "unit_id", "stage"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    reference: str = Field(max_length=40)
+    ref_year: int
+    ref_seq: int
+    channel: str = Field(max_length=20)
+    category_code: str = Field(foreign_key="case_category.code", max_length=30, index=True)
+    summary: str = Field(max_length=4000)
+    # 责任单位: the unit responsible for handling the matter.
+    unit_id: int = Field(foreign_key="unit.id")
+    people_count: int = Field(default=1)
+    collective: bool = Field(default=False)
+    source: str = Field(default="own", max_length=20)
+    source_batch: str = Field(default="", max_length=100)
+    received_on: date
+    registered_on: date = Field(index=True)
+    stage: str = Field(default="registered", max_length=20)
+    simple_procedure: bool = Field(default=False)
+    # 初信初访 (first-time) unless it repeats an earlier case of the same petitioner and matter.
+    first_time: bool = Field(default=True)
+    repeat_of_id: int | None = Field(default=None, foreign_key="petition_case.id", index=True)
+    accepted_on: date | None = Field(default=None)
+    rejection_reason: str = Field(default="", max_length=1000)
+    diverted_to: str = Field(default="", max_length=30)
+    reply_doc_number: str = Field(default="", max_length=60)
+    replied_on: date | None = Field(default=None)
+    delivery_method: str = Field(default="", max_length=30)
+    delivered_on: date | None = Field(default=None)
+    review_requested_on: date | None = Field(default=None)
+    review_decided_on: date | None = Field(default=None)
+    re_review_requested_on: date | None = Field(default=None)
+    re_review_decided_on: date | None = Field(default=None)
+    closed_on: date | None = Field(default=None)
+    resolution: str = Field(default="unresolved", max_length=20)
+    resolution_on: date | None = Field(default=None)
+    resolution_method: str = Field(default="", max_length=500)
+    resolution_evidence: str = Field(default="", max_length=200)
+    satisfaction: str = Field(default="not_evaluated", max_length=30)
+    evaluated_on: date | None = Field(default=None)
+    registered_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    registered_by_name: str = Field(max_length=50)
+    # Bumped on every change: the ETag, checked against If-Match.
+    version: int = Field(default=1)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class CasePetitioner(SQLModel, table=True):
+    __tablename__ = "case_petitioner"
+    __table_args__ = (Index("ix_case_petitioner_name_phone", "name", "phone"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id", index=True)
+    position: int = Field(default=0)
+    name: str = Field(max_length=50)
+    id_number: str = Field(default="", max_length=18, index=True)
+    phone: str = Field(default="", max_length=20)
+    address: str = Field(default="", max_length=200)
+
+
+class CaseClock(SQLModel, table=True):
+    """A statutory period: its original and current due dates, and a frozen verdict once met."""
+
+    __tablename__ = "case_clock"
+    __table_args__ = (
+        UniqueConstraint("case_id", "kind", "round"),
+        CheckConstraint(_in("kind", CLOCK_KINDS), name="kind"),
+        CheckConstraint("status IN ('running', 'met', 'void')", name="status"),
+        CheckConstraint("extended_days >= 0", name="extended_days_non_negative"),
+        Index("ix_case_clock_status_current_due", "status", "current_due"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id", index=True)
+    kind: str = Field(max_length=20)
+    # 1 for the first window; 2 e.g. for the re-review request window after a review decision.
+    round: int = Field(default=1)
+    started_on: date
+    length: int
+    working_days: bool = Field(default=False)
+    original_due: date
+    current_due: date = Field(index=True)
+    extended_days: int = Field(default=0)
+    status: str = Field(default="running", max_length=10)
+    met_on: date | None = Field(default=None)
+    # Frozen when the clock is met; never recomputed afterwards.
+    on_time: bool | None = Field(default=None)
+    provisional: bool = Field(default=False)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class ClockExtension(SQLModel, table=True):
+    __tablename__ = "clock_extension"
+    __table_args__ = (CheckConstraint("days > 0", name="days_positive"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(foreign_key="case_clock.id", index=True)
+    days: int
+    reason: str = Field(max_length=1000)
+    approver: str = Field(max_length=50)
+    granted_on: date
+    # 告知信访人: when the petitioner was told of the extension.
+    petitioner_told_on: date
+    created_by_name: str = Field(max_length=50)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class CaseOwnership(SQLModel, table=True):
+    """包案: one row per assignment, never deleted; the current one has no end."""
+
+    __tablename__ = "case_ownership"
+    __table_args__ = (
+        Index(
+            "uq_case_ownership_current",
+            "case_id",
+            unique=True,
+            postgresql_where=text("ended_at IS NULL"),
+            sqlite_where=text("ended_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id", index=True)
+    leader_id: int = Field(foreign_key="leader.id", index=True)
+    responsible_unit_id: int = Field(foreign_key="unit.id")
+    plan: str = Field(default="", max_length=4000)
+    target_date: date | None = Field(default=None)
+    stability_contact: str = Field(default="", max_length=100)
+    reason: str = Field(default="", max_length=500)
+    started_on: date
+    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    ended_on: date | None = Field(default=None)
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    end_reason: str = Field(default="", max_length=500)
+    assigned_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    assigned_by_name: str = Field(max_length=50)
+
+
+class CaseEvent(SQLModel, table=True):
+    """Append-only timeline: who, when, what, before/after."""
+
+    __tablename__ = "case_event"
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id", index=True)
+    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    # The day it happened (补录: entered later, dated when it happened).
+    effective_on: date
+    actor_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    actor_name: str = Field(max_length=50)
+    kind: str = Field(max_length=40)
+    note: str = Field(default="", max_length=2000)
+    before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+class SessionCase(SQLModel, table=True):
+    """A case a session (usually a field visit, 带案下访) is about, and its outcome there."""
+
+    __tablename__ = "session_case"
+
+    session_id: int = Field(foreign_key="reception_session.id", primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id", primary_key=True, index=True)
+    outcome: str = Field(default="", max_length=2000)
+    outcome_on: date | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class Campaign(SQLModel, table=True):
+    """积案化解专项: a set of cases with dated targets."""
+
+    __tablename__ = "campaign"
+
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=100)
+    description: str = Field(default="", max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class CampaignTarget(SQLModel, table=True):
+    __tablename__ = "campaign_target"
+    __table_args__ = (
+        UniqueConstraint("campaign_id", "due_on"),
+        CheckConstraint("percent > 0 AND percent <= 100", name="percent_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    campaign_id: int = Field(foreign_key="campaign.id", index=True)
+    due_on: date
+    # Share of the campaign's cases resolved by due_on, in whole percent (32, 80, 100).
+    percent: int
+
+
+class CampaignCase(SQLModel, table=True):
+    __tablename__ = "campaign_case"
+
+    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id", primary_key=True, index=True)

@@ -1,0 +1,333 @@
+"""Bodies of the cases API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+import msgspec
+from msgspec import UNSET, Meta, Struct, UnsetType
+
+from reception.org.schemas import Id, Strict
+
+Channel = Literal["letter", "visit", "online", "phone", "grid_proxy"]
+Source = Literal["own", "city", "national"]
+Text = Annotated[str, Meta(max_length=4000)]
+ShortText = Annotated[str, Meta(max_length=200)]
+
+
+class PetitionerIn(Strict):
+    name: Annotated[str, Meta(min_length=1, max_length=50)]
+    id_number: Annotated[str, Meta(max_length=18)] = ""
+    phone: Annotated[str, Meta(max_length=20)] = ""
+    address: ShortText = ""
+
+
+class CaseCreate(Strict):
+    petitioners: Annotated[list[PetitionerIn], Meta(min_length=1, max_length=50)]
+    channel: Channel
+    category: Annotated[str, Meta(min_length=1, max_length=30)]
+    summary: Annotated[str, Meta(min_length=1, max_length=4000)]
+    unit_id: Id
+    received_on: date
+    people_count: Annotated[int, Meta(ge=1, le=100_000)] = 1
+    source: Source = "own"
+    source_batch: ShortText = ""
+    # The clerk confirms a repeat (重复信访) of an earlier case.
+    repeat_of: Id | None = None
+    # Effective date (补录: entered later); default today, never in the future.
+    on: date | None = None
+
+
+class RepeatCheck(Strict):
+    petitioners: Annotated[list[PetitionerIn], Meta(min_length=1, max_length=50)]
+    category: str = ""
+    unit_id: Id | None = None
+    summary: str = ""
+
+
+class CaseUpdate(Strict):
+    summary: Annotated[str, Meta(min_length=1, max_length=4000)] | UnsetType = UNSET
+    category: Annotated[str, Meta(min_length=1, max_length=30)] | UnsetType = UNSET
+    channel: Channel | UnsetType = UNSET
+    unit_id: Id | UnsetType = UNSET
+    people_count: Annotated[int, Meta(ge=1, le=100_000)] | UnsetType = UNSET
+    repeat_of: Id | UnsetType | None = UNSET
+    source_batch: ShortText | UnsetType = UNSET
+
+
+Action = Literal[
+    "accept",
+    "reject",
+    "divert",
+    "simple_procedure",
+    "start",
+    "extend",
+    "reply",
+    "deliver",
+    "request_review",
+    "decide_review",
+    "request_re_review",
+    "decide_re_review",
+    "close",
+]
+
+
+class Transition(Strict):
+    action: Action
+    on: date | None = None
+    note: Text = ""
+    # reject
+    reason: Text = ""
+    # divert
+    procedure: Literal["litigation", "arbitration", "reconsideration"] | None = None
+    # extend
+    days: Annotated[int, Meta(ge=1, le=30)] | None = None
+    approver: Annotated[str, Meta(max_length=50)] = ""
+    petitioner_told_on: date | None = None
+    # reply / deliver
+    doc_number: Annotated[str, Meta(max_length=60)] = ""
+    delivery_method: Annotated[str, Meta(max_length=30)] = ""
+    delivered_on: date | None = None
+
+
+class OwnershipAssign(Strict):
+    leader_id: Id
+    responsible_unit_id: Id | None = None
+    plan: Text = ""
+    target_date: date | None = None
+    stability_contact: Annotated[str, Meta(max_length=100)] = ""
+    reason: Annotated[str, Meta(max_length=500)] = ""
+    on: date | None = None
+
+
+class ResolutionPut(Strict):
+    resolution: Literal["unresolved", "resolved", "ceased"]
+    on: date | None = None
+    method: Annotated[str, Meta(max_length=500)] = ""
+    evidence: ShortText = ""
+
+
+class EvaluationPut(Strict):
+    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied", "not_evaluated"]
+    on: date | None = None
+
+
+class PetitionerOut(Struct):
+    name: str
+    id_number: str
+    phone: str
+    address: str
+
+
+class OwnerOut(Struct):
+    id: int
+    leader_id: int
+    leader_name: str
+    responsible_unit_id: int
+    plan: str
+    target_date: date | None
+    stability_contact: str
+    reason: str
+    started_on: date
+    ended_on: date | None
+    end_reason: str
+    assigned_by_name: str
+    current: bool
+
+
+class ClockOut(Struct):
+    id: int
+    kind: str
+    label: str
+    round: int
+    started_on: date
+    length: int
+    working_days: bool
+    original_due: date
+    current_due: date
+    extended_days: int
+    status: str
+    met_on: date | None
+    on_time: bool | None
+    overdue: bool
+    provisional: bool
+    extensions: list[dict[str, Any]]
+
+
+class CaseSummary(Struct):
+    id: int
+    reference: str
+    channel: str
+    category: str
+    summary: str
+    unit_id: int
+    unit_name: str
+    petitioner_names: list[str]
+    people_count: int
+    collective: bool
+    first_time: bool
+    repeat_of: int | None
+    stage: str
+    stage_label: str
+    resolution: str
+    satisfaction: str
+    received_on: date
+    registered_on: date
+    owner_leader_id: int | None
+    owner_leader_name: str | None
+    next_due: date | None
+    next_due_kind: str | None
+    overdue: bool
+    provisional: bool
+
+
+class RepeatCandidate(Struct):
+    case_id: int
+    reference: str
+    registered_on: date
+    category: str
+    unit_id: int
+    summary: str
+    stage: str
+    reasons: list[str]
+    score: float
+
+
+class CaseDetail(Struct):
+    id: int
+    reference: str
+    version: int
+    channel: str
+    category: str
+    summary: str
+    unit_id: int
+    unit_name: str
+    petitioners: list[PetitionerOut]
+    people_count: int
+    collective: bool
+    source: str
+    source_batch: str
+    received_on: date
+    registered_on: date
+    first_time: bool
+    repeat_of: int | None
+    stage: str
+    stage_label: str
+    simple_procedure: bool
+    accepted_on: date | None
+    rejection_reason: str
+    diverted_to: str
+    reply_doc_number: str
+    replied_on: date | None
+    delivery_method: str
+    delivered_on: date | None
+    review_requested_on: date | None
+    review_decided_on: date | None
+    re_review_requested_on: date | None
+    re_review_decided_on: date | None
+    closed_on: date | None
+    resolution: str
+    resolution_on: date | None
+    resolution_method: str
+    resolution_evidence: str
+    satisfaction: str
+    evaluated_on: date | None
+    registered_by_name: str
+    owner: OwnerOut | None
+    clocks: list[ClockOut]
+    allowed_actions: list[str]
+    masked: bool
+    created_at: datetime
+    updated_at: datetime
+    repeat_candidates: list[RepeatCandidate] = msgspec.field(default_factory=list)
+
+
+class EventOut(Struct):
+    id: int
+    at: datetime
+    effective_on: date
+    actor_name: str
+    kind: str
+    note: str
+    before: dict[str, Any] | None
+    after: dict[str, Any] | None
+
+
+class LeaderCase(Struct):
+    case_id: int
+    reference: str
+    summary: str
+    stage: str
+    stage_label: str
+    resolution: str
+    current_owner: bool
+    owned_since: date
+    target_date: date | None
+    next_due: date | None
+    next_due_kind: str | None
+    overdue: bool
+
+
+class CategoryIn(Strict):
+    code: Annotated[str, Meta(pattern=r"^[a-z][a-z0-9_]{1,29}$")]
+    name: Annotated[str, Meta(min_length=1, max_length=30)]
+
+
+class CategoryOut(Struct):
+    code: str
+    name: str
+    active: bool
+
+
+class TargetIn(Strict):
+    due_on: date
+    percent: Annotated[int, Meta(ge=1, le=100)]
+
+
+class CampaignCreate(Strict):
+    name: Annotated[str, Meta(min_length=1, max_length=100)]
+    targets: Annotated[list[TargetIn], Meta(min_length=1, max_length=20)]
+    case_ids: list[Id] = msgspec.field(default_factory=list)
+    description: Annotated[str, Meta(max_length=2000)] = ""
+
+
+class CampaignCases(Strict):
+    case_ids: Annotated[list[Id], Meta(min_length=1)]
+
+
+class TargetOut(Struct):
+    due_on: date
+    percent: int
+
+
+class CampaignProgress(Struct):
+    id: int
+    name: str
+    description: str
+    as_of: date
+    total: int
+    resolved: int
+    share: float | None
+    target_in_force: TargetOut | None
+    next_target: TargetOut | None
+    on_track: bool | None
+    status: str
+    targets: list[TargetOut]
+
+
+class SessionCaseLink(Strict):
+    case_id: Id
+
+
+class SessionCaseOutcome(Strict):
+    outcome: Annotated[str, Meta(min_length=1, max_length=2000)]
+    on: date | None = None
+
+
+class SessionCaseOut(Struct):
+    session_id: int
+    case_id: int
+    reference: str
+    outcome: str
+    outcome_on: date | None
