@@ -10,7 +10,7 @@ Measures, in one run on one machine, with one load generator and one server set-
 Database: a fresh PostgreSQL database `reception_bench_<random>` on 127.0.0.1:5432 (trust auth,
 user postgres), dropped at the end. Radicale: `pip install -e '.[bench]'`.
 
-    .venv/bin/python bench/feeds.py [--seconds 5] [--connections 8]
+    .venv/bin/python bench/feeds.py [--seconds 5] [--connections 8] [--setup-sql SQL ...]
 """
 
 from __future__ import annotations
@@ -226,27 +226,34 @@ async def seed(database_url: str) -> str:
 async def cold_build(
     database_url: str, token: str, rounds: int = 5
 ) -> tuple[list[float], list[float]]:
-    """Seconds to load + render the feed with no cache, and to render alone."""
+    """Seconds to look the feed up, load and render it with empty caches (as the server does
+    on a new version: token + version query, then the events in one snapshot), and to render
+    alone."""
     from reception.config import Settings
-    from reception.db import create_engine, create_sessionmaker
+    from reception.db import create_engine
     from reception.feeds import ics
     from reception.feeds import service as feeds
 
     settings = Settings(database_url=database_url)
     engine = create_engine(settings)
-    maker = create_sessionmaker(engine)
     total, render = [], []
     for _ in range(rounds):
-        async with maker() as s:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="REPEATABLE READ")
             t0 = time.perf_counter()
-            feed = await feeds.resolve_feed(session=s, token=token)
             window = feeds.Window.for_day(datetime.now(settings.tz).date(), settings)
             version = await feeds.feed_version(
-                session=s, feed=feed, window=window, settings=settings
+                conn=conn, token=token, window=window, settings=settings
             )
-            entries = await feeds.feed_entries(session=s, feed=feed, window=window)
+            entries = await feeds.feed_entries(conn=conn, token=token, window=window)
             t1 = time.perf_counter()
-            body = ics.render(entries, tzid=settings.timezone, name=feed.calname, ttl_minutes=60)
+            body = ics.render(
+                entries,
+                tzid=settings.timezone,
+                name=version.calname,
+                ttl_minutes=settings.feed_ttl_minutes,
+                cache=ics.EventCache(),  # empty: every event is built and serialized
+            )
             t2 = time.perf_counter()
         assert body.count(b"BEGIN:VEVENT") == version.events == EVENTS, (
             version.events,
@@ -299,6 +306,13 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="per measurement")
     parser.add_argument("--connections", type=int, default=8)
     parser.add_argument("--max-requests", type=int, default=50_000)
+    parser.add_argument(
+        "--setup-sql",
+        action="append",
+        default=[],
+        metavar="SQL",
+        help="run on the bench database after seeding (repeatable), e.g. a candidate index",
+    )
     args = parser.parse_args()
     bound = dict(seconds=args.seconds, connections=args.connections, max_requests=args.max_requests)
 
@@ -313,6 +327,14 @@ async def main() -> None:
     try:
         await asyncio.to_thread(migrate, database_url, "upgrade", "head")
         token = await seed(database_url)
+        if args.setup_sql:
+            bench_db = await asyncpg.connect(PG_ADMIN.rsplit("/", 1)[0] + f"/{name}")
+            try:
+                for sql in args.setup_sql:
+                    await bench_db.execute(sql)
+                    print(f"setup: {sql}")
+            finally:
+                await bench_db.close()
         print(
             f"database: PostgreSQL ({name}), {EVENTS} events in one unit feed, "
             f"{args.connections} connections, {args.seconds:g} s per figure, "

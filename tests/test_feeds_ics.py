@@ -420,3 +420,90 @@ async def test_feed_parses_in_vobject(
             assert events[s["visit"].uid].summary.value.startswith("下访")
             cal.serialize()  # type: ignore[attr-defined]
     assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+async def test_a_change_rebuilds_only_its_event_and_unrelated_changes_keep_the_etag(
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    w, s = await _calendar_world(sessionmaker)
+    path = feed_path(
+        await create_feed(client, w.tokens["clerk_a"], scope="unit", unit_id=w.township_a)
+    )
+    mayor = feed_path(
+        await create_feed(client, w.tokens["admin"], scope="leader", leader_id=w.leaders["mayor"])
+    )
+    first = await client.get(path)
+    mayor_first = await client.get(mayor)
+    assert set(_events(first.content)) == {s["visit"].uid}
+
+    rendered: list[str] = []
+    real = ics.event_bytes
+
+    def counting(entry: ics.SessionEntry, tzid: str) -> bytes:
+        rendered.append(entry.uid)
+        return real(entry, tzid)
+
+    monkeypatch.setattr(ics, "event_bytes", counting)
+
+    # A change outside the township's feed (the mayor's session and its appointments):
+    # the township feed keeps its ETag and body; the mayor's feed changes.
+    await add_appointment(sessionmaker, s["moved"])
+    same = await client.get(path, headers={"If-None-Match": first.headers["etag"]})
+    assert same.status_code == 304
+    changed = await client.get(mayor, headers={"If-None-Match": mayor_first.headers["etag"]})
+    assert changed.status_code == 200 and changed.headers["etag"] != mayor_first.headers["etag"]
+    assert "有效预约：3 起" in str(_events(changed.content)[s["moved"].uid]["DESCRIPTION"])
+    # Only the changed event was rendered again; the mayor's other event came from the cache.
+    assert rendered == [s["moved"].uid]
+
+    # A change to the township's own session changes its body and ETag.
+    rendered.clear()
+    async with sessionmaker() as db:
+        await db.execute(
+            update(ReceptionSession)
+            .where(ReceptionSession.id == s["visit"].id)  # type: ignore[arg-type]
+            .values(address="镇政府", sequence=1, updated_at=datetime.now(UTC))
+        )
+        await db.commit()
+    after = await client.get(path, headers={"If-None-Match": first.headers["etag"]})
+    assert after.status_code == 200 and after.headers["etag"] != first.headers["etag"]
+    visit = _events(after.content)[s["visit"].uid]
+    assert visit["LOCATION"] == "小杨家庄村，镇政府" and int(visit["SEQUENCE"]) == 1
+    assert rendered == [s["visit"].uid]
+
+
+async def test_render_with_cache_matches_icalendar() -> None:
+    start = datetime(2026, 2, 24, 1, tzinfo=UTC)
+    entries = [
+        ics.SessionEntry(
+            id=i,
+            uid=f"{i}@t",
+            kind="field_visit" if i % 3 else "reception",
+            status="cancelled" if i % 4 == 0 else "scheduled",
+            sequence=i,
+            provisional=i % 2 == 0,
+            starts_at=start + timedelta(days=i),
+            ends_at=start + timedelta(days=i, hours=3),
+            created_at=start,
+            modified_at=start + timedelta(minutes=i),
+            leader_name="李某乙",
+            leader_title="区长",
+            venue_name="接待室" if i % 3 == 0 else None,
+            venue_address=None,
+            unit_name="某村" * i,
+            address="村委会,;\\",
+            appointments=i,
+            collective=i % 2,
+        )
+        for i in range(1, 30)
+    ]
+    expected = ics.calendar(entries, tzid="Asia/Shanghai", name="名", ttl_minutes=60).to_ical(
+        sorted=False
+    )
+    cache = ics.EventCache()
+    for _ in range(2):  # cold, then every event from the cache
+        body = ics.render(entries, tzid="Asia/Shanghai", name="名", ttl_minutes=60, cache=cache)
+        assert body == expected
+    assert len(cache) == len(entries)

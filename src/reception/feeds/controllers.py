@@ -18,6 +18,7 @@ from typing import Any
 from litestar import Controller, Request, Response, get, post, route
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reception.auth import Principal
 from reception.config import Settings
@@ -127,42 +128,62 @@ def _feed_cache(state: State) -> service.FeedCache:
     tags=["feeds"],
     summary="Calendar feed (secret URL, RFC 5545)",
 )
-async def feed_ics(
-    db: DB, request: Request[Any, Any, Any], filename: FromPath[str]
-) -> Response[bytes]:
+async def feed_ics(request: Request[Any, Any, Any], filename: FromPath[str]) -> Response[bytes]:
+    """A poll is one statement (token lookup and version together) on a bare connection; a
+    304 or a cached body needs nothing more. Only a new version reads the events, in one
+    snapshot with a fresh version, so a body always matches its ETag."""
     token = filename.removesuffix(".ics")
     if token == filename or not token.startswith(service.FEED_TOKEN_PREFIX):
         raise NotFound("No such feed")
     state = request.app.state
     settings: Settings = state.settings
-    if db.get_bind().dialect.name == "postgresql":
-        # One snapshot for the version and the events, so a body always matches its ETag
-        # (SQLite's read transaction is a snapshot already).
-        await db.connection(execution_options={"isolation_level": "REPEATABLE READ"})
-    feed = await service.resolve_feed(session=db, token=token)
+    engine: AsyncEngine = state.engine
+    postgres = engine.dialect.name == "postgresql"
     window = service.Window.for_day(datetime.now(settings.tz).date(), settings)
-    version = await service.feed_version(session=db, feed=feed, window=window, settings=settings)
-    headers = {
+    cache = _feed_cache(state)
+    async with engine.connect() as conn:
+        if postgres:
+            # One statement is its own snapshot: no BEGIN/COMMIT round trips.
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+        version = await service.feed_version(
+            conn=conn, token=token, window=window, settings=settings
+        )
+        if _fresh(request, version):
+            return Response(b"", status_code=304, headers=_validators(version), media_type=CALENDAR)
+        body = cache.get(version.key)
+    if body is None:
+        async with engine.connect() as conn:
+            if postgres:
+                await conn.execution_options(isolation_level="REPEATABLE READ")
+            # The data may have moved on since: take the version again in the snapshot the
+            # events are read in (SQLite's read transaction is a snapshot already).
+            version = await service.feed_version(
+                conn=conn, token=token, window=window, settings=settings
+            )
+            body = await service.feed_body(
+                conn=conn,
+                token=token,
+                window=window,
+                version=version,
+                settings=settings,
+                cache=cache,
+            )
+    return Response(body, media_type=CALENDAR, headers=_validators(version))
+
+
+def _validators(version: service.FeedVersion) -> dict[str, str]:
+    return {
         "ETag": version.etag,
         "Last-Modified": _http_date(version.last_modified),
         "Cache-Control": CACHE_CONTROL,
     }
+
+
+def _fresh(request: Request[Any, Any, Any], version: service.FeedVersion) -> bool:
     if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:  # wins over If-Modified-Since (RFC 9110 §13.2.2)
+        return _etag_matches(if_none_match, version.etag)
     if_modified_since = request.headers.get("if-modified-since")
-    if if_none_match is not None:
-        fresh = _etag_matches(if_none_match, version.etag)
-    elif if_modified_since is not None:
-        fresh = _not_modified_since(if_modified_since, version.last_modified)
-    else:
-        fresh = False
-    if fresh:
-        return Response(b"", status_code=304, headers=headers, media_type=CALENDAR)
-    body = await service.feed_body(
-        session=db,
-        feed=feed,
-        window=window,
-        version=version,
-        settings=settings,
-        cache=_feed_cache(state),
-    )
-    return Response(body, media_type=CALENDAR, headers=headers)
+    if if_modified_since is not None:
+        return _not_modified_since(if_modified_since, version.last_modified)
+    return False

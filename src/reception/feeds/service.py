@@ -1,10 +1,12 @@
 """Feed tokens and feed bodies: plain functions, keyword-only, flush but never commit.
 
-A feed body costs ~0.1 ms per event to build, so it is built once per change of its data and
-kept in a per-process LRU keyed by a *version*: one aggregate query over the feed's scope
-(counts, sums and latest change times of its sessions, their appointments, and the names it
-shows) taken on every request. Any process sees a change made through any other at its next
-poll, because the version comes from the database, never from process memory.
+Every poll of a feed URL is one statement: the token lookup and the feed's *version* (counts,
+id sums and latest change times of the sessions in its window, of their appointments, and of
+the tables whose names it shows). A 304 needs nothing more. Bodies are kept in a per-process
+LRU keyed by that version, and each event's serialization in a per-process cache keyed by its
+data, so a change re-renders only the events it touched. Any process sees a change made
+through any other at its next poll, because the version comes from the database, never from
+process memory.
 """
 
 from __future__ import annotations
@@ -16,23 +18,37 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, false, func, literal, or_, true
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
-from sqlmodel import col, select
+import sqlalchemy as sa
+from sqlalchemy import (
+    CTE,
+    ColumnElement,
+    Select,
+    Table,
+    and_,
+    bindparam,
+    case,
+    exists,
+    func,
+    or_,
+    true,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlmodel import SQLModel, col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token
 from reception.config import Settings
+from reception.db import UTCDateTime
 from reception.errors import Forbidden, InvalidInput, NotFound
 from reception.feeds import ics
 from reception.feeds.models import FeedToken
 from reception.feeds.schemas import FeedCreate
 from reception.org.models import Leader, SecretaryLeader, Unit, User, Venue
-from reception.org.service import leader_scope, subtree_unit_ids
+from reception.org.service import leader_scope
 from reception.scheduling.models import Appointment, ReceptionSession
 
 FEED_TOKEN_PREFIX = "fd_"
@@ -164,130 +180,196 @@ async def revoke_feed(*, session: AsyncSession, actor: Principal, feed_id: int) 
     return row
 
 
-# ---------------------------------------------------------------- resolving a feed URL
+# ---------------------------------------------------------------- the feed's queries
+#
+# Built once per process with bound parameters (the token's hash and the window), so a poll
+# costs SQLAlchemy no statement building and the database one plan. The token row, the
+# leaders it shows and its sessions are CTEs, written once and shared by the version query
+# and the load query: both see the same feed by construction.
 
 
-@dataclass(frozen=True, slots=True)
-class ResolvedFeed:
-    token_id: int
-    scope: str
-    leader_id: int | None
-    unit_path: str | None
-    secretary_user_id: int | None
-    calname: str
-    created_at: datetime
-    # The creator's rights, re-checked on every poll: a feed never shows more than its
-    # creator may read now (e.g. a secretary unlinked from a leader).
-    creator_user_id: int | None
-    creator_role: str | None
-    creator_leader_id: int | None
-    creator_unit_path: str | None
-    # Latest change to the people whose names or links shape the feed.
-    people_updated_at: datetime | None
+def _table(model: type[SQLModel]) -> Table:
+    return cast(Table, sa.inspect(model).local_table)
 
 
-async def resolve_feed(*, session: AsyncSession, token: str) -> ResolvedFeed:
-    """The live feed behind a URL token, or NotFound (unknown, revoked, creator deactivated)."""
-    creator = aliased(User)
-    secretary = aliased(User)
-    creator_unit = aliased(Unit)
-    scope_unit = aliased(Unit)
-    row = (
-        await session.execute(
-            select(  # type: ignore[call-overload]
-                FeedToken,
-                creator.role,
-                creator.leader_id,
-                creator.updated_at,
-                creator_unit.path,
-                scope_unit.path,
-                scope_unit.name,
-                Leader.name,
-                Leader.title,
-                secretary.name,
-                secretary.updated_at,
-            )
-            .outerjoin(creator, col(creator.id) == col(FeedToken.created_by_user_id))
-            .outerjoin(creator_unit, col(creator_unit.id) == col(creator.unit_id))
-            .outerjoin(scope_unit, col(scope_unit.id) == col(FeedToken.unit_id))
-            .outerjoin(Leader, col(Leader.id) == col(FeedToken.leader_id))
-            .outerjoin(secretary, col(secretary.id) == col(FeedToken.secretary_user_id))
-            .where(
-                FeedToken.token_hash == hash_token(token),
-                col(FeedToken.revoked_at).is_(None),
-                or_(col(FeedToken.created_by_user_id).is_(None), col(creator.active).is_(True)),
-            )
+_FEED, _USER, _UNIT, _LEADER = _table(FeedToken), _table(User), _table(Unit), _table(Leader)
+_LINK, _VENUE = _table(SecretaryLeader), _table(Venue)
+_SESSION, _APPT = _table(ReceptionSession), _table(Appointment)
+
+
+def _feed_ctes() -> tuple[CTE, CTE]:
+    """(the live token row, the ids of the leaders it shows)."""
+    creator, secretary = _USER.alias("creator"), _USER.alias("secretary")
+    creator_unit, scope_unit = _UNIT.alias("creator_unit"), _UNIT.alias("scope_unit")
+    named_leader = _LEADER.alias("named_leader")
+    ft = _FEED
+    feed = (
+        sa.select(
+            ft.c.id,
+            ft.c.scope,
+            ft.c.name,
+            ft.c.leader_id,
+            ft.c.unit_id,
+            ft.c.secretary_user_id,
+            ft.c.created_by_user_id,
+            ft.c.created_at,
+            creator.c.role.label("creator_role"),
+            creator.c.leader_id.label("creator_leader_id"),
+            creator_unit.c.path.label("creator_unit_path"),
+            scope_unit.c.path.label("unit_path"),
+            scope_unit.c.name.label("unit_name"),
+            named_leader.c.name.label("leader_name"),
+            named_leader.c.title.label("leader_title"),
+            secretary.c.name.label("secretary_name"),
         )
-    ).first()
-    if row is None:
-        raise NotFound("No such feed")
-    (
-        feed,
-        creator_role,
-        creator_leader_id,
-        creator_updated,
-        creator_unit_path,
-        unit_path,
-        unit_name,
-        leader_name,
-        leader_title,
-        secretary_name,
-        secretary_updated,
-    ) = row
-    assert feed.id is not None
-    if feed.name:
-        calname = feed.name
-    elif feed.scope == "leader":
-        calname = f"{leader_title} {leader_name} 接访下访日程"
-    elif feed.scope == "unit":
-        calname = f"{unit_name} 领导接访下访日程"
-    else:
-        calname = f"{secretary_name} 所联系领导接访下访日程"
-    people = [t for t in (creator_updated, secretary_updated) if t is not None]
-    return ResolvedFeed(
-        token_id=feed.id,
-        scope=feed.scope,
-        leader_id=feed.leader_id,
-        unit_path=unit_path,
-        secretary_user_id=feed.secretary_user_id,
-        calname=calname,
-        created_at=feed.created_at,
-        creator_user_id=feed.created_by_user_id,
-        creator_role=creator_role,
-        creator_leader_id=creator_leader_id,
-        creator_unit_path=creator_unit_path,
-        people_updated_at=max(people) if people else None,
+        .select_from(
+            ft.outerjoin(creator, creator.c.id == ft.c.created_by_user_id)
+            .outerjoin(creator_unit, creator_unit.c.id == creator.c.unit_id)
+            .outerjoin(scope_unit, scope_unit.c.id == ft.c.unit_id)
+            .outerjoin(named_leader, named_leader.c.id == ft.c.leader_id)
+            .outerjoin(secretary, secretary.c.id == ft.c.secretary_user_id)
+        )
+        .where(
+            ft.c.token_hash == bindparam("token_hash"),
+            ft.c.revoked_at.is_(None),
+            # A deactivated creator's feeds answer 404.
+            or_(ft.c.created_by_user_id.is_(None), creator.c.active.is_(True)),
+        )
+        .cte("feed")
+    )
+    f, ld, unit = feed.c, _LEADER, _UNIT.alias("leader_unit")
+
+    def linked(user_id: ColumnElement[Any]) -> ColumnElement[bool]:
+        return exists().where(_LINK.c.user_id == user_id, _LINK.c.leader_id == ld.c.id)
+
+    # What the feed's scope names (README "Calendar feeds") ...
+    in_scope = or_(
+        and_(f.scope == "leader", ld.c.id == f.leader_id),
+        and_(f.scope == "unit", unit.c.path.startswith(f.unit_path)),
+        and_(f.scope == "secretary", linked(f.secretary_user_id)),
+    )
+    # ... within what its creator may read now (org.service.leader_scope, as of this poll).
+    allowed = or_(
+        f.created_by_user_id.is_(None),
+        f.creator_role.in_(("admin", "reviewer")),
+        and_(f.creator_role == "secretary", linked(f.created_by_user_id)),
+        and_(f.creator_role == "leader", ld.c.id == f.creator_leader_id),
+        and_(f.creator_role == "clerk", unit.c.path.startswith(f.creator_unit_path)),
+    )
+    leaders = (
+        sa.select(ld.c.id)
+        .select_from(feed.join(ld, true()).join(unit, unit.c.id == ld.c.unit_id))
+        .where(in_scope, allowed)
+        .cte("feed_leader")
+    )
+    return feed, leaders
+
+
+def _window_filter() -> ColumnElement[bool]:
+    S = _SESSION.c
+    return and_(
+        S.starts_at < bindparam("window_end", type_=UTCDateTime()),
+        S.ends_at > bindparam("window_start", type_=UTCDateTime()),
+        or_(
+            S.status != "cancelled",
+            S.cancelled_at >= bindparam("cancelled_cutoff", type_=UTCDateTime()),
+        ),
     )
 
 
-def _feed_leaders(feed: ResolvedFeed) -> ColumnElement[bool]:
-    """The leaders a feed shows: its scope, within its creator's current read rights."""
-    if feed.scope == "leader":
-        in_scope: ColumnElement[bool] = col(Leader.id) == (feed.leader_id or 0)
-    elif feed.scope == "unit" and feed.unit_path:
-        in_scope = col(Leader.unit_id).in_(subtree_unit_ids(feed.unit_path))
-    elif feed.scope == "secretary":
-        in_scope = col(Leader.id).in_(
-            select(SecretaryLeader.leader_id).where(
-                SecretaryLeader.user_id == feed.secretary_user_id
-            )
+@lru_cache(maxsize=1)
+def _version_statement() -> Select[Any]:
+    """Token lookup and the feed's version in one statement: no row means no live feed."""
+    feed, leaders = _feed_ctes()
+    S, A = _SESSION, _APPT
+    sessions = (
+        sa.select(S.c.id, S.c.updated_at, S.c.sequence)
+        .select_from(S.join(leaders, leaders.c.id == S.c.leader_id))
+        .where(_window_filter())
+        .cte("feed_session")
+    )
+    session_agg = sa.select(
+        func.count().label("n_sessions"),
+        func.coalesce(func.sum(sessions.c.id), 0).label("session_ids"),
+        func.coalesce(func.sum(sessions.c.sequence), 0).label("sequences"),
+        func.max(sessions.c.updated_at).label("sessions_updated"),
+    ).subquery("session_agg")
+    appointment_agg = (
+        sa.select(
+            func.count().label("n_appointments"),
+            func.coalesce(func.sum(A.c.id), 0).label("appointment_ids"),
+            func.max(A.c.updated_at).label("appointments_updated"),
         )
-    else:
-        in_scope = false()
-    role = feed.creator_role
-    if feed.creator_user_id is None or role in ("admin", "reviewer"):
-        allowed: ColumnElement[bool] = true()
-    elif role == "secretary":
-        allowed = col(Leader.id).in_(
-            select(SecretaryLeader.leader_id).where(SecretaryLeader.user_id == feed.creator_user_id)
+        .select_from(A.join(sessions, sessions.c.id == A.c.session_id))
+        .subquery("appointment_agg")
+    )
+
+    # Names shown in events (leaders, venues, visited units): small tables, any change counts.
+    def names(table: Table) -> tuple[ColumnElement[Any], ColumnElement[Any]]:
+        return (
+            sa.select(func.count()).select_from(table).scalar_subquery().label(f"n_{table.name}"),
+            sa.select(func.max(table.c.updated_at))
+            .scalar_subquery()
+            .label(f"{table.name}_updated"),
         )
-    elif role == "leader":
-        allowed = col(Leader.id) == (feed.creator_leader_id or 0)
-    elif role == "clerk" and feed.creator_unit_path:
-        allowed = col(Leader.unit_id).in_(subtree_unit_ids(feed.creator_unit_path))
-    else:
-        allowed = false()
-    return and_(in_scope, allowed)
+
+    return sa.select(
+        feed,
+        session_agg,
+        appointment_agg,
+        *names(_LEADER),
+        *names(_VENUE),
+        *names(_UNIT),
+    ).select_from(feed.join(session_agg, true()).join(appointment_agg, true()))
+
+
+def _entries_statement(where: ColumnElement[bool], leaders: CTE | None = None) -> Select[Any]:
+    """Sessions with what their events show, appointment counts by a plain join and GROUP
+    BY: one query, no per-row subquery."""
+    S, A, L, V = _SESSION, _APPT, _LEADER, _VENUE
+    visited = _UNIT.alias("visited")
+    live = A.c.status != "cancelled"
+    joined = S.join(L, L.c.id == S.c.leader_id)
+    if leaders is not None:
+        joined = joined.join(leaders, leaders.c.id == S.c.leader_id)
+    joined = (
+        joined.outerjoin(V, V.c.id == S.c.venue_id)
+        .outerjoin(visited, visited.c.id == S.c.unit_id)
+        .outerjoin(A, A.c.session_id == S.c.id)
+    )
+    return (
+        sa.select(
+            S.c.id,
+            S.c.uid,
+            S.c.kind,
+            S.c.status,
+            S.c.sequence,
+            S.c.provisional,
+            S.c.starts_at,
+            S.c.ends_at,
+            S.c.created_at,
+            S.c.updated_at,
+            L.c.name,
+            L.c.title,
+            V.c.name,
+            V.c.address,
+            visited.c.name,
+            S.c.address,
+            func.coalesce(func.sum(case((live, 1), else_=0)), 0),
+            func.coalesce(func.sum(case((and_(live, A.c.collective), 1), else_=0)), 0),
+            func.max(A.c.updated_at),
+        )
+        .select_from(joined)
+        .where(where)
+        .group_by(S.c.id, L.c.id, V.c.id, visited.c.id)
+        .order_by(S.c.starts_at, S.c.id)
+    )
+
+
+@lru_cache(maxsize=1)
+def _feed_entries_statement() -> Select[Any]:
+    _, leaders = _feed_ctes()
+    return _entries_statement(_window_filter(), leaders)
 
 
 # ---------------------------------------------------------------- the window and the version
@@ -326,15 +408,18 @@ class Window:
     def midnight(self, day: date) -> datetime:
         return datetime.combine(day, time(0), self.tz).astimezone(UTC)
 
+    def params(self, token: str) -> dict[str, Any]:
+        return {
+            "token_hash": hash_token(token),
+            "window_start": self.start,
+            "window_end": self.end,
+            "cancelled_cutoff": self.cancelled_cutoff,
+        }
 
-def _in_window(window: Window, leaders: ColumnElement[bool]) -> ColumnElement[bool]:
-    S = ReceptionSession
-    return and_(
-        col(S.leader_id).in_(select(Leader.id).where(leaders)),
-        col(S.starts_at) < window.end,
-        col(S.ends_at) > window.start,
-        or_(col(S.status) != "cancelled", col(S.cancelled_at) >= window.cancelled_cutoff),
-    )
+
+# An open connection or session: the feed route runs on a bare connection (no ORM session),
+# the session .ics on the request's session.
+Executor = AsyncConnection | AsyncSession
 
 
 @dataclass(frozen=True, slots=True)
@@ -343,143 +428,64 @@ class FeedVersion:
     etag: str
     last_modified: datetime
     events: int
+    calname: str
+
+
+def _calname(row: Any) -> str:
+    if row.name:
+        return str(row.name)
+    if row.scope == "leader":
+        return f"{row.leader_title} {row.leader_name} 接访下访日程"
+    if row.scope == "unit":
+        return f"{row.unit_name} 领导接访下访日程"
+    return f"{row.secretary_name} 所联系领导接访下访日程"
 
 
 async def feed_version(
-    *, session: AsyncSession, feed: ResolvedFeed, window: Window, settings: Settings
+    *, conn: Executor, token: str, window: Window, settings: Settings
 ) -> FeedVersion:
-    """One aggregate query: what the body depends on, cheap enough to run on every poll."""
-    S, A = ReceptionSession, Appointment
-    leaders = _feed_leaders(feed)
-    in_window = _in_window(window, leaders)
-    of_scope = col(S.leader_id).in_(select(Leader.id).where(leaders))
-    sessions = (
-        select(  # type: ignore[call-overload]
-            func.count().label("n"),
-            func.max(S.updated_at).label("updated"),
-            func.coalesce(func.sum(S.sequence), 0).label("seq"),
-            func.coalesce(func.sum(S.id), 0).label("ids"),
-            func.max(S.starts_at).label("last_start"),
-        )
-        .where(in_window)
-        .subquery()
-    )
-    # Changes that move a session out of the window leave no trace in it: take the latest
-    # change to any session of the scope, and the latest ones that time pushed out.
-    history = (
-        select(
-            func.max(S.updated_at).label("updated"),
-            func.max(case((col(S.ends_at) <= window.start, S.ends_at))).label("aged_out"),
-            func.max(
-                case(
-                    (
-                        and_(
-                            col(S.status) == "cancelled",
-                            col(S.cancelled_at) < window.cancelled_cutoff,
-                        ),
-                        S.cancelled_at,
-                    )
-                )
-            ).label("cancel_expired"),
-        )
-        .where(of_scope)
-        .subquery()
-    )
-    appointments = (
-        select(
-            func.count().label("n"),
-            func.max(A.updated_at).label("updated"),
-            func.coalesce(func.sum(A.id), 0).label("ids"),
-        )
-        .where(col(A.session_id).in_(select(S.id).where(in_window)))
-        .subquery()
-    )
-    scope_leaders = (
-        select(
-            func.count().label("n"),
-            func.coalesce(func.sum(Leader.id), 0).label("ids"),
-        )
-        .where(leaders)
-        .subquery()
-    )
-    # Names shown in events (leaders, venues, units): small tables, any change counts.
-    names = select(
-        select(func.max(Leader.updated_at)).scalar_subquery().label("leaders"),
-        select(func.max(Venue.updated_at)).scalar_subquery().label("venues"),
-        select(func.max(Unit.updated_at)).scalar_subquery().label("units"),
-    ).subquery()
-    row = (
-        await session.execute(
-            select(sessions, history, appointments, scope_leaders, names).select_from(  # type: ignore[call-overload]
-                sessions.join(history, literal(True))
-                .join(appointments, literal(True))
-                .join(scope_leaders, literal(True))
-                .join(names, literal(True))
-            )
-        )
-    ).one()
-    values = tuple(row)
-    (
-        n_sessions,
-        sessions_updated,
-        _seq,
-        _ids,
-        last_start,
-        history_updated,
-        aged_out,
-        cancel_expired,
-        _n_appts,
-        appts_updated,
-        _appt_ids,
-        _n_leaders,
-        _leader_ids,
-        leaders_updated,
-        venues_updated,
-        units_updated,
-    ) = values
+    """The live feed behind a URL token and what its body depends on, in one query cheap
+    enough for every poll; NotFound if the token is unknown, revoked or its creator
+    deactivated. Any process sees a change made through any other at its next poll: the
+    version comes from the database, never from process memory."""
+    row = (await conn.execute(_version_statement(), window.params(token))).first()
+    if row is None:
+        raise NotFound("No such feed")
+    calname = _calname(row)
+    # The window moves at local midnight (the key holds the day), so the representation may
+    # change then without any data change: Last-Modified is never earlier than that.
     changed = [
-        feed.created_at,
-        feed.people_updated_at,
-        sessions_updated,
-        history_updated,
-        appts_updated,
-        leaders_updated,
-        venues_updated,
-        units_updated,
+        window.midnight(window.today),
+        row.created_at,
+        row.sessions_updated,
+        row.appointments_updated,
+        row.leader_updated,
+        row.venue_updated,
+        row.unit_updated,
     ]
-    tz = window.tz
-    if aged_out is not None:  # left the window at the local midnight after it ended + past days
-        end_local = _aware(aged_out).astimezone(tz)
-        day = end_local.date() + timedelta(days=0 if end_local.time() == time(0) else 1)
-        changed.append(window.midnight(day + timedelta(days=window.past_days)))
-    if cancel_expired is not None:
-        day = _aware(cancel_expired).astimezone(tz).date()
-        changed.append(window.midnight(day + timedelta(days=CANCELLED_KEPT_DAYS + 1)))
-    if last_start is not None:  # entered the window's far end
-        day = _aware(last_start).astimezone(tz).date()
-        changed.append(window.midnight(day - timedelta(days=window.future_days)))
-    now = datetime.now(UTC)
-    last_modified = min(max(_aware(t) for t in changed if t is not None), now)
+    last_modified = min(max(_aware(t) for t in changed if t is not None), datetime.now(UTC))
     key = (
         ics.FORMAT_VERSION,
-        feed.token_id,
-        feed.calname,
+        calname,
         settings.timezone,
         settings.feed_ttl_minutes,
         window.today.isoformat(),
         window.past_days,
         window.future_days,
-        *(_plain(v) for v in values),
-        _plain(feed.people_updated_at),
+        *(_plain(v) for v in row),
     )
     digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
     return FeedVersion(
-        key=key, etag=f'"{digest}"', last_modified=last_modified, events=int(n_sessions)
+        key=key,
+        etag=f'"{digest}"',
+        last_modified=last_modified,
+        events=int(row.n_sessions),
+        calname=calname,
     )
 
 
 def _aware(value: datetime) -> datetime:
-    # Aggregates over UTC columns come back naive from SQLite.
+    # Aggregates over UTC columns may come back naive from SQLite.
     return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
 
 
@@ -494,105 +500,59 @@ def _plain(value: Any) -> Any:
 # ---------------------------------------------------------------- events
 
 
-async def _entries(session: AsyncSession, where: ColumnElement[bool]) -> list[ics.SessionEntry]:
-    S, A = ReceptionSession, Appointment
-    live = col(A.status) != "cancelled"
-    appts = (
-        select(
-            A.session_id,
-            func.sum(case((live, 1), else_=0)).label("n"),
-            func.sum(case((and_(live, col(A.collective)), 1), else_=0)).label("collective"),
-            func.max(A.updated_at).label("updated"),
-        )
-        .where(col(A.session_id).in_(select(S.id).where(where)))
-        .group_by(col(A.session_id))
-        .subquery()
+def _entry(r: Any) -> ics.SessionEntry:
+    updated = _aware(r[9]) if r[18] is None else max(_aware(r[9]), _aware(r[18]))
+    return ics.SessionEntry(
+        id=r[0],
+        uid=r[1],
+        kind=r[2],
+        status=r[3],
+        sequence=r[4],
+        provisional=bool(r[5]),
+        starts_at=_aware(r[6]),
+        ends_at=_aware(r[7]),
+        created_at=_aware(r[8]),
+        modified_at=updated,
+        leader_name=r[10],
+        leader_title=r[11],
+        venue_name=r[12],
+        venue_address=r[13],
+        unit_name=r[14],
+        address=r[15],
+        appointments=int(r[16] or 0),
+        collective=int(r[17] or 0),
     )
-    visited = aliased(Unit)
-    rows = await session.execute(
-        select(  # type: ignore[call-overload]
-            S.id,
-            S.uid,
-            S.kind,
-            S.status,
-            S.sequence,
-            S.provisional,
-            S.starts_at,
-            S.ends_at,
-            S.created_at,
-            S.updated_at,
-            Leader.name,
-            Leader.title,
-            Venue.name,
-            Venue.address,
-            visited.name,
-            S.address,
-            appts.c.n,
-            appts.c.collective,
-            appts.c.updated,
-        )
-        .join(Leader, col(Leader.id) == col(S.leader_id))
-        .outerjoin(Venue, col(Venue.id) == col(S.venue_id))
-        .outerjoin(visited, col(visited.id) == col(S.unit_id))
-        .outerjoin(appts, appts.c.session_id == col(S.id))
-        .where(where)
-        .order_by(col(S.starts_at), col(S.id))
-    )
-    entries = []
-    for r in rows:
-        updated = r[9] if r[18] is None else max(r[9], _aware(r[18]))
-        entries.append(
-            ics.SessionEntry(
-                id=r[0],
-                uid=r[1],
-                kind=r[2],
-                status=r[3],
-                sequence=r[4],
-                provisional=bool(r[5]),
-                starts_at=r[6],
-                ends_at=r[7],
-                created_at=r[8],
-                modified_at=updated,
-                leader_name=r[10],
-                leader_title=r[11],
-                venue_name=r[12],
-                venue_address=r[13],
-                unit_name=r[14],
-                address=r[15],
-                appointments=int(r[16] or 0),
-                collective=int(r[17] or 0),
-            )
-        )
-    return entries
 
 
-async def feed_entries(
-    *, session: AsyncSession, feed: ResolvedFeed, window: Window
-) -> list[ics.SessionEntry]:
-    return await _entries(session, _in_window(window, _feed_leaders(feed)))
+async def feed_entries(*, conn: Executor, token: str, window: Window) -> list[ics.SessionEntry]:
+    rows = await conn.execute(_feed_entries_statement(), window.params(token))
+    return [_entry(r) for r in rows]
 
 
 async def session_ics(
     *, session: AsyncSession, principal: Principal, session_id: int, settings: Settings
 ) -> bytes:
     """One session as a calendar to forward, if the caller may read its leader."""
-    S = ReceptionSession
-    readable = col(S.leader_id).in_(select(Leader.id).where(leader_scope(principal)))
-    entries = await _entries(session, and_(col(S.id) == session_id, readable))
+    S = _SESSION.c
+    readable = S.leader_id.in_(sa.select(_LEADER.c.id).where(leader_scope(principal)))
+    rows = await session.execute(_entries_statement(and_(S.id == session_id, readable)))
+    entries = [_entry(r) for r in rows]
     if not entries:
         raise NotFound(f"Session {session_id} does not exist")
     return ics.render(entries, tzid=settings.timezone)
 
 
-# ---------------------------------------------------------------- the per-process body cache
+# ---------------------------------------------------------------- the per-process caches
 
 
 class FeedCache:
     """LRU of built bodies keyed by feed version, bounded in bytes; concurrent misses for
-    one version in one process build once."""
+    one version in one process build once. `events` keeps each event's serialization, so a
+    body rebuilt after a change renders only the events that changed."""
 
     def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
         self.max_bytes = max_bytes
+        self.events = ics.EventCache(max_bytes // 2)
         self._bodies: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
         self._size = 0
         self._building: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
@@ -644,26 +604,37 @@ class FeedCache:
 
 async def feed_body(
     *,
-    session: AsyncSession,
-    feed: ResolvedFeed,
+    conn: Executor,
+    token: str,
     window: Window,
     version: FeedVersion,
     settings: Settings,
     cache: FeedCache,
 ) -> bytes:
+    """The body for `version`, read in the same snapshot as the version was."""
+
     async def build() -> bytes:
-        entries = await feed_entries(session=session, feed=feed, window=window)
+        entries = await feed_entries(conn=conn, token=token, window=window)
 
         def render() -> bytes:
             return ics.render(
                 entries,
                 tzid=settings.timezone,
-                name=feed.calname,
+                name=version.calname,
                 ttl_minutes=settings.feed_ttl_minutes,
+                cache=cache.events,
             )
 
-        if len(entries) >= BUILD_IN_THREAD_FROM:
+        # Only events not already cached cost real time: render them off the event loop
+        # when there are many.
+        if len(entries) - _cached(cache.events, entries, settings.timezone) >= (
+            BUILD_IN_THREAD_FROM
+        ):
             return await asyncio.to_thread(render)
         return render()
 
     return await cache.get_or_build(version.key, build)
+
+
+def _cached(events: ics.EventCache, entries: list[ics.SessionEntry], tzid: str) -> int:
+    return sum(1 for entry in entries if events.has(entry, tzid))
