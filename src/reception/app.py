@@ -39,6 +39,7 @@ from reception.org.controllers import (
     UserController,
     VenueController,
 )
+from reception.reports.controllers import IncidentController, ReportController
 from reception.scheduling.controllers import (
     AppointmentController,
     RuleController,
@@ -66,6 +67,8 @@ API_HANDLERS: list[Any] = [
     CategoryController,
     CampaignController,
     SessionCasesController,
+    ReportController,
+    IncidentController,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = [feed_ics]

@@ -122,7 +122,7 @@ def demo(org_only: bool) -> None:
     from datetime import datetime
 
     from reception.config import local_tz
-    from reception.demo import DemoLogin, load_cases, load_org, load_schedule
+    from reception.demo import DemoLogin, load_cases, load_incidents, load_org, load_schedule
 
     migrate(get_settings().database_url, "upgrade", "head")
 
@@ -133,6 +133,7 @@ def demo(org_only: bool) -> None:
             today = datetime.now(local_tz()).date()
             counts = await load_schedule(session, today)
             counts |= {f"case_{k}": v for k, v in (await load_cases(session, today)).items()}
+            counts["incidents"] = await load_incidents(session, today)
         return logins, counts
 
     logins, counts = _run_in_transaction(work)
@@ -140,7 +141,7 @@ def demo(org_only: bool) -> None:
         click.echo(
             "Demo schedule: {rules} new rules, {sessions} new reception sessions, "
             "{appointments} appointments, {field_visits} field visits; "
-            "{case_cases} new cases".format(**counts)
+            "{case_cases} new cases, {incidents} incidents".format(**counts)
         )
     click.echo("Demo logins (tokens are shown once; use: Authorization: Bearer <token>)")
     for login in logins:
@@ -268,6 +269,58 @@ def rules_generate(rule_id: int, until: Any) -> None:
         click.echo(f"realigned {s.local_date.isoformat()} session {s.id}")
     for skip in result.skipped:
         click.echo(f"skipped  {skip.rule_date.isoformat()}: {skip.reason}")
+
+
+# ---------------------------------------------------------------- exports
+
+
+@main.group()
+def export() -> None:
+    """Exports for the office's meetings."""
+
+
+@export.command("review")
+@click.option("--month", required=True, help="YYYY-MM")
+@click.option(
+    "--unit", "unit_id", type=int, default=None, help="Unit subtree (default: the district)"
+)
+@click.option("--as-of", "as_of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option(
+    "--format", "fmt", type=click.Choice(["json", "csv", "xlsx"]), default="xlsx", show_default=True
+)
+@click.option("--out", "out", type=click.Path(dir_okay=False, writable=True), required=True)
+@click.option("--unmasked", is_flag=True, help="Petitioners' names in full (audited).")
+def export_review(
+    month: str, unit_id: int | None, as_of: Any, fmt: str, out: str, unmasked: bool
+) -> None:
+    """The 书记点评会 monthly review as XLSX, CSV or JSON."""
+    import re
+
+    from reception.reports import service as reports
+    from reception.reports import writers
+
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        raise click.BadParameter("YYYY-MM", param_hint="--month")
+
+    async def work(session: AsyncSession) -> dict[str, Any]:
+        return await reports.review(
+            session=session,
+            actor=None,
+            month=month,
+            unit_id=unit_id,
+            as_of=as_of.date() if as_of else None,
+            unmasked=unmasked,
+        )
+
+    report = _run_in_transaction(work)
+    with open(out, "wb") as handle:
+        handle.write(writers.WRITERS[fmt](report))
+    total = report["total"]
+    click.echo(
+        f"{out}: {report['unit']['name']} {month} (as of {report['as_of']}): "
+        f"{total['new_cases']} new cases, {len(report['units'])} units, "
+        f"{len(report['overdue_cases'])} overdue"
+    )
 
 
 # ---------------------------------------------------------------- users and tokens

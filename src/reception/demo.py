@@ -607,3 +607,33 @@ async def _advance_case(
             ),
         )
     await act("close", replied + timedelta(days=rng.randint(25, 40)))
+
+
+async def load_incidents(session: AsyncSession, today: date) -> int:
+    """A few recorded incidents, so that most but not all townships are 三无 this year."""
+    from reception.reports.models import Incident
+
+    if await session.scalar(select(func.count()).select_from(Incident)):
+        return 0
+    townships = {
+        u.name: u for u in await session.scalars(select(Unit).where(Unit.kind == "township"))
+    }
+    samples = [
+        ("渔阳镇", "online_opinion", 40, None, "小区业主在短视频平台集中发帖反映逾期交房"),
+        ("邦均镇", "city_collective", 120, 60, "改燃改电工程欠薪,农民工到市集体上访"),
+        ("别山镇", "beijing_irregular", 200, None, "信访老户进京非访,已劝返"),
+        ("下营镇", "online_opinion", 400, None, "去年:景区拆迁补偿网上炒作"),
+    ]
+    for name, kind, days_ago, people, description in samples:
+        session.add(
+            Incident(
+                kind=kind,
+                unit_id=townships[name].id or 0,
+                occurred_on=today - timedelta(days=days_ago),
+                people_count=people,
+                description=description,
+                recorded_by_name="区信访办",
+            )
+        )
+    await session.flush()
+    return len(samples)

@@ -9,7 +9,7 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 
 log = logging.getLogger("reception.errors")
 
@@ -129,8 +129,12 @@ def _integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> 
     return problem(409, "conflict", "Conflict", "The change conflicts with existing data")
 
 
-def _dbapi_handler(request: Request[Any, Any, Any], exc: DBAPIError) -> Response[Any]:
-    log.error("database error on %s %s: %s", request.method, request.url.path, type(exc.orig))
+def _unavailable_handler(
+    request: Request[Any, Any, Any], exc: OperationalError | InterfaceError
+) -> Response[Any]:
+    # The database is down, locked past its timeout or the connection dropped: say so, and
+    # let the client retry. (Other database errors are bugs, answered as 500 below.)
+    log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig))
     return problem(503, "database-unavailable", "Database unavailable", "Try again shortly")
 
 
@@ -144,7 +148,8 @@ exception_handlers: Any = {
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,
-    DBAPIError: _dbapi_handler,
+    OperationalError: _unavailable_handler,
+    InterfaceError: _unavailable_handler,
     Exception: _unhandled,
 }
 

@@ -22,6 +22,7 @@ from reception.cases.models import (
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
+from reception.reports.models import Incident
 from reception.scheduling.models import Appointment, ReceptionRule, ReceptionSession, SessionSlot
 from reception.workcal.models import CalendarDay, CalendarYear
 
@@ -45,6 +46,7 @@ __all__ = [
     "ClockExtension",
     "FeedToken",
     "IdempotencyKey",
+    "Incident",
     "Leader",
     "PetitionCase",
     "ReceptionRule",

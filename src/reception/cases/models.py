@@ -97,7 +97,7 @@ class PetitionCase(SQLModel, table=True):
     rejection_reason: str = Field(default="", max_length=1000)
     diverted_to: str = Field(default="", max_length=30)
     reply_doc_number: str = Field(default="", max_length=60)
-    replied_on: date | None = Field(default=None)
+    replied_on: date | None = Field(default=None, index=True)
     delivery_method: str = Field(default="", max_length=30)
     delivered_on: date | None = Field(default=None)
     review_requested_on: date | None = Field(default=None)
@@ -142,6 +142,7 @@ class CaseClock(SQLModel, table=True):
         CheckConstraint("status IN ('running', 'met', 'void')", name="status"),
         CheckConstraint("extended_days >= 0", name="extended_days_non_negative"),
         Index("ix_case_clock_status_current_due", "status", "current_due"),
+        Index("ix_case_clock_kind_current_due", "kind", "current_due"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

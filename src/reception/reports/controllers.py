@@ -1,0 +1,116 @@
+"""GET /api/reports/review (书记点评会 monthly review) and /api/incidents (三无 status)."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated, Any, Literal
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, get, post
+from litestar.params import FromQuery, JSONBody, QueryParameter
+
+from reception.auth import Principal, require
+from reception.config import local_tz
+from reception.db import DB
+from reception.reports import schemas, service, writers
+
+AnyRequest = Request[Principal, Any, Any]
+
+
+def filename(month: str, unit_name: str, fmt: str) -> str:
+    return f"书记点评会信访月报_{month}_{unit_name}.{fmt}"
+
+
+def attachment(name: str) -> str:
+    ascii_name = name.encode("ascii", "ignore").decode() or f"review.{name.rsplit('.', 1)[-1]}"
+    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+
+
+class ReportController(Controller):
+    path = "/reports"
+    tags = ["reports"]
+    guards = [require("reviewer")]
+
+    @get("/review")
+    async def review(
+        self,
+        db: DB,
+        request: AnyRequest,
+        month: Annotated[
+            str, QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
+        ],
+        unit_id: Annotated[
+            int | None, QueryParameter(description="Root of the subtree (default: the district)")
+        ] = None,
+        as_of: FromQuery[date | None] = None,
+        format: FromQuery[Literal["json", "csv", "xlsx"]] = "json",
+        unmasked: Annotated[bool, QueryParameter(description="Admins only; audited")] = False,
+    ) -> Response[bytes]:
+        """The monthly review: one row per unit and a total, the case lists behind them,
+        leaders' reception days and 包案, campaigns and 三无 townships, with 同比/环比."""
+        report = await service.review(
+            session=db,
+            actor=request.user,
+            month=month,
+            unit_id=unit_id,
+            as_of=as_of,
+            unmasked=unmasked,
+        )
+        body = await asyncio.to_thread(writers.WRITERS[format], report)
+        headers = {}
+        if format != "json":
+            headers["Content-Disposition"] = attachment(
+                filename(month, report["unit"]["name"], format)
+            )
+        return Response(body, media_type=writers.CONTENT_TYPES[format], headers=headers)
+
+
+class IncidentController(Controller):
+    path = "/incidents"
+    tags = ["reports"]
+
+    @post("/", guards=[require("clerk")])
+    async def record(
+        self, db: DB, request: AnyRequest, data: JSONBody[schemas.IncidentCreate]
+    ) -> schemas.IncidentRead:
+        """进京非访 · 到市大规模集体访 · 网上舆论炒作 — each costs a township its 三无 status."""
+        incident = await service.record_incident(session=db, actor=request.user, data=data)
+        return _read(incident)
+
+    @get("/", guards=[require("clerk", "reviewer")])
+    async def list_incidents(
+        self,
+        db: DB,
+        year: FromQuery[int | None] = None,
+        unit_id: FromQuery[int | None] = None,
+        kind: FromQuery[schemas.IncidentKind | None] = None,
+    ) -> list[schemas.IncidentRead]:
+        rows = await service.list_incidents(session=db, year=year, unit_id=unit_id, kind=kind)
+        return [_read(r) for r in rows]
+
+    @get("/sanwu", guards=[require("clerk", "reviewer")])
+    async def sanwu(
+        self,
+        db: DB,
+        year: FromQuery[int],
+        as_of: FromQuery[date | None] = None,
+        unit_id: FromQuery[int | None] = None,
+    ) -> dict[str, Any]:
+        """三无 status of each township for a year, as of a day, against the two-thirds goal."""
+        return await service.sanwu_status(session=db, year=year, as_of=as_of, unit_id=unit_id)
+
+
+def _read(incident: Any) -> schemas.IncidentRead:
+    return schemas.IncidentRead(
+        id=incident.id,
+        kind=incident.kind,
+        kind_label=schemas.INCIDENT_LABELS[incident.kind],
+        unit_id=incident.unit_id,
+        occurred_on=incident.occurred_on,
+        people_count=incident.people_count,
+        case_id=incident.case_id,
+        description=incident.description,
+        recorded_by_name=incident.recorded_by_name,
+        created_at=incident.created_at.astimezone(local_tz()),
+    )

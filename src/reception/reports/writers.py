@@ -1,0 +1,381 @@
+"""Writers of the monthly review: XLSX (a sheet per section), CSV (UTF-8 with BOM) and JSON.
+
+Each section is described once (columns: key, Chinese header, kind) and every format is
+written from that description. A missing ratio (zero denominator) is "—" in XLSX and CSV
+and null in JSON.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+MISSING = "—"
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    kind: str = "text"  # text | int | pct | date
+    width: int = 12
+
+
+@dataclass(frozen=True)
+class Section:
+    sheet: str
+    title: str
+    columns: tuple[Column, ...]
+    rows: Callable[[dict[str, Any]], list[dict[str, Any]]]
+
+
+UNIT_COLUMNS = (
+    Column("unit_name", "单位", width=18),
+    Column("new_cases", "新增事项", "int", 9),
+    Column("first_time", "初信初访", "int", 9),
+    Column("repeat", "重复信访", "int", 9),
+    Column("repeat_share", "重复信访占比", "pct", 11),
+    Column("remote_share", "信网电占比", "pct", 10),
+    Column("accept_due", "应受理(到期)", "int", 11),
+    Column("accept_on_time", "按期受理", "int", 9),
+    Column("timely_accept_rate", "及时受理率", "pct", 10),
+    Column("handle_due", "应办结(到期)", "int", 11),
+    Column("handle_on_time", "按期办结", "int", 9),
+    Column("on_time_handle_rate", "按期办结率", "pct", 10),
+    Column("replied", "答复", "int", 7),
+    Column("evaluated", "参评", "int", 7),
+    Column("participation_rate", "群众参评率", "pct", 10),
+    Column("satisfied", "满意+基本满意", "int", 12),
+    Column("satisfaction_rate", "满意率", "pct", 9),
+    Column("overdue_accept", "超期受理", "int", 9),
+    Column("overdue_handle", "超期办理", "int", 9),
+)
+
+HEADLINE = (
+    ("new_cases", "新增信访事项", "int"),
+    ("first_time", "初信初访", "int"),
+    ("repeat", "重复信访", "int"),
+    ("repeat_share", "重复信访占比", "pct"),
+    ("remote_share", "信网电占比", "pct"),
+    ("timely_accept_rate", "及时受理率", "pct"),
+    ("on_time_handle_rate", "按期办结率", "pct"),
+    ("participation_rate", "群众参评率", "pct"),
+    ("satisfaction_rate", "满意率", "pct"),
+    ("overdue_accept", "超期受理", "int"),
+    ("overdue_handle", "超期办理", "int"),
+)
+
+
+def _diff(a: Any, b: Any) -> Any:
+    return None if a is None or b is None else round(a - b, 4)
+
+
+def _overview(report: dict[str, Any]) -> list[dict[str, Any]]:
+    c = report["comparison"]
+    rows = []
+    for key, label, kind in HEADLINE:
+        now, prev, last_year = (
+            c["current"][key],
+            c["previous_month"][key],
+            c["same_month_last_year"][key],
+        )
+        rows.append(
+            {
+                "figure": label,
+                "kind": kind,
+                "current": now,
+                "previous": prev,
+                "mom": _diff(now, prev),
+                "last_year": last_year,
+                "yoy": _diff(now, last_year),
+            }
+        )
+    return rows
+
+
+def _units(report: dict[str, Any]) -> list[dict[str, Any]]:
+    return [*report["units"], report["total"]]
+
+
+def _campaigns(report: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for c in report["campaigns"]:
+        target = c["target_in_force"] or {}
+        upcoming = c["next_target"] or {}
+        rows.append(
+            {
+                "name": c["name"],
+                "total": c["total"],
+                "resolved": c["resolved"],
+                "share": c["share"],
+                "target_percent": target["percent"] / 100 if target else None,
+                "target_due": target.get("due_on", ""),
+                "status": {
+                    "on track": "达标",
+                    "behind": "滞后",
+                    "no target due yet": "尚无到期目标",
+                    "no cases": "无事项",
+                }.get(c["status"], c["status"]),
+                "next_due": upcoming.get("due_on", ""),
+                "next_percent": upcoming["percent"] / 100 if upcoming else None,
+            }
+        )
+    return rows
+
+
+def _sanwu(report: dict[str, Any]) -> list[dict[str, Any]]:
+    s = report["sanwu"]
+    rows = [{**r, "sanwu": "是" if r["sanwu"] else "否"} for r in s["rows"]]
+    rows.append(
+        {
+            "unit_name": f"合计:三无 {s['sanwu_townships']} / {s['townships']}"
+            f"(目标 {s['goal_townships']},{'已达标' if s['goal_met'] else '未达标'})",
+            "beijing_irregular": sum(r["beijing_irregular"] for r in s["rows"]),
+            "city_collective": sum(r["city_collective"] for r in s["rows"]),
+            "online_opinion": sum(r["online_opinion"] for r in s["rows"]),
+            "sanwu": s["share"],
+        }
+    )
+    return rows
+
+
+SECTIONS: tuple[Section, ...] = (
+    Section(
+        "概览",
+        "主要指标(环比、同比)",
+        (
+            Column("figure", "指标", width=16),
+            Column("current", "本月", "auto", 10),
+            Column("previous", "上月", "auto", 10),
+            Column("mom", "环比增减", "auto", 10),
+            Column("last_year", "去年同月", "auto", 10),
+            Column("yoy", "同比增减", "auto", 10),
+        ),
+        _overview,
+    ),
+    Section("单位指标", "各单位指标", UNIT_COLUMNS, _units),
+    Section(
+        "超期案件",
+        "超期受理、超期办理事项",
+        (
+            Column("type", "类别", width=8),
+            Column("unit_name", "责任单位", width=16),
+            Column("reference", "编号", width=20),
+            Column("petitioner", "信访人", width=10),
+            Column("due", "期限", "date", 12),
+            Column("met_on", "完成日期", "date", 12),
+            Column("days_overdue", "超期天数", "int", 9),
+            Column("owner", "包案领导", width=10),
+            Column("stage", "当前环节", width=10),
+        ),
+        lambda r: r["overdue_cases"],
+    ),
+    Section(
+        "应登不登",
+        "应登不登线索(已接待未登记)",
+        (
+            Column("type", "类别", width=10),
+            Column("date", "日期", "date", 12),
+            Column("leader", "领导", width=10),
+            Column("unit_name", "单位", width=16),
+            Column("reference", "记录", width=14),
+        ),
+        lambda r: r["unregistered"],
+    ),
+    Section(
+        "答复送达不规范",
+        "答复送达不规范",
+        (
+            Column("unit_name", "责任单位", width=16),
+            Column("reference", "编号", width=20),
+            Column("petitioner", "信访人", width=10),
+            Column("replied_on", "答复日期", "date", 12),
+            Column("delivered_on", "送达日期", "date", 12),
+            Column("problem", "问题", width=16),
+            Column("days_overdue", "超期天数", "int", 9),
+        ),
+        lambda r: r["delivery_irregular"],
+    ),
+    Section(
+        "领导接访与包案",
+        "领导接访下访与包案",
+        (
+            Column("leader", "领导", width=10),
+            Column("title", "职务", width=20),
+            Column("reception_days", "接访日(安排)", "int", 11),
+            Column("reception_held", "已接访", "int", 8),
+            Column("reception_cancelled", "取消", "int", 6),
+            Column("appointments", "预约人次", "int", 9),
+            Column("field_visits", "下访(安排)", "int", 10),
+            Column("field_visits_held", "已下访", "int", 8),
+            Column("owned_cases", "包案件数", "int", 9),
+            Column("owned_resolved", "已化解", "int", 8),
+            Column("owned_resolved_share", "化解率", "pct", 8),
+            Column("owned_overdue", "超期", "int", 6),
+        ),
+        lambda r: r["leaders"],
+    ),
+    Section(
+        "积案化解",
+        "积案化解专项进度",
+        (
+            Column("name", "专项", width=28),
+            Column("total", "事项数", "int", 8),
+            Column("resolved", "已化解", "int", 8),
+            Column("share", "化解进度", "pct", 10),
+            Column("target_percent", "当前目标", "pct", 10),
+            Column("target_due", "目标日期", "date", 12),
+            Column("status", "状态", width=12),
+            Column("next_percent", "下一目标", "pct", 10),
+            Column("next_due", "下一目标日期", "date", 12),
+        ),
+        _campaigns,
+    ),
+    Section(
+        "三无乡镇",
+        "三无乡镇(街道)创建",
+        (
+            Column("unit_name", "乡镇(街道)", width=26),
+            Column("beijing_irregular", "进京非访", "int", 9),
+            Column("city_collective", "到市集体访", "int", 10),
+            Column("online_opinion", "网上舆论炒作", "int", 11),
+            Column("sanwu", "三无", "auto", 8),
+        ),
+        _sanwu,
+    ),
+)
+
+
+def _kind(column: Column, row: dict[str, Any]) -> str:
+    if column.kind == "auto":
+        return (
+            str(row.get("kind", "int"))
+            if column.key != "sanwu"
+            else ("pct" if isinstance(row.get("sanwu"), float) else "text")
+        )
+    return column.kind
+
+
+def _text(value: Any, kind: str) -> str:
+    if value is None:
+        return MISSING if kind in ("pct", "int") else ""
+    if kind == "pct":
+        return f"{value * 100:.1f}%"
+    return str(value)
+
+
+def _meta_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        ("月份", report["month"]),
+        ("统计单位", report["unit"]["name"]),
+        ("统计截至", report["as_of"]),
+        ("节假日安排", "含未公布年份的推算日期(暂定)" if report["provisional"] else "已公布"),
+        ("信访人姓名", "已脱敏" if report["masked"] else "未脱敏(管理员导出,已留痕)"),
+    ]
+
+
+def to_json(report: dict[str, Any]) -> bytes:
+    return json.dumps(report, ensure_ascii=False, indent=2).encode()
+
+
+def to_csv(report: dict[str, Any]) -> bytes:
+    """All sections one after another, each under its title; UTF-8 with BOM for Excel."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([f"书记点评会信访工作月报 {report['month']} {report['unit']['name']}"])
+    for label, value in _meta_lines(report):
+        writer.writerow([label, value])
+    for section in SECTIONS:
+        writer.writerow([])
+        writer.writerow([section.title])
+        writer.writerow([c.header for c in section.columns])
+        for row in section.rows(report):
+            writer.writerow([_text(row.get(c.key), _kind(c, row)) for c in section.columns])
+    writer.writerow([])
+    writer.writerow(["说明"])
+    for d in report["definitions"]:
+        writer.writerow([d["name"], d["definition"]])
+    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+
+def to_xlsx(report: dict[str, Any]) -> bytes:
+    import xlsxwriter
+
+    output = io.BytesIO()
+    book = xlsxwriter.Workbook(output, {"in_memory": True, "default_date_format": "yyyy-mm-dd"})
+    header = book.add_format(
+        {
+            "bold": True,
+            "bg_color": "#DDEBF7",
+            "border": 1,
+            "text_wrap": True,
+            "valign": "vcenter",
+            "align": "center",
+        }
+    )
+    pct = book.add_format({"num_format": "0.0%"})
+    integer = book.add_format({"num_format": "0"})
+    missing = book.add_format({"align": "center", "font_color": "#808080"})
+    total = book.add_format({"bold": True, "top": 1})
+    total_pct = book.add_format({"bold": True, "top": 1, "num_format": "0.0%"})
+    title = book.add_format({"bold": True, "font_size": 13})
+    for section in SECTIONS:
+        sheet = book.add_worksheet(section.sheet)
+        for i, column in enumerate(section.columns):
+            sheet.set_column(i, i, column.width)
+            sheet.write(0, i, column.header, header)
+        sheet.set_row(0, 30)
+        sheet.freeze_panes(1, 0)
+        rows = section.rows(report)
+        for r, row in enumerate(rows, start=1):
+            is_total = row.get("kind") == "total"
+            for i, column in enumerate(section.columns):
+                value = row.get(column.key)
+                kind = _kind(column, row)
+                if value is None:
+                    sheet.write_string(r, i, MISSING if kind in ("pct", "int") else "", missing)
+                elif kind == "pct":
+                    sheet.write_number(r, i, value, total_pct if is_total else pct)
+                elif kind == "int" and isinstance(value, int | float):
+                    sheet.write_number(r, i, value, total if is_total else integer)
+                else:
+                    sheet.write(r, i, value, total if is_total else None)
+        if not rows:
+            sheet.write(1, 0, "(本月无)")
+        sheet.autofilter(0, 0, max(len(rows), 1), len(section.columns) - 1)
+    notes = book.add_worksheet("说明")
+    notes.set_column(0, 0, 16)
+    notes.set_column(1, 1, 90)
+    notes.write(0, 0, "项目", header)
+    notes.write(0, 1, "说明", header)
+    notes.freeze_panes(1, 0)
+    line = 1
+    notes.write(line, 0, f"书记点评会信访工作月报 {report['month']}", title)
+    line += 1
+    for label, value in _meta_lines(report):
+        notes.write(line, 0, label)
+        notes.write(line, 1, value)
+        line += 1
+    line += 1
+    for d in report["definitions"]:
+        notes.write(line, 0, d["name"])
+        notes.write(line, 1, d["definition"])
+        line += 1
+    book.close()
+    return output.getvalue()
+
+
+CONTENT_TYPES = {
+    "json": "application/json",
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+WRITERS: dict[str, Callable[[dict[str, Any]], bytes]] = {
+    "json": to_json,
+    "csv": to_csv,
+    "xlsx": to_xlsx,
+}
