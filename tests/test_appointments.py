@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reception.audit.models import AuditEvent
 from reception.scheduling.models import Appointment, SessionSlot
 from tests.builders import World, at, build_world, future_workday
 from tests.conftest import assert_problem, auth
@@ -258,3 +259,72 @@ async def test_only_linked_secretaries_and_admins_book(
     assert (
         await client.post(url, json=booking(), headers=auth(world.tokens["admin"]))
     ).status_code == 201
+
+
+async def test_book_by_start_time_and_refuse_when_full(
+    client: httpx.AsyncClient, world: World, session_id: int
+) -> None:
+    """Naming the slot by its start time: booked in one conditional UPDATE; full → 409;
+    a time no slot starts at → 422, and nothing is written for either."""
+    secretary = auth(world.tokens["secretary"])
+    url = f"/api/sessions/{session_id}/appointments"
+    day = future_workday()
+    r = await client.post(
+        url, json=booking(slot_starts_at=at(day, "09:30"), party_size=3), headers=secretary
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["slot_index"] == 1 and r.json()["slot_starts_at"] == at(day, "09:30")
+    problem = assert_problem(
+        await client.post(url, json=booking(slot_starts_at=at(day, "09:30")), headers=secretary),
+        409,
+    )
+    assert "slot 2" in problem["detail"] and problem["places_requested"] == 1
+    problem = assert_problem(
+        await client.post(url, json=booking(slot_starts_at=at(day, "09:15")), headers=secretary),
+        422,
+    )
+    assert "09:00, 09:30" in problem["detail"]
+    assert_problem(
+        await client.post(
+            url, json=booking(slot_index=0, slot_starts_at=at(day, "09:00")), headers=secretary
+        ),
+        422,
+    )
+    sheet = (await client.get(f"/api/sessions/{session_id}", headers=secretary)).json()
+    assert [s["booked"] for s in sheet["slots"]] == [0, 3]
+    assert len(sheet["appointments"]) == 1
+
+
+async def test_booking_answer_names_its_slot_and_replays_the_same(
+    client: httpx.AsyncClient,
+    world: World,
+    session_id: int,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """The response carries the slot actually taken, also on an Idempotency-Key replay and
+    after the slot filled up; each booking writes exactly one audit row."""
+    url = f"/api/sessions/{session_id}/appointments"
+    secretary = auth(world.tokens["secretary"])
+    keyed = auth(world.tokens["secretary"], **{"Idempotency-Key": "slot-1"})
+    first = await client.post(url, json=booking(slot_index=1, party_size=2), headers=keyed)
+    assert first.status_code == 201, first.text
+    assert first.json()["slot_index"] == 1
+    r = await client.post(url, json=booking(slot_index=1), headers=secretary)
+    assert r.status_code == 201 and r.json()["slot_index"] == 1
+    again = await client.post(url, json=booking(slot_index=1, party_size=2), headers=keyed)
+    assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"
+    assert again.json() == first.json()
+    day = future_workday()
+    slots = {0: at(day, "09:00"), 1: at(day, "09:30")}
+    for body in (first.json(), r.json()):
+        assert body["slot_starts_at"] == slots[body["slot_index"]]
+        fetched = (await client.get(f"/api/appointments/{body['id']}", headers=secretary)).json()
+        assert fetched == body
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Appointment)) == 2
+        actions = (
+            await s.scalars(
+                select(AuditEvent.target_id).where(AuditEvent.action == "appointment.create")
+            )
+        ).all()
+    assert sorted(actions) == sorted([str(first.json()["id"]), str(r.json()["id"])])

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import asyncpg
 import httpx
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from litestar import Litestar
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from reception.auth import load_principal
+from reception.org.models import Unit
 from tests.builders import World, build_world
 from tests.conftest import assert_problem, auth
 
@@ -98,3 +103,75 @@ async def test_leader_visibility_follows_the_role(client: httpx.AsyncClient, wor
         f"/api/leaders/{world.leaders['other']}", headers=auth(world.tokens["secretary"])
     )
     assert_problem(r, 404)
+
+
+async def test_principal_is_loaded_whole_for_every_role(
+    world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """One query loads the user, the token, a secretary's leaders and a clerk's unit path."""
+    async with sessionmaker() as s:
+        principals = {role: await load_principal(s, world.tokens[role]) for role in world.tokens}
+        district_path = await s.scalar(select(Unit.path).where(Unit.id == world.district))
+        township_path = await s.scalar(select(Unit.path).where(Unit.id == world.township_a))
+        assert await load_principal(s, "rcp_not-a-token") is None
+    secretary = principals["secretary"]
+    assert secretary is not None and secretary.role == "secretary"
+    assert secretary.user_id == world.users["secretary"] and secretary.name == "孙某秘"
+    assert secretary.leader_ids == {world.leaders["mayor"], world.leaders["deputy"]}
+    assert secretary.unit_id is None and secretary.unit_path is None
+    clerk = principals["clerk_a"]
+    assert clerk is not None and clerk.unit_id == world.township_a
+    assert clerk.unit_path == township_path and clerk.leader_ids == frozenset()
+    clerk_district = principals["clerk_district"]
+    assert clerk_district is not None and clerk_district.unit_path == district_path
+    leader = principals["leader"]
+    assert leader is not None and leader.leader_id == world.leaders["mayor"]
+    assert leader.leader_ids == frozenset()
+    for role in ("admin", "reviewer"):
+        p = principals[role]
+        assert p is not None and p.role == role and p.unit_path is None and not p.leader_ids
+
+
+async def test_secretary_without_leaders_still_logs_in(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    admin = auth(world.tokens["admin"])
+    r = await client.post(
+        "/api/users", json={"name": "郑某秘", "role": "secretary", "leader_ids": []}, headers=admin
+    )
+    assert r.status_code == 201, r.text
+    token = (await client.post(f"/api/users/{r.json()['id']}/tokens", headers=admin)).json()
+    me = await client.get("/api/me", headers=auth(token["token"]))
+    assert me.status_code == 200, me.text
+    assert me.json()["role"] == "secretary" and me.json()["leader_ids"] == []
+
+
+async def test_dead_database_connection_is_a_503_then_recovers(
+    client: httpx.AsyncClient, world: World, app: Litestar, backend: str
+) -> None:
+    """Without pre-ping, a pooled connection the server killed fails one request cleanly."""
+    if backend != "postgresql":
+        pytest.skip("SQLite has no server connection to lose")
+    secretary = auth(world.tokens["secretary"])
+    assert (await client.get("/api/me", headers=secretary)).status_code == 200
+    engine: AsyncEngine = app.state.engine
+    # From a connection of its own (outside the app's pool): end every other backend.
+    killer = await asyncpg.connect(
+        engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    )
+    try:
+        killed = await killer.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await killer.close()
+    assert killed  # the pooled connection the request above used
+    statuses = []
+    for _ in range(3):
+        r = await client.get("/api/me", headers=secretary)
+        statuses.append(r.status_code)
+        if r.status_code == 503:
+            body = assert_problem(r, 503)
+            assert body["type"] == "/problems/database-unavailable"
+    assert 500 not in statuses and statuses[-1] == 200, statuses

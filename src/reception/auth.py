@@ -12,8 +12,9 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import col, select
+from sqlmodel import col
 
 from reception.org.models import ApiToken, SecretaryLeader, Unit, User
 
@@ -55,41 +56,54 @@ class Principal:
 
 
 async def load_principal(session: AsyncSession, token: str) -> Principal | None:
-    row = (
+    """The live principal behind `token`, in one query (None: unknown, revoked or inactive).
+
+    One row per leader a secretary is linked to (outer join; other roles get one row), with
+    the user's unit path joined in. Nothing is cached: a revoked token or a deactivated user
+    is refused from the very next request, in every process.
+    """
+    rows = (
         await session.execute(
-            select(User, ApiToken.id)
-            .join(ApiToken, col(ApiToken.user_id) == col(User.id))
+            select(
+                col(User.id),
+                col(User.name),
+                col(User.role),
+                col(User.unit_id),
+                col(User.leader_id),
+                col(ApiToken.id),
+                col(Unit.path),
+                col(SecretaryLeader.leader_id),
+            )
+            .select_from(ApiToken)
+            .join(User, col(User.id) == col(ApiToken.user_id))
+            .outerjoin(Unit, col(Unit.id) == col(User.unit_id))
+            .outerjoin(
+                SecretaryLeader,
+                and_(
+                    col(SecretaryLeader.user_id) == col(User.id),
+                    col(User.role) == "secretary",
+                ),
+            )
             .where(
-                ApiToken.token_hash == hash_token(token),
-                ApiToken.revoked_at.is_(None),  # type: ignore[union-attr]
-                User.active.is_(True),  # type: ignore[attr-defined]
+                col(ApiToken.token_hash) == hash_token(token),
+                col(ApiToken.revoked_at).is_(None),
+                col(User.active).is_(True),
             )
         )
-    ).first()
-    if row is None:
+    ).all()
+    if not rows:
         return None
-    user, token_id = row
-    leader_ids: frozenset[int] = frozenset()
-    if user.role == "secretary":
-        leader_ids = frozenset(
-            (
-                await session.scalars(
-                    select(SecretaryLeader.leader_id).where(SecretaryLeader.user_id == user.id)
-                )
-            ).all()
-        )
-    unit_path = None
-    if user.unit_id is not None:
-        unit_path = await session.scalar(select(Unit.path).where(Unit.id == user.unit_id))
+    user_id, name, role, unit_id, leader_id, token_id, unit_path, _ = rows[0]
+    assert user_id is not None and token_id is not None  # primary keys
     return Principal(
-        user_id=user.id,
-        name=user.name,
-        role=user.role,
+        user_id=user_id,
+        name=name,
+        role=role,
         token_id=token_id,
-        unit_id=user.unit_id,
+        unit_id=unit_id,
         unit_path=unit_path,
-        leader_id=user.leader_id,
-        leader_ids=leader_ids,
+        leader_id=leader_id,
+        leader_ids=frozenset(row[7] for row in rows if row[7] is not None),
     )
 
 

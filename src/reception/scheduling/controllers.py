@@ -232,20 +232,15 @@ class SessionController(Controller):
         data: JSONBody[schemas.AppointmentCreate],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[schemas.AppointmentRead]:
-        appointment, replayed = await service.book(
+        booking = await service.book_slot(
             session=db,
             actor=request.user,
             session_id=session_id,
             data=data,
             idempotency_key=idempotency_key,
         )
-        slot = next(
-            s
-            for s in await service.slots_of(session=db, session_id=session_id)
-            if s.id == appointment.slot_id
-        )
-        body = service.appointment_read(appointment, slot, masked=False)
-        headers = {"Idempotent-Replayed": "true"} if replayed else {}
+        body = service.appointment_read(booking.appointment, booking.slot, masked=False)
+        headers = {"Idempotent-Replayed": "true"} if booking.replayed else {}
         return Response(body, status_code=201, headers=headers)
 
 

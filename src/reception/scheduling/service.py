@@ -846,29 +846,77 @@ def _validate_petitioner(data: schemas.AppointmentCreate) -> None:
         raise InvalidInput("More representatives than people in the party", field="representatives")
 
 
-async def _pick_slot(
-    session: AsyncSession, subject: ReceptionSession, data: schemas.AppointmentCreate
-) -> list[SessionSlot]:
-    slots = await slots_of(session=session, session_id=subject.id or 0)
+async def _take(
+    session: AsyncSession, *where: ColumnElement[bool], places: int
+) -> SessionSlot | None:
+    """One conditional UPDATE: the database decides, even with many processes at once.
+
+    Takes `places` in the slot matching `where` if it has room, and returns it (else None).
+    """
+    taken = await session.scalars(
+        update(SessionSlot)
+        .where(*where, col(SessionSlot.booked) + places <= col(SessionSlot.capacity))
+        .values(booked=col(SessionSlot.booked) + places)
+        .returning(SessionSlot),
+        execution_options={"synchronize_session": False},
+    )
+    return taken.one_or_none()
+
+
+async def _take_place(
+    session: AsyncSession, subject: ReceptionSession, data: schemas.AppointmentCreate, places: int
+) -> SessionSlot:
+    """Take `places` in the slot the booking names, or in the first slot with room."""
+    session_id = subject.id or 0
     if data.slot_index is not None and data.slot_starts_at is not None:
         raise InvalidInput("Give slot_index or slot_starts_at, not both", field="slot_index")
-    if data.slot_index is not None:
-        chosen = [s for s in slots if s.slot_index == data.slot_index]
-        if not chosen:
-            raise InvalidInput(
-                f"Session {subject.id} has slots 0–{len(slots) - 1}", field="slot_index"
-            )
-        return chosen
-    if data.slot_starts_at is not None:
-        chosen = [s for s in slots if s.starts_at == data.slot_starts_at]
-        if not chosen:
-            starts = ", ".join(f"{s.starts_at.astimezone(local_tz()):%H:%M}" for s in slots)
-            raise InvalidInput(
-                f"No slot of session {subject.id} starts then; slots start at {starts}",
-                field="slot_starts_at",
-            )
-        return chosen
-    return slots
+    if data.slot_index is not None or data.slot_starts_at is not None:
+        which = (
+            col(SessionSlot.slot_index) == data.slot_index
+            if data.slot_index is not None
+            else col(SessionSlot.starts_at) == data.slot_starts_at
+        )
+        slot = await _take(session, col(SessionSlot.session_id) == session_id, which, places=places)
+        if slot is not None:
+            return slot
+        # Nothing taken: look once to tell a slot outside the session (422) from a full one.
+        slots = await slots_of(session=session, session_id=session_id)
+        if data.slot_index is not None:
+            chosen = [s for s in slots if s.slot_index == data.slot_index]
+            if not chosen:
+                raise InvalidInput(
+                    f"Session {session_id} has slots 0–{len(slots) - 1}", field="slot_index"
+                )
+        else:
+            chosen = [s for s in slots if s.starts_at == data.slot_starts_at]
+            if not chosen:
+                starts = ", ".join(f"{s.starts_at.astimezone(local_tz()):%H:%M}" for s in slots)
+                raise InvalidInput(
+                    f"No slot of session {session_id} starts then; slots start at {starts}",
+                    field="slot_starts_at",
+                )
+        raise Conflict(
+            f"No room in slot {chosen[0].slot_index + 1} of session {session_id} "
+            f"for {places} place(s)",
+            places_requested=places,
+        )
+    for candidate in await slots_of(session=session, session_id=session_id):
+        slot = await _take(session, col(SessionSlot.id) == candidate.id, places=places)
+        if slot is not None:
+            return slot
+    raise Conflict(
+        f"No room in any slot of session {session_id} for {places} place(s)",
+        places_requested=places,
+    )
+
+
+@dataclass(frozen=True)
+class Booking:
+    appointment: Appointment
+    # The slot the appointment is in (for the response: its index and start time).
+    slot: SessionSlot
+    # True when an Idempotency-Key replay returned an earlier booking.
+    replayed: bool
 
 
 async def book(
@@ -880,7 +928,29 @@ async def book(
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Appointment, bool]:
-    """Book a petitioner into a slot. Returns (appointment, replayed)."""
+    """Book a petitioner into a slot. Returns (appointment, replayed); see `book_slot`."""
+    booking = await book_slot(
+        session=session,
+        actor=actor,
+        session_id=session_id,
+        data=data,
+        idempotency_key=idempotency_key,
+        now=now,
+    )
+    return booking.appointment, booking.replayed
+
+
+async def book_slot(
+    *,
+    session: AsyncSession,
+    actor: Principal | None,
+    session_id: int,
+    data: schemas.AppointmentCreate,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> Booking:
+    """Book a petitioner into a slot: the appointment, the slot it took, and whether this was
+    an Idempotency-Key replay."""
     subject = await get_session(session=session, session_id=session_id, principal=None)
     require_manage(actor, subject.leader_id)
     row, replay_id = (
@@ -897,7 +967,9 @@ async def book(
     if replay_id is not None:
         existing = await session.get(Appointment, replay_id)
         assert existing is not None
-        return existing, True
+        existing_slot = await session.get(SessionSlot, existing.slot_id)
+        assert existing_slot is not None
+        return Booking(existing, existing_slot, True)
     if subject.kind != "reception":
         raise Conflict(f"Session {session_id} is a field visit: it has no appointment slots")
     if subject.status != "scheduled":
@@ -910,28 +982,7 @@ async def book(
 
         await check_case_exists(session, data.case_id, actor)
     places = rules.places_for(data.party_size, len(data.representatives))
-    candidates = await _pick_slot(session, subject, data)
-    slot = None
-    for candidate in candidates:
-        # One conditional UPDATE: the database decides, even with many processes at once.
-        taken = await session.execute(
-            update(SessionSlot)
-            .where(
-                col(SessionSlot.id) == candidate.id,
-                col(SessionSlot.booked) + places <= col(SessionSlot.capacity),
-            )
-            .values(booked=col(SessionSlot.booked) + places)
-            .execution_options(synchronize_session=False)
-        )
-        if taken.rowcount == 1:  # type: ignore[attr-defined]
-            slot = candidate
-            break
-    if slot is None:
-        where = f"slot {candidates[0].slot_index + 1}" if len(candidates) == 1 else "any slot"
-        raise Conflict(
-            f"No room in {where} of session {session_id} for {places} place(s)",
-            places_requested=places,
-        )
+    slot = await _take_place(session, subject, data, places)
     appointment = Appointment(
         session_id=session_id,
         slot_id=slot.id or 0,
@@ -961,7 +1012,7 @@ async def book(
         target_id=appointment.id,
         after=appointment_snapshot(appointment),
     )
-    return appointment, False
+    return Booking(appointment, slot, False)
 
 
 def appointment_snapshot(a: Appointment) -> dict[str, Any]:
