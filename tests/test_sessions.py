@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import httpx
 import pytest
@@ -306,3 +306,27 @@ async def test_bad_session_input_writes_nothing(
     assert await _count(sessionmaker, ReceptionSession) == 0
     assert await _count(sessionmaker, SessionSlot) == 0
     assert await _count(sessionmaker, Appointment) == 0
+
+
+async def test_a_session_that_took_place_cannot_be_cancelled_or_moved(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    secretary = auth(world.tokens["secretary"])
+    body = reception_body(world, date(2026, 10, 20))
+    past = (await client.post("/api/sessions", json=body, headers=secretary)).json()
+    r = await client.post(
+        f"/api/sessions/{past['id']}/hold", json={"outcome": "接访3人"}, headers=secretary
+    )
+    assert r.status_code == 200 and r.json()["status"] == "held"
+    r = await client.post(
+        f"/api/sessions/{past['id']}/cancel", json={"reason": "补记"}, headers=secretary
+    )
+    assert "taken place" in assert_problem(r, 409)["detail"]
+    r = await client.patch(
+        f"/api/sessions/{past['id']}",
+        json={"ends_at": "2026-10-20T12:00:00+08:00"},
+        headers=secretary,
+    )
+    assert_problem(r, 409)
+    r = await client.get(f"/api/sessions/{past['id']}", headers=secretary)
+    assert r.json()["session"]["status"] == "held" and r.json()["session"]["sequence"] == 0

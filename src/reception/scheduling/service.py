@@ -663,6 +663,8 @@ async def cancel_session(
     subject = await get_session_for_write(session=session, session_id=session_id, actor=actor)
     if subject.status == "cancelled":
         raise Conflict(f"Session {session_id} is already cancelled")
+    if subject.status == "held":
+        raise Conflict(f"Session {session_id} has taken place: it cannot be cancelled")
     before = audit.snapshot(subject)
     now = utcnow()
     subject.status = "cancelled"
