@@ -159,3 +159,14 @@ def migrate(database_url: str, action: str = "upgrade", revision: str = "head") 
         command.current(cfg, verbose=False)
     else:
         raise ValueError(f"unknown migration action {action!r}")
+
+
+async def paginate(
+    session: AsyncSession, query: Any, *order_by: Any, limit: int, offset: int
+) -> tuple[list[Any], int]:
+    """One page of a list query, and the total number of rows it matches."""
+    from sqlalchemy import func, select
+
+    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = await session.scalars(query.order_by(*order_by).limit(limit).offset(offset))
+    return list(rows.all()), total

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import SQLModel, select
+from sqlmodel import SQLModel, col, select
 
 from reception.audit.models import AuditEvent
 from reception.auth import Principal
+from reception.db import paginate
 
 CLI_ACTOR = "命令行"
 
@@ -63,8 +63,4 @@ async def list_events(
         query = query.where(AuditEvent.actor_user_id == actor_user_id)
     if action:
         query = query.where(AuditEvent.action == action)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(
-        query.order_by(AuditEvent.id.desc()).limit(limit).offset(offset)  # type: ignore[union-attr]
-    )
-    return list(rows.all()), total
+    return await paginate(session, query, col(AuditEvent.id).desc(), limit=limit, offset=offset)

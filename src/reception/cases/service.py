@@ -36,7 +36,7 @@ from reception.cases.models import (
     SessionCase,
 )
 from reception.config import get_settings, local_tz
-from reception.db import utcnow
+from reception.db import paginate, utcnow
 from reception.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from reception.org.models import Leader, Unit
 from reception.org.service import subtree_unit_ids
@@ -582,11 +582,7 @@ async def update_case(
     if_match: str | None,
 ) -> PetitionCase:
     case = await _for_change(session, actor, case_id, if_match)
-    changes = {
-        name: getattr(data, name)
-        for name in data.__struct_fields__
-        if getattr(data, name) is not schemas.UNSET
-    }
+    changes = data.changes()
     if not changes:
         raise InvalidInput("Nothing to change", field="body")
     fields = {"category": "category_code", "repeat_of": "repeat_of_id"}
@@ -1076,13 +1072,14 @@ async def list_cases(
         query = query.where(PetitionCase.category_code == category)
     if first_time is not None:
         query = query.where(PetitionCase.first_time == first_time)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(
-        query.order_by(col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
-        .limit(limit)
-        .offset(offset)
+    return await paginate(
+        session,
+        query,
+        col(PetitionCase.registered_on).desc(),
+        col(PetitionCase.id).desc(),
+        limit=limit,
+        offset=offset,
     )
-    return list(rows.all()), total
 
 
 def _next_due(clocks: list[tuple[CaseClock, list[ClockExtension]]]) -> CaseClock | None:

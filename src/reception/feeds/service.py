@@ -42,7 +42,7 @@ from sqlmodel import SQLModel, col, select
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token
 from reception.config import Settings
-from reception.db import UTCDateTime
+from reception.db import UTCDateTime, paginate
 from reception.errors import Forbidden, InvalidInput, NotFound
 from reception.feeds import ics
 from reception.feeds.models import FeedToken
@@ -155,9 +155,7 @@ async def list_feeds(
     query = select(FeedToken)
     if not actor.is_admin:
         query = query.where(FeedToken.created_by_user_id == actor.user_id)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(col(FeedToken.id)).limit(limit).offset(offset))
-    return list(rows.all()), total
+    return await paginate(session, query, col(FeedToken.id), limit=limit, offset=offset)
 
 
 async def revoke_feed(*, session: AsyncSession, actor: Principal, feed_id: int) -> FeedToken:

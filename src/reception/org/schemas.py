@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -17,6 +17,14 @@ Role = Literal["admin", "secretary", "clerk", "leader", "reviewer"]
 
 class Strict(Struct, forbid_unknown_fields=True):
     """Request bodies: unknown fields are refused, not ignored."""
+
+    def changes(self) -> dict[str, Any]:
+        """The fields a PATCH body actually sets (those not left UNSET)."""
+        return {
+            name: value
+            for name in self.__struct_fields__
+            if (value := getattr(self, name)) is not UNSET
+        }
 
 
 class UnitCreate(Strict):

@@ -5,14 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-import msgspec
-from sqlalchemy import ColumnElement, delete, func, true
+from sqlalchemy import ColumnElement, delete, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token, new_token
-from reception.db import utcnow
+from reception.db import paginate, utcnow
 from reception.errors import Conflict, InvalidInput, NotFound
 from reception.org import schemas
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
@@ -25,22 +24,6 @@ PARENT_KIND = {
     "department": "district",
     "village": "township",
 }
-
-
-def _changes(data: msgspec.Struct) -> dict[str, Any]:
-    return {
-        name: value
-        for name in data.__struct_fields__
-        if (value := getattr(data, name)) is not msgspec.UNSET
-    }
-
-
-async def _count_and_page(
-    session: AsyncSession, query: Any, *, order_by: Any, limit: int, offset: int
-) -> tuple[list[Any], int]:
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(order_by).limit(limit).offset(offset))
-    return list(rows.all()), total
 
 
 async def _get_or_404(session: AsyncSession, model: type[SQLModel], ident: int, label: str) -> Any:
@@ -92,7 +75,7 @@ async def list_units(
         query = query.where(Unit.path.startswith(root.path))
     if active is not None:
         query = query.where(Unit.active.is_(active))  # type: ignore[attr-defined]
-    return await _count_and_page(session, query, order_by=Unit.path, limit=limit, offset=offset)
+    return await paginate(session, query, Unit.path, limit=limit, offset=offset)
 
 
 async def _check_parent(session: AsyncSession, kind: str, parent_id: int | None) -> Unit | None:
@@ -136,7 +119,7 @@ async def update_unit(
 ) -> Unit:
     unit = await get_unit(session=session, unit_id=unit_id)
     before = audit.snapshot(unit)
-    changes = _changes(data)
+    changes = data.changes()
     if "parent_id" in changes and changes["parent_id"] != unit.parent_id:
         parent = await _check_parent(session, unit.kind, changes["parent_id"])
         assert parent is not None
@@ -208,7 +191,7 @@ async def list_leaders(
         query = query.where(Leader.unit_id.in_(subtree_unit_ids(unit.path)))  # type: ignore[attr-defined]
     if active is not None:
         query = query.where(Leader.active.is_(active))  # type: ignore[attr-defined]
-    return await _count_and_page(session, query, order_by=Leader.id, limit=limit, offset=offset)
+    return await paginate(session, query, Leader.id, limit=limit, offset=offset)
 
 
 async def create_leader(
@@ -234,7 +217,7 @@ async def update_leader(
 ) -> Leader:
     leader = await get_leader(session=session, leader_id=leader_id)
     before = audit.snapshot(leader)
-    changes = _changes(data)
+    changes = data.changes()
     if "unit_id" in changes:
         await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="Unit")
     for name, value in changes.items():
@@ -275,7 +258,7 @@ async def list_venues(
         query = query.where(Venue.unit_id.in_(subtree_unit_ids(unit.path)))  # type: ignore[attr-defined]
     if active is not None:
         query = query.where(Venue.active.is_(active))  # type: ignore[attr-defined]
-    return await _count_and_page(session, query, order_by=Venue.id, limit=limit, offset=offset)
+    return await paginate(session, query, Venue.id, limit=limit, offset=offset)
 
 
 async def create_venue(
@@ -303,7 +286,7 @@ async def update_venue(
 ) -> Venue:
     venue = await get_venue(session=session, venue_id=venue_id)
     before = audit.snapshot(venue)
-    changes = _changes(data)
+    changes = data.changes()
     if "unit_id" in changes:
         await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="Unit")
     for name, value in changes.items():
@@ -396,7 +379,7 @@ async def list_users(
         query = query.where(User.active.is_(active))  # type: ignore[attr-defined]
     if unit_id is not None:
         query = query.where(User.unit_id == unit_id)
-    return await _count_and_page(session, query, order_by=User.id, limit=limit, offset=offset)
+    return await paginate(session, query, User.id, limit=limit, offset=offset)
 
 
 async def create_user(
@@ -431,7 +414,7 @@ async def update_user(
     user = await get_user(session=session, user_id=user_id)
     old_links = (await linked_leader_ids(session=session, user_ids=[user_id]))[user_id]
     before = _user_snapshot(user, old_links)
-    changes = _changes(data)
+    changes = data.changes()
     new_links = changes.pop("leader_ids", old_links)
     await _check_user_fields(
         session,

@@ -21,7 +21,7 @@ from reception import idempotency
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.config import local_tz
-from reception.db import utcnow
+from reception.db import paginate, utcnow
 from reception.errors import Conflict, Forbidden, InvalidInput, NotFound
 from reception.org.models import Leader, Unit, Venue
 from reception.org.service import leader_scope, subtree_unit_ids
@@ -33,14 +33,6 @@ from reception.workdays import CalendarError
 
 OVERLAP_GUARD = "no_overlap"
 MAX_GENERATE_YEARS = 3
-
-
-def _changes(data: msgspec.Struct) -> dict[str, Any]:
-    return {
-        name: value
-        for name in data.__struct_fields__
-        if (value := getattr(data, name)) is not msgspec.UNSET
-    }
 
 
 def _actor_name(actor: Principal | None) -> str:
@@ -152,9 +144,7 @@ async def list_rules(
         query = query.where(ReceptionRule.leader_id == leader_id)
     if active is not None:
         query = query.where(ReceptionRule.active == active)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(query.order_by(col(ReceptionRule.id)).limit(limit).offset(offset))
-    return list(rows.all()), total
+    return await paginate(session, query, col(ReceptionRule.id), limit=limit, offset=offset)
 
 
 async def update_rule(
@@ -163,7 +153,7 @@ async def update_rule(
     rule = await get_rule(session=session, rule_id=rule_id, principal=actor)
     require_manage(actor, rule.leader_id)
     before = audit.snapshot(rule)
-    changes = _changes(data)
+    changes = data.changes()
     if "venue_id" in changes:
         await _venue(session, changes["venue_id"])
     for name in ("start_time", "end_time"):
@@ -602,13 +592,14 @@ async def list_sessions(
         query = query.where(col(ReceptionSession.local_date) >= date_from)
     if date_to:
         query = query.where(col(ReceptionSession.local_date) <= date_to)
-    total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
-    rows = await session.scalars(
-        query.order_by(col(ReceptionSession.starts_at), col(ReceptionSession.id))
-        .limit(limit)
-        .offset(offset)
+    return await paginate(
+        session,
+        query,
+        col(ReceptionSession.starts_at),
+        col(ReceptionSession.id),
+        limit=limit,
+        offset=offset,
     )
-    return list(rows.all()), total
 
 
 async def move_session(
@@ -617,7 +608,7 @@ async def move_session(
     subject = await get_session_for_write(session=session, session_id=session_id, actor=actor)
     if subject.status != "scheduled":
         raise Conflict(f"Session {session_id} is {subject.status}: it cannot be moved")
-    changes = _changes(data)
+    changes = data.changes()
     if not changes:
         raise InvalidInput("Nothing to change", field="body")
     before = audit.snapshot(subject)
