@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
+from pathlib import Path
+
 import asyncpg
 import httpx
 import pytest
-from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from reception.app import create_app
 from reception.auth import load_principal
+from reception.config import Settings
+from reception.db import migrate
 from reception.org.models import Unit
 from tests.builders import World, build_world
-from tests.conftest import assert_problem, auth
+from tests.conftest import assert_problem, auth, create_pg_database, drop_pg_database
 
 ROLES = ["admin", "secretary", "clerk_a", "leader", "reviewer"]
 
@@ -146,32 +151,42 @@ async def test_secretary_without_leaders_still_logs_in(
     assert me.json()["role"] == "secretary" and me.json()["leader_ids"] == []
 
 
-async def test_dead_database_connection_is_a_503_then_recovers(
-    client: httpx.AsyncClient, world: World, app: Litestar, backend: str
-) -> None:
-    """Without pre-ping, a pooled connection the server killed fails one request cleanly."""
-    if backend != "postgresql":
-        pytest.skip("SQLite has no server connection to lose")
-    secretary = auth(world.tokens["secretary"])
-    assert (await client.get("/api/me", headers=secretary)).status_code == 200
-    engine: AsyncEngine = app.state.engine
-    # From a connection of its own (outside the app's pool): end every other backend.
-    killer = await asyncpg.connect(
-        engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    )
+async def test_dead_postgresql_connection_is_a_503_then_recovers(tmp_path: Path) -> None:
+    """Without pre-ping, a pooled connection the server killed fails one request cleanly.
+
+    PostgreSQL only (SQLite has no server connection to lose), so it makes its own database
+    rather than running once per backend.
+    """
+    url = await asyncio.to_thread(create_pg_database)
     try:
-        killed = await killer.fetchval(
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
+        await asyncio.to_thread(migrate, url, "upgrade", "head")
+        app = create_app(Settings(database_url=url, data_dir=tmp_path))
+        world = await build_world(app.state.sessionmaker)
+        secretary = auth(world.tokens["secretary"])
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.get("/api/me", headers=secretary)).status_code == 200
+            engine: AsyncEngine = app.state.engine
+            # From a connection of its own (outside the app's pool): end every other backend.
+            killer = await asyncpg.connect(
+                engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            )
+            try:
+                killed = await killer.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            finally:
+                await killer.close()
+            assert killed  # the pooled connection the request above used
+            statuses = []
+            for _ in range(3):
+                r = await client.get("/api/me", headers=secretary)
+                statuses.append(r.status_code)
+                if r.status_code == 503:
+                    body = assert_problem(r, 503)
+                    assert body["type"] == "/problems/database-unavailable"
+            assert 500 not in statuses and statuses[-1] == 200, statuses
+        await engine.dispose()
     finally:
-        await killer.close()
-    assert killed  # the pooled connection the request above used
-    statuses = []
-    for _ in range(3):
-        r = await client.get("/api/me", headers=secretary)
-        statuses.append(r.status_code)
-        if r.status_code == 503:
-            body = assert_problem(r, 503)
-            assert body["type"] == "/problems/database-unavailable"
-    assert 500 not in statuses and statuses[-1] == 200, statuses
+        await asyncio.to_thread(drop_pg_database, url)
