@@ -195,3 +195,24 @@ async def test_calendar_correction_recomputes_running_clocks_only(
     # The handling clock that started on 11-20 runs to 01-19 and is recomputed too (unchanged).
     assert clock(r.json(), "handle")["current_due"] == "2027-01-19"
     assert clock(r.json(), "handle")["provisional"] is True
+
+
+async def test_an_assigned_case_has_five_working_days_to_object(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    case = await register(
+        client,
+        world,
+        source="national",
+        source_batch="国信〔2026〕第9批",
+        received_on="2026-09-28",
+        on="2026-09-29",
+    )
+    objection = clock(case, "objection")
+    # From Monday 09-28: 09-29, 09-30, [10-01..07 off], 10-08, 10-09, 10-10 (Sat, make-up) → 10-10.
+    assert (objection["working_days"], objection["current_due"]) == (True, "2026-10-10")
+    r = await act(client, world, case["id"], action="accept", on="2026-10-12")
+    objection = clock(r.json(), "objection")
+    assert (objection["met_on"], objection["on_time"]) == ("2026-10-12", False)
+    own = await register(client, world)
+    assert [c["kind"] for c in own["clocks"]] == ["accept"]

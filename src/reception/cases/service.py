@@ -550,6 +550,10 @@ async def register(
             )
         )
     await start_clock(session, case, "accept", on)
+    if case.source != "own":
+        # Assigned (交办) by the city or national bureau: the unit has 5 working days from
+        # receiving it to object to the assignment (异议); its decision on acceptance meets it.
+        await start_clock(session, case, "objection", case.received_on)
     await record_event(
         session=session,
         case=case,
@@ -697,6 +701,8 @@ async def transition(
     assert case.id is not None
     target = workflow.MOVES[action][1]
 
+    if action in ("accept", "reject", "divert"):
+        await _meet(session, case.id, "objection", on)
     if action == "accept":
         case.accepted_on = on
         await _meet(session, case.id, "accept", on)
