@@ -90,3 +90,26 @@ def test_bad_year_data_is_refused() -> None:
         YearCalendar(year=2026, holidays=frozenset({date(2025, 1, 1)}))
     with pytest.raises(CalendarError):
         WorkCalendar({}).is_workday(date(2026, 1, 1))
+
+
+def test_overdue_as_of_a_day_is_what_was_true_that_day() -> None:
+    from reception.cases.workflow import clock_overdue
+
+    due = date(2026, 10, 8)
+    # Still running after its due date: overdue.
+    assert clock_overdue(met_on=None, current_due=due, status="running", as_of=date(2026, 10, 9))
+    # On the due date itself: not yet.
+    assert not clock_overdue(met_on=None, current_due=due, status="running", as_of=due)
+    # Met late on 10-20: at the end of September it was not due; on 10-15 it was overdue;
+    # at the end of October it was met (late, counted as such elsewhere), no longer overdue.
+    for as_of, expected in [
+        (date(2026, 9, 30), False),
+        (date(2026, 10, 15), True),
+        (date(2026, 10, 31), False),
+    ]:
+        assert (
+            clock_overdue(met_on=date(2026, 10, 20), current_due=due, status="met", as_of=as_of)
+            is expected
+        )
+    # A void clock (e.g. replaced by the simple procedure) is never overdue.
+    assert not clock_overdue(met_on=None, current_due=due, status="void", as_of=date(2026, 12, 1))

@@ -92,13 +92,18 @@ def due_date(calendar: WorkCalendar, kind: str, started_on: date, extra_days: in
 
 
 def clock_overdue(*, met_on: date | None, current_due: date, status: str, as_of: date) -> bool:
-    """A clock is overdue as of a day when it is still running after its due date."""
-    return status == "running" and met_on is None and current_due < as_of
+    """A clock is overdue as of a day when, on that day, it was past its due date and not yet
+    met (so a past month's figures stay what they were, even if the clock was met later)."""
+    return status != "void" and current_due < as_of and (met_on is None or met_on > as_of)
 
 
 def overdue_clause(clock: Any, as_of: date) -> ColumnElement[bool]:
     """The same rule as `clock_overdue`, as SQL over a CaseClock-like table or alias."""
-    return and_(clock.status == "running", clock.met_on.is_(None), clock.current_due < as_of)
+    return and_(
+        clock.status != "void",
+        clock.current_due < as_of,
+        or_(clock.met_on.is_(None), clock.met_on > as_of),
+    )
 
 
 def late_clause(clock: Any, as_of: date) -> ColumnElement[bool]:
