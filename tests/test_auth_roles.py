@@ -179,14 +179,18 @@ async def test_dead_postgresql_connection_is_a_503_then_recovers(tmp_path: Path)
             finally:
                 await killer.close()
             assert killed  # the pooled connection the request above used
+            # Each dead pooled connection fails one request with a clean 503 and is thrown
+            # away; within a pool's worth of requests the service answers again.
             statuses = []
-            for _ in range(3):
+            for _ in range(app.state.settings.db_pool_size * 2 + 2):
                 r = await client.get("/api/me", headers=secretary)
                 statuses.append(r.status_code)
                 if r.status_code == 503:
                     body = assert_problem(r, 503)
                     assert body["type"] == "/problems/database-unavailable"
-            assert 500 not in statuses and statuses[-1] == 200, statuses
+                if r.status_code == 200:
+                    break
+            assert set(statuses) <= {200, 503} and statuses[-1] == 200, statuses
         await engine.dispose()
     finally:
         await asyncio.to_thread(drop_pg_database, url)

@@ -277,3 +277,56 @@ async def test_appointment_links_to_its_case(client: httpx.AsyncClient, world: W
     )
     assert r.status_code == 200, r.text
     assert r.json()["case_id"] == case["id"]
+
+
+async def test_a_clerk_cannot_reach_other_units_cases_through_links(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    admin = auth(world.tokens["admin"])
+    elsewhere = (
+        await client.post(
+            "/api/cases",
+            json=case_body(world, unit_id=world.township_b),
+            headers=auth(world.tokens["clerk_district"]),
+        )
+    ).json()
+    visit = (
+        await client.post(
+            "/api/sessions",
+            json={
+                "leader_id": world.leaders["township_a"],
+                "kind": "field_visit",
+                "starts_at": "2026-10-20T14:00:00+08:00",
+                "ends_at": "2026-10-20T16:00:00+08:00",
+                "unit_id": world.township_a,
+            },
+            headers=admin,
+        )
+    ).json()["id"]
+    assert (
+        await client.post(
+            f"/api/sessions/{visit}/cases", json={"case_id": elsewhere["id"]}, headers=admin
+        )
+    ).status_code == 201
+    await client.post(
+        f"/api/cases/{elsewhere['id']}/ownership",
+        json={"leader_id": world.leaders["township_a"]},
+        headers=admin,
+    )
+    clerk_a = auth(world.tokens["clerk_a"])
+    r = await client.post(
+        f"/api/sessions/{visit}/cases/{elsewhere['id']}/outcome",
+        json={"outcome": "越权记录"},
+        headers=clerk_a,
+    )
+    assert_problem(r, 404)
+    timeline = (await client.get(f"/api/cases/{elsewhere['id']}/timeline", headers=admin)).json()
+    assert "session.outcome" not in [e["kind"] for e in timeline]
+    # Nor through the leader's list of owned cases, nor the visit's list of cases.
+    r = await client.get(f"/api/leaders/{world.leaders['township_a']}/cases", headers=clerk_a)
+    assert r.status_code == 200 and r.json() == []
+    r = await client.get(f"/api/sessions/{visit}/cases", headers=clerk_a)
+    assert r.json() == []
+    # The visiting leader's own record still works through the link.
+    r = await client.get(f"/api/sessions/{visit}/cases", headers=admin)
+    assert [c["case_id"] for c in r.json()] == [elsewhere["id"]]

@@ -146,3 +146,92 @@ async def test_concurrent_overlapping_sessions_one_wins(
     assert counts == {201: 1, 409: 29}, counts
     async with sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(ReceptionSession)) == 1
+
+
+async def test_double_cancel_frees_places_once_and_no_booking_outlives_a_cancelled_session(
+    server: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    world = await build_world(sessionmaker)
+    day = future_workday()
+    token = {"Authorization": f"Bearer {world.tokens['secretary']}"}
+    async with httpx.AsyncClient(base_url=server, timeout=60) as c:
+        first = (
+            await c.post(
+                "/api/sessions",
+                json={
+                    "leader_id": world.leaders["mayor"],
+                    "kind": "reception",
+                    "venue_id": world.venue,
+                    "starts_at": at(day, "09:00"),
+                    "ends_at": at(day, "09:30"),
+                    "people_per_slot": 5,
+                },
+                headers=token,
+            )
+        ).json()["id"]
+        ids = []
+        for name in ("甲", "乙", "丙"):
+            r = await c.post(
+                f"/api/sessions/{first}/appointments",
+                json={"petitioner_name": name, "matter_summary": "讨薪"},
+                headers=token,
+            )
+            ids.append(r.json()["id"])
+    # The same cancellation twenty times at once: one succeeds, one place is freed.
+    responses = await _fire(
+        server,
+        [
+            (
+                "POST",
+                f"/api/appointments/{ids[0]}/status",
+                {"status": "cancelled", "reason": "撤回"},
+                token,
+            )
+        ]
+        * 20,
+    )
+    assert Counter(r.status_code for r in responses) == {200: 1, 409: 19}
+    async with sessionmaker() as s:
+        (slot,) = (
+            await s.scalars(select(SessionSlot).where(SessionSlot.session_id == first))
+        ).all()
+        assert slot.booked == 2
+
+    # Bookings racing a cancellation of their session: none is left booked in it.
+    async with httpx.AsyncClient(base_url=server, timeout=60) as c:
+        second = (
+            await c.post(
+                "/api/sessions",
+                json={
+                    "leader_id": world.leaders["mayor"],
+                    "kind": "reception",
+                    "venue_id": world.venue,
+                    "starts_at": at(day, "14:00"),
+                    "ends_at": at(day, "17:00"),
+                    "people_per_slot": 50,
+                },
+                headers=token,
+            )
+        ).json()["id"]
+    requests = [
+        (
+            "POST",
+            f"/api/sessions/{second}/appointments",
+            {"petitioner_name": f"来访人{i}", "matter_summary": "讨薪"},
+            token,
+        )
+        for i in range(30)
+    ]
+    requests.insert(10, ("POST", f"/api/sessions/{second}/cancel", {"reason": "防汛"}, token))
+    responses = await _fire(server, requests)
+    assert {r.status_code for r in responses} <= {200, 201, 409}
+    async with sessionmaker() as s:
+        live = await s.scalar(
+            select(func.count())
+            .select_from(Appointment)
+            .where(Appointment.session_id == second, Appointment.status == "booked")
+        )
+        booked = await s.scalar(
+            select(func.sum(SessionSlot.booked)).where(SessionSlot.session_id == second)
+        )
+    assert live == 0 and booked == 0

@@ -454,3 +454,16 @@ async def test_incidents_and_sanwu(
     assert r.json()["sanwu_townships"] == 0
     r = await client.get("/api/incidents?year=2026", headers=clerk)
     assert len(r.json()) == 2
+
+
+async def test_out_of_range_years_are_400_not_500(
+    client: httpx.AsyncClient, october: tuple[World, dict[str, int]]
+) -> None:
+    world, _ = october
+    reviewer = auth(world.tokens["reviewer"])
+    for url in (
+        "/api/incidents?year=0",
+        "/api/incidents/sanwu?year=0",
+        "/api/incidents/sanwu?year=99999",
+    ):
+        assert_problem(await client.get(url, headers=reviewer), 400)

@@ -223,3 +223,26 @@ async def test_rule_scope_and_bad_rules(client: httpx.AsyncClient, world: World)
         headers=auth(world.tokens["secretary"]),
     )
     assert_problem(r, 422)
+
+
+async def test_generation_on_a_leap_day(
+    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    from datetime import date
+
+    from reception.scheduling import service as scheduling
+
+    rule = (await _rule(client, world, valid_from="2028-01-01")).json()
+    async with sessionmaker() as s:
+        result = await scheduling.generate(
+            session=s,
+            actor=None,
+            rule_id=rule["id"],
+            until=date(2028, 3, 31),
+            today=date(2028, 2, 29),
+        )
+        assert [x.rule_date for x in result.created] == [
+            date(2028, 1, 20),
+            date(2028, 2, 20),
+            date(2028, 3, 20),
+        ]

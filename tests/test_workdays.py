@@ -93,13 +93,18 @@ def test_bad_year_data_is_refused() -> None:
 
 
 def test_overdue_as_of_a_day_is_what_was_true_that_day() -> None:
+    from types import SimpleNamespace
+
     from reception.cases.workflow import clock_overdue
 
     due = date(2026, 10, 8)
-    # Still running after its due date: overdue.
-    assert clock_overdue(met_on=None, current_due=due, status="running", as_of=date(2026, 10, 9))
-    # On the due date itself: not yet.
-    assert not clock_overdue(met_on=None, current_due=due, status="running", as_of=due)
+
+    def clock(status: str, met_on: date | None = None, kind: str = "handle") -> SimpleNamespace:
+        return SimpleNamespace(kind=kind, status=status, met_on=met_on, current_due=due)
+
+    # Still running after its due date: overdue; on the due date itself: not yet.
+    assert clock_overdue(clock("running"), date(2026, 10, 9))
+    assert not clock_overdue(clock("running"), due)
     # Met late on 10-20: at the end of September it was not due; on 10-15 it was overdue;
     # at the end of October it was met (late, counted as such elsewhere), no longer overdue.
     for as_of, expected in [
@@ -107,9 +112,8 @@ def test_overdue_as_of_a_day_is_what_was_true_that_day() -> None:
         (date(2026, 10, 15), True),
         (date(2026, 10, 31), False),
     ]:
-        assert (
-            clock_overdue(met_on=date(2026, 10, 20), current_due=due, status="met", as_of=as_of)
-            is expected
-        )
-    # A void clock (e.g. replaced by the simple procedure) is never overdue.
-    assert not clock_overdue(met_on=None, current_due=due, status="void", as_of=date(2026, 12, 1))
+        assert clock_overdue(clock("met", date(2026, 10, 20)), as_of) is expected
+    # A void clock (replaced by the simple procedure) is never overdue, and neither is the
+    # petitioner's own window to ask for 复查 that passed unused.
+    assert not clock_overdue(clock("void"), date(2026, 12, 1))
+    assert not clock_overdue(clock("running", kind="review_request"), date(2026, 12, 1))

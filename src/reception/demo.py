@@ -531,7 +531,39 @@ async def load_cases(session: AsyncSession, today: date, *, count: int = 300) ->
             ),
         )
     stats["campaign_cases"] = len(campaign_cases)
+    stats["linked_appointments"] = await _link_appointments(rng, session)
     return stats
+
+
+async def _link_appointments(rng: random.Random, session: AsyncSession) -> int:
+    """Most petitioners received on a reception day get their case registered; the rest are
+    the 应登不登 the review lists."""
+    from reception.cases.models import PetitionCase
+    from reception.scheduling.models import Appointment, ReceptionSession
+
+    rows = (
+        await session.execute(
+            select(Appointment, col(ReceptionSession.local_date))
+            .join(ReceptionSession, col(ReceptionSession.id) == col(Appointment.session_id))
+            .where(Appointment.status == "completed", col(Appointment.case_id).is_(None))
+        )
+    ).all()
+    linked = 0
+    for appointment, day in rows:
+        if rng.random() > 0.8:
+            continue
+        case_id = await session.scalar(
+            select(PetitionCase.id)
+            .where(col(PetitionCase.registered_on).between(day, day + timedelta(days=3)))
+            .order_by(col(PetitionCase.id))
+            .offset(rng.randint(0, 3))
+            .limit(1)
+        )
+        if case_id is not None:
+            appointment.case_id = case_id
+            linked += 1
+    await session.flush()
+    return linked
 
 
 async def _advance_case(

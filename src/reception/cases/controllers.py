@@ -240,7 +240,7 @@ class LeaderCasesController(Controller):
 
         await org.get_leader(session=db, leader_id=leader_id, principal=request.user)
         return await service.leader_cases(
-            session=db, leader_id=leader_id, include_past=include_past
+            session=db, leader_id=leader_id, principal=request.user, include_past=include_past
         )
 
 
@@ -325,7 +325,9 @@ class SessionCasesController(Controller):
             schemas.SessionCaseOut(
                 session_id, case.id or 0, case.reference, link.outcome, link.outcome_on
             )
-            for link, case in await service.session_cases(session=db, session_id=session_id)
+            for link, case in await service.session_cases(
+                session=db, session_id=session_id, principal=request.user
+            )
         ]
 
     @post("/")

@@ -650,6 +650,7 @@ def _last_step(case: PetitionCase) -> date:
             case.review_decided_on,
             case.re_review_requested_on,
             case.re_review_decided_on,
+            case.closed_on,
         )
         if d is not None
     ]
@@ -1151,12 +1152,7 @@ async def summaries(
                 owner_leader_name=owner[1].name if owner else None,
                 next_due=nxt.current_due if nxt else None,
                 next_due_kind=nxt.kind if nxt else None,
-                overdue=any(
-                    workflow.clock_overdue(
-                        met_on=k.met_on, current_due=k.current_due, status=k.status, as_of=as_of
-                    )
-                    for k, _ in clocks[c.id]
-                ),
+                overdue=any(workflow.clock_overdue(k, as_of) for k, _ in clocks[c.id]),
                 provisional=any(k.provisional for k, _ in clocks[c.id] if k.status == "running"),
             )
         )
@@ -1179,9 +1175,7 @@ def clock_out(clock: CaseClock, extensions: list[ClockExtension], as_of: date) -
         status=clock.status,
         met_on=clock.met_on,
         on_time=clock.on_time,
-        overdue=workflow.clock_overdue(
-            met_on=clock.met_on, current_due=clock.current_due, status=clock.status, as_of=as_of
-        ),
+        overdue=workflow.clock_overdue(clock, as_of),
         provisional=clock.provisional,
         extensions=[
             {
@@ -1295,9 +1289,14 @@ def owner_out(o: CaseOwnership, leader: Leader) -> schemas.OwnerOut:
 
 
 async def leader_cases(
-    *, session: AsyncSession, leader_id: int, include_past: bool = False
+    *,
+    session: AsyncSession,
+    leader_id: int,
+    principal: Principal | None,
+    include_past: bool = False,
 ) -> list[schemas.LeaderCase]:
-    """Cases a leader owns (包案), with stage, resolution and next due date."""
+    """Cases a leader owns (包案), with stage, resolution and next due date — those of them
+    the caller may read."""
     query = (
         select(CaseOwnership, PetitionCase)
         .join(PetitionCase, col(PetitionCase.id) == col(CaseOwnership.case_id))
@@ -1306,6 +1305,8 @@ async def leader_cases(
     )
     if not include_past:
         query = query.where(col(CaseOwnership.ended_at).is_(None))
+    if principal is not None:
+        query = query.where(case_scope(principal))
     rows = (await session.execute(query)).all()
     clocks = await clocks_of(session=session, case_ids=[c.id for _, c in rows if c.id])
     as_of = today_local()
@@ -1326,12 +1327,7 @@ async def leader_cases(
                 target_date=o.target_date,
                 next_due=nxt.current_due if nxt else None,
                 next_due_kind=nxt.kind if nxt else None,
-                overdue=any(
-                    workflow.clock_overdue(
-                        met_on=k.met_on, current_due=k.current_due, status=k.status, as_of=as_of
-                    )
-                    for k, _ in clocks[c.id]
-                ),
+                overdue=any(workflow.clock_overdue(k, as_of) for k, _ in clocks[c.id]),
             )
         )
     return out
@@ -1467,18 +1463,34 @@ async def list_campaigns(*, session: AsyncSession) -> list[Campaign]:
 # ---------------------------------------------------------------- sessions ↔ cases
 
 
+def _case_reader(actor: Principal | None) -> Principal | None:
+    """Whose case scope applies when writing through a session link: a clerk's own."""
+    return actor if actor is not None and actor.role == "clerk" else None
+
+
+async def _may_change_session_cases(
+    session: AsyncSession, actor: Principal | None, subject: ReceptionSession
+) -> None:
+    """The leader, his secretaries, admins, and clerks who can see the session."""
+    if actor is None or actor.may_act_for_leader(subject.leader_id):
+        return
+    if actor.role == "leader" and actor.leader_id == subject.leader_id:
+        return
+    if actor.role == "clerk":
+        from reception.scheduling.service import get_session
+
+        await get_session(session=session, session_id=subject.id or 0, principal=actor)
+        return
+    raise Forbidden("Only the leader, his secretary or a clerk changes this session's cases")
+
+
 async def link_session_case(
     *, session: AsyncSession, actor: Principal | None, session_id: int, case_id: int
 ) -> SessionCase:
     subject = await session.get(ReceptionSession, session_id)
     if subject is None:
         raise NotFound(f"Session {session_id} does not exist")
-    if actor is not None and not (
-        actor.may_act_for_leader(subject.leader_id)
-        or actor.role == "clerk"
-        or (actor.role == "leader" and actor.leader_id == subject.leader_id)
-    ):
-        raise Forbidden("You cannot change this session's cases")
+    await _may_change_session_cases(session, actor, subject)
     case = await get_case(session=session, case_id=case_id, principal=actor)
     if await session.get(SessionCase, (session_id, case_id)) is not None:
         raise Conflict(f"Case {case_id} is already linked to session {session_id}")
@@ -1516,14 +1528,10 @@ async def record_session_outcome(
     subject = await session.get(ReceptionSession, session_id)
     if link is None or subject is None:
         raise NotFound(f"Case {case_id} is not linked to session {session_id}")
-    if actor is not None and not (
-        actor.may_act_for_leader(subject.leader_id)
-        or actor.role == "clerk"
-        or (actor.role == "leader" and actor.leader_id == subject.leader_id)
-    ):
-        raise Forbidden("Only the leader, his secretary or a clerk records this outcome")
-    # The link itself grants it: the visiting leader may write on a case he does not own.
-    case = await get_case(session=session, case_id=case_id, principal=None)
+    await _may_change_session_cases(session, actor, subject)
+    # The link itself lets the visiting leader (or his secretary) write on a case he does not
+    # own; a clerk stays within his unit subtree.
+    case = await get_case(session=session, case_id=case_id, principal=_case_reader(actor))
     day = effective_date(on, not_before=subject.local_date, label="the session")
     before = {"outcome": link.outcome}
     link.outcome = outcome
@@ -1543,14 +1551,18 @@ async def record_session_outcome(
 
 
 async def session_cases(
-    *, session: AsyncSession, session_id: int
+    *, session: AsyncSession, session_id: int, principal: Principal | None
 ) -> list[tuple[SessionCase, PetitionCase]]:
-    rows = await session.execute(
+    query = (
         select(SessionCase, PetitionCase)
         .join(PetitionCase, col(PetitionCase.id) == col(SessionCase.case_id))
         .where(SessionCase.session_id == session_id)
         .order_by(col(PetitionCase.id))
     )
+    if principal is not None and principal.role not in ("leader", "secretary"):
+        # The visiting leader and his secretaries see what the visit is about.
+        query = query.where(case_scope(principal))
+    rows = await session.execute(query)
     return [(link, case) for link, case in rows.all()]
 
 

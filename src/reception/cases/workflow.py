@@ -91,15 +91,26 @@ def due_date(calendar: WorkCalendar, kind: str, started_on: date, extra_days: in
 # ---------------------------------------------------------------- overdue, once
 
 
-def clock_overdue(*, met_on: date | None, current_due: date, status: str, as_of: date) -> bool:
-    """A clock is overdue as of a day when, on that day, it was past its due date and not yet
-    met (so a past month's figures stay what they were, even if the clock was met later)."""
-    return status != "void" and current_due < as_of and (met_on is None or met_on > as_of)
+# The petitioner's window to ask for 复查/复核 is theirs, not the office's: when it passes
+# unused nothing is late. Every other clock is a deadline on the office.
+OFFICE_CLOCKS = tuple(kind for kind in CLOCK_RULES if kind != "review_request")
+
+
+def clock_overdue(clock: Any, as_of: date) -> bool:
+    """An office deadline is overdue as of a day when, on that day, it was past its due date
+    and not yet met (so a past month's figures stay what they were, even if it was met later)."""
+    return (
+        clock.kind in OFFICE_CLOCKS
+        and clock.status != "void"
+        and clock.current_due < as_of
+        and (clock.met_on is None or clock.met_on > as_of)
+    )
 
 
 def overdue_clause(clock: Any, as_of: date) -> ColumnElement[bool]:
     """The same rule as `clock_overdue`, as SQL over a CaseClock-like table or alias."""
     return and_(
+        clock.kind.in_(OFFICE_CLOCKS),
         clock.status != "void",
         clock.current_due < as_of,
         or_(clock.met_on.is_(None), clock.met_on > as_of),

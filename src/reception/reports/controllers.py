@@ -82,18 +82,21 @@ class IncidentController(Controller):
     async def list_incidents(
         self,
         db: DB,
-        year: FromQuery[int | None] = None,
+        request: AnyRequest,
+        year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
         unit_id: FromQuery[int | None] = None,
         kind: FromQuery[schemas.IncidentKind | None] = None,
     ) -> list[schemas.IncidentRead]:
-        rows = await service.list_incidents(session=db, year=year, unit_id=unit_id, kind=kind)
+        rows = await service.list_incidents(
+            session=db, year=year, unit_id=unit_id, kind=kind, principal=request.user
+        )
         return [_read(r) for r in rows]
 
     @get("/sanwu", guards=[require("clerk", "reviewer")])
     async def sanwu(
         self,
         db: DB,
-        year: FromQuery[int],
+        year: Annotated[int, QueryParameter(ge=2000, le=2100)],
         as_of: FromQuery[date | None] = None,
         unit_id: FromQuery[int | None] = None,
     ) -> dict[str, Any]:

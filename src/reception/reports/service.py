@@ -789,9 +789,20 @@ async def record_incident(*, session: AsyncSession, actor: Principal | None, dat
 
 
 async def list_incidents(
-    *, session: AsyncSession, year: int | None, unit_id: int | None, kind: str | None
+    *,
+    session: AsyncSession,
+    year: int | None,
+    unit_id: int | None,
+    kind: str | None,
+    principal: Principal | None = None,
 ) -> list[Incident]:
     query = select(Incident)
+    if principal is not None and principal.role == "clerk" and principal.unit_path:
+        query = query.where(
+            col(Incident.unit_id).in_(
+                select(Unit.id).where(col(Unit.path).startswith(principal.unit_path))
+            )
+        )
     if year is not None:
         query = query.where(col(Incident.occurred_on).between(date(year, 1, 1), date(year, 12, 31)))
     if unit_id is not None:

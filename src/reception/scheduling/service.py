@@ -200,7 +200,7 @@ async def generate(
     rule = await get_rule(session=session, rule_id=rule_id, principal=actor)
     require_manage(actor, rule.leader_id)
     today = today or datetime.now(local_tz()).date()
-    if until > today.replace(year=today.year + MAX_GENERATE_YEARS):
+    if until > date(today.year + MAX_GENERATE_YEARS, today.month, min(today.day, 28)):
         raise InvalidInput(f"Generate at most {MAX_GENERATE_YEARS} years ahead", field="until")
     if not rule.active:
         raise Conflict(f"Reception rule {rule_id} is deactivated")
@@ -944,7 +944,16 @@ async def book_slot(
 ) -> Booking:
     """Book a petitioner into a slot: the appointment, the slot it took, and whether this was
     an Idempotency-Key replay."""
-    subject = await get_session(session=session, session_id=session_id, principal=None)
+    # FOR SHARE: bookings run side by side, but a cancellation or a move (FOR UPDATE) waits for
+    # them, and they for it, so no booking lands in a session cancelled under its feet.
+    subject = await session.scalar(
+        select(ReceptionSession)
+        .where(ReceptionSession.id == session_id)
+        .with_for_update(read=True)
+        .execution_options(populate_existing=True)
+    )
+    if subject is None:
+        raise NotFound(f"Session {session_id} does not exist")
     require_manage(actor, subject.leader_id)
     row, replay_id = (
         await idempotency.claim(
@@ -1052,6 +1061,9 @@ async def transition_appointment(
     subject = await get_session_for_write(
         session=session, session_id=appointment.session_id, actor=actor
     )
+    # Read the status again under the session's lock: a concurrent twin (a double-click)
+    # may have moved it since, and must not free the same places twice.
+    await session.refresh(appointment, with_for_update=True)
     allowed = APPOINTMENT_MOVES[appointment.status]
     if to not in allowed:
         raise Conflict(
