@@ -119,3 +119,23 @@ async def test_writes_are_audited_and_keep_the_actor_name(
 
     r = await client.get("/api/audit?action=token.create&target_type=api_token", headers=admin)
     assert all("token_hash" not in (e["after"] or {}) for e in r.json()["items"])
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        ("GET", "/api/sessions/9223372036854775808", None),
+        ("GET", "/api/cases/9223372036854775808", None),
+        ("GET", "/api/leaders/99999999999", None),
+        ("GET", "/api/sessions?leader_id=9223372036854775808", None),
+        ("GET", "/api/cases?offset=9223372036854775808", None),
+        ("POST", "/api/leaders", {"name": "某", "title": "副区长", "unit_id": 9223372036854775808}),
+        ("POST", "/api/feeds", {"scope": "leader", "leader_id": 99999999999}),
+    ],
+)
+async def test_huge_numbers_are_4xx_not_500(
+    client: httpx.AsyncClient, world: World, method: str, url: str, body: dict[str, object] | None
+) -> None:
+    r = await client.request(method, url, json=body, headers=auth(world.tokens["admin"]))
+    assert 400 <= r.status_code < 500, r.text
+    assert_problem(r, r.status_code)

@@ -321,11 +321,10 @@ async def test_every_figure_of_the_month(
     ) == (1, 1, 1.0, 1.0)
     assert prev["on_time_handle_rate"] is None
     last_year = comparison["same_month_last_year"]
-    assert (
-        last_year["month"] == "2025-10"
-        and last_year["new_cases"] == 0
-        and last_year["repeat_share"] is None
-    )
+    # Nothing was recorded before 2026-08: a year earlier is "no data", not a fake zero.
+    assert last_year["month"] == "2025-10" and last_year["no_data"] is True
+    assert last_year["new_cases"] is None and last_year["repeat_share"] is None
+    assert comparison["previous_month"]["no_data"] is False
 
 
 async def test_a_month_with_nothing_shows_dashes_not_fake_rates(

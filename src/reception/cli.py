@@ -20,6 +20,9 @@ T = TypeVar("T")
 def _run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
     """Run `work` in one committed transaction against the configured database."""
 
+    # Commands work on a new database too: bring it to the current schema first (idempotent).
+    migrate(get_settings().database_url, "upgrade", "head")
+
     async def runner() -> T:
         engine = create_engine(get_settings())
         try:
@@ -58,11 +61,21 @@ def main() -> None:
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
 def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
     """Apply pending migrations, then serve the API."""
+    import os
+
     import uvicorn
 
     settings = get_settings()
     if not no_migrate:
         migrate(settings.database_url, "upgrade", "head")
+    if "RECEPTION_PUBLIC_URL" not in os.environ:
+        # Feed links must point at this server; worker processes read it from the environment.
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        os.environ["RECEPTION_PUBLIC_URL"] = f"http://{shown}:{port}"
+        click.echo(
+            f"RECEPTION_PUBLIC_URL not set: feed links will use {os.environ['RECEPTION_PUBLIC_URL']}",
+            err=True,
+        )
     click.echo(
         f"reception on http://{host}:{port} (API docs: /schema) database: "
         f"{'SQLite' if settings.is_sqlite else 'PostgreSQL'}",

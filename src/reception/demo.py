@@ -240,6 +240,7 @@ async def load_schedule(session: AsyncSession, today: date) -> dict[str, int]:
     from reception.scheduling import schemas as sched
     from reception.scheduling import service as scheduling
     from reception.scheduling.models import ReceptionRule, ReceptionSession
+    from reception.workcal.service import calendar_around
 
     rng = random.Random(2020)
     tz = local_tz()
@@ -257,6 +258,7 @@ async def load_schedule(session: AsyncSession, today: date) -> dict[str, int]:
         await session.scalars(select(Unit).where(Unit.kind == "township").order_by(col(Unit.id)))
     )
     start, until = _month_start(today, -6), _month_start(today, 6) - timedelta(days=1)
+    calendar = await calendar_around(session=session, start=today - timedelta(days=60), end=today)
     counts = {"rules": 0, "sessions": 0, "appointments": 0, "field_visits": 0}
     for leader in leaders:
         assert leader.id is not None
@@ -346,7 +348,8 @@ async def load_schedule(session: AsyncSession, today: date) -> dict[str, int]:
         if has_visits:
             continue
         for offset in (-45, -10, 12, 40):
-            day = today + timedelta(days=offset + leader.id % 5)
+            # On working days of the calendar (with its 调休), like real visits.
+            day = calendar.next_workday(today + timedelta(days=offset + leader.id % 5)).value
             township = rng.choice(townships)
             begins = datetime.combine(day, time(14, 30), tzinfo=tz)
             try:

@@ -9,7 +9,13 @@ from typing import Any
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
-from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import (
+    DataError,
+    IntegrityError,
+    InterfaceError,
+    OperationalError,
+    StatementError,
+)
 
 log = logging.getLogger("reception.errors")
 
@@ -138,6 +144,33 @@ def _unavailable_handler(
     return problem(503, "database-unavailable", "Database unavailable", "Try again shortly")
 
 
+def _out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    # A number too large for the database (e.g. an id of 2**63 in a URL): the request is
+    # wrong, not the server. The value itself is not echoed or logged.
+    return problem(
+        400, "out-of-range", "Value out of range", "A number in the request is out of range"
+    )
+
+
+def _is_out_of_range(exc: BaseException) -> bool:
+    """A value the driver could not fit in its column type (SQLite: OverflowError; asyncpg:
+    a DataError, wrapped by SQLAlchemy as a generic DBAPIError)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, OverflowError | DataError) or type(seen).__name__ == "DataError":
+            return True
+        seen = getattr(seen, "orig", None) or seen.__cause__ or seen.__context__
+    return False
+
+
+def _statement_error(request: Request[Any, Any, Any], exc: StatementError) -> Response[Any]:
+    if _is_out_of_range(exc):
+        return _out_of_range(request, exc)
+    return _unhandled(request, exc)
+
+
 def _unhandled(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(HTTP_500_INTERNAL_SERVER_ERROR, "server-error", "Server error", "Internal error")
@@ -148,6 +181,9 @@ exception_handlers: Any = {
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,
+    DataError: _out_of_range,
+    OverflowError: _out_of_range,
+    StatementError: _statement_error,
     OperationalError: _unavailable_handler,
     InterfaceError: _unavailable_handler,
     Exception: _unhandled,

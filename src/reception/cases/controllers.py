@@ -84,6 +84,13 @@ class CaseController(Controller):
         channel: FromQuery[str | None] = None,
         category: FromQuery[str | None] = None,
         first_time: FromQuery[bool | None] = None,
+        q: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=50,
+                description="Reference (or part), or a petitioner's exact name, ID number or phone",
+            ),
+        ] = None,
     ) -> Page[schemas.CaseSummary]:
         rows, total = await service.list_cases(
             session=db,
@@ -98,6 +105,7 @@ class CaseController(Controller):
             channel=channel,
             category=category,
             first_time=first_time,
+            q=q,
         )
         items = await service.summaries(session=db, cases=rows, masked=_masked(request.user))
         return Page(items, total, limit, offset)

@@ -39,7 +39,9 @@ class CaseCreate(Strict):
     on: date | None = None
 
 
-class RepeatCheck(Strict):
+class RepeatCheck(Struct):
+    """Accepts the registration body as it is: fields other than these are ignored."""
+
     petitioners: Annotated[list[PetitionerIn], Meta(min_length=1, max_length=50)]
     category: str = ""
     unit_id: Id | None = None

@@ -501,6 +501,8 @@ async def register(
     *, session: AsyncSession, actor: Principal | None, data: schemas.CaseCreate
 ) -> tuple[PetitionCase, list[schemas.RepeatCandidate]]:
     _may_write(actor)
+    if data.received_on > today_local():
+        raise InvalidInput(f"{data.received_on.isoformat()} is in the future", field="received_on")
     on = effective_date(data.on, not_before=data.received_on, label="the day it was received")
     category = await _category(session, data.category)
     await _unit_in_scope(session, actor, data.unit_id, "unit_id")
@@ -1040,6 +1042,7 @@ async def list_cases(
     channel: str | None = None,
     category: str | None = None,
     first_time: bool | None = None,
+    q: str | None = None,
     as_of: date | None = None,
 ) -> tuple[list[PetitionCase], int]:
     as_of = as_of or today_local()
@@ -1079,6 +1082,23 @@ async def list_cases(
         query = query.where(PetitionCase.category_code == category)
     if first_time is not None:
         query = query.where(PetitionCase.first_time == first_time)
+    if q:
+        # A reference number (or part of it), or a petitioner's exact name, ID number or phone.
+        term = q.strip()
+        query = query.where(
+            or_(
+                col(PetitionCase.reference).contains(term, autoescape=True),
+                col(PetitionCase.id).in_(
+                    select(CasePetitioner.case_id).where(
+                        or_(
+                            col(CasePetitioner.name) == term,
+                            col(CasePetitioner.id_number) == term.upper(),
+                            col(CasePetitioner.phone) == term,
+                        )
+                    )
+                ),
+            )
+        )
     return await paginate(
         session,
         query,

@@ -10,7 +10,8 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 Name = Annotated[str, Meta(min_length=1, max_length=50)]
 LongName = Annotated[str, Meta(min_length=1, max_length=100)]
-Id = Annotated[int, Meta(ge=1)]
+# Ids are PostgreSQL INTEGER columns: anything beyond is refused here, not by the database.
+Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
 UnitKind = Literal["district", "township", "village", "department"]
 Role = Literal["admin", "secretary", "clerk", "leader", "reviewer"]
 

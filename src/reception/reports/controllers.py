@@ -22,9 +22,9 @@ def filename(month: str, unit_name: str, fmt: str) -> str:
     return f"书记点评会信访月报_{month}_{unit_name}.{fmt}"
 
 
-def attachment(name: str) -> str:
-    ascii_name = name.encode("ascii", "ignore").decode() or f"review.{name.rsplit('.', 1)[-1]}"
-    return f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}"
+def attachment(name: str, fallback: str) -> str:
+    """Chinese file name for browsers (RFC 6266 filename*), a plain one for the rest."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 class ReportController(Controller):
@@ -61,7 +61,8 @@ class ReportController(Controller):
         headers = {}
         if format != "json":
             headers["Content-Disposition"] = attachment(
-                filename(month, report["unit"]["name"], format)
+                filename(month, report["unit"]["name"], format),
+                f"review-{month}-unit{report['unit']['id']}.{format}",
             )
         return Response(body, media_type=writers.CONTENT_TYPES[format], headers=headers)
 

@@ -382,13 +382,18 @@ async def overdue_cases(
 
 
 async def unregistered(
-    session: AsyncSession, scope: Scope, first: date, last: date
+    session: AsyncSession, scope: Scope, first: date, last: date, *, masked: bool
 ) -> list[dict[str, Any]]:
     """应登不登: appointments received and field visits done in the month with no case."""
     leaders_in_scope = select(Leader.id).where(col(Leader.unit_id).in_(_subtree(scope)))
     appointments = await session.execute(
-        select(
-            col(ReceptionSession.local_date), col(Leader.name), col(Unit.name), col(Appointment.id)
+        sa_select(
+            col(ReceptionSession.local_date),
+            col(Leader.name),
+            col(Unit.name),
+            col(Appointment.id),
+            col(Appointment.session_id),
+            col(Appointment.petitioner_name),
         )
         .join(ReceptionSession, col(ReceptionSession.id) == col(Appointment.session_id))
         .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
@@ -407,10 +412,11 @@ async def unregistered(
             "date": day.isoformat(),
             "leader": leader,
             "unit_name": unit,
-            "reference": f"预约 {appointment_id}",
+            "reference": f"接访场次 {session_id} · 预约 {appointment_id}",
+            "petitioner": mask_name(name) if masked else name,
             "days_overdue": None,
         }
-        for day, leader, unit, appointment_id in appointments
+        for day, leader, unit, appointment_id, session_id, name in appointments
     ]
     visits = await session.execute(
         select(
@@ -436,7 +442,8 @@ async def unregistered(
             "date": day.isoformat(),
             "leader": leader,
             "unit_name": unit or "",
-            "reference": f"下访 {session_id}",
+            "reference": f"下访场次 {session_id}",
+            "petitioner": "",
             "days_overdue": None,
         }
         for day, leader, unit, session_id in visits
@@ -651,6 +658,8 @@ def headline(total: UnitFigures) -> dict[str, Any]:
 
 def _month_as_of(month: str, as_of: date | None, today: date) -> tuple[date, date, date]:
     first, last = month_bounds(month)
+    if first > today:
+        raise InvalidInput(f"{month} has not begun yet", field="month")
     day = as_of or min(last, today)
     if day < first:
         raise InvalidInput("as_of is before the month", field="as_of")
@@ -693,15 +702,26 @@ async def review(
     rows, total = await unit_figures(session, scope, first, last, day)
 
     comparison: dict[str, Any] = {"current": headline(total)}
+    # Before the first registered case there is no record to compare with: "—", not zeros
+    # (an office's first year would otherwise show a fake rise 同比).
+    first_record = await session.scalar(
+        select(func.min(PetitionCase.registered_on)).where(
+            col(PetitionCase.unit_id).in_(_subtree(scope))
+        )
+    )
     for key, other in (
         ("previous_month", shift_month(month, -1)),
         ("same_month_last_year", shift_month(month, -12)),
     ):
         o_first, o_last = month_bounds(other)
+        if first_record is None or o_last < first_record:
+            empty = dict.fromkeys(headline(total), None)
+            comparison[key] = {"month": other, "no_data": True, **empty}
+            continue
         # The earlier month as it stood at the same point: its end, or today if sooner.
         o_day = min(o_last, day)
         _, o_total = await unit_figures(session, scope, o_first, o_last, o_day)
-        comparison[key] = {"month": other, **headline(o_total)}
+        comparison[key] = {"month": other, "no_data": False, **headline(o_total)}
 
     campaigns = [
         msgspec_to_dict(
@@ -719,7 +739,7 @@ async def review(
         "total": total.as_dict(),
         "comparison": comparison,
         "overdue_cases": await overdue_cases(session, scope, first, last, day, masked=masked),
-        "unregistered": await unregistered(session, scope, first, last),
+        "unregistered": await unregistered(session, scope, first, last, masked=masked),
         "delivery_irregular": await delivery_irregular(
             session, scope, first, last, day, masked=masked
         ),

@@ -151,9 +151,9 @@ SECTIONS: tuple[Section, ...] = (
             Column("figure", "指标", width=16),
             Column("current", "本月", "auto", 10),
             Column("previous", "上月", "auto", 10),
-            Column("mom", "环比增减", "auto", 10),
+            Column("mom", "环比增减", "diff", 13),
             Column("last_year", "去年同月", "auto", 10),
-            Column("yoy", "同比增减", "auto", 10),
+            Column("yoy", "同比增减", "diff", 13),
         ),
         _overview,
     ),
@@ -182,7 +182,8 @@ SECTIONS: tuple[Section, ...] = (
             Column("date", "日期", "date", 12),
             Column("leader", "领导", width=10),
             Column("unit_name", "单位", width=16),
-            Column("reference", "记录", width=14),
+            Column("reference", "记录", width=24),
+            Column("petitioner", "来访人", width=10),
         ),
         lambda r: r["unregistered"],
     ),
@@ -251,6 +252,9 @@ SECTIONS: tuple[Section, ...] = (
 
 
 def _kind(column: Column, row: dict[str, Any]) -> str:
+    if column.kind == "diff":
+        # A change of a rate is in percentage points, of a count in cases.
+        return "pp" if row.get("kind") == "pct" else "int"
     if column.kind == "auto":
         return (
             str(row.get("kind", "int"))
@@ -262,9 +266,11 @@ def _kind(column: Column, row: dict[str, Any]) -> str:
 
 def _text(value: Any, kind: str) -> str:
     if value is None:
-        return MISSING if kind in ("pct", "int") else ""
+        return MISSING if kind in ("pct", "int", "pp") else ""
     if kind == "pct":
         return f"{value * 100:.1f}%"
+    if kind == "pp":
+        return f"{value * 100:+.1f}个百分点"
     return str(value)
 
 
@@ -318,6 +324,7 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
         }
     )
     pct = book.add_format({"num_format": "0.0%"})
+    points = book.add_format({"num_format": '+0.0"个百分点";-0.0"个百分点";0.0"个百分点"'})
     integer = book.add_format({"num_format": "0"})
     missing = book.add_format({"align": "center", "font_color": "#808080"})
     total = book.add_format({"bold": True, "top": 1})
@@ -337,9 +344,13 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
                 value = row.get(column.key)
                 kind = _kind(column, row)
                 if value is None:
-                    sheet.write_string(r, i, MISSING if kind in ("pct", "int") else "", missing)
+                    sheet.write_string(
+                        r, i, MISSING if kind in ("pct", "int", "pp") else "", missing
+                    )
                 elif kind == "pct":
                     sheet.write_number(r, i, value, total_pct if is_total else pct)
+                elif kind == "pp":
+                    sheet.write_number(r, i, round(value * 100, 2), points)
                 elif kind == "int" and isinstance(value, int | float):
                     sheet.write_number(r, i, value, total if is_total else integer)
                 else:
@@ -371,7 +382,7 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
 
 CONTENT_TYPES = {
     "json": "application/json",
-    "csv": "text/csv; charset=utf-8",
+    "csv": "text/csv",
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 WRITERS: dict[str, Callable[[dict[str, Any]], bytes]] = {
