@@ -330,3 +330,42 @@ async def test_a_session_that_took_place_cannot_be_cancelled_or_moved(
     assert_problem(r, 409)
     r = await client.get(f"/api/sessions/{past['id']}", headers=secretary)
     assert r.json()["session"]["status"] == "held" and r.json()["session"]["sequence"] == 0
+
+
+async def test_two_secretaries_moving_one_session_the_stale_one_gets_412(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    day = future_workday()
+    secretary = auth(world.tokens["secretary"])
+    s = (
+        await client.post("/api/sessions", json=reception_body(world, day), headers=secretary)
+    ).json()
+    seen = (await client.get(f"/api/sessions/{s['id']}", headers=secretary)).headers["etag"]
+    r = await client.patch(
+        f"/api/sessions/{s['id']}",
+        json={"starts_at": at(day, "14:00"), "ends_at": at(day, "16:00")},
+        headers={**secretary, "If-Match": seen},
+    )
+    assert r.status_code == 200 and r.headers["etag"] != seen
+    problem = assert_problem(
+        await client.patch(
+            f"/api/sessions/{s['id']}",
+            json={"starts_at": at(day, "08:00"), "ends_at": at(day, "10:00")},
+            headers={**secretary, "If-Match": seen},
+        ),
+        412,
+    )
+    assert problem["current_etag"] == r.headers["etag"]
+    assert_problem(
+        await client.post(
+            f"/api/sessions/{s['id']}/cancel",
+            json={"reason": "x"},
+            headers={**secretary, "If-Match": seen},
+        ),
+        412,
+    )
+    r = await client.get(f"/api/sessions/{s['id']}", headers=secretary)
+    assert (
+        r.json()["session"]["starts_at"] == at(day, "14:00")
+        and r.json()["session"]["status"] == "scheduled"
+    )

@@ -15,6 +15,10 @@ from reception.responses import Limit, Offset, Page, read_as
 from reception.scheduling import schemas, service
 
 AnyRequest = Request[Principal, Any, Any]
+IfMatch = Annotated[
+    str | None,
+    HeaderParameter(name="If-Match", description="The ETag you read; 412 if the session changed"),
+]
 IdempotencyKeyHeader = Annotated[
     str | None,
     HeaderParameter(
@@ -159,12 +163,14 @@ class SessionController(Controller):
     @get("/{session_id:int}")
     async def day_sheet(
         self, db: DB, request: AnyRequest, session_id: FromPath[int]
-    ) -> schemas.DaySheet:
-        """The session with its slots and appointments in slot order."""
+    ) -> Response[schemas.DaySheet]:
+        """The session with its slots and appointments in slot order; its ETag is what a
+        move or cancellation sends back as If-Match."""
         subject = await service.get_session(
             session=db, session_id=session_id, principal=request.user
         )
-        return await _sheet(db, subject, request.user)
+        sheet = await _sheet(db, subject, request.user)
+        return Response(sheet, headers={"ETag": service.session_etag(subject)})
 
     @patch("/{session_id:int}")
     async def move_session(
@@ -173,11 +179,13 @@ class SessionController(Controller):
         request: AnyRequest,
         session_id: FromPath[int],
         data: JSONBody[schemas.SessionMove],
-    ) -> schemas.DaySheet:
+        if_match: IfMatch = None,
+    ) -> Response[schemas.DaySheet]:
         subject = await service.move_session(
-            session=db, actor=request.user, session_id=session_id, data=data
+            session=db, actor=request.user, session_id=session_id, data=data, if_match=if_match
         )
-        return await _sheet(db, subject, request.user)
+        sheet = await _sheet(db, subject, request.user)
+        return Response(sheet, headers={"ETag": service.session_etag(subject)})
 
     @post("/{session_id:int}/cancel", status_code=200)
     async def cancel_session(
@@ -186,9 +194,14 @@ class SessionController(Controller):
         request: AnyRequest,
         session_id: FromPath[int],
         data: JSONBody[schemas.CancelRequest],
+        if_match: IfMatch = None,
     ) -> schemas.CancelResult:
         subject, cancelled = await service.cancel_session(
-            session=db, actor=request.user, session_id=session_id, reason=data.reason
+            session=db,
+            actor=request.user,
+            session_id=session_id,
+            reason=data.reason,
+            if_match=if_match,
         )
         slots = {s.id: s for s in await service.slots_of(session=db, session_id=session_id)}
         return schemas.CancelResult(

@@ -22,7 +22,7 @@ from reception.audit import service as audit
 from reception.auth import Principal
 from reception.config import local_tz
 from reception.db import paginate, utcnow
-from reception.errors import Conflict, Forbidden, InvalidInput, NotFound
+from reception.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
 from reception.org.models import Leader, Unit, Venue
 from reception.org.service import leader_scope, subtree_unit_ids
 from reception.privacy import mask_id_number, mask_name, mask_phone, valid_id_number, valid_phone
@@ -602,10 +602,33 @@ async def list_sessions(
     )
 
 
+def session_etag(subject: ReceptionSession) -> str:
+    """Changes with every move, cancellation or record of the session (not with bookings)."""
+    stamp = int(subject.updated_at.timestamp() * 1_000_000)
+    return f'"session-{subject.id}-{subject.sequence}-{stamp}"'
+
+
+def check_if_match(subject: ReceptionSession, if_match: str | None) -> None:
+    if if_match is None:
+        return
+    wanted = {tag.strip() for tag in if_match.split(",")}
+    if "*" not in wanted and session_etag(subject) not in wanted:
+        raise PreconditionFailed(
+            f"Session {subject.id} has changed (now {session_etag(subject)}); reload it",
+            current_etag=session_etag(subject),
+        )
+
+
 async def move_session(
-    *, session: AsyncSession, actor: Principal, session_id: int, data: schemas.SessionMove
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    session_id: int,
+    data: schemas.SessionMove,
+    if_match: str | None = None,
 ) -> ReceptionSession:
     subject = await get_session_for_write(session=session, session_id=session_id, actor=actor)
+    check_if_match(subject, if_match)
     if subject.status != "scheduled":
         raise Conflict(f"Session {session_id} is {subject.status}: it cannot be moved")
     changes = data.changes()
@@ -649,9 +672,15 @@ async def move_session(
 
 
 async def cancel_session(
-    *, session: AsyncSession, actor: Principal | None, session_id: int, reason: str
+    *,
+    session: AsyncSession,
+    actor: Principal | None,
+    session_id: int,
+    reason: str,
+    if_match: str | None = None,
 ) -> tuple[ReceptionSession, list[Appointment]]:
     subject = await get_session_for_write(session=session, session_id=session_id, actor=actor)
+    check_if_match(subject, if_match)
     if subject.status == "cancelled":
         raise Conflict(f"Session {session_id} is already cancelled")
     if subject.status == "held":
