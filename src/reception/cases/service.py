@@ -37,7 +37,7 @@ from reception.cases.models import (
 )
 from reception.config import get_settings, local_tz
 from reception.db import paginate, utcnow
-from reception.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from reception.errors import Conflict, Forbidden, InvalidInput, NotFound, require_match
 from reception.org.models import Leader, Unit
 from reception.org.service import subtree_unit_ids
 from reception.privacy import mask_id_number, mask_name, mask_phone, valid_id_number, valid_phone
@@ -180,14 +180,7 @@ def etag(case: PetitionCase) -> str:
 
 
 def check_if_match(case: PetitionCase, if_match: str | None) -> None:
-    if if_match is None:
-        return
-    wanted = {tag.strip() for tag in if_match.split(",")}
-    if "*" not in wanted and etag(case) not in wanted:
-        raise PreconditionFailed(
-            f"Case {case.id} has changed (now {etag(case)}); reload it and try again",
-            current_etag=etag(case),
-        )
+    require_match(etag(case), if_match, f"Case {case.id}")
 
 
 async def _for_change(

@@ -22,7 +22,7 @@ from reception.audit import service as audit
 from reception.auth import Principal
 from reception.config import local_tz
 from reception.db import paginate, utcnow
-from reception.errors import Conflict, Forbidden, InvalidInput, NotFound, PreconditionFailed
+from reception.errors import Conflict, Forbidden, InvalidInput, NotFound, require_match
 from reception.org.models import Leader, Unit, Venue
 from reception.org.service import leader_scope, subtree_unit_ids
 from reception.privacy import mask_id_number, mask_name, mask_phone, valid_id_number, valid_phone
@@ -609,14 +609,7 @@ def session_etag(subject: ReceptionSession) -> str:
 
 
 def check_if_match(subject: ReceptionSession, if_match: str | None) -> None:
-    if if_match is None:
-        return
-    wanted = {tag.strip() for tag in if_match.split(",")}
-    if "*" not in wanted and session_etag(subject) not in wanted:
-        raise PreconditionFailed(
-            f"Session {subject.id} has changed (now {session_etag(subject)}); reload it",
-            current_etag=session_etag(subject),
-        )
+    require_match(session_etag(subject), if_match, f"Session {subject.id}")
 
 
 async def move_session(
