@@ -246,3 +246,17 @@ async def test_generation_on_a_leap_day(
             date(2028, 2, 20),
             date(2028, 3, 20),
         ]
+
+
+async def test_a_month_end_rule_keeps_one_reception_day_a_month(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    rule = (await _rule(client, world, day_of_month=31, valid_from="2026-04-01")).json()
+    r = await client.post(
+        f"/api/reception-rules/{rule['id']}/generate",
+        json={"until": "2026-06-30"},
+        headers=auth(world.tokens["secretary"]),
+    )
+    # April 30 (Thu); May 31 is a Sunday: June 1 would leave May without one and give June two,
+    # so it is Friday May 29; June 30 (Tue).
+    assert [s["date"] for s in r.json()["created"]] == ["2026-04-30", "2026-05-29", "2026-06-30"]

@@ -6,6 +6,8 @@ import calendar
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from reception.workdays import Computed, HolidayPolicy, WorkCalendar
+
 
 def rule_day(year: int, month: int, day_of_month: int) -> date:
     """The rule's nominal day in a month; day 29–31 falls back to the month's last day."""
@@ -47,3 +49,19 @@ def places_for(party_size: int, representatives: int) -> int:
     representatives (at most five); a smaller party comes in whole.
     """
     return representatives if party_size >= 5 else party_size
+
+
+def reception_day(calendar: WorkCalendar, nominal: date, policy: HolidayPolicy) -> Computed:
+    """The reception day for a nominal date under the rule's holiday policy, kept in its month.
+
+    A shift that would leave the month goes the other way instead, so every month keeps exactly
+    one reception day: day 31 of May 2026 is a Sunday, and June 1 would give June two — the
+    session is held on Friday May 29 instead.
+    """
+    computed = calendar.apply_policy(nominal, policy)
+    if policy != "keep" and computed.value.month != nominal.month:
+        other: HolidayPolicy = "previous_workday" if policy == "next_workday" else "next_workday"
+        fallback = calendar.apply_policy(nominal, other)
+        if fallback.value.month == nominal.month:
+            return fallback
+    return computed

@@ -226,7 +226,7 @@ async def generate(
     tz = local_tz()
     for nominal in days:
         try:
-            computed = calendar.apply_policy(nominal, rule.holiday_policy)  # type: ignore[arg-type]
+            computed = rules.reception_day(calendar, nominal, rule.holiday_policy)  # type: ignore[arg-type]
         except CalendarError as exc:
             result.skipped.append(schemas.GenerateSkip(nominal, str(exc)))
             continue
