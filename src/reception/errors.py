@@ -13,6 +13,7 @@ from sqlalchemy.exc import (
     DataError,
     IntegrityError,
     InterfaceError,
+    InternalError,
     OperationalError,
     StatementError,
 )
@@ -148,10 +149,11 @@ def _integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> 
 
 
 def _unavailable_handler(
-    request: Request[Any, Any, Any], exc: OperationalError | InterfaceError
+    request: Request[Any, Any, Any], exc: OperationalError | InterfaceError | InternalError
 ) -> Response[Any]:
-    # The database is down, locked past its timeout or the connection dropped: say so, and
-    # let the client retry. (Other database errors are bugs, answered as 500 below.)
+    # The database is down, locked past its timeout or the connection dropped (asyncpg reports
+    # a connection killed mid-statement as an InternalError): say so, and let the client retry.
+    # (Other database errors are bugs, answered as 500 below.)
     log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig))
     return problem(503, "database-unavailable", "Database unavailable", "Try again shortly")
 
@@ -198,6 +200,7 @@ exception_handlers: Any = {
     StatementError: _statement_error,
     OperationalError: _unavailable_handler,
     InterfaceError: _unavailable_handler,
+    InternalError: _unavailable_handler,
     Exception: _unhandled,
 }
 
