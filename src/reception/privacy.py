@@ -37,13 +37,17 @@ def mask_id_number(id_number: str) -> str:
     return value[:4] + "*" * (len(value) - 6) + value[-2:]
 
 
+def id_check_digit(first_17: str) -> str:
+    """The check character of a resident ID number from its first 17 digits (GB 11643)."""
+    return _ID_CHECK[sum(int(c) * w for c, w in zip(first_17, _ID_WEIGHTS, strict=True)) % 11]
+
+
 def valid_id_number(id_number: str) -> bool:
     """Format and check digit of an 18-character resident ID number (GB 11643-1999)."""
     value = id_number.strip().upper()
     if not _ID_PATTERN.match(value):
         return False
-    total = sum(int(c) * w for c, w in zip(value[:17], _ID_WEIGHTS, strict=True))
-    return _ID_CHECK[total % 11] == value[17]
+    return id_check_digit(value[:17]) == value[17]
 
 
 def valid_phone(phone: str) -> bool:

@@ -669,7 +669,6 @@ def _month_as_of(month: str, as_of: date | None, today: date) -> tuple[date, dat
 async def _provisional(session: AsyncSession, first: date, last: date) -> bool:
     """Whether the figures rest on a calendar year without official data."""
     years = list(range(first.year, last.year + 2))
-    await cases.ensure_default_categories(session=session)
     from reception.workcal.service import ensure_years
 
     await ensure_years(session=session, years=years)

@@ -272,11 +272,7 @@ class AppointmentController(Controller):
         subject = await service.get_session(
             session=db, session_id=appointment.session_id, principal=None
         )
-        slot = next(
-            s
-            for s in await service.slots_of(session=db, session_id=subject.id or 0)
-            if s.id == appointment.slot_id
-        )
+        slot = await service.slot_of(session=db, appointment=appointment)
         masked = not request.user.may_act_for_leader(subject.leader_id)
         return service.appointment_read(appointment, slot, masked=masked)
 
@@ -296,11 +292,7 @@ class AppointmentController(Controller):
             to=data.status,
             reason=data.reason,
         )
-        slot = next(
-            s
-            for s in await service.slots_of(session=db, session_id=appointment.session_id)
-            if s.id == appointment.slot_id
-        )
+        slot = await service.slot_of(session=db, appointment=appointment)
         return service.appointment_read(appointment, slot, masked=False)
 
     @post("/{appointment_id:int}/case", status_code=200)
@@ -315,9 +307,5 @@ class AppointmentController(Controller):
         appointment = await service.set_appointment_case(
             session=db, actor=request.user, appointment_id=appointment_id, case_id=data.case_id
         )
-        slot = next(
-            s
-            for s in await service.slots_of(session=db, session_id=appointment.session_id)
-            if s.id == appointment.slot_id
-        )
+        slot = await service.slot_of(session=db, appointment=appointment)
         return service.appointment_read(appointment, slot, masked=not request.user.is_admin)

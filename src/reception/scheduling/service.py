@@ -827,6 +827,13 @@ async def session_rows(
     return out
 
 
+async def slot_of(*, session: AsyncSession, appointment: Appointment) -> SessionSlot:
+    """The slot an appointment holds (one primary-key read)."""
+    slot = await session.get(SessionSlot, appointment.slot_id)
+    assert slot is not None  # a foreign key
+    return slot
+
+
 async def slots_of(*, session: AsyncSession, session_id: int) -> list[SessionSlot]:
     rows = await session.scalars(
         select(SessionSlot)
