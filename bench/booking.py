@@ -156,6 +156,7 @@ async def seed(sa_url: str, sessions_needed: int) -> tuple[str, list[Slot]]:
     from sqlalchemy import select
 
     from reception.config import Settings
+    from reception.context import Context
     from reception.db import create_engine, create_sessionmaker
     from reception.scheduling import schemas, service
     from reception.scheduling.models import SessionSlot
@@ -172,6 +173,7 @@ async def seed(sa_url: str, sessions_needed: int) -> tuple[str, list[Slot]]:
                 day = first + timedelta(days=k // len(leaders))
                 subject = await service.create_session(
                     session=s,
+                    ctx=Context.of(Settings(database_url=sa_url)),
                     actor=None,
                     data=schemas.SessionCreate(
                         leader_id=leaders[k % len(leaders)],
@@ -443,7 +445,7 @@ async def main() -> int:
         token, slots = await seed(sa_url, sessions_needed)
         pool = await asyncpg.create_pool(raw_url, min_size=c, max_size=c)
         try:
-            with serve(sa_url, workers=2) as base:
+            with serve(sa_url, workers=2, now=None) as base:
                 server_pid = _server_pid(base)
                 limits = httpx.Limits(max_connections=c, max_keepalive_connections=c)
                 headers = {"Authorization": f"Bearer {token}"}

@@ -114,7 +114,7 @@ async def seed(database_url: str) -> str:
     from reception.auth import Principal
     from reception.config import Settings
     from reception.db import create_engine, create_sessionmaker
-    from reception.feeds import service as feeds
+    from reception.feeds import tokens as feed_tokens
     from reception.feeds.schemas import FeedCreate
     from reception.org import schemas
     from reception.org import service as org
@@ -213,7 +213,7 @@ async def seed(database_url: str) -> str:
                     text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
                 )
         actor = Principal(user_id=admin.id, name=admin.name, role="admin", token_id=0)  # type: ignore[arg-type]
-        _, token = await feeds.create_feed(
+        _, token = await feed_tokens.create_feed(
             session=s,
             actor=actor,
             data=FeedCreate(scope="unit", unit_id=district.id),  # type: ignore[arg-type]

@@ -53,6 +53,12 @@ if str(ROOT) not in sys.path:
 
 from tests.live import serve  # noqa: E402
 
+from reception.config import Settings as _Settings  # noqa: E402
+from reception.context import Context  # noqa: E402
+
+# Benchmarks run on the real date (their data is built around it).
+CTX = Context.of(_Settings())
+
 PG_SERVER = os.environ.get("RECEPTION_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 TIME_LIMIT = 900.0  # seconds, per phase (set-up, each measured figure)
 YEARS = 5
@@ -140,7 +146,7 @@ class Org:
 
 
 async def build_org(maker: Any) -> Org:
-    from reception.cases import service as cases
+    from reception.cases import registration
     from reception.org import schemas
     from reception.org import service as org_service
 
@@ -187,7 +193,7 @@ async def build_org(maker: Any) -> Org:
         )
         assert user.id is not None
         _, o.token = await org_service.issue_token(session=s, actor=None, user_id=user.id)
-        await cases.ensure_default_categories(session=s)
+        await registration.ensure_default_categories(session=s)
         await s.commit()
     from sqlmodel import select
 
@@ -653,7 +659,7 @@ async def capture_statements(maker: Any, month: str) -> list[tuple[str, tuple[An
         engine = s.bind
         event.listen(engine.sync_engine, "before_cursor_execute", listener)
         try:
-            await service.review(session=s, actor=None, month=month)
+            await service.review(session=s, ctx=CTX, actor=None, month=month)
         finally:
             event.remove(engine.sync_engine, "before_cursor_execute", listener)
     return captured
@@ -670,12 +676,11 @@ async def main() -> int:
     if args.cases < 2000:
         parser.error("--cases must be at least 2000")
 
-    from reception.cases.service import today_local
     from reception.config import Settings
     from reception.db import create_engine, create_sessionmaker, migrate
     from reception.reports import service, writers
 
-    today = today_local()
+    today = CTX.today()
     month = args.month or previous_month(today)
     load_before = f"{os.getloadavg()[0]:.2f}"
     name = f"reception_bench_{uuid.uuid4().hex[:10]}"
@@ -711,7 +716,7 @@ async def main() -> int:
 
         # Warm once (the first review seeds categories and calendar years), then capture.
         async with maker() as s:
-            await service.review(session=s, actor=None, month=month)
+            await service.review(session=s, ctx=CTX, actor=None, month=month)
             await s.commit()
         statements = await capture_statements(maker, month)
         selects = [(q, p) for q, p in statements if q.lstrip().upper().startswith("SELECT")]
@@ -737,7 +742,7 @@ async def main() -> int:
         async def in_process(fmt: str) -> Callable[[], Awaitable[bytes]]:
             async def one() -> bytes:
                 async with maker() as s:
-                    report = await service.review(session=s, actor=None, month=month)
+                    report = await service.review(session=s, ctx=CTX, actor=None, month=month)
                     report_holder["report"] = report
                 body = await asyncio.to_thread(writers.WRITERS[fmt], report)
                 return body
@@ -746,7 +751,7 @@ async def main() -> int:
 
         async def review_only() -> None:
             async with maker() as s:
-                await service.review(session=s, actor=None, month=month)
+                await service.review(session=s, ctx=CTX, actor=None, month=month)
 
         try:
             floor_t, _ = await timed(args.runs, floor_once)
@@ -769,7 +774,7 @@ async def main() -> int:
         await engine.dispose()
 
         http: dict[str, tuple[list[float], int]] = {}
-        with serve(sa_url, workers=args.workers) as base:
+        with serve(sa_url, workers=args.workers, now=None) as base:
             headers = {"Authorization": f"Bearer {org.token}"}
             async with httpx.AsyncClient(base_url=base, headers=headers, timeout=600) as client:
                 for fmt in ("json", "xlsx"):

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.org import schemas
 from reception.org import service as org
+from reception.workcal import service as workcal
 
 
 @dataclass
@@ -114,16 +114,49 @@ async def build_world(maker: async_sessionmaker[AsyncSession]) -> World:
             assert user.id is not None
             w.users[key] = user.id
             _, w.tokens[key] = await org.issue_token(session=s, actor=None, user_id=user.id)
+        await put_provisional_2027(s)
         await s.commit()
     return w
+
+
+# 2027 as the tests know it: an estimate without the State Council's schedule (provisional),
+# put in by the tests so that none depends on what the installed `holidays` package guesses.
+PROVISIONAL_2027_HOLIDAYS = [
+    "2027-01-01",
+    *(f"2027-02-{d:02d}" for d in range(6, 13)),
+    "2027-04-05",
+    *(f"2027-05-{d:02d}" for d in range(1, 6)),
+    "2027-06-09",
+    "2027-09-15",
+    *(f"2027-10-{d:02d}" for d in range(1, 8)),
+]
+
+
+async def put_provisional_2027(s: AsyncSession) -> None:
+    await workcal.put_year(
+        session=s,
+        actor=None,
+        year=2027,
+        holidays={date.fromisoformat(d): "假日(估计)" for d in PROVISIONAL_2027_HOLIDAYS},
+        workdays={},
+        official=False,
+        source="tests",
+    )
 
 
 SHANGHAI = "+08:00"
 
 
+# The tests' "today" (tests/conftest.py NOW).
+TODAY = date(2026, 12, 1)
+
+
 def future_workday(days_ahead: int = 30) -> date:
-    """A weekday some weeks ahead (tests book into sessions that have not happened yet)."""
-    day = datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=days_ahead)
+    """A weekday some weeks after the tests' today (to book into sessions still to come).
+
+    Only Monday to Friday: the 2026 calendar has no holiday in the weeks this reaches, so
+    the weekday test here is about the days the tests pick, not the working-day calendar."""
+    day = TODAY + timedelta(days=days_ahead)
     while day.weekday() >= 5:
         day += timedelta(days=1)
     return day

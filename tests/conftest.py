@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.app import create_app
 from reception.config import Settings
+from reception.context import Context, FixedClock
 from reception.db import migrate
 from reception.models import metadata
 
@@ -84,11 +85,28 @@ def backend(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgresql"
 
 
+# "Now" for every test, set here and never read from the wall clock: 10:00 in Beijing on
+# Tuesday 2026-12-01. A test that needs another day sets the clock itself.
+NOW = "2026-12-01T10:00:00+08:00"
+
+
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url, data_dir=tmp_path, public_url="https://reception.test"
+        database_url=database_url, data_dir=tmp_path, public_url="https://reception.test", now=NOW
     )
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    from datetime import datetime
+
+    return FixedClock(datetime.fromisoformat(NOW))
+
+
+@pytest.fixture
+def ctx(settings: Settings, clock: FixedClock) -> Context:
+    return Context(settings, clock)
 
 
 async def _empty_tables(maker: async_sessionmaker[AsyncSession], dialect: str) -> None:
@@ -103,8 +121,8 @@ async def _empty_tables(maker: async_sessionmaker[AsyncSession], dialect: str) -
 
 
 @pytest.fixture
-async def app(settings: Settings) -> AsyncIterator[Litestar]:
-    application = create_app(settings)
+async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Litestar]:
+    application = create_app(settings, clock)
     maker = application.state.sessionmaker
     await _empty_tables(maker, application.state.engine.dialect.name)
     yield application

@@ -24,9 +24,17 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, *, workers: int = 2) -> Iterator[str]:
+def serve(database_url: str, *, workers: int = 2, now: str | None = "tests") -> Iterator[str]:
+    """`now`: the server's clock starts at the tests' "now" (default), at this ISO instant,
+    or (None) runs on the real time, as benchmarks do."""
     port = free_port()
+    from tests.conftest import NOW
+
     env = {**os.environ, "RECEPTION_DATABASE_URL": database_url, "RECEPTION_LOG_LEVEL": "WARNING"}
+    # The server works out its own public URL (serve's default), as on a fresh install.
+    env.pop("RECEPTION_PUBLIC_URL", None)
+    if now is not None:
+        env["RECEPTION_NOW"] = NOW if now == "tests" else now
     proc = subprocess.Popen(
         [RECEPTION, "serve", "--no-migrate", "--workers", str(workers), "--port", str(port)],
         env=env,

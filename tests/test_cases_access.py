@@ -127,6 +127,35 @@ async def test_reassignment_keeps_history(client: httpx.AsyncClient, world: Worl
     assert r.json() == []
 
 
+async def test_reading_follows_the_current_owner(client: httpx.AsyncClient, world: World) -> None:
+    """A leader who no longer owns a case, and the secretaries linked to him, no longer read
+    it; the office (the unit's clerk, the reviewer) still reads it with its whole history."""
+    clerk = auth(world.tokens["clerk_district"])
+    cid = (await client.post("/api/cases", json=case_body(world), headers=clerk)).json()["id"]
+    url = f"/api/cases/{cid}/ownership"
+    await client.post(url, json={"leader_id": world.leaders["mayor"]}, headers=clerk)
+    paths = ("", "/timeline", "/clocks", "/ownership")
+    for who in ("leader", "secretary"):
+        headers = auth(world.tokens[who])
+        for path in paths:
+            assert (await client.get(f"/api/cases/{cid}{path}", headers=headers)).status_code == 200
+        assert (await client.get("/api/cases", headers=headers)).json()["total"] == 1
+    r = await client.post(
+        url,
+        json={"leader_id": world.leaders["township_a"], "reason": "属地包案"},
+        headers=clerk,
+    )
+    assert r.status_code == 201, r.text
+    for who in ("leader", "secretary"):
+        headers = auth(world.tokens[who])
+        for path in paths:
+            assert_problem(await client.get(f"/api/cases/{cid}{path}", headers=headers), 404)
+        assert (await client.get("/api/cases", headers=headers)).json()["total"] == 0
+    for who in ("clerk_district", "clerk_a", "reviewer"):
+        history = (await client.get(url, headers=auth(world.tokens[who]))).json()
+        assert [h["leader_name"] for h in history] == ["李某乙", "周某镇"], who
+
+
 async def test_the_database_allows_one_current_owner(
     client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:

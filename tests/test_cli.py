@@ -5,9 +5,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -16,13 +15,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.org.models import Leader, Unit, User, Venue
 from reception.scheduling.models import Appointment, ReceptionSession
-from tests.conftest import auth
+from tests.builders import TODAY
+from tests.conftest import NOW, auth
+from tests.live import serve
 
 RECEPTION = str(Path(sys.executable).parent / "reception")
 
 
 def run(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "RECEPTION_DATABASE_URL": database_url}
+    # The command's clock starts at the tests' "now", like the app's in every other test.
+    env = {**os.environ, "RECEPTION_DATABASE_URL": database_url, "RECEPTION_NOW": NOW}
     result = subprocess.run(
         [RECEPTION, *args], env=env, capture_output=True, text=True, timeout=120
     )
@@ -95,7 +97,7 @@ async def test_demo_is_idempotent(
     assert len(listed) == 8 and all("day 20 09:00-12:00" in line for line in listed)
     rule_id = listed[0].split()[0]
     # A year further on: 12 months already there are skipped, about 6 more are created.
-    until = (datetime.now(ZoneInfo("Asia/Shanghai")).date() + timedelta(days=366)).isoformat()
+    until = (TODAY + timedelta(days=366)).isoformat()
     out = run(db_url, "rules", "generate", rule_id, "--until", until).stdout.splitlines()
     assert 5 <= sum(line.startswith("created") for line in out) <= 7
     assert sum(line.startswith("skipped") for line in out) == 12
@@ -118,6 +120,11 @@ async def test_db_current_reports_head(db_url: str) -> None:
 async def test_calendar_and_rule_commands(db_url: str, tmp_path: Path) -> None:
     out = run(db_url, "calendar", "show", "2026").stdout
     assert out.startswith("2026: official") and "2026-09-20 日 班" in out
+    # A year imported as provisional says so (not what the holidays package guesses for it).
+    estimate = tmp_path / "estimate.json"
+    estimate.write_text('{"holidays": ["2027-01-01"], "workdays": []}')
+    out = run(db_url, "calendar", "import", "2027", "--json", str(estimate), "--provisional")
+    assert "(provisional)" in out.stdout
     assert "PROVISIONAL" in run(db_url, "calendar", "show", "2027").stdout
 
     bad = tmp_path / "bad.json"
@@ -131,3 +138,17 @@ async def test_calendar_and_rule_commands(db_url: str, tmp_path: Path) -> None:
     assert "2027: official" in run(db_url, "calendar", "show", "2027").stdout
     assert "Demo schedule" not in run(db_url, "demo", "--org-only").stdout
     assert run(db_url, "rules", "list").stdout.strip() == ""
+
+
+async def test_serve_on_one_worker_hands_out_feed_urls_on_its_own_port(db_url: str) -> None:
+    """`serve --port P` with one worker and no RECEPTION_PUBLIC_URL: calendar apps must be
+    sent to port P, not to the default 8000 (the settings are decided once, by `serve`)."""
+    token = run(db_url, "user", "add", "王某管", "--role", "admin").stdout.strip().splitlines()[-1]
+    with serve(db_url, workers=1) as base:
+        port = base.rsplit(":", 1)[1]
+        assert port != "8000"
+        async with httpx.AsyncClient(base_url=base, headers=auth(token)) as c:
+            unit = (await c.post("/api/units", json={"name": "蓟州区", "kind": "district"})).json()
+            r = await c.post("/api/feeds", json={"scope": "unit", "unit_id": unit["id"]})
+    assert r.status_code == 201, r.text
+    assert r.json()["url"].startswith(f"http://127.0.0.1:{port}/feeds/fd_")

@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import httpx
 import icalendar
-import pytest
-from litestar import Litestar, Router, get
-from litestar.datastructures import State
-from litestar.di import Provide
-from litestar.params import FromPath
-from litestar.types import ASGIApp, Receive, Scope, Send
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.audit.models import AuditEvent
 from reception.auth import hash_token
-from reception.config import Settings
-from reception.feeds import service as feed_service
-from reception.feeds.controllers import SessionIcsController
 from reception.feeds.models import FeedToken
 from reception.org import schemas
 from reception.org import service as org
@@ -229,37 +219,23 @@ async def test_session_ics_follows_read_visibility(
     assert (await client.get(path)).status_code == 401
 
 
-async def test_session_ics_route_coexists_with_an_int_session_route(
-    monkeypatch: pytest.MonkeyPatch,
+async def test_session_ics_route_coexists_with_the_day_sheet_route(
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
-    """The scheduling controller owns GET /api/sessions/{session_id:int}: both must answer,
-    whichever is registered first (a `{ref:str}` route there would shadow one of them)."""
-
-    @get("/sessions/{session_id:int}", sync_to_thread=False)
-    def read_session(session_id: FromPath[int]) -> dict[str, int]:
-        return {"id": session_id}
-
-    async def fake_ics(**kwargs: Any) -> bytes:
-        return f"ics {kwargs['session_id']}".encode()
-
-    def with_user(app: ASGIApp) -> ASGIApp:
-        async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-            scope["user"] = "someone"
-            await app(scope, receive, send)
-
-        return middleware
-
-    monkeypatch.setattr(feed_service, "session_ics", fake_ics)
-    for handlers in ([read_session, SessionIcsController], [SessionIcsController, read_session]):
-        app = Litestar(
-            [Router("/api", route_handlers=handlers, middleware=[with_user])],
-            dependencies={"db": Provide(lambda: AsyncSession(), sync_to_thread=False)},
-            state=State({"settings": Settings()}),
-        )
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://test"
-        ) as c:
-            plain = await c.get("/api/sessions/7")
-            assert plain.status_code == 200 and plain.json() == {"id": 7}
-            ics = await c.get("/api/sessions/7/event.ics")
-            assert ics.status_code == 200 and ics.content == b"ics 7"
+    """The scheduling controller owns GET /api/sessions/{session_id:int} and the feeds one
+    GET /api/sessions/{session_id:int}/event.ics: in the app as built, both answer for one
+    session (a `{ref:str}` route there would silently shadow one of them)."""
+    w = await build_world(sessionmaker)
+    row = await add_session(
+        sessionmaker,
+        leader_id=w.leaders["mayor"],
+        day=today() + timedelta(days=3),
+        venue_id=w.venue,
+    )
+    admin = auth(w.tokens["admin"])
+    sheet = await client.get(f"/api/sessions/{row.id}", headers=admin)
+    assert sheet.status_code == 200 and sheet.json()["session"]["uid"] == row.uid
+    ics = await client.get(f"/api/sessions/{row.id}/event.ics", headers=admin)
+    assert ics.status_code == 200 and ics.headers["content-type"].startswith("text/calendar")
+    (event,) = icalendar.Calendar.from_ical(ics.content).walk("VEVENT")
+    assert str(event["UID"]) == row.uid

@@ -59,7 +59,7 @@ async def _calendar_world(maker: async_sessionmaker[AsyncSession]) -> tuple[Worl
         venue_id=w.venue,
         status="cancelled",
         sequence=1,
-        cancelled_at=datetime.now(UTC) - timedelta(days=3),
+        cancelled_at=local(today() - timedelta(days=3), 9),
     )
     visit = await add_session(
         maker,
@@ -91,7 +91,7 @@ async def _calendar_world(maker: async_sessionmaker[AsyncSession]) -> tuple[Worl
             day=d + timedelta(days=9),
             venue_id=w.venue,
             status="cancelled",
-            cancelled_at=datetime.now(UTC) - timedelta(days=40),
+            cancelled_at=local(today() - timedelta(days=40), 9),
         ),
     ]
     return w, {

@@ -4,7 +4,7 @@ appointments (the scheduling API is built separately), and feed creation through
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import httpx
@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.config import Settings
 from reception.scheduling.models import Appointment, ReceptionSession, SessionSlot
+from tests.builders import TODAY
 from tests.conftest import auth
 
 TZ = Settings().tz
@@ -25,7 +26,8 @@ PII = {
 
 
 def today() -> date:
-    return datetime.now(TZ).date()
+    """The tests' today (conftest NOW), in Beijing."""
+    return TODAY
 
 
 def local(day: date, hour: int, minute: int = 0) -> datetime:
@@ -105,7 +107,7 @@ async def add_appointment(
             places=min(party_size, 5),
             status=status,
             booked_by_name="孙某秘",
-            cancelled_at=datetime.now(UTC) if status == "cancelled" else None,
+            cancelled_at=local(TODAY, 9) if status == "cancelled" else None,
         )
         s.add(row)
         await s.commit()

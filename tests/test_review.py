@@ -40,8 +40,9 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reception.context import Context, FixedClock
+from reception.scheduling import booking
 from reception.scheduling import schemas as sched
-from reception.scheduling import service as scheduling
 from tests.builders import OTHER_ID, World, build_world, case_body
 from tests.conftest import assert_problem, auth
 
@@ -80,7 +81,7 @@ async def _do(client: httpx.AsyncClient, world: World, case_id: int, **body: Any
 
 @pytest.fixture
 async def october(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], ctx: Context
 ) -> tuple[World, dict[str, int]]:
     world = await build_world(sessionmaker)
     clerk = auth(world.tokens["clerk_district"])
@@ -168,19 +169,25 @@ async def october(
         )
     ).json()["id"]
     async with sessionmaker() as s:
+        # Booked on 10-15, before the reception day.
+        then = Context(ctx.settings, FixedClock(datetime.fromisoformat("2026-10-15T09:00+08:00")))
         for case_id in (a, None):
-            appointment, _ = await scheduling.book(
+            made = await booking.book(
                 session=s,
+                ctx=then,
                 actor=None,
                 session_id=held,
                 data=sched.AppointmentCreate(
                     petitioner_name="来访人", matter_summary="诉求", case_id=case_id
                 ),
-                now=datetime.fromisoformat("2026-10-15T09:00:00+08:00"),
             )
             for status in ("checked_in", "completed"):
-                await scheduling.transition_appointment(
-                    session=s, actor=None, appointment_id=appointment.id or 0, to=status
+                await booking.transition_appointment(
+                    session=s,
+                    ctx=ctx,
+                    actor=None,
+                    appointment_id=made.appointment.id or 0,
+                    to=status,
                 )
         await s.commit()
     assert (

@@ -6,6 +6,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reception.context import Context
 from tests.builders import World, build_world
 from tests.conftest import assert_problem, auth
 
@@ -226,20 +227,27 @@ async def test_rule_scope_and_bad_rules(client: httpx.AsyncClient, world: World)
 
 
 async def test_generation_on_a_leap_day(
-    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    ctx: Context,
 ) -> None:
-    from datetime import date
+    from datetime import date, datetime
 
-    from reception.scheduling import service as scheduling
+    from reception.context import Context, FixedClock
+    from reception.scheduling import generation
 
     rule = (await _rule(client, world, valid_from="2028-01-01")).json()
+    on_the_leap_day = Context(
+        ctx.settings, FixedClock(datetime.fromisoformat("2028-02-29T09:00+08:00"))
+    )
     async with sessionmaker() as s:
-        result = await scheduling.generate(
+        result = await generation.generate(
             session=s,
+            ctx=on_the_leap_day,
             actor=None,
             rule_id=rule["id"],
             until=date(2028, 3, 31),
-            today=date(2028, 2, 29),
         )
         assert [x.rule_date for x in result.created] == [
             date(2028, 1, 20),

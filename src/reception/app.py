@@ -20,14 +20,11 @@ import reception.models  # noqa: F401  (the whole metadata, so every foreign key
 from reception import __version__
 from reception.audit.controllers import AuditController
 from reception.auth import TokenAuthMiddleware
-from reception.cases.controllers import (
-    CampaignController,
-    CaseController,
-    CategoryController,
-    LeaderCasesController,
-    SessionCasesController,
-)
+from reception.campaigns.controllers import CampaignController
+from reception.cases.clocks import apply_calendar_year
+from reception.cases.controllers import CaseController, CategoryController, LeaderCasesController
 from reception.config import Settings, get_settings
+from reception.context import Clock, Context
 from reception.db import SQLITE_WRITE, create_engine, create_sessionmaker
 from reception.errors import exception_handlers
 from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
@@ -43,6 +40,7 @@ from reception.reports.controllers import IncidentController, ReportController
 from reception.scheduling.controllers import (
     AppointmentController,
     RuleController,
+    SessionCasesController,
     SessionController,
 )
 from reception.workcal.controllers import CalendarController
@@ -90,6 +88,16 @@ async def provide_db(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSes
             await session.commit()
 
 
+def provide_ctx(state: State) -> Context:
+    ctx: Context = state.ctx
+    return ctx
+
+
+def provide_apply_year() -> Any:
+    # The calendar's writes recompute the cases' clocks: wired here, where both are known.
+    return apply_calendar_year
+
+
 @get("/health", tags=["health"], media_type=MediaType.JSON, cache_control=None)
 async def health(state: State) -> dict[str, str]:
     try:
@@ -100,8 +108,11 @@ async def health(state: State) -> dict[str, str]:
     return {"status": "ok", "database": state.engine.dialect.name, "version": __version__}
 
 
-def create_app(settings: Settings | None = None) -> Litestar:
+def create_app(settings: Settings | None = None, clock: Clock | None = None) -> Litestar:
+    """The service, with its settings and clock (tests pass both; a worker process reads the
+    environment)."""
     settings = settings or get_settings()
+    ctx = Context.of(settings, clock)
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
 
@@ -116,9 +127,15 @@ def create_app(settings: Settings | None = None) -> Litestar:
     )
     return Litestar(
         route_handlers=[health, *PUBLIC_HANDLERS, api],
-        dependencies={"db": Provide(provide_db)},
+        dependencies={
+            "db": Provide(provide_db),
+            "ctx": Provide(provide_ctx, sync_to_thread=False),
+            "apply_year": Provide(provide_apply_year, sync_to_thread=False),
+        },
         exception_handlers=exception_handlers,
-        state=State({"settings": settings, "engine": engine, "sessionmaker": sessionmaker}),
+        state=State(
+            {"settings": settings, "ctx": ctx, "engine": engine, "sessionmaker": sessionmaker}
+        ),
         on_shutdown=[dispose_engine],
         openapi_config=OpenAPIConfig(
             title="reception",

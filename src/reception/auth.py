@@ -143,8 +143,3 @@ def require(*roles: str) -> Guard:
             )
 
     return guard
-
-
-def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal:
-    principal: Principal = connection.user
-    return principal

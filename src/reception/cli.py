@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
@@ -10,24 +11,27 @@ from typing import Any, TypeVar
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reception.base import ROLES
 from reception.config import get_settings
+from reception.context import Context
 from reception.db import create_engine, create_sessionmaker, migrate
 from reception.errors import DomainError
 
 T = TypeVar("T")
 
 
-def _run_in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
-    """Run `work` in one committed transaction against the configured database."""
-
+def _run_in_transaction(work: Callable[[AsyncSession, Context], Awaitable[T]]) -> T:
+    """Run `work` in one committed transaction against the configured database, with the
+    settings and the clock of this command (read from the environment once)."""
+    ctx = Context.of(get_settings())
     # Commands work on a new database too: bring it to the current schema first (idempotent).
-    migrate(get_settings().database_url, "upgrade", "head")
+    migrate(ctx.settings.database_url, "upgrade", "head")
 
     async def runner() -> T:
-        engine = create_engine(get_settings())
+        engine = create_engine(ctx.settings)
         try:
             async with create_sessionmaker(engine)() as session:
-                result = await work(session)
+                result = await work(session, ctx)
                 await session.commit()
                 return result
         finally:
@@ -61,6 +65,7 @@ def main() -> None:
 @click.option("--no-migrate", is_flag=True, help="Do not apply pending migrations first.")
 def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
     """Apply pending migrations, then serve the API."""
+    import dataclasses
     import os
 
     import uvicorn
@@ -69,28 +74,34 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
     if not no_migrate:
         migrate(settings.database_url, "upgrade", "head")
     if "RECEPTION_PUBLIC_URL" not in os.environ:
-        # Feed links must point at this server; worker processes read it from the environment.
+        # Feed links must point at this server.
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        os.environ["RECEPTION_PUBLIC_URL"] = f"http://{shown}:{port}"
+        settings = dataclasses.replace(settings, public_url=f"http://{shown}:{port}")
         click.echo(
-            f"RECEPTION_PUBLIC_URL not set: feed links will use {os.environ['RECEPTION_PUBLIC_URL']}",
-            err=True,
+            f"RECEPTION_PUBLIC_URL not set: feed links will use {settings.public_url}", err=True
         )
     click.echo(
         f"reception on http://{host}:{port} (API docs: /schema) database: "
         f"{'SQLite' if settings.is_sqlite else 'PostgreSQL'}",
         err=True,
     )
-    uvicorn.run(
-        "reception.app:factory",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        log_level=settings.log_level.lower(),
-        # Access logs hold URLs, and feed URLs hold secret tokens: keep them out of logs.
-        access_log=False,
-    )
+    # Access logs hold URLs, and feed URLs hold secret tokens: keep them out of logs.
+    common: dict[str, Any] = {
+        "host": host,
+        "port": port,
+        "log_level": settings.log_level.lower(),
+        "access_log": False,
+    }
+    if workers == 1:
+        # One process: hand it the app built from these very settings.
+        from reception.app import create_app
+
+        logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+        uvicorn.run(create_app(settings), **common)
+        return
+    # Worker processes build their app from the environment: pass what was decided here.
+    os.environ["RECEPTION_PUBLIC_URL"] = settings.public_url
+    uvicorn.run("reception.app:factory", factory=True, workers=workers, **common)
 
 
 # ---------------------------------------------------------------- db
@@ -132,21 +143,15 @@ def demo(org_only: bool) -> None:
     The org chart of 蓟州区, and unless --org-only: a 20th-day reception rule for every
     district leader with 12 months of sessions (6 back, 6 ahead), appointments and field visits.
     """
-    from datetime import datetime
-
-    from reception.config import local_tz
     from reception.demo import DemoLogin, load_cases, load_incidents, load_org, load_schedule
 
-    migrate(get_settings().database_url, "upgrade", "head")
-
-    async def work(session: AsyncSession) -> tuple[list[DemoLogin], dict[str, int]]:
+    async def work(session: AsyncSession, ctx: Context) -> tuple[list[DemoLogin], dict[str, int]]:
         logins = await load_org(session)
         counts: dict[str, int] = {}
         if not org_only:
-            today = datetime.now(local_tz()).date()
-            counts = await load_schedule(session, today)
-            counts |= {f"case_{k}": v for k, v in (await load_cases(session, today)).items()}
-            counts["incidents"] = await load_incidents(session, today)
+            counts = await load_schedule(session, ctx)
+            counts |= {f"case_{k}": v for k, v in (await load_cases(session, ctx)).items()}
+            counts["incidents"] = await load_incidents(session, ctx)
         return logins, counts
 
     logins, counts = _run_in_transaction(work)
@@ -178,7 +183,7 @@ def calendar_show(year: int) -> None:
     """Show a year: official or provisional, holidays and make-up working days."""
     from reception.workcal import service as workcal
 
-    async def work(session: AsyncSession) -> tuple[Any, list[Any]]:
+    async def work(session: AsyncSession, ctx: Context) -> tuple[Any, list[Any]]:
         return await workcal.get_year(session=session, year=year)
 
     row, days = _run_in_transaction(work)
@@ -202,9 +207,9 @@ def calendar_import(year: int, json_file: Any, ics_file: Any, provisional: bool)
     """Import or correct a year from a JSON or ICS file (replaces the year)."""
     import msgspec
 
+    from reception.cases.clocks import apply_calendar_year
     from reception.workcal import schemas as wschemas
     from reception.workcal import service as workcal
-    from reception.workcal.controllers import apply_year, days_of
 
     if bool(json_file) == bool(ics_file):
         raise click.UsageError("give exactly one of --json or --ics")
@@ -213,7 +218,8 @@ def calendar_import(year: int, json_file: Any, ics_file: Any, provisional: bool)
             data = msgspec.json.decode(json_file.read(), type=wschemas.YearPut)
         except msgspec.ValidationError as exc:
             raise click.ClickException(f"bad JSON: {exc}") from exc
-        holidays, workdays, source = days_of(data.holidays), days_of(data.workdays), "json"
+        holidays, workdays = workcal.days_of(data.holidays), workcal.days_of(data.workdays)
+        source = "json"
     else:
         try:
             holidays, workdays = workcal.parse_ics(ics_file.read(), year)
@@ -221,11 +227,11 @@ def calendar_import(year: int, json_file: Any, ics_file: Any, provisional: bool)
             raise click.ClickException(exc.detail) from exc
         source = "ics"
 
-    async def work(session: AsyncSession) -> Any:
-        return await apply_year(
-            session,
-            None,
-            year,
+    async def work(session: AsyncSession, ctx: Context) -> Any:
+        return await apply_calendar_year(
+            session=session,
+            actor=None,
+            year=year,
             holidays=holidays,
             workdays=workdays,
             official=not provisional,
@@ -251,7 +257,7 @@ def rules_list() -> None:
 
     from reception.scheduling.models import ReceptionRule
 
-    async def work(session: AsyncSession) -> list[Any]:
+    async def work(session: AsyncSession, ctx: Context) -> list[Any]:
         return list(await session.scalars(select(ReceptionRule).order_by(col(ReceptionRule.id))))
 
     for r in _run_in_transaction(work):
@@ -267,11 +273,11 @@ def rules_list() -> None:
 @click.option("--until", required=True, type=click.DateTime(formats=["%Y-%m-%d"]))
 def rules_generate(rule_id: int, until: Any) -> None:
     """Create a rule's sessions up to --until (idempotent)."""
-    from reception.scheduling import service as scheduling
+    from reception.scheduling import generation
 
-    async def work(session: AsyncSession) -> Any:
-        return await scheduling.generate(
-            session=session, actor=None, rule_id=rule_id, until=until.date()
+    async def work(session: AsyncSession, ctx: Context) -> Any:
+        return await generation.generate(
+            session=session, ctx=ctx, actor=None, rule_id=rule_id, until=until.date()
         )
 
     result = _run_in_transaction(work)
@@ -315,9 +321,10 @@ def export_review(
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         raise click.BadParameter("YYYY-MM", param_hint="--month")
 
-    async def work(session: AsyncSession) -> dict[str, Any]:
+    async def work(session: AsyncSession, ctx: Context) -> dict[str, Any]:
         return await reports.review(
             session=session,
+            ctx=ctx,
             actor=None,
             month=month,
             unit_id=unit_id,
@@ -349,7 +356,7 @@ def user() -> None:
 @click.option(
     "--role",
     required=True,
-    type=click.Choice(["admin", "secretary", "clerk", "leader", "reviewer"]),
+    type=click.Choice(ROLES),
 )
 @click.option(
     "--leader",
@@ -370,7 +377,7 @@ def user_add(
     if role == "leader" and len(leaders) > 1:
         raise click.UsageError("a leader's login belongs to exactly one --leader")
 
-    async def work(session: AsyncSession) -> tuple[Any, str]:
+    async def work(session: AsyncSession, ctx: Context) -> tuple[Any, str]:
         data = schemas.UserCreate(
             name=name,
             role=role,  # type: ignore[arg-type]
@@ -396,7 +403,7 @@ def user_list(role: str | None) -> None:
     """List users with their roles and links."""
     from reception.org import service as org
 
-    async def work(session: AsyncSession) -> list[tuple[Any, list[int]]]:
+    async def work(session: AsyncSession, ctx: Context) -> list[tuple[Any, list[int]]]:
         rows, _ = await org.list_users(session=session, limit=10_000, offset=0, role=role)
         ids = [u.id for u in rows if u.id is not None]
         links = await org.linked_leader_ids(session=session, user_ids=ids)
@@ -429,7 +436,7 @@ def token_revoke(token_id_or_token: str) -> None:
     from reception.org import service as org
     from reception.org.models import ApiToken
 
-    async def work(session: AsyncSession) -> Any:
+    async def work(session: AsyncSession, ctx: Context) -> Any:
         if token_id_or_token.isdigit():
             token_id = int(token_id_or_token)
         else:
@@ -452,7 +459,7 @@ def token_add(user_id: int, label: str) -> None:
     """Issue a new token for a user; printed alone on the last line."""
     from reception.org import service as org
 
-    async def work(session: AsyncSession) -> str:
+    async def work(session: AsyncSession, ctx: Context) -> str:
         _, tok = await org.issue_token(session=session, actor=None, user_id=user_id, label=label)
         return tok
 

@@ -1,10 +1,10 @@
-"""Settings, read from the environment (RECEPTION_*) once per process."""
+"""Settings, read from the environment (RECEPTION_*) by the entry points (the app factory of a
+worker process, each CLI command) and passed down from there: nothing below reads them itself."""
 
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -29,6 +29,9 @@ class Settings:
     feed_past_days: int = 90
     feed_future_days: int = 548
     feed_ttl_minutes: int = 60
+    # The service's clock starts at this instant (ISO 8601 with offset) and runs on: for
+    # training systems and tests that drive a real server. Empty: the real time.
+    now: str = ""
 
     def __post_init__(self) -> None:
         if not self.database_url:
@@ -36,6 +39,12 @@ class Settings:
                 self, "database_url", f"sqlite+aiosqlite:///{self.data_dir / 'reception.db'}"
             )
         ZoneInfo(self.timezone)  # fail at start-up, not at the first request
+        if self.now:
+            from datetime import datetime
+
+            instant = datetime.fromisoformat(self.now)
+            if instant.tzinfo is None:
+                raise ValueError("RECEPTION_NOW needs a UTC offset, e.g. 2026-12-01T09:00+08:00")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -61,14 +70,10 @@ class Settings:
             feed_past_days=int(env.get("RECEPTION_FEED_PAST_DAYS", "90")),
             feed_future_days=int(env.get("RECEPTION_FEED_FUTURE_DAYS", "548")),
             feed_ttl_minutes=int(env.get("RECEPTION_FEED_TTL_MINUTES", "60")),
+            now=env.get("RECEPTION_NOW", ""),
         )
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The settings in the environment now (entry points only; services get them passed)."""
     return Settings.from_env()
-
-
-def local_tz() -> ZoneInfo:
-    """The zone people read times in (Asia/Shanghai unless configured otherwise)."""
-    return get_settings().tz

@@ -63,18 +63,6 @@ class InvalidInput(DomainError):
         super().__init__(detail, **extra)
 
 
-def require_match(current_etag: str, if_match: str | None, what: str) -> None:
-    """Optimistic concurrency: a write that sent If-Match must have read the current version."""
-    if if_match is None:
-        return
-    wanted = {tag.strip() for tag in if_match.split(",")}
-    if "*" not in wanted and current_etag not in wanted:
-        raise PreconditionFailed(
-            f"{what} has changed (now {current_etag}); reload it and try again",
-            current_etag=current_etag,
-        )
-
-
 def problem(
     status: int, slug: str, title: str, detail: str, **extra: Any
 ) -> Response[dict[str, Any]]:
@@ -214,5 +202,4 @@ __all__ = [
     "PreconditionFailed",
     "exception_handlers",
     "problem",
-    "require_match",
 ]

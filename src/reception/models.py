@@ -5,10 +5,8 @@ from __future__ import annotations
 from sqlmodel import SQLModel
 
 from reception.audit.models import AuditEvent
+from reception.campaigns.models import Campaign, CampaignCase, CampaignTarget
 from reception.cases.models import (
-    Campaign,
-    CampaignCase,
-    CampaignTarget,
     CaseCategory,
     CaseClock,
     CaseCounter,
@@ -17,13 +15,18 @@ from reception.cases.models import (
     CasePetitioner,
     ClockExtension,
     PetitionCase,
-    SessionCase,
 )
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
 from reception.reports.models import Incident
-from reception.scheduling.models import Appointment, ReceptionRule, ReceptionSession, SessionSlot
+from reception.scheduling.models import (
+    Appointment,
+    ReceptionRule,
+    ReceptionSession,
+    SessionCase,
+    SessionSlot,
+)
 from reception.workcal.models import CalendarDay, CalendarYear
 
 metadata = SQLModel.metadata

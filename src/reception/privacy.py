@@ -1,13 +1,39 @@
-"""Masking of petitioners' personal data (names, phones, ID numbers) for lists and exports."""
+"""Petitioners' personal data: who sees it whole (one policy), and how it is masked otherwise.
+
+Names, phones, ID numbers and addresses never reach feeds, logs or audit rows; everywhere else
+`shows_whole` decides, and every list, detail, day sheet and export asks it.
+"""
 
 from __future__ import annotations
 
-import re
+from reception.auth import Principal
+from reception.org.access import in_subtree
 
-_ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
-_ID_CHECK = "10X98765432"
-_ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
-_PHONE_PATTERN = re.compile(r"^\+?[\d-]{7,20}$")
+
+def shows_whole(
+    principal: Principal | None,
+    *,
+    leader_id: int | None = None,
+    unit_path: str | None = None,
+    listing: bool = False,
+) -> bool:
+    """Whether `principal` sees a petitioner's data whole on a record.
+
+    The record is an appointment (the session's `leader_id`) or a case (its responsible
+    unit's `unit_path`). Whole values go to the people handling that very booking or case:
+    an admin; a secretary linked to the session's leader; a clerk whose unit subtree holds the
+    case. Lists of many records (`listing`) are masked for everyone but an admin. The command
+    line (no principal) is the administrator's own tool.
+    """
+    if principal is None or principal.is_admin:
+        return True
+    if listing:
+        return False
+    if leader_id is not None and principal.role == "secretary":
+        return leader_id in principal.leader_ids
+    if unit_path is not None and principal.role == "clerk":
+        return bool(in_subtree(unit_path, principal.unit_path))
+    return False
 
 
 def mask_name(name: str) -> str:
@@ -37,18 +63,5 @@ def mask_id_number(id_number: str) -> str:
     return value[:4] + "*" * (len(value) - 6) + value[-2:]
 
 
-def id_check_digit(first_17: str) -> str:
-    """The check character of a resident ID number from its first 17 digits (GB 11643)."""
-    return _ID_CHECK[sum(int(c) * w for c, w in zip(first_17, _ID_WEIGHTS, strict=True)) % 11]
-
-
-def valid_id_number(id_number: str) -> bool:
-    """Format and check digit of an 18-character resident ID number (GB 11643-1999)."""
-    value = id_number.strip().upper()
-    if not _ID_PATTERN.match(value):
-        return False
-    return id_check_digit(value[:17]) == value[17]
-
-
-def valid_phone(phone: str) -> bool:
-    return bool(_PHONE_PATTERN.match(phone.strip()))
+def mask_address(address: str) -> str:
+    return "" if address else address

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
-
-from reception.config import local_tz
 
 T = TypeVar("T")
 
@@ -28,9 +26,8 @@ class Page(msgspec.Struct, Generic[T]):
 S = TypeVar("S", bound=msgspec.Struct)
 
 
-def read_as(cls: type[S], obj: Any, **extra: Any) -> S:
-    """Copy a table row into a response Struct, showing instants in local time."""
-    tz = local_tz()
+def read_as(cls: type[S], obj: Any, tz: tzinfo, **extra: Any) -> S:
+    """Copy a table row into a response Struct, showing instants in local time (`tz`)."""
     values: dict[str, Any] = {}
     for name in cls.__struct_fields__:
         if name in extra:

@@ -11,12 +11,11 @@ from it carries that flag, so no one mistakes an estimate for the law.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Literal
 
-HolidayPolicy = Literal["next_workday", "previous_workday", "keep"]
+from reception.base import HolidayPolicy
 
 # Beyond this many days of searching for a working day the calendar data must be wrong.
 _MAX_SEARCH = 60
@@ -131,14 +130,6 @@ class WorkCalendar:
             day += timedelta(days=1)
             count += self.is_workday(day)
         return count
-
-
-def year_from_days(
-    year: int, *, holidays: Iterable[date], workdays: Iterable[date], official: bool
-) -> YearCalendar:
-    return YearCalendar(
-        year=year, holidays=frozenset(holidays), workdays=frozenset(workdays), official=official
-    )
 
 
 def from_holidays_package(year: int) -> tuple[YearCalendar, dict[date, str]]:

@@ -8,6 +8,7 @@ from litestar.params import FromQuery
 from reception.audit import service
 from reception.audit.schemas import AuditRead
 from reception.auth import require
+from reception.context import Ctx
 from reception.db import DB
 from reception.responses import Limit, Offset, Page, read_as
 
@@ -21,6 +22,7 @@ class AuditController(Controller):
     async def list_audit(
         self,
         db: DB,
+        ctx: Ctx,
         limit: Limit = 100,
         offset: Offset = 0,
         target_type: FromQuery[str | None] = None,
@@ -37,4 +39,4 @@ class AuditController(Controller):
             actor_user_id=actor_user_id,
             action=action,
         )
-        return Page([read_as(AuditRead, r) for r in rows], total, limit, offset)
+        return Page([read_as(AuditRead, r, ctx.tz) for r in rows], total, limit, offset)

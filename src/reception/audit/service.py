@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
@@ -14,10 +15,41 @@ from reception.db import paginate
 CLI_ACTOR = "命令行"
 
 
+def actor_name(actor: Principal | None) -> str:
+    """The name kept on records and audit rows: the person, or the command line."""
+    return actor.name if actor else CLI_ACTOR
+
+
 def snapshot(obj: SQLModel | None, *, exclude: set[str] | None = None) -> dict[str, Any] | None:
     if obj is None:
         return None
     return obj.model_dump(mode="json", exclude=exclude)
+
+
+async def changed(
+    *,
+    session: AsyncSession,
+    actor: Principal | None,
+    action: str,
+    target: SQLModel,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    exclude: set[str] | None = None,
+    target_type: str | None = None,
+) -> AuditEvent:
+    """The end of every audited write: flush it, then record who did what to which row, with
+    the row before (given) and after (its snapshot unless given)."""
+    await session.flush()
+    key = inspect(target).identity
+    return await record(
+        session=session,
+        actor=actor,
+        action=action,
+        target_type=target_type or str(target.__tablename__),
+        target_id=":".join(str(k) for k in key) if key else "",
+        before=before,
+        after=after if after is not None else snapshot(target, exclude=exclude),
+    )
 
 
 async def record(
@@ -32,7 +64,7 @@ async def record(
 ) -> AuditEvent:
     event = AuditEvent(
         actor_user_id=actor.user_id if actor else None,
-        actor_name=actor.name if actor else CLI_ACTOR,
+        actor_name=actor_name(actor),
         action=action,
         target_type=target_type,
         target_id=str(target_id),

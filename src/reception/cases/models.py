@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
+from reception.base import sql_in
 from reception.db import UTCDateTime, utcnow
 
 CHANNELS = ("letter", "visit", "online", "phone", "grid_proxy")
@@ -33,10 +34,6 @@ RESOLUTIONS = ("unresolved", "resolved", "ceased")
 SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied", "not_evaluated")
 SOURCES = ("own", "city", "national")
 CLOCK_KINDS = ("accept", "handle", "simple", "review_request", "review", "re_review", "objection")
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class CaseCategory(SQLModel, table=True):
@@ -64,11 +61,11 @@ class PetitionCase(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("reference"),
         UniqueConstraint("ref_year", "ref_seq"),
-        CheckConstraint(_in("channel", CHANNELS), name="channel"),
-        CheckConstraint(_in("stage", STAGES), name="stage"),
-        CheckConstraint(_in("resolution", RESOLUTIONS), name="resolution"),
-        CheckConstraint(_in("satisfaction", SATISFACTION), name="satisfaction"),
-        CheckConstraint(_in("source", SOURCES), name="source"),
+        CheckConstraint(sql_in("channel", CHANNELS), name="channel"),
+        CheckConstraint(sql_in("stage", STAGES), name="stage"),
+        CheckConstraint(sql_in("resolution", RESOLUTIONS), name="resolution"),
+        CheckConstraint(sql_in("satisfaction", SATISFACTION), name="satisfaction"),
+        CheckConstraint(sql_in("source", SOURCES), name="source"),
         CheckConstraint("people_count >= 1", name="people_count_positive"),
         Index("ix_petition_case_unit_id_stage", "unit_id", "stage"),
     )
@@ -138,7 +135,7 @@ class CaseClock(SQLModel, table=True):
     __tablename__ = "case_clock"
     __table_args__ = (
         UniqueConstraint("case_id", "kind", "round"),
-        CheckConstraint(_in("kind", CLOCK_KINDS), name="kind"),
+        CheckConstraint(sql_in("kind", CLOCK_KINDS), name="kind"),
         CheckConstraint("status IN ('running', 'met', 'void')", name="status"),
         CheckConstraint("extended_days >= 0", name="extended_days_non_negative"),
         Index("ix_case_clock_status_current_due", "status", "current_due"),
@@ -228,47 +225,3 @@ class CaseEvent(SQLModel, table=True):
     note: str = Field(default="", max_length=2000)
     before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
-
-
-class SessionCase(SQLModel, table=True):
-    """A case a session (usually a field visit, 带案下访) is about, and its outcome there."""
-
-    __tablename__ = "session_case"
-
-    session_id: int = Field(foreign_key="reception_session.id", primary_key=True)
-    case_id: int = Field(foreign_key="petition_case.id", primary_key=True, index=True)
-    outcome: str = Field(default="", max_length=2000)
-    outcome_on: date | None = Field(default=None)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-class Campaign(SQLModel, table=True):
-    """积案化解专项: a set of cases with dated targets."""
-
-    __tablename__ = "campaign"
-
-    id: int | None = Field(default=None, primary_key=True)
-    name: str = Field(max_length=100)
-    description: str = Field(default="", max_length=2000)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-
-
-class CampaignTarget(SQLModel, table=True):
-    __tablename__ = "campaign_target"
-    __table_args__ = (
-        UniqueConstraint("campaign_id", "due_on"),
-        CheckConstraint("percent > 0 AND percent <= 100", name="percent_range"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    campaign_id: int = Field(foreign_key="campaign.id", index=True)
-    due_on: date
-    # Share of the campaign's cases resolved by due_on, in whole percent (32, 80, 100).
-    percent: int
-
-
-class CampaignCase(SQLModel, table=True):
-    __tablename__ = "campaign_case"
-
-    campaign_id: int = Field(foreign_key="campaign.id", primary_key=True)
-    case_id: int = Field(foreign_key="petition_case.id", primary_key=True, index=True)

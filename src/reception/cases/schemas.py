@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from reception.org.schemas import Id, Strict
+from reception.base import Id, Strict
 
 Channel = Literal["letter", "visit", "online", "phone", "grid_proxy"]
 Source = Literal["own", "city", "national"]
@@ -280,56 +280,3 @@ class CategoryOut(Struct):
     code: str
     name: str
     active: bool
-
-
-class TargetIn(Strict):
-    due_on: date
-    percent: Annotated[int, Meta(ge=1, le=100)]
-
-
-class CampaignCreate(Strict):
-    name: Annotated[str, Meta(min_length=1, max_length=100)]
-    targets: Annotated[list[TargetIn], Meta(min_length=1, max_length=20)]
-    case_ids: list[Id] = msgspec.field(default_factory=list)
-    description: Annotated[str, Meta(max_length=2000)] = ""
-
-
-class CampaignCases(Strict):
-    case_ids: Annotated[list[Id], Meta(min_length=1)]
-
-
-class TargetOut(Struct):
-    due_on: date
-    percent: int
-
-
-class CampaignProgress(Struct):
-    id: int
-    name: str
-    description: str
-    as_of: date
-    total: int
-    resolved: int
-    share: float | None
-    target_in_force: TargetOut | None
-    next_target: TargetOut | None
-    on_track: bool | None
-    status: str
-    targets: list[TargetOut]
-
-
-class SessionCaseLink(Strict):
-    case_id: Id
-
-
-class SessionCaseOutcome(Strict):
-    outcome: Annotated[str, Meta(min_length=1, max_length=2000)]
-    on: date | None = None
-
-
-class SessionCaseOut(Struct):
-    session_id: int
-    case_id: int
-    reference: str
-    outcome: str
-    outcome_on: date | None

@@ -1,8 +1,9 @@
-"""The rules of a petition case (信访工作条例, 2022): stages, allowed moves, statutory clocks,
-and what "overdue" and "on time" mean. Pure: no database, no web.
+"""The rules of a petition case (信访工作条例, 2022): stages, the move table, statutory clocks,
+and what "overdue", "on time" and "resolved" mean. Pure: no database, no web.
 
-"Overdue" is defined here once, as a Python predicate and as the matching SQL expression
-(`clock_overdue` / `overdue_clause`), so the API, lists and the monthly review agree.
+Each rule that is counted both in Python and in SQL is written once with `reception.expr`:
+`overdue(clock, as_of)` answers for a loaded clock and becomes a WHERE clause for the
+CaseClock table (or an alias of it); `resolved_as_of` likewise for cases.
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, or_
-
+from reception.expr import all_of, any_of, member, missing
 from reception.workdays import Computed, WorkCalendar
 
 STAGE_LABELS = {
@@ -26,21 +26,6 @@ STAGE_LABELS = {
     "re_review": "复核",
     "closed": "办结",
 }
-CHANNEL_LABELS = {
-    "letter": "来信",
-    "visit": "来访",
-    "online": "网上",
-    "phone": "电话",
-    "grid_proxy": "网格员代办",
-}
-RESOLUTION_LABELS = {"unresolved": "未化解", "resolved": "化解", "ceased": "息诉罢访"}
-SATISFACTION_LABELS = {
-    "satisfied": "满意",
-    "basically_satisfied": "基本满意",
-    "dissatisfied": "不满意",
-    "not_evaluated": "未评价",
-}
-DIVERSIONS = {"litigation": "诉讼", "arbitration": "仲裁", "reconsideration": "行政复议"}
 DEFAULT_CATEGORIES = {
     "housing": "涉房",
     "wages": "涉薪",
@@ -58,6 +43,9 @@ CLOCK_LABELS = {
     "re_review": "复核",
     "objection": "交办异议",
 }
+
+
+# ---------------------------------------------------------------- clocks
 
 
 @dataclass(frozen=True)
@@ -78,7 +66,6 @@ CLOCK_RULES: dict[str, ClockRule] = {
     "objection": ClockRule(5, True),
 }
 MAX_HANDLE_EXTENSION_DAYS = 30
-COLLECTIVE_FROM = 5
 
 
 def due_date(calendar: WorkCalendar, kind: str, started_on: date, extra_days: int = 0) -> Computed:
@@ -88,72 +75,112 @@ def due_date(calendar: WorkCalendar, kind: str, started_on: date, extra_days: in
     return calendar.add_days(started_on, rule.length + extra_days)
 
 
-# ---------------------------------------------------------------- overdue, once
-
-
 # The petitioner's window to ask for 复查/复核 is theirs, not the office's: when it passes
 # unused nothing is late. Every other clock is a deadline on the office.
 OFFICE_CLOCKS = tuple(kind for kind in CLOCK_RULES if kind != "review_request")
 
 
-def clock_overdue(clock: Any, as_of: date) -> bool:
+def overdue(clock: Any, as_of: date) -> Any:
     """An office deadline is overdue as of a day when, on that day, it was past its due date
-    and not yet met (so a past month's figures stay what they were, even if it was met later)."""
-    return (
-        clock.kind in OFFICE_CLOCKS
-        and clock.status != "void"
-        and clock.current_due < as_of
-        and (clock.met_on is None or clock.met_on > as_of)
-    )
+    and not yet met (so a past month's figures stay what they were, even if it was met later).
 
-
-def overdue_clause(clock: Any, as_of: date) -> ColumnElement[bool]:
-    """The same rule as `clock_overdue`, as SQL over a CaseClock-like table or alias."""
-    return and_(
-        clock.kind.in_(OFFICE_CLOCKS),
+    `clock` is a loaded CaseClock (→ bool) or the CaseClock table or an alias (→ SQL)."""
+    return all_of(
+        member(clock.kind, OFFICE_CLOCKS),
         clock.status != "void",
         clock.current_due < as_of,
-        or_(clock.met_on.is_(None), clock.met_on > as_of),
+        any_of(missing(clock.met_on), lambda: clock.met_on > as_of),
     )
 
 
-def late_clause(clock: Any, as_of: date) -> ColumnElement[bool]:
-    """Overdue now, or met after its due date (a frozen late verdict)."""
-    return or_(overdue_clause(clock, as_of), and_(clock.status == "met", clock.on_time.is_(False)))
+RESOLVED = ("resolved", "ceased")
 
 
-# ---------------------------------------------------------------- stage machine
+def resolved_as_of(case: Any, as_of: date) -> Any:
+    """化解 or 息诉罢访 by that day (a loaded case → bool; the table or an alias → SQL)."""
+    return all_of(member(case.resolution, RESOLVED), lambda: case.resolution_on <= as_of)
 
-# action → (stages it may start from, stage it leads to; None = stays)
-MOVES: dict[str, tuple[frozenset[str], str | None]] = {
-    "accept": (frozenset({"registered"}), "accepted"),
-    "reject": (frozenset({"registered"}), "rejected"),
-    "divert": (frozenset({"registered"}), "diverted"),
-    "simple_procedure": (frozenset({"accepted"}), None),
-    "start": (frozenset({"accepted"}), "in_progress"),
-    "extend": (frozenset({"accepted", "in_progress"}), None),
-    "reply": (frozenset({"accepted", "in_progress"}), "replied"),
-    "deliver": (frozenset({"replied", "review", "re_review", "closed"}), None),
-    "request_review": (frozenset({"replied", "closed"}), "review"),
-    "decide_review": (frozenset({"review"}), None),
-    "request_re_review": (frozenset({"review", "closed"}), "re_review"),
-    "decide_re_review": (frozenset({"re_review"}), None),
-    "close": (frozenset({"replied", "review", "re_review", "rejected", "diverted"}), "closed"),
-}
-ACTION_LABELS = {
-    "accept": "受理",
-    "reject": "不予受理",
-    "divert": "导入法定程序",
-    "simple_procedure": "简易办理",
-    "start": "开始办理",
-    "extend": "延期",
-    "reply": "出具处理意见书",
-    "deliver": "送达",
-    "request_review": "申请复查",
-    "decide_review": "复查意见",
-    "request_re_review": "申请复核",
-    "decide_re_review": "复核意见",
-    "close": "办结",
+
+# ---------------------------------------------------------------- the move table
+
+
+@dataclass(frozen=True)
+class Start:
+    """A clock an action starts: from the action's day, or from a date field of the case."""
+
+    kind: str
+    from_field: str | None = None
+    round: int = 1
+
+
+@dataclass(frozen=True)
+class Move:
+    sources: frozenset[str]
+    # The stage it leads to (None: the case stays where it is).
+    target: str | None = None
+    # The date field of the case the action's day is written to.
+    stamps: str | None = None
+    # Clocks the action meets (whichever of them is running), voids, and starts — in that order.
+    meets: tuple[str, ...] = ()
+    voids: tuple[str, ...] = ()
+    starts: tuple[Start, ...] = ()
+
+
+def _stages(*names: str) -> frozenset[str]:
+    return frozenset(names)
+
+
+# Meeting the acceptance decision also meets the 5-working-day objection window of an
+# assigned (交办) case; `reply` meets the handling clock, normal or simple, whichever runs.
+MOVES: dict[str, Move] = {
+    "accept": Move(
+        _stages("registered"),
+        "accepted",
+        "accepted_on",
+        meets=("objection", "accept"),
+        starts=(Start("handle"),),
+    ),
+    "reject": Move(_stages("registered"), "rejected", meets=("objection", "accept")),
+    "divert": Move(_stages("registered"), "diverted", meets=("objection", "accept")),
+    "simple_procedure": Move(
+        _stages("accepted"), voids=("handle",), starts=(Start("simple", "accepted_on"),)
+    ),
+    "start": Move(_stages("accepted"), "in_progress"),
+    "extend": Move(_stages("accepted", "in_progress")),
+    "reply": Move(
+        _stages("accepted", "in_progress"), "replied", "replied_on", meets=("handle", "simple")
+    ),
+    # The petitioner's 30 days to ask for 复查 run from delivery of the written reply.
+    "deliver": Move(
+        _stages("replied", "review", "re_review", "closed"),
+        starts=(Start("review_request", "delivered_on"),),
+    ),
+    "request_review": Move(
+        _stages("replied", "closed"),
+        "review",
+        "review_requested_on",
+        meets=("review_request",),
+        starts=(Start("review"),),
+    ),
+    "decide_review": Move(
+        _stages("review"),
+        stamps="review_decided_on",
+        meets=("review",),
+        starts=(Start("review_request", round=2),),
+    ),
+    "request_re_review": Move(
+        _stages("review", "closed"),
+        "re_review",
+        "re_review_requested_on",
+        meets=("review_request",),
+        starts=(Start("re_review"),),
+    ),
+    "decide_re_review": Move(
+        _stages("re_review"), stamps="re_review_decided_on", meets=("re_review",)
+    ),
+    "close": Move(
+        _stages("replied", "review", "re_review", "rejected", "diverted"), "closed", "closed_on"
+    ),
 }
 
 
@@ -166,7 +193,6 @@ def allowed_actions(case: Any, *, matter_re_reviewed: bool = False) -> list[str]
     stage = case.stage
     conditions = {
         "accept": not matter_re_reviewed,
-        "reply": True,
         "deliver": case.replied_on is not None and case.delivered_on is None,
         "request_review": case.replied_on is not None
         and case.review_requested_on is None
@@ -182,6 +208,6 @@ def allowed_actions(case: Any, *, matter_re_reviewed: bool = False) -> list[str]
     }
     return [
         action
-        for action, (sources, _) in MOVES.items()
-        if stage in sources and conditions.get(action, True)
+        for action, move in MOVES.items()
+        if stage in move.sources and conditions.get(action, True)
     ]

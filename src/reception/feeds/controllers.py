@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any
 
@@ -21,10 +21,12 @@ from litestar.params import FromPath, JSONBody
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from reception.auth import Principal
-from reception.config import Settings
+from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import NotFound
-from reception.feeds import schemas, service
+from reception.etags import none_match
+from reception.feeds import schemas, service, tokens
+from reception.feeds.cache import FeedCache
 from reception.feeds.models import FeedToken
 from reception.responses import Limit, Offset, Page, read_as
 
@@ -35,8 +37,8 @@ CALENDAR = "text/calendar"
 CACHE_CONTROL = "private, no-cache"
 
 
-def _read(row: FeedToken) -> schemas.FeedRead:
-    return read_as(schemas.FeedRead, row, user_id=row.secretary_user_id)
+def _read(row: FeedToken, tz: tzinfo) -> schemas.FeedRead:
+    return read_as(schemas.FeedRead, row, tz, user_id=row.secretary_user_id)
 
 
 class FeedController(Controller):
@@ -45,28 +47,27 @@ class FeedController(Controller):
 
     @post("/")
     async def create_feed(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.FeedCreate]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.FeedCreate]
     ) -> schemas.NewFeed:
-        row, token = await service.create_feed(session=db, actor=request.user, data=data)
-        settings: Settings = request.app.state.settings
-        url, webcal = service.feed_urls(settings.public_url, token)
-        return schemas.NewFeed(feed=_read(row), url=url, webcal_url=webcal)
+        row, token = await tokens.create_feed(session=db, actor=request.user, data=data)
+        url, webcal = tokens.feed_urls(ctx.settings.public_url, token)
+        return schemas.NewFeed(feed=_read(row, ctx.tz), url=url, webcal_url=webcal)
 
     @get("/")
     async def list_feeds(
-        self, db: DB, request: AnyRequest, limit: Limit = 100, offset: Offset = 0
+        self, db: DB, ctx: Ctx, request: AnyRequest, limit: Limit = 100, offset: Offset = 0
     ) -> Page[schemas.FeedRead]:
-        rows, total = await service.list_feeds(
+        rows, total = await tokens.list_feeds(
             session=db, actor=request.user, limit=limit, offset=offset
         )
-        return Page([_read(r) for r in rows], total, limit, offset)
+        return Page([_read(r, ctx.tz) for r in rows], total, limit, offset)
 
     @post("/{feed_id:int}/revoke", status_code=200)
     async def revoke_feed(
-        self, db: DB, request: AnyRequest, feed_id: FromPath[int]
+        self, db: DB, ctx: Ctx, request: AnyRequest, feed_id: FromPath[int]
     ) -> schemas.FeedRead:
-        row = await service.revoke_feed(session=db, actor=request.user, feed_id=feed_id)
-        return _read(row)
+        row = await tokens.revoke_feed(session=db, actor=request.user, feed_id=feed_id)
+        return _read(row, ctx.tz)
 
 
 class SessionIcsController(Controller):
@@ -75,11 +76,10 @@ class SessionIcsController(Controller):
 
     @get("/{session_id:int}/event.ics", media_type=CALENDAR)
     async def session_event(
-        self, db: DB, request: AnyRequest, session_id: FromPath[int]
+        self, db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]
     ) -> Response[bytes]:
-        settings: Settings = request.app.state.settings
         body = await service.session_ics(
-            session=db, principal=request.user, session_id=session_id, settings=settings
+            session=db, principal=request.user, session_id=session_id, settings=ctx.settings
         )
         return Response(
             body,
@@ -95,14 +95,6 @@ def _http_date(value: datetime) -> str:
     return format_datetime(value.astimezone(UTC).replace(microsecond=0), usegmt=True)
 
 
-def _etag_matches(header: str, etag: str) -> bool:
-    if header.strip() == "*":
-        return True
-    # Weak comparison (RFC 9110 §13.1.2): W/ prefixes are ignored for If-None-Match.
-    tags = {t.strip().removeprefix("W/") for t in header.split(",")}
-    return etag in tags
-
-
 def _not_modified_since(header: str, last_modified: datetime) -> bool:
     try:
         since = parsedate_to_datetime(header)
@@ -113,10 +105,10 @@ def _not_modified_since(header: str, last_modified: datetime) -> bool:
     return last_modified.replace(microsecond=0) <= since
 
 
-def _feed_cache(state: State) -> service.FeedCache:
-    cache: service.FeedCache | None = state.get("feed_cache")
+def _feed_cache(state: State) -> FeedCache:
+    cache: FeedCache | None = state.get("feed_cache")
     if cache is None:
-        cache = service.FeedCache()
+        cache = FeedCache()
         state["feed_cache"] = cache
     return cache
 
@@ -133,13 +125,14 @@ async def feed_ics(request: Request[Any, Any, Any], filename: FromPath[str]) -> 
     304 or a cached body needs nothing more. Only a new version reads the events, in one
     snapshot with a fresh version, so a body always matches its ETag."""
     token = filename.removesuffix(".ics")
-    if token == filename or not token.startswith(service.FEED_TOKEN_PREFIX):
+    if token == filename or not token.startswith(tokens.FEED_TOKEN_PREFIX):
         raise NotFound("No such feed")
     state = request.app.state
-    settings: Settings = state.settings
+    ctx: Context = state.ctx
+    settings = ctx.settings
     engine: AsyncEngine = state.engine
     postgres = engine.dialect.name == "postgresql"
-    window = service.Window.for_day(datetime.now(settings.tz).date(), settings)
+    window = service.Window.for_day(ctx.today(), settings)
     cache = _feed_cache(state)
     async with engine.connect() as conn:
         if postgres:
@@ -182,7 +175,7 @@ def _validators(version: service.FeedVersion) -> dict[str, str]:
 def _fresh(request: Request[Any, Any, Any], version: service.FeedVersion) -> bool:
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:  # wins over If-Modified-Since (RFC 9110 §13.2.2)
-        return _etag_matches(if_none_match, version.etag)
+        return none_match(if_none_match, version.etag)
     if_modified_since = request.headers.get("if-modified-since")
     if if_modified_since is not None:
         return _not_modified_since(if_modified_since, version.last_modified)

@@ -12,10 +12,6 @@ process memory.
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import secrets
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
@@ -37,146 +33,25 @@ from sqlalchemy import (
     true,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlmodel import SQLModel, col, select
+from sqlmodel import SQLModel
 
-from reception.audit import service as audit
 from reception.auth import Principal, hash_token
 from reception.config import Settings
-from reception.db import UTCDateTime, paginate
-from reception.errors import Forbidden, InvalidInput, NotFound
+from reception.db import UTCDateTime
+from reception.errors import NotFound
+from reception.etags import digest_etag
 from reception.feeds import ics
+from reception.feeds.cache import FeedCache
 from reception.feeds.models import FeedToken
-from reception.feeds.schemas import FeedCreate
+from reception.org.access import Viewer, in_subtree, leader_scope, sees_leader
 from reception.org.models import Leader, SecretaryLeader, Unit, User, Venue
-from reception.org.service import leader_scope
 from reception.scheduling.models import Appointment, ReceptionSession
 
-FEED_TOKEN_PREFIX = "fd_"
 # A cancelled session stays in feeds (STATUS:CANCELLED) until this many days after the local
 # day it was cancelled on, so clients that saw it remove it.
 CANCELLED_KEPT_DAYS = 30
 # Above this many events the body is built on a worker thread, off the event loop.
 BUILD_IN_THREAD_FROM = 200
-
-
-def new_feed_token() -> str:
-    return FEED_TOKEN_PREFIX + secrets.token_urlsafe(32)
-
-
-def feed_urls(public_url: str, token: str) -> tuple[str, str]:
-    """The feed's URL and its webcal:// twin (which calendar apps open as a subscription)."""
-    url = f"{public_url.rstrip('/')}/feeds/{token}.ics"
-    _, _, rest = url.partition("://")
-    return url, f"webcal://{rest}"
-
-
-# ---------------------------------------------------------------- tokens
-
-
-async def _check_may_create(
-    session: AsyncSession, actor: Principal, data: FeedCreate
-) -> tuple[str, int]:
-    """Who may create which feed (README "Calendar feeds"): returns (target column, id)."""
-    given = {"leader_id": data.leader_id, "unit_id": data.unit_id, "user_id": data.user_id}
-    wanted = {"leader": "leader_id", "unit": "unit_id", "secretary": "user_id"}[data.scope]
-    for name, value in given.items():
-        if name != wanted and value is not None:
-            raise InvalidInput(f"Scope '{data.scope}' takes {wanted}, not {name}", field=name)
-
-    if data.scope == "leader":
-        if data.leader_id is None:
-            raise InvalidInput("Scope 'leader' needs leader_id", field="leader_id")
-        # A leader the caller may not read does not exist for them.
-        visible = await session.scalar(
-            select(Leader.id).where(Leader.id == data.leader_id, leader_scope(actor))
-        )
-        if visible is None:
-            raise InvalidInput(f"Leader {data.leader_id} does not exist", field="leader_id")
-        if actor.role == "clerk":
-            raise Forbidden("A clerk may create unit feeds only")
-        return "leader_id", data.leader_id
-
-    if data.scope == "unit":
-        if data.unit_id is None:
-            raise InvalidInput("Scope 'unit' needs unit_id", field="unit_id")
-        unit = await session.get(Unit, data.unit_id)
-        if unit is None:
-            raise InvalidInput(f"Unit {data.unit_id} does not exist", field="unit_id")
-        if actor.role in ("admin", "reviewer"):
-            return "unit_id", data.unit_id
-        if actor.role == "clerk" and actor.unit_path and unit.path.startswith(actor.unit_path):
-            return "unit_id", data.unit_id
-        raise Forbidden(f"Role '{actor.role}' may not create a feed of unit {data.unit_id}")
-
-    user_id = data.user_id
-    if user_id is None:
-        if actor.role != "secretary":
-            raise InvalidInput("Scope 'secretary' needs user_id", field="user_id")
-        user_id = actor.user_id
-    user = await session.get(User, user_id)
-    if user is None or user.role != "secretary":
-        raise InvalidInput(f"User {user_id} is not a secretary", field="user_id")
-    if actor.role == "admin" or (actor.role == "secretary" and actor.user_id == user_id):
-        return "secretary_user_id", user_id
-    raise Forbidden("Only the secretary herself or an admin may create her feed")
-
-
-async def create_feed(
-    *, session: AsyncSession, actor: Principal, data: FeedCreate
-) -> tuple[FeedToken, str]:
-    """Create a feed token. The plain token is returned here once and never stored."""
-    column, target = await _check_may_create(session, actor, data)
-    token = new_feed_token()
-    row = FeedToken(
-        token_hash=hash_token(token),
-        prefix=token[:10],
-        scope=data.scope,
-        name=data.name.strip(),
-        created_by_user_id=actor.user_id,
-        created_by_name=actor.name,
-    )
-    setattr(row, column, target)
-    session.add(row)
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="feed.create",
-        target_type="feed_token",
-        target_id=row.id,
-        after=audit.snapshot(row, exclude={"token_hash"}),
-    )
-    return row, token
-
-
-async def list_feeds(
-    *, session: AsyncSession, actor: Principal, limit: int, offset: int
-) -> tuple[list[FeedToken], int]:
-    query = select(FeedToken)
-    if not actor.is_admin:
-        query = query.where(FeedToken.created_by_user_id == actor.user_id)
-    return await paginate(session, query, col(FeedToken.id), limit=limit, offset=offset)
-
-
-async def revoke_feed(*, session: AsyncSession, actor: Principal, feed_id: int) -> FeedToken:
-    row = await session.get(FeedToken, feed_id)
-    if row is None or not (actor.is_admin or row.created_by_user_id == actor.user_id):
-        raise NotFound(f"Feed {feed_id} does not exist")
-    if row.revoked_at is None:
-        before = audit.snapshot(row, exclude={"token_hash"})
-        row.revoked_at = datetime.now(UTC)
-        await session.flush()
-        await audit.record(
-            session=session,
-            actor=actor,
-            action="feed.revoke",
-            target_type="feed_token",
-            target_id=row.id,
-            before=before,
-            after=audit.snapshot(row, exclude={"token_hash"}),
-        )
-    return row
-
 
 # ---------------------------------------------------------------- the feed's queries
 #
@@ -243,17 +118,20 @@ def _feed_ctes() -> tuple[CTE, CTE]:
     # What the feed's scope names (README "Calendar feeds") ...
     in_scope = or_(
         and_(f.scope == "leader", ld.c.id == f.leader_id),
-        and_(f.scope == "unit", unit.c.path.startswith(f.unit_path)),
+        and_(f.scope == "unit", in_subtree(unit.c.path, f.unit_path)),
         and_(f.scope == "secretary", linked(f.secretary_user_id)),
     )
-    # ... within what its creator may read now (org.service.leader_scope, as of this poll).
-    allowed = or_(
-        f.created_by_user_id.is_(None),
-        f.creator_role.in_(("admin", "reviewer")),
-        and_(f.creator_role == "secretary", linked(f.created_by_user_id)),
-        and_(f.creator_role == "leader", ld.c.id == f.creator_leader_id),
-        and_(f.creator_role == "clerk", unit.c.path.startswith(f.creator_unit_path)),
+    # ... within what its creator may read now: the org's one leader scope, applied to the
+    # creator's stored role, leader and unit as of this poll (a command-line feed has none).
+    viewer = Viewer(
+        role=f.creator_role,
+        leader_id=f.creator_leader_id,
+        unit_path=f.creator_unit_path,
+        linked=lambda leader_id: exists().where(
+            _LINK.c.user_id == f.created_by_user_id, _LINK.c.leader_id == leader_id
+        ),
     )
+    allowed = or_(f.created_by_user_id.is_(None), sees_leader(viewer, ld.c.id, unit.c.path))
     leaders = (
         sa.select(ld.c.id)
         .select_from(feed.join(ld, true()).join(unit, unit.c.id == ld.c.unit_id))
@@ -472,10 +350,9 @@ async def feed_version(
         window.future_days,
         *(_plain(v) for v in row),
     )
-    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
     return FeedVersion(
         key=key,
-        etag=f'"{digest}"',
+        etag=digest_etag(key),
         last_modified=last_modified,
         events=int(row.n_sessions),
         calname=calname,
@@ -538,66 +415,6 @@ async def session_ics(
     if not entries:
         raise NotFound(f"Session {session_id} does not exist")
     return ics.render(entries, tzid=settings.timezone)
-
-
-# ---------------------------------------------------------------- the per-process caches
-
-
-class FeedCache:
-    """LRU of built bodies keyed by feed version, bounded in bytes; concurrent misses for
-    one version in one process build once. `events` keeps each event's serialization, so a
-    body rebuilt after a change renders only the events that changed."""
-
-    def __init__(self, max_bytes: int = 64 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self.events = ics.EventCache(max_bytes // 2)
-        self._bodies: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-        self._size = 0
-        self._building: dict[tuple[Any, ...], asyncio.Future[bytes]] = {}
-
-    def get(self, key: tuple[Any, ...]) -> bytes | None:
-        body = self._bodies.get(key)
-        if body is not None:
-            self._bodies.move_to_end(key)
-        return body
-
-    def put(self, key: tuple[Any, ...], body: bytes) -> None:
-        if len(body) > self.max_bytes:
-            return
-        old = self._bodies.pop(key, None)
-        if old is not None:
-            self._size -= len(old)
-        self._bodies[key] = body
-        self._size += len(body)
-        while self._size > self.max_bytes:
-            _, dropped = self._bodies.popitem(last=False)
-            self._size -= len(dropped)
-
-    async def get_or_build(
-        self, key: tuple[Any, ...], build: Callable[[], Awaitable[bytes]]
-    ) -> bytes:
-        body = self.get(key)
-        if body is not None:
-            return body
-        pending = self._building.get(key)
-        if pending is not None:
-            return await asyncio.shield(pending)
-        future: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
-        self._building[key] = future
-        try:
-            body = await build()
-        except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: waiting requests get it, none is left unobserved
-            raise
-        finally:
-            self._building.pop(key, None)
-        future.set_result(body)
-        self.put(key, body)
-        return body
-
-    def __len__(self) -> int:
-        return len(self._bodies)
 
 
 async def feed_body(

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import tzinfo
 from typing import Annotated, Any
 
 from litestar import Controller, Request, get, patch, post
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from reception.auth import Principal, require
+from reception.base import Role, UnitKind
+from reception.context import Ctx
 from reception.db import DB
 from reception.org import schemas, service
 from reception.responses import Limit, Offset, Page, read_as
@@ -24,9 +27,10 @@ class UnitController(Controller):
     async def list_units(
         self,
         db: DB,
+        ctx: Ctx,
         limit: Limit = 100,
         offset: Offset = 0,
-        kind: FromQuery[schemas.UnitKind | None] = None,
+        kind: FromQuery[UnitKind | None] = None,
         parent_id: FromQuery[int | None] = None,
         under: Annotated[int | None, QueryParameter(description="Only this unit's subtree")] = None,
         active: FromQuery[bool | None] = None,
@@ -40,29 +44,32 @@ class UnitController(Controller):
             under=under,
             active=active,
         )
-        return Page([read_as(schemas.UnitRead, r) for r in rows], total, limit, offset)
+        return Page([read_as(schemas.UnitRead, r, ctx.tz) for r in rows], total, limit, offset)
 
     @get("/{unit_id:int}")
-    async def get_unit(self, db: DB, unit_id: FromPath[int]) -> schemas.UnitRead:
-        return read_as(schemas.UnitRead, await service.get_unit(session=db, unit_id=unit_id))
+    async def get_unit(self, db: DB, ctx: Ctx, unit_id: FromPath[int]) -> schemas.UnitRead:
+        return read_as(
+            schemas.UnitRead, await service.get_unit(session=db, unit_id=unit_id), ctx.tz
+        )
 
     @post("/", guards=admin_only)
     async def create_unit(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.UnitCreate]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.UnitCreate]
     ) -> schemas.UnitRead:
         unit = await service.create_unit(session=db, actor=request.user, data=data)
-        return read_as(schemas.UnitRead, unit)
+        return read_as(schemas.UnitRead, unit, ctx.tz)
 
     @patch("/{unit_id:int}", guards=admin_only)
     async def update_unit(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         unit_id: FromPath[int],
         data: JSONBody[schemas.UnitUpdate],
     ) -> schemas.UnitRead:
         unit = await service.update_unit(session=db, actor=request.user, unit_id=unit_id, data=data)
-        return read_as(schemas.UnitRead, unit)
+        return read_as(schemas.UnitRead, unit, ctx.tz)
 
 
 class LeaderController(Controller):
@@ -73,6 +80,7 @@ class LeaderController(Controller):
     async def list_leaders(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         limit: Limit = 100,
         offset: Offset = 0,
@@ -87,26 +95,27 @@ class LeaderController(Controller):
             unit_id=unit_id,
             active=active,
         )
-        return Page([read_as(schemas.LeaderRead, r) for r in rows], total, limit, offset)
+        return Page([read_as(schemas.LeaderRead, r, ctx.tz) for r in rows], total, limit, offset)
 
     @get("/{leader_id:int}")
     async def get_leader(
-        self, db: DB, request: AnyRequest, leader_id: FromPath[int]
+        self, db: DB, ctx: Ctx, request: AnyRequest, leader_id: FromPath[int]
     ) -> schemas.LeaderRead:
         leader = await service.get_leader(session=db, leader_id=leader_id, principal=request.user)
-        return read_as(schemas.LeaderRead, leader)
+        return read_as(schemas.LeaderRead, leader, ctx.tz)
 
     @post("/", guards=admin_only)
     async def create_leader(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.LeaderCreate]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.LeaderCreate]
     ) -> schemas.LeaderRead:
         leader = await service.create_leader(session=db, actor=request.user, data=data)
-        return read_as(schemas.LeaderRead, leader)
+        return read_as(schemas.LeaderRead, leader, ctx.tz)
 
     @patch("/{leader_id:int}", guards=admin_only)
     async def update_leader(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         leader_id: FromPath[int],
         data: JSONBody[schemas.LeaderUpdate],
@@ -114,7 +123,7 @@ class LeaderController(Controller):
         leader = await service.update_leader(
             session=db, actor=request.user, leader_id=leader_id, data=data
         )
-        return read_as(schemas.LeaderRead, leader)
+        return read_as(schemas.LeaderRead, leader, ctx.tz)
 
 
 class VenueController(Controller):
@@ -125,6 +134,7 @@ class VenueController(Controller):
     async def list_venues(
         self,
         db: DB,
+        ctx: Ctx,
         limit: Limit = 100,
         offset: Offset = 0,
         unit_id: Annotated[int | None, QueryParameter(description="This unit and below")] = None,
@@ -133,23 +143,28 @@ class VenueController(Controller):
         rows, total = await service.list_venues(
             session=db, limit=limit, offset=offset, unit_id=unit_id, active=active
         )
-        return Page([read_as(schemas.VenueRead, r) for r in rows], total, limit, offset)
+        return Page([read_as(schemas.VenueRead, r, ctx.tz) for r in rows], total, limit, offset)
 
     @get("/{venue_id:int}")
-    async def get_venue(self, db: DB, venue_id: FromPath[int]) -> schemas.VenueRead:
-        return read_as(schemas.VenueRead, await service.get_venue(session=db, venue_id=venue_id))
+    async def get_venue(self, db: DB, ctx: Ctx, venue_id: FromPath[int]) -> schemas.VenueRead:
+        return read_as(
+            schemas.VenueRead,
+            await service.get_venue(session=db, venue_id=venue_id),
+            ctx.tz,
+        )
 
     @post("/", guards=admin_only)
     async def create_venue(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.VenueCreate]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.VenueCreate]
     ) -> schemas.VenueRead:
         venue = await service.create_venue(session=db, actor=request.user, data=data)
-        return read_as(schemas.VenueRead, venue)
+        return read_as(schemas.VenueRead, venue, ctx.tz)
 
     @patch("/{venue_id:int}", guards=admin_only)
     async def update_venue(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         venue_id: FromPath[int],
         data: JSONBody[schemas.VenueUpdate],
@@ -157,12 +172,12 @@ class VenueController(Controller):
         venue = await service.update_venue(
             session=db, actor=request.user, venue_id=venue_id, data=data
         )
-        return read_as(schemas.VenueRead, venue)
+        return read_as(schemas.VenueRead, venue, ctx.tz)
 
 
-async def _user_reads(db: DB, users: list[Any]) -> list[schemas.UserRead]:
+async def _user_reads(db: DB, users: list[Any], tz: tzinfo) -> list[schemas.UserRead]:
     links = await service.linked_leader_ids(session=db, user_ids=[u.id for u in users])
-    return [read_as(schemas.UserRead, u, leader_ids=links[u.id]) for u in users]
+    return [read_as(schemas.UserRead, u, tz, leader_ids=links[u.id]) for u in users]
 
 
 class UserController(Controller):
@@ -174,43 +189,49 @@ class UserController(Controller):
     async def list_users(
         self,
         db: DB,
+        ctx: Ctx,
         limit: Limit = 100,
         offset: Offset = 0,
-        role: FromQuery[schemas.Role | None] = None,
+        role: FromQuery[Role | None] = None,
         active: FromQuery[bool | None] = None,
         unit_id: FromQuery[int | None] = None,
     ) -> Page[schemas.UserRead]:
         rows, total = await service.list_users(
             session=db, limit=limit, offset=offset, role=role, active=active, unit_id=unit_id
         )
-        return Page(await _user_reads(db, rows), total, limit, offset)
+        return Page(await _user_reads(db, rows, ctx.tz), total, limit, offset)
 
     @get("/{user_id:int}")
-    async def get_user(self, db: DB, user_id: FromPath[int]) -> schemas.UserRead:
-        return (await _user_reads(db, [await service.get_user(session=db, user_id=user_id)]))[0]
+    async def get_user(self, db: DB, ctx: Ctx, user_id: FromPath[int]) -> schemas.UserRead:
+        return (
+            await _user_reads(db, [await service.get_user(session=db, user_id=user_id)], ctx.tz)
+        )[0]
 
     @post("/")
     async def create_user(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.UserCreate]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.UserCreate]
     ) -> schemas.UserRead:
         user = await service.create_user(session=db, actor=request.user, data=data)
-        return (await _user_reads(db, [user]))[0]
+        return (await _user_reads(db, [user], ctx.tz))[0]
 
     @patch("/{user_id:int}")
     async def update_user(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         user_id: FromPath[int],
         data: JSONBody[schemas.UserUpdate],
     ) -> schemas.UserRead:
         user = await service.update_user(session=db, actor=request.user, user_id=user_id, data=data)
-        return (await _user_reads(db, [user]))[0]
+        return (await _user_reads(db, [user], ctx.tz))[0]
 
     @get("/{user_id:int}/tokens")
-    async def list_tokens(self, db: DB, user_id: FromPath[int]) -> list[schemas.TokenRead]:
+    async def list_tokens(
+        self, db: DB, ctx: Ctx, user_id: FromPath[int]
+    ) -> list[schemas.TokenRead]:
         rows = await service.list_tokens(session=db, user_id=user_id)
-        return [read_as(schemas.TokenRead, r) for r in rows]
+        return [read_as(schemas.TokenRead, r, ctx.tz) for r in rows]
 
     @post("/{user_id:int}/tokens")
     async def create_token(
@@ -234,10 +255,10 @@ class TokenController(Controller):
 
     @post("/{token_id:int}/revoke", guards=admin_only, status_code=200)
     async def revoke_token(
-        self, db: DB, request: AnyRequest, token_id: FromPath[int]
+        self, db: DB, ctx: Ctx, request: AnyRequest, token_id: FromPath[int]
     ) -> schemas.TokenRead:
         row = await service.revoke_token(session=db, actor=request.user, token_id=token_id)
-        return read_as(schemas.TokenRead, row)
+        return read_as(schemas.TokenRead, row, ctx.tz)
 
 
 class MeController(Controller):

@@ -7,17 +7,13 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from reception.base import ROLES, UNIT_KINDS, sql_in
 from reception.db import UTCDateTime, utcnow
-
-UNIT_KINDS = ("district", "township", "village", "department")
-ROLES = ("admin", "secretary", "clerk", "leader", "reviewer")
 
 
 class Unit(SQLModel, table=True):
     __tablename__ = "unit"
-    __table_args__ = (
-        CheckConstraint("kind IN ('district', 'township', 'village', 'department')", name="kind"),
-    )
+    __table_args__ = (CheckConstraint(sql_in("kind", UNIT_KINDS), name="kind"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=100)
@@ -59,11 +55,7 @@ class Venue(SQLModel, table=True):
 class User(SQLModel, table=True):
     # "user" is reserved in PostgreSQL.
     __tablename__ = "app_user"
-    __table_args__ = (
-        CheckConstraint(
-            "role IN ('admin', 'secretary', 'clerk', 'leader', 'reviewer')", name="role"
-        ),
-    )
+    __table_args__ = (CheckConstraint(sql_in("role", ROLES), name="role"),)
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=50)

@@ -3,29 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
+from reception.base import Id, Role, Strict, UnitKind
+
 Name = Annotated[str, Meta(min_length=1, max_length=50)]
 LongName = Annotated[str, Meta(min_length=1, max_length=100)]
-# Ids are PostgreSQL INTEGER columns: anything beyond is refused here, not by the database.
-Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
-UnitKind = Literal["district", "township", "village", "department"]
-Role = Literal["admin", "secretary", "clerk", "leader", "reviewer"]
-
-
-class Strict(Struct, forbid_unknown_fields=True):
-    """Request bodies: unknown fields are refused, not ignored."""
-
-    def changes(self) -> dict[str, Any]:
-        """The fields a PATCH body actually sets (those not left UNSET)."""
-        return {
-            name: value
-            for name in self.__struct_fields__
-            if (value := getattr(self, name)) is not UNSET
-        }
 
 
 class UnitCreate(Strict):

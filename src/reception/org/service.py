@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, true
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
@@ -14,6 +14,7 @@ from reception.auth import Principal, hash_token, new_token
 from reception.db import paginate, utcnow
 from reception.errors import Conflict, InvalidInput, NotFound
 from reception.org import schemas
+from reception.org.access import in_subtree, leader_scope, subtree_ids
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
 
 # Which kind of unit may sit under which: district → township → village; departments under
@@ -45,11 +46,6 @@ async def _must_exist(
 # ---------------------------------------------------------------- units
 
 
-def subtree_unit_ids(path: str) -> Any:
-    """SELECT of the ids of a unit and everything below it, given the unit's path."""
-    return select(Unit.id).where(Unit.path.startswith(path))
-
-
 async def get_unit(*, session: AsyncSession, unit_id: int) -> Unit:
     unit: Unit = await _get_or_404(session, Unit, unit_id, "Unit")
     return unit
@@ -72,7 +68,7 @@ async def list_units(
         query = query.where(Unit.parent_id == parent_id)
     if under is not None:
         root = await get_unit(session=session, unit_id=under)
-        query = query.where(Unit.path.startswith(root.path))
+        query = query.where(in_subtree(col(Unit.path), root.path))
     if active is not None:
         query = query.where(Unit.active.is_(active))  # type: ignore[attr-defined]
     return await paginate(session, query, Unit.path, limit=limit, offset=offset)
@@ -102,15 +98,7 @@ async def create_unit(
     session.add(unit)
     await session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="unit.create",
-        target_type="unit",
-        target_id=unit.id,
-        after=audit.snapshot(unit),
-    )
+    await audit.changed(session=session, actor=actor, action="unit.create", target=unit)
     return unit
 
 
@@ -123,10 +111,12 @@ async def update_unit(
     if "parent_id" in changes and changes["parent_id"] != unit.parent_id:
         parent = await _check_parent(session, unit.kind, changes["parent_id"])
         assert parent is not None
-        if parent.path.startswith(unit.path):
+        if in_subtree(parent.path, unit.path):
             raise InvalidInput("A unit cannot move under itself", field="parent_id")
         old_path, new_path = unit.path, f"{parent.path}{unit.id}/"
-        descendants = await session.scalars(select(Unit).where(Unit.path.startswith(old_path)))
+        descendants = await session.scalars(
+            select(Unit).where(in_subtree(col(Unit.path), old_path))
+        )
         for node in descendants:
             node.path = new_path + node.path[len(old_path) :]
         unit.parent_id = parent.id
@@ -135,33 +125,13 @@ async def update_unit(
     if "active" in changes:
         unit.active = changes["active"]
     unit.updated_at = utcnow()
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="unit.update",
-        target_type="unit",
-        target_id=unit.id,
-        before=before,
-        after=audit.snapshot(unit),
+    await audit.changed(
+        session=session, actor=actor, action="unit.update", target=unit, before=before
     )
     return unit
 
 
 # ---------------------------------------------------------------- leaders
-
-
-def leader_scope(principal: Principal) -> ColumnElement[bool]:
-    """Which leaders a caller may see: SPEC §1 (secretary: hers; clerk: his subtree)."""
-    if principal.role in ("admin", "reviewer"):
-        return true()
-    if principal.role == "secretary":
-        return Leader.id.in_(sorted(principal.leader_ids))  # type: ignore[union-attr]
-    if principal.role == "leader":
-        return Leader.id == (principal.leader_id or 0)  # type: ignore[return-value]
-    if principal.role == "clerk" and principal.unit_path:
-        return Leader.unit_id.in_(subtree_unit_ids(principal.unit_path))  # type: ignore[attr-defined]
-    return Leader.id == 0  # type: ignore[return-value]
 
 
 async def get_leader(
@@ -188,7 +158,7 @@ async def list_leaders(
     query = select(Leader).where(leader_scope(principal))
     if unit_id is not None:
         unit = await get_unit(session=session, unit_id=unit_id)
-        query = query.where(Leader.unit_id.in_(subtree_unit_ids(unit.path)))  # type: ignore[attr-defined]
+        query = query.where(Leader.unit_id.in_(subtree_ids(unit.path)))  # type: ignore[attr-defined]
     if active is not None:
         query = query.where(Leader.active.is_(active))  # type: ignore[attr-defined]
     return await paginate(session, query, Leader.id, limit=limit, offset=offset)
@@ -200,15 +170,7 @@ async def create_leader(
     await _must_exist(session, Unit, data.unit_id, field="unit_id", label="Unit")
     leader = Leader(name=data.name, title=data.title, unit_id=data.unit_id)
     session.add(leader)
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="leader.create",
-        target_type="leader",
-        target_id=leader.id,
-        after=audit.snapshot(leader),
-    )
+    await audit.changed(session=session, actor=actor, action="leader.create", target=leader)
     return leader
 
 
@@ -223,15 +185,8 @@ async def update_leader(
     for name, value in changes.items():
         setattr(leader, name, value)
     leader.updated_at = utcnow()
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="leader.update",
-        target_type="leader",
-        target_id=leader.id,
-        before=before,
-        after=audit.snapshot(leader),
+    await audit.changed(
+        session=session, actor=actor, action="leader.update", target=leader, before=before
     )
     return leader
 
@@ -255,7 +210,7 @@ async def list_venues(
     query = select(Venue)
     if unit_id is not None:
         unit = await get_unit(session=session, unit_id=unit_id)
-        query = query.where(Venue.unit_id.in_(subtree_unit_ids(unit.path)))  # type: ignore[attr-defined]
+        query = query.where(Venue.unit_id.in_(subtree_ids(unit.path)))  # type: ignore[attr-defined]
     if active is not None:
         query = query.where(Venue.active.is_(active))  # type: ignore[attr-defined]
     return await paginate(session, query, Venue.id, limit=limit, offset=offset)
@@ -269,15 +224,7 @@ async def create_venue(
         name=data.name, unit_id=data.unit_id, address=data.address, capacity=data.capacity
     )
     session.add(venue)
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="venue.create",
-        target_type="venue",
-        target_id=venue.id,
-        after=audit.snapshot(venue),
-    )
+    await audit.changed(session=session, actor=actor, action="venue.create", target=venue)
     return venue
 
 
@@ -292,15 +239,8 @@ async def update_venue(
     for name, value in changes.items():
         setattr(venue, name, value)
     venue.updated_at = utcnow()
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="venue.update",
-        target_type="venue",
-        target_id=venue.id,
-        before=before,
-        after=audit.snapshot(venue),
+    await audit.changed(
+        session=session, actor=actor, action="venue.update", target=venue, before=before
     )
     return venue
 
@@ -397,12 +337,12 @@ async def create_user(
     await session.flush()
     assert user.id is not None
     await _set_links(session, user.id, data.leader_ids)
-    await audit.record(
+    await audit.changed(
         session=session,
         actor=actor,
         action="user.create",
+        target=user,
         target_type="user",
-        target_id=user.id,
         after=_user_snapshot(user, sorted(set(data.leader_ids))),
     )
     return user
@@ -428,12 +368,12 @@ async def update_user(
     user.updated_at = utcnow()
     await session.flush()
     await _set_links(session, user_id, new_links)
-    await audit.record(
+    await audit.changed(
         session=session,
         actor=actor,
         action="user.update",
+        target=user,
         target_type="user",
-        target_id=user.id,
         before=before,
         after=_user_snapshot(user, sorted(set(new_links))),
     )
@@ -450,14 +390,8 @@ async def issue_token(
     token = new_token()
     row = ApiToken(user_id=user_id, token_hash=hash_token(token), prefix=token[:10], label=label)
     session.add(row)
-    await session.flush()
-    await audit.record(
-        session=session,
-        actor=actor,
-        action="token.create",
-        target_type="api_token",
-        target_id=row.id,
-        after=audit.snapshot(row, exclude={"token_hash"}),
+    await audit.changed(
+        session=session, actor=actor, action="token.create", target=row, exclude={"token_hash"}
     )
     return row, token
 
@@ -477,14 +411,12 @@ async def revoke_token(
     if row.revoked_at is None:
         before = audit.snapshot(row, exclude={"token_hash"})
         row.revoked_at = utcnow()
-        await session.flush()
-        await audit.record(
+        await audit.changed(
             session=session,
             actor=actor,
             action="token.revoke",
-            target_type="api_token",
-            target_id=row.id,
+            target=row,
             before=before,
-            after=audit.snapshot(row, exclude={"token_hash"}),
+            exclude={"token_hash"},
         )
     return row

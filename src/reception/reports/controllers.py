@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, tzinfo
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -11,9 +11,9 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from reception.auth import Principal, require
-from reception.config import local_tz
+from reception.context import Ctx
 from reception.db import DB
-from reception.reports import schemas, service, writers
+from reception.reports import incidents, schemas, service, writers
 
 AnyRequest = Request[Principal, Any, Any]
 
@@ -36,6 +36,7 @@ class ReportController(Controller):
     async def review(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         month: Annotated[
             str, QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
@@ -51,6 +52,7 @@ class ReportController(Controller):
         leaders' reception days and 包案, campaigns and 三无 townships, with 同比/环比."""
         report = await service.review(
             session=db,
+            ctx=ctx,
             actor=request.user,
             month=month,
             unit_id=unit_id,
@@ -73,39 +75,45 @@ class IncidentController(Controller):
 
     @post("/", guards=[require("clerk")])
     async def record(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.IncidentCreate]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.IncidentCreate]
     ) -> schemas.IncidentRead:
         """进京非访 · 到市大规模集体访 · 网上舆论炒作 — each costs a township its 三无 status."""
-        incident = await service.record_incident(session=db, actor=request.user, data=data)
-        return _read(incident)
+        incident = await incidents.record_incident(
+            session=db, ctx=ctx, actor=request.user, data=data
+        )
+        return _read(incident, ctx.tz)
 
     @get("/", guards=[require("clerk", "reviewer")])
     async def list_incidents(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         year: Annotated[int | None, QueryParameter(ge=2000, le=2100)] = None,
         unit_id: FromQuery[int | None] = None,
         kind: FromQuery[schemas.IncidentKind | None] = None,
     ) -> list[schemas.IncidentRead]:
-        rows = await service.list_incidents(
+        rows = await incidents.list_incidents(
             session=db, year=year, unit_id=unit_id, kind=kind, principal=request.user
         )
-        return [_read(r) for r in rows]
+        return [_read(r, ctx.tz) for r in rows]
 
     @get("/sanwu", guards=[require("clerk", "reviewer")])
     async def sanwu(
         self,
         db: DB,
+        ctx: Ctx,
         year: Annotated[int, QueryParameter(ge=2000, le=2100)],
         as_of: FromQuery[date | None] = None,
         unit_id: FromQuery[int | None] = None,
     ) -> dict[str, Any]:
         """三无 status of each township for a year, as of a day, against the two-thirds goal."""
-        return await service.sanwu_status(session=db, year=year, as_of=as_of, unit_id=unit_id)
+        return await incidents.sanwu_status(
+            session=db, ctx=ctx, year=year, as_of=as_of, unit_id=unit_id
+        )
 
 
-def _read(incident: Any) -> schemas.IncidentRead:
+def _read(incident: Any, tz: tzinfo) -> schemas.IncidentRead:
     return schemas.IncidentRead(
         id=incident.id,
         kind=incident.kind,
@@ -116,5 +124,5 @@ def _read(incident: Any) -> schemas.IncidentRead:
         case_id=incident.case_id,
         description=incident.description,
         recorded_by_name=incident.recorded_by_name,
-        created_at=incident.created_at.astimezone(local_tz()),
+        created_at=incident.created_at.astimezone(tz),
     )

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from msgspec import Meta, Struct
 
-from reception.org.schemas import Id, Strict
+from reception.base import Id, Strict
 
 IncidentKind = Literal["beijing_irregular", "city_collective", "online_opinion"]
 INCIDENT_LABELS = {

@@ -1,4 +1,5 @@
-"""HTTP endpoints for reception rules, sessions (接访/下访) and appointments (预约)."""
+"""HTTP endpoints for reception rules, sessions (接访/下访), appointments (预约) and the cases a
+session is about. Thin: parse, call, shape."""
 
 from __future__ import annotations
 
@@ -9,10 +10,13 @@ from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from reception.auth import Principal
-from reception.config import local_tz
+from reception.cases.access import get_case
+from reception.context import Ctx
 from reception.db import DB
+from reception.privacy import shows_whole
 from reception.responses import Limit, Offset, Page, read_as
-from reception.scheduling import schemas, service
+from reception.scheduling import booking, generation, links, schemas, service, views
+from reception.scheduling.access import get_appointment, get_session, session_etag
 
 AnyRequest = Request[Principal, Any, Any]
 IfMatch = Annotated[
@@ -36,6 +40,7 @@ class RuleController(Controller):
     async def list_rules(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         limit: Limit = 100,
         offset: Offset = 0,
@@ -50,73 +55,52 @@ class RuleController(Controller):
             leader_id=leader_id,
             active=active,
         )
-        return Page([read_as(schemas.RuleRead, r) for r in rows], total, limit, offset)
+        return Page([read_as(schemas.RuleRead, r, ctx.tz) for r in rows], total, limit, offset)
 
     @get("/{rule_id:int}")
     async def get_rule(
-        self, db: DB, request: AnyRequest, rule_id: FromPath[int]
+        self, db: DB, ctx: Ctx, request: AnyRequest, rule_id: FromPath[int]
     ) -> schemas.RuleRead:
         rule = await service.get_rule(session=db, rule_id=rule_id, principal=request.user)
-        return read_as(schemas.RuleRead, rule)
+        return read_as(schemas.RuleRead, rule, ctx.tz)
 
     @post("/")
     async def create_rule(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.RuleCreate]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.RuleCreate]
     ) -> schemas.RuleRead:
         rule = await service.create_rule(session=db, actor=request.user, data=data)
-        return read_as(schemas.RuleRead, rule)
+        return read_as(schemas.RuleRead, rule, ctx.tz)
 
     @patch("/{rule_id:int}")
     async def update_rule(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         rule_id: FromPath[int],
         data: JSONBody[schemas.RuleUpdate],
     ) -> schemas.RuleRead:
         rule = await service.update_rule(session=db, actor=request.user, rule_id=rule_id, data=data)
-        return read_as(schemas.RuleRead, rule)
+        return read_as(schemas.RuleRead, rule, ctx.tz)
 
     @post("/{rule_id:int}/generate", status_code=200)
     async def generate(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         rule_id: FromPath[int],
         data: JSONBody[schemas.GenerateRequest],
     ) -> schemas.GenerateResult:
         """Create the rule's sessions up to `until` (idempotent)."""
-        result = await service.generate(
-            session=db, actor=request.user, rule_id=rule_id, until=data.until
+        result = await generation.generate(
+            session=db, ctx=ctx, actor=request.user, rule_id=rule_id, until=data.until
         )
         return schemas.GenerateResult(
-            created=await service.session_rows(session=db, subjects=result.created),
-            updated=await service.session_rows(session=db, subjects=result.updated),
+            created=await views.session_rows(session=db, subjects=result.created, tz=ctx.tz),
+            updated=await views.session_rows(session=db, subjects=result.updated, tz=ctx.tz),
             skipped=result.skipped,
         )
-
-
-async def _sheet(db: Any, subject: Any, principal: Principal) -> schemas.DaySheet:
-    slots = await service.slots_of(session=db, session_id=subject.id)
-    pairs = await service.appointments_of(session=db, session_id=subject.id)
-    (row,) = await service.session_rows(session=db, subjects=[subject])
-    return schemas.DaySheet(
-        session=row,
-        slots=[
-            schemas.SlotRead(
-                index=s.slot_index,
-                starts_at=s.starts_at.astimezone(local_tz()),
-                ends_at=s.ends_at.astimezone(local_tz()),
-                capacity=s.capacity,
-                booked=s.booked,
-                free=s.capacity - s.booked,
-            )
-            for s in slots
-        ],
-        appointments=[
-            service.appointment_read(a, s, masked=not principal.is_admin) for a, s in pairs
-        ],
-    )
 
 
 class SessionController(Controller):
@@ -127,6 +111,7 @@ class SessionController(Controller):
     async def list_sessions(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         limit: Limit = 100,
         offset: Offset = 0,
@@ -151,71 +136,86 @@ class SessionController(Controller):
             date_from=date_from,
             date_to=date_to,
         )
-        return Page(await service.session_rows(session=db, subjects=rows), total, limit, offset)
+        items = await views.session_rows(session=db, subjects=rows, tz=ctx.tz)
+        return Page(items, total, limit, offset)
 
     @post("/")
     async def create_session(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.SessionCreate]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.SessionCreate]
     ) -> schemas.SessionRead:
-        subject = await service.create_session(session=db, actor=request.user, data=data)
-        return (await service.session_rows(session=db, subjects=[subject]))[0]
+        subject = await service.create_session(session=db, ctx=ctx, actor=request.user, data=data)
+        return await views.session_row(session=db, subject=subject, tz=ctx.tz)
 
     @get("/{session_id:int}")
     async def day_sheet(
-        self, db: DB, request: AnyRequest, session_id: FromPath[int]
+        self, db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]
     ) -> Response[schemas.DaySheet]:
         """The session with its slots and appointments in slot order; its ETag is what a
         move or cancellation sends back as If-Match."""
-        subject = await service.get_session(
-            session=db, session_id=session_id, principal=request.user
+        subject = await get_session(session=db, session_id=session_id, principal=request.user)
+        sheet = await views.day_sheet(
+            session=db, subject=subject, principal=request.user, tz=ctx.tz
         )
-        sheet = await _sheet(db, subject, request.user)
-        return Response(sheet, headers={"ETag": service.session_etag(subject)})
+        return Response(sheet, headers={"ETag": session_etag(subject)})
 
     @patch("/{session_id:int}")
     async def move_session(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         session_id: FromPath[int],
         data: JSONBody[schemas.SessionMove],
         if_match: IfMatch = None,
     ) -> Response[schemas.DaySheet]:
         subject = await service.move_session(
-            session=db, actor=request.user, session_id=session_id, data=data, if_match=if_match
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            session_id=session_id,
+            data=data,
+            if_match=if_match,
         )
-        sheet = await _sheet(db, subject, request.user)
-        return Response(sheet, headers={"ETag": service.session_etag(subject)})
+        sheet = await views.day_sheet(
+            session=db, subject=subject, principal=request.user, tz=ctx.tz
+        )
+        return Response(sheet, headers={"ETag": session_etag(subject)})
 
     @post("/{session_id:int}/cancel", status_code=200)
     async def cancel_session(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         session_id: FromPath[int],
         data: JSONBody[schemas.CancelRequest],
         if_match: IfMatch = None,
     ) -> schemas.CancelResult:
+        """Cancel the session; the appointments it cancels come back as the call list."""
         subject, cancelled = await service.cancel_session(
             session=db,
+            ctx=ctx,
             actor=request.user,
             session_id=session_id,
             reason=data.reason,
             if_match=if_match,
         )
-        slots = {s.id: s for s in await service.slots_of(session=db, session_id=session_id)}
+        slots = {s.id: s for s in await views.slots_of(session=db, session_id=session_id)}
         return schemas.CancelResult(
-            session=(await service.session_rows(session=db, subjects=[subject]))[0],
-            cancelled_appointments=[
-                service.appointment_read(a, slots[a.slot_id], masked=not request.user.is_admin)
-                for a in cancelled
-            ],
+            session=await views.session_row(session=db, subject=subject, tz=ctx.tz),
+            cancelled_appointments=views.appointment_reads(
+                [(a, slots[a.slot_id]) for a in cancelled],
+                principal=request.user,
+                leader_id=subject.leader_id,
+                tz=ctx.tz,
+            ),
         )
 
     @post("/{session_id:int}/hold", status_code=200)
     async def hold_session(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         session_id: FromPath[int],
         data: JSONBody[schemas.HoldRequest],
@@ -223,38 +223,59 @@ class SessionController(Controller):
         """Record that the session took place, with its outcome (a leader may do this for
         his own field visits)."""
         subject = await service.hold_session(
-            session=db, actor=request.user, session_id=session_id, outcome=data.outcome
+            session=db, ctx=ctx, actor=request.user, session_id=session_id, outcome=data.outcome
         )
-        return (await service.session_rows(session=db, subjects=[subject]))[0]
+        return await views.session_row(session=db, subject=subject, tz=ctx.tz)
 
     @get("/{session_id:int}/appointments")
     async def list_appointments(
-        self, db: DB, request: AnyRequest, session_id: FromPath[int]
+        self, db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]
     ) -> Page[schemas.AppointmentRead]:
-        await service.get_session(session=db, session_id=session_id, principal=request.user)
-        pairs = await service.appointments_of(session=db, session_id=session_id)
-        items = [service.appointment_read(a, s, masked=not request.user.is_admin) for a, s in pairs]
+        subject = await get_session(session=db, session_id=session_id, principal=request.user)
+        pairs = await views.appointments_of(session=db, session_id=session_id)
+        items = views.appointment_reads(
+            pairs, principal=request.user, leader_id=subject.leader_id, tz=ctx.tz
+        )
         return Page(items, len(items), len(items), 0)
 
     @post("/{session_id:int}/appointments")
     async def book(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         session_id: FromPath[int],
         data: JSONBody[schemas.AppointmentCreate],
         idempotency_key: IdempotencyKeyHeader = None,
     ) -> Response[schemas.AppointmentRead]:
-        booking = await service.book_slot(
+        result = await booking.book(
             session=db,
+            ctx=ctx,
             actor=request.user,
             session_id=session_id,
             data=data,
             idempotency_key=idempotency_key,
         )
-        body = service.appointment_read(booking.appointment, booking.slot, masked=False)
-        headers = {"Idempotent-Replayed": "true"} if booking.replayed else {}
+        subject = await get_session(session=db, session_id=session_id, principal=None)
+        body = views.appointment_read(
+            result.appointment,
+            result.slot,
+            whole=shows_whole(request.user, leader_id=subject.leader_id),
+            tz=ctx.tz,
+        )
+        headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         return Response(body, status_code=201, headers=headers)
+
+
+async def _appointment_body(
+    db: Any, ctx: Any, principal: Principal, appointment: Any
+) -> schemas.AppointmentRead:
+    subject = await get_session(session=db, session_id=appointment.session_id, principal=None)
+    slot = await views.slot_of(session=db, appointment=appointment)
+    (body,) = views.appointment_reads(
+        [(appointment, slot)], principal=principal, leader_id=subject.leader_id, tz=ctx.tz
+    )
+    return body
 
 
 class AppointmentController(Controller):
@@ -263,49 +284,104 @@ class AppointmentController(Controller):
 
     @get("/{appointment_id:int}")
     async def get_appointment(
-        self, db: DB, request: AnyRequest, appointment_id: FromPath[int]
+        self, db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
     ) -> schemas.AppointmentRead:
-        """One appointment, unmasked for those who may manage its leader's schedule."""
-        appointment = await service.get_appointment(
+        appointment = await get_appointment(
             session=db, appointment_id=appointment_id, principal=request.user
         )
-        subject = await service.get_session(
-            session=db, session_id=appointment.session_id, principal=None
-        )
-        slot = await service.slot_of(session=db, appointment=appointment)
-        masked = not request.user.may_act_for_leader(subject.leader_id)
-        return service.appointment_read(appointment, slot, masked=masked)
+        return await _appointment_body(db, ctx, request.user, appointment)
 
     @post("/{appointment_id:int}/status", status_code=200)
     async def change_status(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         appointment_id: FromPath[int],
         data: JSONBody[schemas.AppointmentStatusChange],
     ) -> schemas.AppointmentRead:
         """booked → checked_in → completed | no_show; or cancelled (with a reason)."""
-        appointment = await service.transition_appointment(
+        appointment = await booking.transition_appointment(
             session=db,
+            ctx=ctx,
             actor=request.user,
             appointment_id=appointment_id,
             to=data.status,
             reason=data.reason,
         )
-        slot = await service.slot_of(session=db, appointment=appointment)
-        return service.appointment_read(appointment, slot, masked=False)
+        return await _appointment_body(db, ctx, request.user, appointment)
 
     @post("/{appointment_id:int}/case", status_code=200)
     async def link_case(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         appointment_id: FromPath[int],
         data: JSONBody[schemas.AppointmentCaseLink],
     ) -> schemas.AppointmentRead:
         """Link the appointment to the case registered for it (or unlink with null)."""
-        appointment = await service.set_appointment_case(
+        appointment = await links.set_appointment_case(
             session=db, actor=request.user, appointment_id=appointment_id, case_id=data.case_id
         )
-        slot = await service.slot_of(session=db, appointment=appointment)
-        return service.appointment_read(appointment, slot, masked=not request.user.is_admin)
+        return await _appointment_body(db, ctx, request.user, appointment)
+
+
+class SessionCasesController(Controller):
+    path = "/sessions/{session_id:int}/cases"
+    tags = ["cases"]
+
+    @get("/")
+    async def list_links(
+        self, db: DB, request: AnyRequest, session_id: FromPath[int]
+    ) -> list[schemas.SessionCaseOut]:
+        await get_session(session=db, session_id=session_id, principal=request.user)
+        return [
+            schemas.SessionCaseOut(
+                session_id, case.id or 0, case.reference, link.outcome, link.outcome_on
+            )
+            for link, case in await links.session_cases(
+                session=db, session_id=session_id, principal=request.user
+            )
+        ]
+
+    @post("/")
+    async def link(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        session_id: FromPath[int],
+        data: JSONBody[schemas.SessionCaseLink],
+    ) -> schemas.SessionCaseOut:
+        """The session (usually a 带案下访 field visit) is about this case."""
+        link = await links.link_session_case(
+            session=db, ctx=ctx, actor=request.user, session_id=session_id, case_id=data.case_id
+        )
+        case = await get_case(session=db, case_id=data.case_id, principal=None)
+        return schemas.SessionCaseOut(session_id, link.case_id, case.reference, "", None)
+
+    @post("/{case_id:int}/outcome", status_code=200)
+    async def outcome(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        session_id: FromPath[int],
+        case_id: FromPath[int],
+        data: JSONBody[schemas.SessionCaseOutcome],
+    ) -> schemas.SessionCaseOut:
+        """What the visit achieved for this case; it goes on the case's timeline."""
+        link = await links.record_session_outcome(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            session_id=session_id,
+            case_id=case_id,
+            outcome=data.outcome,
+            on=data.on,
+        )
+        case = await get_case(session=db, case_id=case_id, principal=None)
+        return schemas.SessionCaseOut(
+            session_id, case_id, case.reference, link.outcome, link.outcome_on
+        )

@@ -16,6 +16,7 @@ from datetime import date, datetime, time
 from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
+from reception.base import HOLIDAY_POLICIES, sql_in
 from reception.db import UTCDateTime, utcnow
 
 SESSION_KINDS = ("reception", "field_visit")
@@ -32,9 +33,7 @@ class ReceptionRule(SQLModel, table=True):
         CheckConstraint("end_time > start_time", name="end_after_start"),
         CheckConstraint("slot_minutes > 0", name="slot_minutes_positive"),
         CheckConstraint("people_per_slot > 0", name="people_per_slot_positive"),
-        CheckConstraint(
-            "holiday_policy IN ('next_workday', 'previous_workday', 'keep')", name="holiday_policy"
-        ),
+        CheckConstraint(sql_in("holiday_policy", HOLIDAY_POLICIES), name="holiday_policy"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -58,8 +57,8 @@ class ReceptionSession(SQLModel, table=True):
 
     __tablename__ = "reception_session"
     __table_args__ = (
-        CheckConstraint("kind IN ('reception', 'field_visit')", name="kind"),
-        CheckConstraint("status IN ('scheduled', 'held', 'cancelled')", name="status"),
+        CheckConstraint(sql_in("kind", SESSION_KINDS), name="kind"),
+        CheckConstraint(sql_in("status", SESSION_STATUSES), name="status"),
         CheckConstraint("ends_at > starts_at", name="ends_after_starts"),
         CheckConstraint("sequence >= 0", name="sequence_non_negative"),
         UniqueConstraint("rule_id", "rule_date"),
@@ -120,14 +119,12 @@ class SessionSlot(SQLModel, table=True):
 
 
 class Appointment(SQLModel, table=True):
-    """预约: a petitioner (or a group) booked into a slot. Personal data never leaves unmasked
-    except to an admin, and never reaches feeds or logs."""
+    """预约: a petitioner (or a group) booked into a slot. Personal data is shown whole only as
+    `reception.privacy.shows_whole` allows, and never reaches feeds or logs."""
 
     __tablename__ = "appointment"
     __table_args__ = (
-        CheckConstraint(
-            "status IN ('booked', 'checked_in', 'completed', 'no_show', 'cancelled')", name="status"
-        ),
+        CheckConstraint(sql_in("status", APPOINTMENT_STATUSES), name="status"),
         CheckConstraint("party_size >= 1", name="party_size_positive"),
         CheckConstraint("places >= 1", name="places_positive"),
     )
@@ -157,3 +154,15 @@ class Appointment(SQLModel, table=True):
     cancel_reason: str | None = Field(default=None, max_length=500)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class SessionCase(SQLModel, table=True):
+    """A case a session (usually a field visit, 带案下访) is about, and its outcome there."""
+
+    __tablename__ = "session_case"
+
+    session_id: int = Field(foreign_key="reception_session.id", primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id", primary_key=True, index=True)
+    outcome: str = Field(default="", max_length=2000)
+    outcome_on: date | None = Field(default=None)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

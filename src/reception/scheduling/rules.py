@@ -6,7 +6,8 @@ import calendar
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from reception.workdays import Computed, HolidayPolicy, WorkCalendar
+from reception.base import COLLECTIVE_FROM, HolidayPolicy
+from reception.workdays import Computed, WorkCalendar
 
 
 def rule_day(year: int, month: int, day_of_month: int) -> date:
@@ -42,13 +43,17 @@ def slot_starts(starts_at: datetime, ends_at: datetime, slot_minutes: int) -> li
     return [starts_at + i * step for i in range(count)]
 
 
+# A collective visit is received through at most this many representatives.
+MAX_REPRESENTATIVES = 5
+
+
 def places_for(party_size: int, representatives: int) -> int:
     """Places a booking takes in its slot: the people received.
 
     A collective visit (集体访, five people or more) is received through its named
     representatives (at most five); a smaller party comes in whole.
     """
-    return representatives if party_size >= 5 else party_size
+    return representatives if party_size >= COLLECTIVE_FROM else party_size
 
 
 def reception_day(calendar: WorkCalendar, nominal: date, policy: HolidayPolicy) -> Computed:
@@ -65,3 +70,40 @@ def reception_day(calendar: WorkCalendar, nominal: date, policy: HolidayPolicy) 
         if fallback.value.month == nominal.month:
             return fallback
     return computed
+
+
+# ---------------------------------------------------------------- state machines
+
+# A session's moves: action → (the statuses it may start from, the status it leads to).
+SESSION_MOVES: dict[str, tuple[frozenset[str], str]] = {
+    "move": (frozenset({"scheduled"}), "scheduled"),
+    "cancel": (frozenset({"scheduled"}), "cancelled"),
+    "hold": (frozenset({"scheduled"}), "held"),
+}
+
+# An appointment's moves: status → the statuses it may become.
+APPOINTMENT_MOVES: dict[str, frozenset[str]] = {
+    "booked": frozenset({"checked_in", "no_show", "cancelled"}),
+    "checked_in": frozenset({"completed", "cancelled"}),
+    "completed": frozenset(),
+    "no_show": frozenset(),
+    "cancelled": frozenset(),
+}
+# Statuses that record what happened on the day: not before the session's day has come.
+ON_THE_DAY = frozenset({"checked_in", "completed", "no_show"})
+# Appointments still holding their places.
+LIVE_APPOINTMENTS = ("booked", "checked_in")
+
+
+def session_move_refused(status: str, action: str) -> str | None:
+    """Why a session in `status` cannot take `action` (None: it can)."""
+    sources, _ = SESSION_MOVES[action]
+    if status in sources:
+        return None
+    if action == "cancel" and status == "cancelled":
+        return "is already cancelled"
+    if action == "cancel" and status == "held":
+        return "has taken place: it cannot be cancelled"
+    if action == "move":
+        return f"is {status}: it cannot be moved"
+    return f"is {status}"

@@ -8,10 +8,8 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from reception.org.schemas import Id, Strict
+from reception.base import AwareDatetime, HolidayPolicy, Id, Strict
 
-AwareDatetime = Annotated[datetime, Meta(tz=True)]
-HolidayPolicy = Literal["next_workday", "previous_workday", "keep"]
 Reason = Annotated[str, Meta(min_length=1, max_length=500)]
 # Local wall-clock time, "09:00" or "09:00:00" (Asia/Shanghai).
 LocalTime = Annotated[
@@ -212,3 +210,20 @@ class DaySheet(Struct):
 
 class AppointmentCaseLink(Strict):
     case_id: Id | None
+
+
+class SessionCaseLink(Strict):
+    case_id: Id
+
+
+class SessionCaseOutcome(Strict):
+    outcome: Annotated[str, Meta(min_length=1, max_length=2000)]
+    on: date | None = None
+
+
+class SessionCaseOut(Struct):
+    session_id: int
+    case_id: int
+    reference: str
+    outcome: str
+    outcome_on: date | None

@@ -8,7 +8,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta, Struct
 
-from reception.org.schemas import Strict
+from reception.base import Strict
 
 
 class DayIn(Strict):

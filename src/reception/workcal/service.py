@@ -14,6 +14,7 @@ from reception.audit import service as audit
 from reception.auth import Principal
 from reception.db import utcnow
 from reception.errors import InvalidInput
+from reception.workcal import schemas
 from reception.workcal.models import CalendarDay, CalendarYear
 from reception.workdays import CalendarError, WorkCalendar, YearCalendar, from_holidays_package
 
@@ -141,14 +142,12 @@ async def put_year(
     row.official = official
     row.source = source
     row.updated_at = utcnow()
-    row.updated_by_name = actor.name if actor else audit.CLI_ACTOR
-    await session.flush()
-    await audit.record(
+    row.updated_by_name = audit.actor_name(actor)
+    await audit.changed(
         session=session,
         actor=actor,
         action="calendar.put",
-        target_type="calendar_year",
-        target_id=year,
+        target=row,
         before=before,
         after={
             "official": official,
@@ -160,6 +159,17 @@ async def put_year(
         },
     )
     return row
+
+
+def days_of(items: list[schemas.DayIn | date]) -> dict[date, str]:
+    """A schedule's days with their names (a plain date has none)."""
+    out: dict[date, str] = {}
+    for item in items:
+        if isinstance(item, date):
+            out[item] = ""
+        else:
+            out[item.date] = item.name
+    return out
 
 
 def parse_ics(data: bytes, year: int) -> tuple[dict[date, str], dict[date, str]]:

@@ -1,0 +1,106 @@
+"""Who reads and who changes a case, and loading one under that rule (SPEC §1).
+
+Reading: a clerk the cases of his unit subtree; a leader the cases he owns *now*; a secretary
+those her linked leaders own now; reviewers and admins all. Ownership history stays readable
+to the office (clerks of the unit, reviewers, admins), not to a leader who no longer owns it.
+Changing: clerks (within their subtree) and admins. Outside a caller's scope a case is 404.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ColumnElement, false, true
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.auth import Principal
+from reception.cases.models import CaseOwnership, PetitionCase
+from reception.errors import Forbidden, InvalidInput, NotFound
+from reception.etags import etag, require_match
+from reception.org.access import READ_ALL, subtree_ids, unit_in_reach
+from reception.org.models import Unit
+
+WRITERS = ("admin", "clerk")
+
+
+def _owned_now_by(leader_ids: list[int]) -> ColumnElement[bool]:
+    if not leader_ids:
+        return false()
+    return col(PetitionCase.id).in_(
+        select(CaseOwnership.case_id).where(
+            col(CaseOwnership.leader_id).in_(leader_ids), col(CaseOwnership.ended_at).is_(None)
+        )
+    )
+
+
+def case_scope(principal: Principal) -> ColumnElement[bool]:
+    """The cases a caller may read, as a WHERE clause over `petition_case`."""
+    if principal.role in READ_ALL:
+        return true()
+    if principal.role == "clerk" and principal.unit_path:
+        return col(PetitionCase.unit_id).in_(subtree_ids(principal.unit_path))
+    if principal.role == "leader" and principal.leader_id:
+        return _owned_now_by([principal.leader_id])
+    if principal.role == "secretary":
+        return _owned_now_by(sorted(principal.leader_ids))
+    return false()
+
+
+def may_write(principal: Principal | None) -> None:
+    if principal is not None and principal.role not in WRITERS:
+        raise Forbidden(f"Role '{principal.role}' cannot change cases")
+
+
+async def unit_in_scope(
+    session: AsyncSession, principal: Principal | None, unit_id: int, field: str
+) -> Unit:
+    """A responsible unit the caller may give a case to (a clerk: within his subtree)."""
+    unit = await session.get(Unit, unit_id)
+    if unit is None:
+        raise InvalidInput(f"Unit {unit_id} does not exist", field=field)
+    if not unit_in_reach(principal, unit):
+        raise InvalidInput(f"Unit {unit_id} is outside your unit", field=field)
+    return unit
+
+
+async def get_case(
+    *, session: AsyncSession, case_id: int, principal: Principal | None, for_update: bool = False
+) -> PetitionCase:
+    query = select(PetitionCase).where(PetitionCase.id == case_id)
+    if principal is not None:
+        query = query.where(case_scope(principal))
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    case = await session.scalar(query)
+    if case is None:
+        raise NotFound(f"Case {case_id} does not exist")
+    return case
+
+
+async def check_case_visible(
+    *, session: AsyncSession, case_id: int, principal: Principal | None, field: str = "case_id"
+) -> None:
+    """For links from elsewhere (appointments, sessions, incidents): the case exists and the
+    caller may see it — else a 422 on the field, as for any other reference in a body."""
+    query = select(PetitionCase.id).where(PetitionCase.id == case_id)
+    if principal is not None:
+        query = query.where(case_scope(principal))
+    if await session.scalar(query) is None:
+        raise InvalidInput(f"Case {case_id} does not exist", field=field)
+
+
+def case_etag(case: PetitionCase) -> str:
+    return etag("case", case.id, f"v{case.version}")
+
+
+def check_if_match(case: PetitionCase, if_match: str | None) -> None:
+    require_match(case_etag(case), if_match, f"Case {case.id}")
+
+
+async def for_change(
+    session: AsyncSession, actor: Principal | None, case_id: int, if_match: str | None
+) -> PetitionCase:
+    """The case to change, row-locked, after the read scope, the write role and If-Match."""
+    case = await get_case(session=session, case_id=case_id, principal=actor, for_update=True)
+    may_write(actor)
+    check_if_match(case, if_match)
+    return case

@@ -1,0 +1,258 @@
+"""Statutory clocks of a case: start, meet, void, extend, and recompute when the calendar
+changes. Each keeps its original due date beside the current one, its extensions, and an
+on-time verdict frozen when it is met (`reception.cases.workflow` holds the rules)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.audit.service import actor_name
+from reception.auth import Principal
+from reception.cases import workflow
+from reception.cases.models import CaseClock, ClockExtension, PetitionCase
+from reception.db import utcnow
+from reception.errors import Conflict, InvalidInput
+from reception.workcal import service as workcal
+from reception.workcal.models import CalendarDay, CalendarYear
+from reception.workdays import WorkCalendar
+
+# A clock's period never reaches further than this beyond its start (60 days + 30 extension,
+# rolled past a holiday): the calendar loaded for it covers that.
+HORIZON_DAYS = 130
+
+
+async def _calendar_for(session: AsyncSession, start: date) -> WorkCalendar:
+    return await workcal.calendar_around(
+        session=session, start=start, end=start + timedelta(days=HORIZON_DAYS)
+    )
+
+
+async def start_clock(
+    session: AsyncSession, case: PetitionCase, kind: str, started_on: date, *, round_: int = 1
+) -> CaseClock:
+    assert case.id is not None
+    calendar = await _calendar_for(session, started_on)
+    due = workflow.due_date(calendar, kind, started_on)
+    rule = workflow.CLOCK_RULES[kind]
+    clock = CaseClock(
+        case_id=case.id,
+        kind=kind,
+        round=round_,
+        started_on=started_on,
+        length=rule.length,
+        working_days=rule.working_days,
+        original_due=due.value,
+        current_due=due.value,
+        provisional=due.provisional,
+    )
+    session.add(clock)
+    await session.flush()
+    return clock
+
+
+async def running(session: AsyncSession, case_id: int, kind: str) -> CaseClock | None:
+    """The latest running clock of a kind (row-locked: the caller is about to change it)."""
+    return await session.scalar(
+        select(CaseClock)
+        .where(CaseClock.case_id == case_id, CaseClock.kind == kind, CaseClock.status == "running")
+        .order_by(col(CaseClock.round).desc())
+        .limit(1)
+        .with_for_update()
+    )
+
+
+def meet(clock: CaseClock, on: date) -> None:
+    """Stop a clock; its on-time verdict is frozen here and never recomputed."""
+    if on < clock.started_on:
+        raise InvalidInput(
+            f"{on.isoformat()} is before the {workflow.CLOCK_LABELS[clock.kind]} period started "
+            f"({clock.started_on.isoformat()})",
+            field="on",
+        )
+    clock.met_on = on
+    clock.on_time = on <= clock.current_due
+    clock.status = "met"
+    clock.updated_at = utcnow()
+
+
+async def meet_running(session: AsyncSession, case_id: int, kind: str, on: date) -> None:
+    clock = await running(session, case_id, kind)
+    if clock is not None:
+        meet(clock, on)
+        await session.flush()
+
+
+async def void_running(session: AsyncSession, case_id: int, kind: str) -> None:
+    clock = await running(session, case_id, kind)
+    if clock is not None:
+        clock.status = "void"
+        clock.updated_at = utcnow()
+        await session.flush()
+
+
+async def extend_handling(
+    session: AsyncSession,
+    actor: Principal | None,
+    case: PetitionCase,
+    *,
+    days: int | None,
+    reason: str,
+    approver: str,
+    petitioner_told_on: date | None,
+    on: date,
+) -> None:
+    """延期: at most 30 days in all, with a reason, an approver and the day the petitioner was
+    told; granted before the period runs out (art. 34)."""
+    assert case.id is not None
+    clock = await running(session, case.id, "handle")
+    if clock is None:
+        raise Conflict("No running handling period to extend")
+    if days is None:
+        raise InvalidInput("How many days (at most 30 in all)", field="days")
+    if not reason.strip():
+        raise InvalidInput("An extension needs a reason", field="reason")
+    if not approver.strip():
+        raise InvalidInput("An extension needs its approver", field="approver")
+    if petitioner_told_on is None:
+        raise InvalidInput(
+            "When was the petitioner told of the extension (告知信访人)",
+            field="petitioner_told_on",
+        )
+    if on > clock.current_due:
+        raise Conflict(
+            f"The handling period already ended on {clock.current_due.isoformat()}: "
+            "an extension is granted before it runs out"
+        )
+    total = clock.extended_days + days
+    if total > workflow.MAX_HANDLE_EXTENSION_DAYS:
+        raise Conflict(
+            f"Extensions are capped at {workflow.MAX_HANDLE_EXTENSION_DAYS} days in all; "
+            f"{clock.extended_days} already granted",
+            already_extended_days=clock.extended_days,
+        )
+    calendar = await _calendar_for(session, clock.started_on)
+    due = workflow.due_date(calendar, "handle", clock.started_on, total)
+    clock.extended_days = total
+    clock.current_due = due.value
+    clock.provisional = due.provisional
+    clock.updated_at = utcnow()
+    assert clock.id is not None
+    session.add(
+        ClockExtension(
+            clock_id=clock.id,
+            days=days,
+            reason=reason,
+            approver=approver.strip(),
+            granted_on=on,
+            petitioner_told_on=petitioner_told_on,
+            created_by_name=actor_name(actor),
+        )
+    )
+    await session.flush()
+
+
+async def latest(session: AsyncSession, case_id: int, kind: str) -> CaseClock | None:
+    """The latest clock of a kind, running or not."""
+    return await session.scalar(
+        select(CaseClock)
+        .where(CaseClock.case_id == case_id, CaseClock.kind == kind)
+        .order_by(col(CaseClock.round).desc())
+        .limit(1)
+    )
+
+
+async def clocks_of(
+    *, session: AsyncSession, case_ids: Sequence[int]
+) -> dict[int, list[tuple[CaseClock, list[ClockExtension]]]]:
+    out: dict[int, list[tuple[CaseClock, list[ClockExtension]]]] = {cid: [] for cid in case_ids}
+    if not case_ids:
+        return out
+    clocks = list(
+        await session.scalars(
+            select(CaseClock)
+            .where(col(CaseClock.case_id).in_(list(case_ids)))
+            .order_by(col(CaseClock.id))
+        )
+    )
+    extensions: dict[int, list[ClockExtension]] = {c.id: [] for c in clocks if c.id}
+    if clocks:
+        for ext in await session.scalars(
+            select(ClockExtension)
+            .where(col(ClockExtension.clock_id).in_(list(extensions)))
+            .order_by(col(ClockExtension.id))
+        ):
+            extensions[ext.clock_id].append(ext)
+    for clock in clocks:
+        out[clock.case_id].append((clock, extensions.get(clock.id or 0, [])))
+    return out
+
+
+async def recompute_running_clocks(*, session: AsyncSession, years: Iterable[int]) -> int:
+    """After a calendar year changed: recompute every running clock that may touch it.
+
+    Met clocks keep their frozen verdict. Returns how many clocks changed.
+    """
+    years = sorted(set(years))
+    if not years:
+        return 0
+    first, last = date(years[0] - 1, 9, 1), date(years[-1], 12, 31)
+    clocks = list(
+        await session.scalars(
+            select(CaseClock).where(
+                CaseClock.status == "running",
+                col(CaseClock.started_on) >= first,
+                col(CaseClock.started_on) <= last,
+            )
+        )
+    )
+    if not clocks:
+        return 0
+    calendar = await workcal.calendar_around(
+        session=session,
+        start=min(c.started_on for c in clocks),
+        end=last + timedelta(days=HORIZON_DAYS),
+    )
+    changed = 0
+    for clock in clocks:
+        original = workflow.due_date(calendar, clock.kind, clock.started_on)
+        current = workflow.due_date(calendar, clock.kind, clock.started_on, clock.extended_days)
+        if (clock.original_due, clock.current_due, clock.provisional) != (
+            original.value,
+            current.value,
+            current.provisional,
+        ):
+            clock.original_due, clock.current_due = original.value, current.value
+            clock.provisional = current.provisional
+            clock.updated_at = utcnow()
+            changed += 1
+    await session.flush()
+    return changed
+
+
+async def apply_calendar_year(
+    *,
+    session: AsyncSession,
+    actor: Principal | None,
+    year: int,
+    holidays: dict[date, str],
+    workdays: dict[date, str],
+    official: bool,
+    source: str,
+) -> tuple[CalendarYear, list[CalendarDay]]:
+    """Replace a year's schedule (API and CLI alike) and recompute the statutory clocks still
+    running on it; met clocks keep their frozen verdicts."""
+    await workcal.put_year(
+        session=session,
+        actor=actor,
+        year=year,
+        holidays=holidays,
+        workdays=workdays,
+        official=official,
+        source=source,
+    )
+    await recompute_running_clocks(session=session, years=[year])
+    return await workcal.get_year(session=session, year=year)

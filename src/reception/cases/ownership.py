@@ -1,0 +1,113 @@
+"""包案: the leader personally accountable for a case. One current owner at most (a partial
+unique index); every assignment is a history row with its start and end, never deleted."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.audit.service import actor_name
+from reception.auth import Principal
+from reception.cases import schemas
+from reception.cases.access import for_change
+from reception.cases.models import CaseOwnership
+from reception.cases.timeline import effective_date, record_event
+from reception.context import Context
+from reception.errors import Conflict, InvalidInput
+from reception.org.models import Leader, Unit
+
+
+async def current_owner(session: AsyncSession, case_id: int) -> CaseOwnership | None:
+    return await session.scalar(
+        select(CaseOwnership).where(
+            CaseOwnership.case_id == case_id, col(CaseOwnership.ended_at).is_(None)
+        )
+    )
+
+
+async def assign_owner(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    case_id: int,
+    data: schemas.OwnershipAssign,
+    if_match: str | None = None,
+) -> CaseOwnership:
+    """Make a leader the case's accountable leader; the previous assignment ends, with a reason."""
+    case = await for_change(session, actor, case_id, if_match)
+    assert case.id is not None
+    leader = await session.get(Leader, data.leader_id)
+    if leader is None or not leader.active:
+        raise InvalidInput(
+            f"Leader {data.leader_id} does not exist or is inactive", field="leader_id"
+        )
+    unit_id = data.responsible_unit_id or case.unit_id
+    if await session.get(Unit, unit_id) is None:
+        raise InvalidInput(f"Unit {unit_id} does not exist", field="responsible_unit_id")
+    previous = await current_owner(session, case.id)
+    on = effective_date(
+        ctx,
+        data.on,
+        not_before=max(case.registered_on, previous.started_on) if previous else case.registered_on,
+        label="the case's registration or the current assignment",
+    )
+    if previous is not None and previous.leader_id == data.leader_id:
+        raise Conflict(f"{leader.name} already owns case {case.id}")
+    if previous is not None and not data.reason.strip():
+        raise InvalidInput("Reassigning needs a reason", field="reason")
+    now = ctx.now()
+    if previous is not None:
+        previous.ended_at = now
+        previous.ended_on = on
+        previous.end_reason = data.reason
+        await session.flush()
+    ownership = CaseOwnership(
+        case_id=case.id,
+        leader_id=data.leader_id,
+        responsible_unit_id=unit_id,
+        plan=data.plan,
+        target_date=data.target_date,
+        stability_contact=data.stability_contact,
+        reason=data.reason,
+        started_on=on,
+        started_at=now,
+        assigned_by_user_id=actor.user_id if actor else None,
+        assigned_by_name=actor_name(actor),
+    )
+    try:
+        async with session.begin_nested():
+            session.add(ownership)
+            await session.flush()
+    except IntegrityError as exc:
+        # Two assignments at once: the partial unique index lets one through.
+        raise Conflict(f"Case {case.id} was assigned by someone else just now; reload") from exc
+    await record_event(
+        session=session,
+        case=case,
+        actor=actor,
+        kind="ownership.reassigned" if previous else "ownership.assigned",
+        on=on,
+        before={"leader_id": previous.leader_id} if previous else None,
+        after={
+            "leader_id": leader.id,
+            "leader_name": leader.name,
+            "responsible_unit_id": unit_id,
+            "target_date": data.target_date.isoformat() if data.target_date else None,
+        },
+        note=data.reason,
+    )
+    return ownership
+
+
+async def ownership_history(
+    *, session: AsyncSession, case_id: int
+) -> list[tuple[CaseOwnership, Leader]]:
+    rows = await session.execute(
+        select(CaseOwnership, Leader)
+        .join(Leader, col(Leader.id) == col(CaseOwnership.leader_id))
+        .where(CaseOwnership.case_id == case_id)
+        .order_by(col(CaseOwnership.id))
+    )
+    return [(o, leader) for o, leader in rows.all()]

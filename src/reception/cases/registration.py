@@ -1,0 +1,308 @@
+"""Registering a case (登记): categories, reference numbers, repeat-petition detection
+(重复信访), and corrections of what was registered."""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.audit import service as audit
+from reception.auth import Principal
+from reception.base import COLLECTIVE_FROM
+from reception.cases import schemas, workflow
+from reception.cases.access import case_scope, for_change, may_write, unit_in_scope
+from reception.cases.clocks import start_clock
+from reception.cases.models import CaseCategory, CaseCounter, CasePetitioner, PetitionCase
+from reception.cases.timeline import effective_date, facts, record_event
+from reception.context import Context
+from reception.errors import Conflict, InvalidInput
+from reception.petitioner import Identity, checked, normalised
+
+REPEAT_SUMMARY_SIMILARITY = 0.5
+
+
+# ---------------------------------------------------------------- categories
+
+
+async def ensure_default_categories(*, session: AsyncSession) -> None:
+    present = set((await session.scalars(select(CaseCategory.code))).all())
+    missing = [c for c in workflow.DEFAULT_CATEGORIES if c not in present]
+    if not missing:
+        return
+    try:
+        async with session.begin_nested():
+            for code in missing:
+                session.add(CaseCategory(code=code, name=workflow.DEFAULT_CATEGORIES[code]))
+            await session.flush()
+    except IntegrityError:
+        pass  # seeded by a concurrent request
+
+
+async def list_categories(*, session: AsyncSession) -> list[CaseCategory]:
+    await ensure_default_categories(session=session)
+    return list(await session.scalars(select(CaseCategory).order_by(col(CaseCategory.code))))
+
+
+async def add_category(
+    *, session: AsyncSession, actor: Principal, data: schemas.CategoryIn
+) -> CaseCategory:
+    await ensure_default_categories(session=session)
+    if await session.get(CaseCategory, data.code) is not None:
+        raise Conflict(f"Category '{data.code}' exists")
+    category = CaseCategory(code=data.code, name=data.name)
+    session.add(category)
+    await audit.changed(session=session, actor=actor, action="category.create", target=category)
+    return category
+
+
+async def _category(session: AsyncSession, code: str) -> CaseCategory:
+    await ensure_default_categories(session=session)
+    category = await session.get(CaseCategory, code)
+    if category is None or not category.active:
+        codes = ", ".join((await session.scalars(select(CaseCategory.code))).all())
+        raise InvalidInput(f"Unknown category '{code}'; known: {codes}", field="category")
+    return category
+
+
+# ---------------------------------------------------------------- references
+
+
+async def _next_reference(session: AsyncSession, prefix: str, year: int) -> tuple[int, str]:
+    """Allocate the year's next sequence: one UPDATE … RETURNING, serialised by the row lock."""
+    try:
+        async with session.begin_nested():
+            session.add(CaseCounter(year=year, last=0))
+            await session.flush()
+    except IntegrityError:
+        pass
+    seq = (
+        await session.execute(
+            update(CaseCounter)
+            .where(col(CaseCounter.year) == year)
+            .values(last=col(CaseCounter.last) + 1)
+            .returning(col(CaseCounter.last))
+        )
+    ).scalar_one()
+    return seq, f"{prefix}〔{year}〕{seq:05d}"
+
+
+# ---------------------------------------------------------------- repeat petitions
+
+
+def _identities(petitioners: Sequence[schemas.PetitionerIn]) -> list[Identity]:
+    return [
+        checked(p.name, p.id_number, p.phone, field=f"petitioners[{i}].")
+        for i, p in enumerate(petitioners)
+    ]
+
+
+def same_petitioner(who: Identity) -> ColumnElement[bool] | None:
+    """重复信访's "same petitioner": the same ID number, or the same name and phone."""
+    terms: list[ColumnElement[bool]] = []
+    if who.id_number:
+        terms.append(col(CasePetitioner.id_number) == who.id_number)
+    if who.name and who.phone:
+        terms.append(
+            and_(col(CasePetitioner.name) == who.name, col(CasePetitioner.phone) == who.phone)
+        )
+    return or_(*terms) if terms else None
+
+
+async def repeat_candidates(
+    *,
+    session: AsyncSession,
+    principal: Principal | None,
+    petitioners: Sequence[schemas.PetitionerIn],
+    category: str,
+    unit_id: int | None,
+    summary: str,
+    exclude_case_id: int | None = None,
+) -> list[schemas.RepeatCandidate]:
+    """Earlier cases of the same petitioner (ID number, or name + phone) with a similar
+    matter (same category or responsible unit, or a similar summary)."""
+    people = [normalised(p.name, p.id_number, p.phone) for p in petitioners]
+    identity = [t for t in map(same_petitioner, people) if t is not None]
+    if not identity:
+        return []
+    query = (
+        select(PetitionCase)
+        .where(col(PetitionCase.id).in_(select(CasePetitioner.case_id).where(or_(*identity))))
+        .order_by(col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
+        .limit(50)
+    )
+    if principal is not None:
+        query = query.where(case_scope(principal))
+    if exclude_case_id is not None:
+        query = query.where(PetitionCase.id != exclude_case_id)
+    out = []
+    for case in await session.scalars(query):
+        assert case.id is not None
+        reasons = []
+        if category and case.category_code == category:
+            reasons.append("same category")
+        if unit_id and case.unit_id == unit_id:
+            reasons.append("same responsible unit")
+        similarity = (
+            difflib.SequenceMatcher(None, summary, case.summary).ratio() if summary else 0.0
+        )
+        if similarity >= REPEAT_SUMMARY_SIMILARITY:
+            reasons.append(f"similar summary ({similarity:.0%})")
+        if not reasons:
+            continue
+        out.append(
+            schemas.RepeatCandidate(
+                case_id=case.id,
+                reference=case.reference,
+                registered_on=case.registered_on,
+                category=case.category_code,
+                unit_id=case.unit_id,
+                summary=case.summary,
+                stage=case.stage,
+                reasons=["same petitioner", *reasons],
+                score=round(len(reasons) + similarity, 3),
+            )
+        )
+    out.sort(key=lambda c: (-c.score, c.registered_on))
+    return out
+
+
+async def _check_repeat_of(
+    session: AsyncSession, principal: Principal | None, repeat_of: int | None, case_id: int | None
+) -> None:
+    if repeat_of is None:
+        return
+    if repeat_of == case_id:
+        raise InvalidInput("A case cannot repeat itself", field="repeat_of")
+    query = select(PetitionCase.id).where(PetitionCase.id == repeat_of)
+    if principal is not None:
+        query = query.where(case_scope(principal))
+    if await session.scalar(query) is None:
+        raise InvalidInput(f"Case {repeat_of} does not exist", field="repeat_of")
+
+
+# ---------------------------------------------------------------- registration
+
+
+REGISTERED_FACTS = (
+    "reference",
+    "channel",
+    "category_code",
+    "unit_id",
+    "stage",
+    "first_time",
+    "repeat_of_id",
+    "people_count",
+)
+
+
+async def register(
+    *, session: AsyncSession, ctx: Context, actor: Principal | None, data: schemas.CaseCreate
+) -> tuple[PetitionCase, list[schemas.RepeatCandidate]]:
+    may_write(actor)
+    if data.received_on > ctx.today():
+        raise InvalidInput(f"{data.received_on.isoformat()} is in the future", field="received_on")
+    on = effective_date(ctx, data.on, not_before=data.received_on, label="the day it was received")
+    category = await _category(session, data.category)
+    await unit_in_scope(session, actor, data.unit_id, "unit_id")
+    people = _identities(data.petitioners)
+    await _check_repeat_of(session, actor, data.repeat_of, None)
+    candidates = await repeat_candidates(
+        session=session,
+        principal=actor,
+        petitioners=data.petitioners,
+        category=category.code,
+        unit_id=data.unit_id,
+        summary=data.summary,
+    )
+    seq, reference = await _next_reference(session, ctx.settings.case_ref_prefix, on.year)
+    case = PetitionCase(
+        reference=reference,
+        ref_year=on.year,
+        ref_seq=seq,
+        channel=data.channel,
+        category_code=category.code,
+        summary=data.summary,
+        unit_id=data.unit_id,
+        people_count=data.people_count,
+        collective=data.people_count >= COLLECTIVE_FROM,
+        source=data.source,
+        source_batch=data.source_batch,
+        received_on=data.received_on,
+        registered_on=on,
+        first_time=data.repeat_of is None,
+        repeat_of_id=data.repeat_of,
+        registered_by_user_id=actor.user_id if actor else None,
+        registered_by_name=audit.actor_name(actor),
+        version=0,
+    )
+    session.add(case)
+    await session.flush()
+    assert case.id is not None
+    for i, (given, who) in enumerate(zip(data.petitioners, people, strict=True)):
+        session.add(
+            CasePetitioner(
+                case_id=case.id,
+                position=i,
+                name=who.name,
+                id_number=who.id_number,
+                phone=who.phone,
+                address=given.address.strip(),
+            )
+        )
+    await start_clock(session, case, "accept", on)
+    if case.source != "own":
+        # Assigned (交办) by the city or national bureau: the unit has 5 working days from
+        # receiving it to object to the assignment (异议); its decision on acceptance meets it.
+        await start_clock(session, case, "objection", case.received_on)
+    await record_event(
+        session=session,
+        case=case,
+        actor=actor,
+        kind="registered",
+        on=on,
+        after=facts(case, REGISTERED_FACTS),
+    )
+    return case, [c for c in candidates if c.case_id != case.id]
+
+
+async def update_case(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    case_id: int,
+    data: schemas.CaseUpdate,
+    if_match: str | None,
+) -> PetitionCase:
+    case = await for_change(session, actor, case_id, if_match)
+    changes = data.changes()
+    if not changes:
+        raise InvalidInput("Nothing to change", field="body")
+    fields = {"category": "category_code", "repeat_of": "repeat_of_id"}
+    before = facts(case, [fields.get(n, n) for n in changes] + ["first_time"])
+    if "category" in changes:
+        changes["category"] = (await _category(session, changes["category"])).code
+    if "unit_id" in changes:
+        await unit_in_scope(session, actor, changes["unit_id"], "unit_id")
+    if "repeat_of" in changes:
+        await _check_repeat_of(session, actor, changes["repeat_of"], case.id)
+        case.first_time = changes["repeat_of"] is None
+    for name, value in changes.items():
+        setattr(case, fields.get(name, name), value)
+    if "people_count" in changes:
+        case.collective = case.people_count >= COLLECTIVE_FROM
+    await record_event(
+        session=session,
+        case=case,
+        actor=actor,
+        kind="updated",
+        on=ctx.today(),
+        before=before,
+        after=facts(case, list(before)),
+    )
+    return case

@@ -1,0 +1,84 @@
+"""A case's timeline: append-only events (who, when, what, before/after), one per change.
+
+Writing an event also bumps the case's version (its ETag), in the same transaction as the
+change it records.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.audit.service import actor_name
+from reception.auth import Principal
+from reception.cases.models import CaseEvent, PetitionCase
+from reception.context import Context
+from reception.db import utcnow
+from reception.errors import InvalidInput
+
+
+def effective_date(
+    ctx: Context, on: date | None, *, not_before: date | None = None, label: str = ""
+) -> date:
+    """The day something happened: default today, never in the future, never before
+    `not_before` (补录: a step entered later is dated when it happened)."""
+    today = ctx.today()
+    day = on or today
+    if day > today:
+        raise InvalidInput(f"{day.isoformat()} is in the future", field="on")
+    if not_before is not None and day < not_before:
+        raise InvalidInput(
+            f"{day.isoformat()} is before {label or 'the previous step'} ({not_before.isoformat()})",
+            field="on",
+        )
+    return day
+
+
+def facts(case: PetitionCase, names: Iterable[str]) -> dict[str, Any]:
+    """The named fields of a case as JSON-ready values (dates as ISO strings)."""
+    out = {}
+    for name in names:
+        value = getattr(case, name)
+        out[name] = value.isoformat() if isinstance(value, date) else value
+    return out
+
+
+async def record_event(
+    *,
+    session: AsyncSession,
+    case: PetitionCase,
+    actor: Principal | None,
+    kind: str,
+    on: date,
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    note: str = "",
+) -> CaseEvent:
+    """Append a timeline event and bump the case's version (its ETag)."""
+    assert case.id is not None
+    event = CaseEvent(
+        case_id=case.id,
+        effective_on=on,
+        actor_user_id=actor.user_id if actor else None,
+        actor_name=actor_name(actor),
+        kind=kind,
+        note=note,
+        before=before,
+        after=after,
+    )
+    session.add(event)
+    case.version += 1
+    case.updated_at = utcnow()
+    await session.flush()
+    return event
+
+
+async def timeline(*, session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    rows = await session.scalars(
+        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))
+    )
+    return list(rows.all())

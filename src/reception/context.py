@@ -1,0 +1,94 @@
+"""What a service needs to know about the world it runs in: the settings and the clock.
+
+Passed down from the request (or the command line), never read from a module-level cache, so a
+test sets "today" and the settings explicitly and an app built with other settings obeys them.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Protocol
+from zoneinfo import ZoneInfo
+
+from litestar.di import NamedDependency
+
+from reception.config import Settings
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, aware, in UTC."""
+        ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+
+@dataclass
+class FixedClock:
+    """A clock that stands still (tests), or moves only when told to."""
+
+    instant: datetime
+
+    def __post_init__(self) -> None:
+        if self.instant.tzinfo is None:
+            raise ValueError("a clock's instant carries its UTC offset")
+        self.instant = self.instant.astimezone(UTC)
+
+    def now(self) -> datetime:
+        return self.instant
+
+    def set(self, instant: datetime) -> None:
+        self.instant = instant.astimezone(UTC)
+
+
+@dataclass
+class ShiftedClock:
+    """Starts at a chosen instant and runs on in real time (RECEPTION_NOW: training systems,
+    and tests that drive a real server process)."""
+
+    start: datetime
+    _started: float = field(default_factory=time.monotonic)
+
+    def now(self) -> datetime:
+        from datetime import timedelta
+
+        return self.start.astimezone(UTC) + timedelta(seconds=time.monotonic() - self._started)
+
+
+def clock_for(settings: Settings) -> Clock:
+    if settings.now:
+        return ShiftedClock(datetime.fromisoformat(settings.now))
+    return SystemClock()
+
+
+@dataclass(frozen=True)
+class Context:
+    settings: Settings
+    clock: Clock
+
+    @classmethod
+    def of(cls, settings: Settings, clock: Clock | None = None) -> Context:
+        return cls(settings, clock or clock_for(settings))
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return self.settings.tz
+
+    def now(self) -> datetime:
+        return self.clock.now()
+
+    def today(self) -> date:
+        """Today where people are (Asia/Shanghai unless configured otherwise)."""
+        return self.clock.now().astimezone(self.tz).date()
+
+    def local(self, value: datetime) -> datetime:
+        return value.astimezone(self.tz)
+
+
+# The per-request context, as handlers declare it (provided by the app from its state).
+Ctx = NamedDependency[Context]

@@ -1,0 +1,190 @@
+"""Demo org chart: 蓟州区's 27 townships, departments, venues, leaders and logins, with clearly
+fictional people (every name uses 某, the usual mark of an anonymised name). Idempotent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import select
+
+from reception.org import schemas
+from reception.org import service as org
+from reception.org.models import Leader, Unit, User, Venue
+
+DISTRICT = "蓟州区"
+TOWNSHIPS = [
+    "文昌街道",
+    "渔阳镇",
+    "洇溜镇",
+    "官庄镇",
+    "马伸桥镇",
+    "下营镇",
+    "邦均镇",
+    "别山镇",
+    "尤古庄镇",
+    "上仓镇",
+    "下仓镇",
+    "罗庄子镇",
+    "白涧镇",
+    "侯家营镇",
+    "桑梓镇",
+    "东施古镇",
+    "下窝头镇",
+    "杨津庄镇",
+    "出头岭镇",
+    "西龙虎峪镇",
+    "穿芳峪镇",
+    "东二营镇",
+    "许家台镇",
+    "礼明庄镇",
+    "东赵各庄镇",
+    "州河湾镇",
+    "孙各庄满族乡",
+]
+VILLAGES = {
+    "下仓镇": ["小杨家庄村", "下仓村", "大吴庄村"],
+    "渔阳镇": ["南关社区", "北关社区"],
+    "邦均镇": ["邦均村", "东店子村"],
+    "文昌街道": ["府君山社区", "文昌社区"],
+}
+DEPARTMENTS = [
+    "区信访办",
+    "区住建委",
+    "区人社局",
+    "区公安局",
+    "区规划和自然资源局",
+    "区退役军人事务局",
+    "区金融局",
+    "区司法局",
+]
+DISTRICT_LEADERS = [
+    ("王某甲", "区委书记"),
+    ("李某乙", "区长"),
+    ("张某丙", "区委副书记"),
+    ("刘某丁", "常务副区长"),
+    ("陈某戊", "区委常委、政法委书记"),
+    ("杨某己", "副区长(分管住建)"),
+    ("赵某庚", "副区长(分管人社)"),
+    ("黄某辛", "区信访办主任"),
+]
+TOWNSHIP_SURNAMES = "周吴郑孙钱冯褚卫蒋沈韩朱秦尤许何吕施孔曹严华金魏陶姜戚"
+SECRETARIES = [
+    ("孙某秘", [0, 1]),
+    ("钱某秘", [2, 3, 4]),
+    ("吴某秘", [5, 6]),
+]
+
+
+@dataclass
+class DemoLogin:
+    role: str
+    name: str
+    user_id: int
+    token: str
+    note: str
+
+
+async def _unit(session: AsyncSession, name: str, kind: str, parent: Unit | None) -> Unit:
+    found = await session.scalar(select(Unit).where(Unit.name == name, Unit.kind == kind))
+    if found is not None:
+        return found
+    return await org.create_unit(
+        session=session,
+        actor=None,
+        data=schemas.UnitCreate(name=name, kind=kind, parent_id=parent.id if parent else None),  # type: ignore[arg-type]
+    )
+
+
+async def _leader(session: AsyncSession, name: str, title: str, unit: Unit) -> Leader:
+    found = await session.scalar(select(Leader).where(Leader.name == name))
+    if found is not None:
+        return found
+    assert unit.id is not None
+    return await org.create_leader(
+        session=session,
+        actor=None,
+        data=schemas.LeaderCreate(name=name, title=title, unit_id=unit.id),
+    )
+
+
+async def _venue(
+    session: AsyncSession, name: str, unit: Unit, address: str, capacity: int
+) -> Venue:
+    found = await session.scalar(select(Venue).where(Venue.name == name))
+    if found is not None:
+        return found
+    assert unit.id is not None
+    return await org.create_venue(
+        session=session,
+        actor=None,
+        data=schemas.VenueCreate(name=name, unit_id=unit.id, address=address, capacity=capacity),
+    )
+
+
+async def _user(session: AsyncSession, data: schemas.UserCreate) -> User:
+    found = await session.scalar(select(User).where(User.name == data.name, User.role == data.role))
+    if found is not None:
+        return found
+    return await org.create_user(session=session, actor=None, data=data)
+
+
+async def load_org(session: AsyncSession) -> list[DemoLogin]:
+    """Create (or find) the demo org and return a fresh token for each demo login."""
+    district = await _unit(session, DISTRICT, "district", None)
+    townships = [await _unit(session, name, "township", district) for name in TOWNSHIPS]
+    by_name = {t.name: t for t in townships}
+    for township_name, villages in VILLAGES.items():
+        for village in villages:
+            await _unit(session, village, "village", by_name[township_name])
+    for department in DEPARTMENTS:
+        await _unit(session, department, "department", district)
+
+    await _venue(session, "区矛调中心接待室", district, "蓟州区人民西大街矛调中心一楼", 12)
+    for township in townships:
+        await _venue(session, f"{township.name}矛调中心", township, f"{township.name}政府院内", 6)
+
+    district_leaders = [
+        await _leader(session, name, title, district) for name, title in DISTRICT_LEADERS
+    ]
+    for i, township in enumerate(townships):
+        title = "街道党工委书记" if township.name.endswith("街道") else "党委书记"
+        await _leader(session, f"{TOWNSHIP_SURNAMES[i]}某镇", f"{township.name}{title}", township)
+
+    logins: list[tuple[User, str]] = []
+    admin = await _user(session, schemas.UserCreate(name="系统管理员", role="admin"))
+    logins.append((admin, "全部权限"))
+    for name, indexes in SECRETARIES:
+        ids = [district_leaders[i].id for i in indexes]
+        user = await _user(
+            session,
+            schemas.UserCreate(name=name, role="secretary", leader_ids=ids),  # type: ignore[arg-type]
+        )
+        logins.append((user, "秘书:" + "、".join(district_leaders[i].name for i in indexes)))
+    clerk = await _user(
+        session,
+        schemas.UserCreate(name="冯某登", role="clerk", unit_id=district.id),
+    )
+    logins.append((clerk, "区信访办登记员(全区)"))
+    xiacang = by_name["下仓镇"]
+    township_clerk = await _user(
+        session,
+        schemas.UserCreate(name="褚某记", role="clerk", unit_id=xiacang.id),
+    )
+    logins.append((township_clerk, "下仓镇信访干部"))
+    leader_user = await _user(
+        session,
+        schemas.UserCreate(
+            name=district_leaders[1].name, role="leader", leader_id=district_leaders[1].id
+        ),
+    )
+    logins.append((leader_user, f"领导:{district_leaders[1].title}"))
+    reviewer = await _user(session, schemas.UserCreate(name="卫某督", role="reviewer"))
+    logins.append((reviewer, "区委督查室(只读、月度点评导出)"))
+
+    result = []
+    for user, note in logins:
+        assert user.id is not None
+        _, token = await org.issue_token(session=session, actor=None, user_id=user.id, label="demo")
+        result.append(DemoLogin(user.role, user.name, user.id, token, note))
+    return result

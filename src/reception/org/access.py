@@ -1,0 +1,88 @@
+"""Who sees which part of the org chart: the unit-subtree scope and the leader scope, once.
+
+Both are written with `reception.expr`, so the same function answers for a loaded row in
+Python, becomes a WHERE clause for a caller, and (the feeds) a clause over a stored viewer's
+columns, evaluated per feed in SQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, select
+from sqlmodel import col
+
+from reception.auth import Principal
+from reception.expr import all_of, any_of, member, starts_with, where
+from reception.org.models import Leader, Unit
+
+# Roles that read the whole org chart (and everything else).
+READ_ALL = ("admin", "reviewer")
+
+
+def in_subtree(path: Any, root_path: Any) -> Any:
+    """A unit (by its materialised path "/1/7/42/") is the root or below it."""
+    return starts_with(path, root_path)
+
+
+def subtree_ids(root_path: str) -> Select[Any]:
+    """SELECT of the ids of a unit and every unit below it, given the unit's path."""
+    return select(col(Unit.id)).where(in_subtree(col(Unit.path), root_path))
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is looking, as plain values (a caller) or SQL columns (a feed's stored creator)."""
+
+    role: Any
+    leader_id: Any
+    unit_path: Any
+    # leader id → whether this viewer is a secretary linked to that leader.
+    linked: Callable[[Any], Any]
+
+    @classmethod
+    def of(cls, principal: Principal) -> Viewer:
+        return cls(
+            role=principal.role,
+            leader_id=principal.leader_id,
+            unit_path=principal.unit_path,
+            linked=lambda leader_id: member(leader_id, principal.leader_ids),
+        )
+
+
+def sees_leader(viewer: Viewer, leader_id: Any, leader_unit_path: Any) -> Any:
+    """SPEC §1: admins and reviewers every leader; a secretary her linked leaders; a leader
+    himself; a clerk the leaders of his unit subtree."""
+    return any_of(
+        member(viewer.role, READ_ALL),
+        lambda: all_of(viewer.role == "secretary", lambda: viewer.linked(leader_id)),
+        lambda: all_of(viewer.role == "leader", lambda: leader_id == viewer.leader_id),
+        lambda: all_of(
+            viewer.role == "clerk", lambda: in_subtree(leader_unit_path, viewer.unit_path)
+        ),
+    )
+
+
+def _leader_unit_path() -> Any:
+    return select(col(Unit.path)).where(col(Unit.id) == col(Leader.unit_id)).scalar_subquery()
+
+
+def leader_scope(principal: Principal) -> ColumnElement[bool]:
+    """The leaders a caller may see, as a WHERE clause over `leader`."""
+    clause: ColumnElement[bool] = where(
+        sees_leader, Viewer.of(principal), col(Leader.id), _leader_unit_path()
+    )
+    return clause
+
+
+def visible_leader_ids(principal: Principal) -> Select[Any]:
+    return select(col(Leader.id)).where(leader_scope(principal))
+
+
+def unit_in_reach(principal: Principal | None, unit: Unit) -> bool:
+    """A clerk works within his unit subtree; other roles are not limited by unit here."""
+    if principal is None or principal.role != "clerk":
+        return True
+    return bool(in_subtree(unit.path, principal.unit_path))

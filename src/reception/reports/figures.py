@@ -1,0 +1,285 @@
+"""The monthly review's per-unit figures: the scope (one row per township and department),
+month arithmetic, and the grouped SQL aggregates behind every rate.
+
+The rules counted by are the cases domain's own (`reception.cases.workflow`): overdue, on
+time, first-time, repeat — not a second definition.
+"""
+
+from __future__ import annotations
+
+import calendar as month_calendar
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy import case as sql_case
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.cases import workflow
+from reception.cases.models import CaseClock, PetitionCase
+from reception.errors import InvalidInput, NotFound
+from reception.expr import where
+from reception.org.access import in_subtree
+from reception.org.models import Unit
+
+# 信网电: letters, online and phone (the seed report's "网升访降").
+REMOTE_CHANNELS = ("letter", "online", "phone")
+ACCEPT_KINDS = ("accept",)
+HANDLE_KINDS = ("handle", "simple")
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    try:
+        year, mon = (int(x) for x in month.split("-"))
+        first = date(year, mon, 1)
+    except ValueError as exc:
+        raise InvalidInput("month must be YYYY-MM", field="month") from exc
+    return first, date(year, mon, month_calendar.monthrange(year, mon)[1])
+
+
+def shift_month(month: str, months: int) -> str:
+    first, _ = month_bounds(month)
+    index = first.year * 12 + first.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def ratio(numerator: int, denominator: int) -> float | None:
+    """None for a zero denominator: never a crash, never a fake 100%."""
+    return None if denominator == 0 else round(numerator / denominator, 4)
+
+
+@dataclass
+class UnitFigures:
+    unit_id: int
+    unit_name: str
+    kind: str
+    new_cases: int = 0
+    first_time: int = 0
+    repeat: int = 0
+    remote: int = 0
+    accept_due: int = 0
+    accept_on_time: int = 0
+    handle_due: int = 0
+    handle_on_time: int = 0
+    replied: int = 0
+    evaluated: int = 0
+    satisfied: int = 0
+    overdue_accept: int = 0
+    overdue_handle: int = 0
+
+    COUNTS = (
+        "new_cases",
+        "first_time",
+        "repeat",
+        "remote",
+        "accept_due",
+        "accept_on_time",
+        "handle_due",
+        "handle_on_time",
+        "replied",
+        "evaluated",
+        "satisfied",
+        "overdue_accept",
+        "overdue_handle",
+    )
+
+    def add(self, other: UnitFigures) -> None:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "unit_id": self.unit_id,
+            "unit_name": self.unit_name,
+            "kind": self.kind,
+            **{name: getattr(self, name) for name in self.COUNTS},
+            "repeat_share": ratio(self.repeat, self.new_cases),
+            "remote_share": ratio(self.remote, self.new_cases),
+            "timely_accept_rate": ratio(self.accept_on_time, self.accept_due),
+            "on_time_handle_rate": ratio(self.handle_on_time, self.handle_due),
+            "participation_rate": ratio(self.evaluated, self.replied),
+            "satisfaction_rate": ratio(self.satisfied, self.evaluated),
+        }
+
+
+@dataclass
+class Scope:
+    root: Unit
+    # unit id → the id of the row it is counted under (its township or department).
+    row_of: dict[int, int] = field(default_factory=dict)
+    rows: list[Unit] = field(default_factory=list)
+
+
+async def scope_of(session: AsyncSession, unit_id: int | None) -> Scope:
+    if unit_id is None:
+        root = await session.scalar(
+            select(Unit).where(Unit.kind == "district").order_by(col(Unit.id)).limit(1)
+        )
+    else:
+        root = await session.get(Unit, unit_id)
+    if root is None:
+        raise NotFound(f"Unit {unit_id} does not exist" if unit_id else "No district set up yet")
+    units = list(
+        await session.scalars(
+            select(Unit).where(in_subtree(col(Unit.path), root.path)).order_by(col(Unit.path))
+        )
+    )
+    scope = Scope(root=root)
+    by_id = {u.id: u for u in units}
+    # One row per township and department; a village counts under its township; cases
+    # registered to the root (a district) itself get the root's own row.
+    row_ids = [u.id for u in units if u.kind in ("township", "department") or u.id == root.id]
+    row_set = set(row_ids)
+    for u in units:
+        assert u.id is not None
+        ancestors = [int(x) for x in u.path.strip("/").split("/")]
+        scope.row_of[u.id] = next((a for a in reversed(ancestors) if a in row_set), root.id or 0)
+    order = {"district": 0, "township": 1, "department": 2, "village": 3}
+    scope.rows = sorted(
+        (by_id[i] for i in row_ids if i in by_id),
+        key=lambda u: (u.id != root.id, order[u.kind], u.id),
+    )
+    return scope
+
+
+def subtree(scope: Scope) -> Any:
+    return select(Unit.id).where(in_subtree(col(Unit.path), scope.root.path))
+
+
+def flag(condition: Any) -> Any:
+    return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
+
+
+async def unit_figures(
+    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
+) -> tuple[list[UnitFigures], UnitFigures]:
+    """Every per-unit figure of a month: four grouped queries, each on an indexed date."""
+    per_unit: dict[int, UnitFigures] = {
+        u.id: UnitFigures(u.id, u.name, u.kind) for u in scope.rows if u.id is not None
+    }
+    in_scope = col(PetitionCase.unit_id).in_(subtree(scope))
+
+    def bucket(unit_id: int) -> UnitFigures:
+        return per_unit[scope.row_of[unit_id]]
+
+    new = await session.execute(
+        select(
+            PetitionCase.unit_id,
+            func.count(),
+            flag(PetitionCase.first_time),
+            flag(col(PetitionCase.channel).in_(REMOTE_CHANNELS)),
+        )
+        .where(in_scope, col(PetitionCase.registered_on).between(first, last))
+        .group_by(col(PetitionCase.unit_id))
+    )
+    for unit_id, count, first_time, remote in new:
+        row = bucket(unit_id)
+        row.new_cases += int(count)
+        row.first_time += int(first_time)
+        row.repeat += int(count) - int(first_time)
+        row.remote += int(remote)
+
+    # Clocks that fell due in the month; on time = met by its due date (and by as-of).
+    met_on_time = and_(
+        col(CaseClock.status) == "met",
+        col(CaseClock.on_time).is_(True),
+        col(CaseClock.met_on) <= as_of,
+    )
+    due = await session.execute(
+        select(PetitionCase.unit_id, CaseClock.kind, func.count(), flag(met_on_time))
+        .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
+        .where(
+            in_scope,
+            col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS),
+            col(CaseClock.status) != "void",
+            col(CaseClock.current_due).between(first, last),
+        )
+        .group_by(col(PetitionCase.unit_id), col(CaseClock.kind))
+    )
+    for unit_id, kind, count, on_time in due:
+        row = bucket(unit_id)
+        if kind in ACCEPT_KINDS:
+            row.accept_due += int(count)
+            row.accept_on_time += int(on_time)
+        else:
+            row.handle_due += int(count)
+            row.handle_on_time += int(on_time)
+
+    evaluated = and_(
+        col(PetitionCase.satisfaction) != "not_evaluated", col(PetitionCase.evaluated_on) <= as_of
+    )
+    replies = await session.execute(
+        select(
+            PetitionCase.unit_id,
+            func.count(),
+            flag(evaluated),
+            flag(
+                and_(
+                    evaluated,
+                    col(PetitionCase.satisfaction).in_(["satisfied", "basically_satisfied"]),
+                )
+            ),
+        )
+        .where(in_scope, col(PetitionCase.replied_on).between(first, last))
+        .group_by(col(PetitionCase.unit_id))
+    )
+    for unit_id, count, n_evaluated, n_satisfied in replies:
+        row = bucket(unit_id)
+        row.replied += int(count)
+        row.evaluated += int(n_evaluated)
+        row.satisfied += int(n_satisfied)
+
+    late = late_clause(first, last, as_of)
+    overdue = await session.execute(
+        select(PetitionCase.unit_id, CaseClock.kind, func.count(func.distinct(CaseClock.case_id)))
+        .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
+        .where(in_scope, col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS), late)
+        .group_by(col(PetitionCase.unit_id), col(CaseClock.kind))
+    )
+    for unit_id, kind, count in overdue:
+        row = bucket(unit_id)
+        if kind in ACCEPT_KINDS:
+            row.overdue_accept += int(count)
+        else:
+            row.overdue_handle += int(count)
+
+    rows = list(per_unit.values())
+    total = UnitFigures(0, "合计", "total")
+    for row in rows:
+        total.add(row)
+    return rows, total
+
+
+def late_clause(first: date, last: date, as_of: date) -> Any:
+    """超期: still running past its due date as of the as-of day (the cases domain's own
+    overdue rule), or met late during the month."""
+    return or_(
+        where(workflow.overdue, CaseClock, as_of),
+        and_(
+            col(CaseClock.status) == "met",
+            col(CaseClock.on_time).is_(False),
+            col(CaseClock.met_on).between(first, min(last, as_of)),
+        ),
+    )
+
+
+def headline(total: UnitFigures) -> dict[str, Any]:
+    t = total.as_dict()
+    return {
+        key: t[key]
+        for key in (
+            "new_cases",
+            "first_time",
+            "repeat",
+            "repeat_share",
+            "remote_share",
+            "timely_accept_rate",
+            "on_time_handle_rate",
+            "participation_rate",
+            "satisfaction_rate",
+            "overdue_accept",
+            "overdue_handle",
+        )
+    }

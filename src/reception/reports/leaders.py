@@ -1,0 +1,104 @@
+"""The monthly review's leaders' figures: reception days and field visits by leader (sessions,
+not distinct days), and 包案 — cases owned, resolved and overdue as of the day."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.cases import workflow
+from reception.cases.models import CaseClock, CaseOwnership, PetitionCase
+from reception.expr import where
+from reception.org.models import Leader
+from reception.reports.figures import Scope, flag, ratio, subtree
+from reception.scheduling.models import Appointment, ReceptionSession
+
+
+async def leader_figures(
+    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
+) -> list[dict[str, Any]]:
+    """Per leader of the subtree: reception days and field visits of the month, and 包案."""
+    leaders = list(
+        await session.scalars(
+            select(Leader)
+            .where(col(Leader.unit_id).in_(subtree(scope)), Leader.active == True)  # noqa: E712
+            .order_by(col(Leader.id))
+        )
+    )
+    ids = [leader.id for leader in leaders]
+    sessions = {
+        (leader_id, kind): (int(n), int(held), int(cancelled))
+        for leader_id, kind, n, held, cancelled in await session.execute(
+            sa_select(
+                col(ReceptionSession.leader_id),
+                col(ReceptionSession.kind),
+                func.count(),
+                flag(col(ReceptionSession.status) == "held"),
+                flag(col(ReceptionSession.status) == "cancelled"),
+            )
+            .where(
+                col(ReceptionSession.leader_id).in_(ids),
+                col(ReceptionSession.local_date).between(first, last),
+            )
+            .group_by(col(ReceptionSession.leader_id), col(ReceptionSession.kind))
+        )
+    }
+    appointments = {
+        leader_id: int(n)
+        for leader_id, n in await session.execute(
+            select(ReceptionSession.leader_id, func.count())
+            .join(Appointment, col(Appointment.session_id) == col(ReceptionSession.id))
+            .where(
+                col(ReceptionSession.leader_id).in_(ids),
+                col(ReceptionSession.local_date).between(first, last),
+                col(Appointment.status) != "cancelled",
+            )
+            .group_by(col(ReceptionSession.leader_id))
+        )
+    }
+    # 包案 as of the as-of day: assignments running then.
+    owning = and_(
+        col(CaseOwnership.started_on) <= as_of,
+        or_(col(CaseOwnership.ended_on).is_(None), col(CaseOwnership.ended_on) > as_of),
+    )
+    resolved = where(workflow.resolved_as_of, PetitionCase, as_of)
+    late_case = col(PetitionCase.id).in_(
+        select(CaseClock.case_id).where(where(workflow.overdue, CaseClock, as_of))
+    )
+    owned = {
+        leader_id: (int(n), int(n_resolved), int(n_late))
+        for leader_id, n, n_resolved, n_late in await session.execute(
+            select(CaseOwnership.leader_id, func.count(), flag(resolved), flag(late_case))
+            .join(PetitionCase, col(PetitionCase.id) == col(CaseOwnership.case_id))
+            .where(col(CaseOwnership.leader_id).in_(ids), owning)
+            .group_by(col(CaseOwnership.leader_id))
+        )
+    }
+    out = []
+    for leader in leaders:
+        receptions = sessions.get((leader.id, "reception"), (0, 0, 0))
+        visits = sessions.get((leader.id, "field_visit"), (0, 0, 0))
+        n_owned, n_resolved, n_late = owned.get(leader.id, (0, 0, 0))
+        out.append(
+            {
+                "leader_id": leader.id,
+                "leader": leader.name,
+                "title": leader.title,
+                "reception_days": receptions[0],
+                "reception_held": receptions[1],
+                "reception_cancelled": receptions[2],
+                "appointments": appointments.get(leader.id or 0, 0),
+                "field_visits": visits[0],
+                "field_visits_held": visits[1],
+                "owned_cases": n_owned,
+                "owned_resolved": n_resolved,
+                "owned_overdue": n_late,
+                "owned_resolved_share": ratio(n_resolved, n_owned),
+            }
+        )
+    return out

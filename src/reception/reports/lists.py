@@ -1,0 +1,199 @@
+"""The monthly review's case lists: overdue acceptance and handling, 应登不登 (visits received
+with no case registered), and 答复送达不规范 (replies not delivered, or delivered late)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import and_, or_
+from sqlalchemy import select as sa_select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+from sqlmodel import col, select
+
+from reception.cases import workflow
+from reception.cases.models import CaseClock, CaseOwnership, CasePetitioner, PetitionCase
+from reception.org.models import Leader, Unit
+from reception.privacy import mask_name
+from reception.reports.figures import ACCEPT_KINDS, HANDLE_KINDS, Scope, late_clause, subtree
+from reception.scheduling.models import Appointment, ReceptionSession, SessionCase
+
+
+async def _first_petitioners(session: AsyncSession, case_ids: list[int]) -> dict[int, str]:
+    if not case_ids:
+        return {}
+    rows = await session.execute(
+        select(CasePetitioner.case_id, CasePetitioner.name).where(
+            col(CasePetitioner.case_id).in_(case_ids), CasePetitioner.position == 0
+        )
+    )
+    return {cid: name for cid, name in rows}
+
+
+async def overdue_cases(
+    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date, *, masked: bool
+) -> list[dict[str, Any]]:
+    owner_leader = aliased(Leader)
+    rows = (
+        await session.execute(
+            select(CaseClock, PetitionCase, Unit.name, owner_leader.name)
+            .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
+            .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
+            .outerjoin(
+                CaseOwnership,
+                and_(
+                    col(CaseOwnership.case_id) == col(PetitionCase.id),
+                    col(CaseOwnership.ended_at).is_(None),
+                ),
+            )
+            .outerjoin(owner_leader, col(owner_leader.id) == col(CaseOwnership.leader_id))
+            .where(
+                col(PetitionCase.unit_id).in_(subtree(scope)),
+                col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS),
+                late_clause(first, last, as_of),
+            )
+            .order_by(col(CaseClock.current_due), col(PetitionCase.id))
+        )
+    ).all()
+    names = await _first_petitioners(session, [c.id for _, c, _, _ in rows if c.id])
+    out = []
+    for clock, case, unit_name, owner in rows:
+        end = clock.met_on if clock.met_on is not None else as_of
+        name = names.get(case.id or 0, "")
+        out.append(
+            {
+                "type": "受理" if clock.kind in ACCEPT_KINDS else "办理",
+                "unit_name": unit_name,
+                "reference": case.reference,
+                "petitioner": mask_name(name) if masked else name,
+                "due": clock.current_due.isoformat(),
+                "met_on": clock.met_on.isoformat() if clock.met_on else None,
+                "days_overdue": (end - clock.current_due).days,
+                "owner": owner,
+                "stage": workflow.STAGE_LABELS[case.stage],
+            }
+        )
+    return out
+
+
+async def unregistered(
+    session: AsyncSession, scope: Scope, first: date, last: date, *, masked: bool
+) -> list[dict[str, Any]]:
+    """应登不登: appointments received and field visits done in the month with no case."""
+    leaders_in_scope = select(Leader.id).where(col(Leader.unit_id).in_(subtree(scope)))
+    appointments = await session.execute(
+        sa_select(
+            col(ReceptionSession.local_date),
+            col(Leader.name),
+            col(Unit.name),
+            col(Appointment.id),
+            col(Appointment.session_id),
+            col(Appointment.petitioner_name),
+        )
+        .join(ReceptionSession, col(ReceptionSession.id) == col(Appointment.session_id))
+        .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
+        .join(Unit, col(Unit.id) == col(Leader.unit_id))
+        .where(
+            col(ReceptionSession.leader_id).in_(leaders_in_scope),
+            col(ReceptionSession.local_date).between(first, last),
+            col(Appointment.status).in_(["checked_in", "completed"]),
+            col(Appointment.case_id).is_(None),
+        )
+        .order_by(col(ReceptionSession.local_date), col(Appointment.id))
+    )
+    out = [
+        {
+            "type": "接访预约",
+            "date": day.isoformat(),
+            "leader": leader,
+            "unit_name": unit,
+            "reference": f"接访场次 {session_id} · 预约 {appointment_id}",
+            "petitioner": mask_name(name) if masked else name,
+            "days_overdue": None,
+        }
+        for day, leader, unit, appointment_id, session_id, name in appointments
+    ]
+    visits = await session.execute(
+        select(
+            col(ReceptionSession.local_date),
+            col(Leader.name),
+            col(Unit.name),
+            col(ReceptionSession.id),
+        )
+        .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
+        .outerjoin(Unit, col(Unit.id) == col(ReceptionSession.unit_id))
+        .where(
+            col(ReceptionSession.leader_id).in_(leaders_in_scope),
+            ReceptionSession.kind == "field_visit",
+            ReceptionSession.status == "held",
+            col(ReceptionSession.local_date).between(first, last),
+            ~col(ReceptionSession.id).in_(select(SessionCase.session_id)),
+        )
+        .order_by(col(ReceptionSession.local_date), col(ReceptionSession.id))
+    )
+    out += [
+        {
+            "type": "下访",
+            "date": day.isoformat(),
+            "leader": leader,
+            "unit_name": unit or "",
+            "reference": f"下访场次 {session_id}",
+            "petitioner": "",
+            "days_overdue": None,
+        }
+        for day, leader, unit, session_id in visits
+    ]
+    return out
+
+
+async def delivery_irregular(
+    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date, *, masked: bool
+) -> list[dict[str, Any]]:
+    """Replies of the month with no delivery record by as-of, or delivered after the handling
+    period's due date."""
+    handle = aliased(CaseClock)
+    rows = (
+        await session.execute(
+            select(PetitionCase, col(Unit.name), col(handle.current_due))
+            .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
+            .outerjoin(
+                handle,
+                and_(
+                    col(handle.case_id) == col(PetitionCase.id),
+                    col(handle.kind).in_(HANDLE_KINDS),
+                    col(handle.status) != "void",
+                ),
+            )
+            .where(
+                col(PetitionCase.unit_id).in_(subtree(scope)),
+                col(PetitionCase.replied_on).between(first, last),
+                or_(
+                    col(PetitionCase.delivered_on).is_(None),
+                    col(PetitionCase.delivered_on) > as_of,
+                    col(PetitionCase.delivered_on) > handle.current_due,
+                ),
+            )
+            .order_by(col(PetitionCase.replied_on), col(PetitionCase.id))
+        )
+    ).all()
+    names = await _first_petitioners(session, [c.id for c, _, _ in rows if c.id])
+    out = []
+    for case, unit_name, due in rows:
+        delivered = case.delivered_on if case.delivered_on and case.delivered_on <= as_of else None
+        late_by = (delivered - due).days if delivered and due else None
+        name = names.get(case.id or 0, "")
+        out.append(
+            {
+                "unit_name": unit_name,
+                "reference": case.reference,
+                "petitioner": mask_name(name) if masked else name,
+                "replied_on": case.replied_on.isoformat() if case.replied_on else None,
+                "delivered_on": delivered.isoformat() if delivered else None,
+                "problem": "无送达记录" if delivered is None else "送达超过办理时限",
+                "days_overdue": late_by
+                if late_by is not None
+                else ((as_of - due).days if due and as_of > due else None),
+            }
+        )
+    return out

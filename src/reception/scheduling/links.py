@@ -1,0 +1,152 @@
+"""Sessions and appointments linked to the cases they are about: a field visit's cases
+(带案下访) and their outcomes there, and the case registered for an appointment (应登不登 when a
+received visit has none). Scheduling builds on cases here; cases never imports scheduling."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.audit import service as audit
+from reception.auth import Principal
+from reception.cases.access import case_scope, check_case_visible, get_case
+from reception.cases.models import PetitionCase
+from reception.cases.timeline import effective_date, record_event
+from reception.context import Context
+from reception.db import utcnow
+from reception.errors import Conflict, Forbidden, NotFound
+from reception.scheduling.access import get_appointment, get_session, require_manage
+from reception.scheduling.booking import appointment_snapshot
+from reception.scheduling.models import Appointment, ReceptionSession, SessionCase
+
+KIND_LABEL = {"reception": "接访", "field_visit": "下访"}
+
+
+def _case_reader(actor: Principal | None) -> Principal | None:
+    """Whose case scope applies when writing through a session link: a clerk's own; the
+    visiting leader (or his secretary) may write on a case he does not own through the link."""
+    return actor if actor is not None and actor.role == "clerk" else None
+
+
+async def _may_change_session_cases(
+    session: AsyncSession, actor: Principal | None, subject: ReceptionSession
+) -> None:
+    """The leader, his secretaries, admins, and clerks who can see the session."""
+    if actor is None or actor.may_act_for_leader(subject.leader_id):
+        return
+    if actor.role == "leader" and actor.leader_id == subject.leader_id:
+        return
+    if actor.role == "clerk":
+        await get_session(session=session, session_id=subject.id or 0, principal=actor)
+        return
+    raise Forbidden("Only the leader, his secretary or a clerk changes this session's cases")
+
+
+async def link_session_case(
+    *, session: AsyncSession, ctx: Context, actor: Principal | None, session_id: int, case_id: int
+) -> SessionCase:
+    subject = await session.get(ReceptionSession, session_id)
+    if subject is None:
+        raise NotFound(f"Session {session_id} does not exist")
+    await _may_change_session_cases(session, actor, subject)
+    case = await get_case(session=session, case_id=case_id, principal=actor, for_update=True)
+    if await session.get(SessionCase, (session_id, case_id)) is not None:
+        raise Conflict(f"Case {case_id} is already linked to session {session_id}")
+    link = SessionCase(session_id=session_id, case_id=case_id)
+    session.add(link)
+    await session.flush()
+    await record_event(
+        session=session,
+        case=case,
+        actor=actor,
+        kind="session.linked",
+        on=min(subject.local_date, ctx.today()),
+        after={
+            "session_id": session_id,
+            "kind": subject.kind,
+            "date": subject.local_date.isoformat(),
+        },
+        note=f"{KIND_LABEL[subject.kind]} {subject.local_date.isoformat()}",
+    )
+    return link
+
+
+async def record_session_outcome(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    session_id: int,
+    case_id: int,
+    outcome: str,
+    on: date | None,
+) -> SessionCase:
+    """A field visit's outcome for one case: kept on the link and on the case's timeline."""
+    link = await session.get(SessionCase, (session_id, case_id), with_for_update=True)
+    subject = await session.get(ReceptionSession, session_id)
+    if link is None or subject is None:
+        raise NotFound(f"Case {case_id} is not linked to session {session_id}")
+    await _may_change_session_cases(session, actor, subject)
+    case = await get_case(
+        session=session, case_id=case_id, principal=_case_reader(actor), for_update=True
+    )
+    day = effective_date(ctx, on, not_before=subject.local_date, label="the session")
+    before = {"outcome": link.outcome}
+    link.outcome = outcome
+    link.outcome_on = day
+    await session.flush()
+    await record_event(
+        session=session,
+        case=case,
+        actor=actor,
+        kind="session.outcome",
+        on=day,
+        before=before,
+        after={"session_id": session_id, "outcome": outcome},
+        note=outcome,
+    )
+    return link
+
+
+async def session_cases(
+    *, session: AsyncSession, session_id: int, principal: Principal | None
+) -> list[tuple[SessionCase, PetitionCase]]:
+    query = (
+        select(SessionCase, PetitionCase)
+        .join(PetitionCase, col(PetitionCase.id) == col(SessionCase.case_id))
+        .where(SessionCase.session_id == session_id)
+        .order_by(col(PetitionCase.id))
+    )
+    if principal is not None and principal.role not in ("leader", "secretary"):
+        # The visiting leader and his secretaries see what the visit is about.
+        query = query.where(case_scope(principal))
+    rows = await session.execute(query)
+    return [(link, case) for link, case in rows.all()]
+
+
+async def set_appointment_case(
+    *, session: AsyncSession, actor: Principal | None, appointment_id: int, case_id: int | None
+) -> Appointment:
+    """Link an appointment to the case registered for it (a clerk, after the reception day)."""
+    appointment = await get_appointment(
+        session=session, appointment_id=appointment_id, principal=actor, for_update=True
+    )
+    subject = await get_session(session=session, session_id=appointment.session_id, principal=None)
+    if actor is not None and actor.role != "clerk":
+        require_manage(actor, subject.leader_id)
+    if case_id is not None:
+        await check_case_visible(session=session, case_id=case_id, principal=actor)
+    before = appointment_snapshot(appointment)
+    appointment.case_id = case_id
+    appointment.updated_at = utcnow()
+    await audit.changed(
+        session=session,
+        actor=actor,
+        action="appointment.case",
+        target=appointment,
+        before=before,
+        after=appointment_snapshot(appointment),
+    )
+    return appointment
