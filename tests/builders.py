@@ -151,11 +151,9 @@ SHANGHAI = "+08:00"
 TODAY = date(2026, 12, 1)
 
 
-def future_workday(days_ahead: int = 30) -> date:
-    """A weekday some weeks after the tests' today (to book into sessions still to come).
-
-    Only Monday to Friday: the 2026 calendar has no holiday in the weeks this reaches, so
-    the weekday test here is about the days the tests pick, not the working-day calendar."""
+def future_workday(days_ahead: int = 21) -> date:
+    """A weekday some weeks after the tests' today (to book into sessions still to come):
+    Tuesday 2026-12-22 by default, with working days around it (New Year is 01-01)."""
     day = TODAY + timedelta(days=days_ahead)
     while day.weekday() >= 5:
         day += timedelta(days=1)

@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.audit.models import AuditEvent
+from reception.petitioner import id_check_digit
 from reception.scheduling.models import Appointment, SessionSlot
 from tests.builders import World, at, build_world, future_workday
 from tests.conftest import assert_problem, auth
@@ -51,6 +52,16 @@ def booking(**extra: object) -> dict[str, object]:
     }
 
 
+def person(n: int) -> dict[str, object]:
+    """Another petitioner (the n-th): one person is booked into a session once."""
+    body = f"11010519800101{n:03d}"
+    return {
+        "petitioner_name": f"王{'一二三四五六七八九十'[n % 10]}民",
+        "petitioner_phone": f"1390000{n:04d}",
+        "petitioner_id_number": body + id_check_digit(body),
+    }
+
+
 async def test_book_fill_and_refuse(
     client: httpx.AsyncClient,
     world: World,
@@ -64,16 +75,18 @@ async def test_book_fill_and_refuse(
     a = r.json()
     assert a["petitioner_name"] == "张小明" and a["masked"] is False and a["status"] == "booked"
     assert a["slot_index"] == 0 and a["places"] == 1 and a["collective"] is False
-    r = await client.post(url, json=booking(slot_index=0, party_size=2), headers=secretary)
+    r = await client.post(
+        url, json=booking(slot_index=0, party_size=2, **person(1)), headers=secretary
+    )
     assert r.status_code == 201
     problem = assert_problem(
-        await client.post(url, json=booking(slot_index=0), headers=secretary), 409
+        await client.post(url, json=booking(slot_index=0, **person(2)), headers=secretary), 409
     )
-    assert "slot 1" in problem["detail"]
+    assert "时段 0 已约满" in problem["detail"]
     # No slot given: the first with room (slot 1 is full → slot index 1).
-    r = await client.post(url, json=booking(party_size=3), headers=secretary)
+    r = await client.post(url, json=booking(party_size=3, **person(3)), headers=secretary)
     assert r.json()["slot_index"] == 1
-    assert_problem(await client.post(url, json=booking(), headers=secretary), 409)
+    assert_problem(await client.post(url, json=booking(**person(4)), headers=secretary), 409)
     async with sessionmaker() as s:
         booked = (
             await s.scalars(select(SessionSlot.booked).order_by(SessionSlot.slot_index))
@@ -87,7 +100,7 @@ async def test_book_fill_and_refuse(
         headers=secretary,
     )
     assert r.status_code == 200 and r.json()["cancelled_by_name"] == "孙某秘"
-    r = await client.post(url, json=booking(slot_index=0), headers=secretary)
+    r = await client.post(url, json=booking(slot_index=0, **person(5)), headers=secretary)
     assert r.status_code == 201
 
 
@@ -101,12 +114,13 @@ async def test_collective_visit_needs_representatives(
     )
     assert problem["errors"][0]["field"] == "representatives"
     too_many = ["甲一", "乙二", "丙三", "丁四", "戊五", "己六"]
-    assert_problem(
+    problem = assert_problem(
         await client.post(
             url, json=booking(party_size=30, representatives=too_many), headers=secretary
         ),
-        422,
+        400,
     )
+    assert problem["errors"][0] == {"field": "representatives", "message": "最多 5 项"}
     r = await client.post(
         url, json=booking(party_size=30, representatives=["王大力", "赵小红"]), headers=secretary
     )
@@ -123,8 +137,9 @@ async def test_idempotency_key_returns_the_first_result(
 ) -> None:
     secretary = auth(world.tokens["secretary"], **{"Idempotency-Key": "booking-7f3a"})
     url = f"/api/sessions/{session_id}/appointments"
-    first = await client.post(url, json=booking(), headers=secretary)
-    again = await client.post(url, json=booking(), headers=secretary)
+    body = booking()
+    first = await client.post(url, json=body, headers=secretary)
+    again = await client.post(url, json=body, headers=secretary)
     assert first.status_code == again.status_code == 201
     assert again.json() == first.json()
     assert again.headers.get("idempotent-replayed") == "true"
@@ -261,7 +276,7 @@ async def test_only_linked_secretaries_and_admins_book(
     problem = assert_problem(
         await client.post(url, json=booking(), headers=auth(other_secretary)), 403
     )
-    assert "not linked" in problem["detail"]
+    assert "未关联领导" in problem["detail"]
     assert (
         await client.post(url, json=booking(), headers=auth(world.tokens["admin"]))
     ).status_code == 201
@@ -281,18 +296,25 @@ async def test_book_by_start_time_and_refuse_when_full(
     assert r.status_code == 201, r.text
     assert r.json()["slot_index"] == 1 and r.json()["slot_starts_at"] == at(day, "09:30")
     problem = assert_problem(
-        await client.post(url, json=booking(slot_starts_at=at(day, "09:30")), headers=secretary),
+        await client.post(
+            url, json=booking(slot_starts_at=at(day, "09:30"), **person(1)), headers=secretary
+        ),
         409,
     )
-    assert "slot 2" in problem["detail"] and problem["places_requested"] == 1
+    # The slot named as the API names it (slot_index 1 is 09:30).
+    assert "时段 1 已约满" in problem["detail"] and problem["places_requested"] == 1
     problem = assert_problem(
-        await client.post(url, json=booking(slot_starts_at=at(day, "09:15")), headers=secretary),
+        await client.post(
+            url, json=booking(slot_starts_at=at(day, "09:15"), **person(2)), headers=secretary
+        ),
         422,
     )
     assert "09:00, 09:30" in problem["detail"]
     assert_problem(
         await client.post(
-            url, json=booking(slot_index=0, slot_starts_at=at(day, "09:00")), headers=secretary
+            url,
+            json=booking(slot_index=0, slot_starts_at=at(day, "09:00"), **person(3)),
+            headers=secretary,
         ),
         422,
     )
@@ -315,7 +337,7 @@ async def test_booking_answer_names_its_slot_and_replays_the_same(
     first = await client.post(url, json=booking(slot_index=1, party_size=2), headers=keyed)
     assert first.status_code == 201, first.text
     assert first.json()["slot_index"] == 1
-    r = await client.post(url, json=booking(slot_index=1), headers=secretary)
+    r = await client.post(url, json=booking(slot_index=1, **person(1)), headers=secretary)
     assert r.status_code == 201 and r.json()["slot_index"] == 1
     again = await client.post(url, json=booking(slot_index=1, party_size=2), headers=keyed)
     assert again.status_code == 201 and again.headers.get("idempotent-replayed") == "true"

@@ -149,7 +149,7 @@ async def test_illegal_moves_and_bad_dates(client: httpx.AsyncClient, world: Wor
     problem = assert_problem(
         await client.post(url, json={"action": "accept", "on": "2026-09-01"}, headers=clerk), 422
     )
-    assert "before" in problem["detail"]
+    assert "早于" in problem["detail"]
     assert_problem(await client.post(url, json={"action": "reject"}, headers=clerk), 422)
     assert_problem(await client.post(url, json={"action": "divert"}, headers=clerk), 422)
     r = await client.post(

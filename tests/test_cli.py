@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
+import tempfile
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,8 +14,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlmodel import col
 
-from reception.org.models import Leader, Unit, User, Venue
+from reception.org.models import ApiToken, Leader, Unit, User, Venue
 from reception.scheduling.models import Appointment, ReceptionSession
 from tests.builders import TODAY
 from tests.conftest import NOW, auth
@@ -23,8 +26,15 @@ RECEPTION = str(Path(sys.executable).parent / "reception")
 
 
 def run(database_url: str, *args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
-    # The command's clock starts at the tests' "now", like the app's in every other test.
-    env = {**os.environ, "RECEPTION_DATABASE_URL": database_url, "RECEPTION_NOW": NOW}
+    # The command's clock starts at the tests' "now", like the app's in every other test; its
+    # data directory (demo tokens) is the test database's own, never the clone's ./data.
+    data_dir = Path(tempfile.gettempdir()) / f"reception-cli-{abs(hash(database_url))}"
+    env = {
+        **os.environ,
+        "RECEPTION_DATABASE_URL": database_url,
+        "RECEPTION_NOW": NOW,
+        "RECEPTION_DATA_DIR": str(data_dir),
+    }
     result = subprocess.run(
         [RECEPTION, *args], env=env, capture_output=True, text=True, timeout=120
     )
@@ -82,6 +92,14 @@ async def test_demo_is_idempotent(
     after_first = await counts()
     again = run(db_url, "demo").stdout
     assert "0 new rules, 0 new reception sessions, 0 appointments, 0 field visits" in again
+    # The same tokens again, not eight more live ones per run.
+    tokens = sorted(re.findall(r"rcp_[\w-]+", first))
+    assert len(tokens) == 8 and sorted(re.findall(r"rcp_[\w-]+", again)) == tokens
+    async with sessionmaker() as s:
+        live = await s.scalar(
+            select(func.count()).select_from(ApiToken).where(col(ApiToken.revoked_at).is_(None))
+        )
+    assert live == 8
     assert await counts() == after_first
     async with sessionmaker() as s:
         per_leader = (
@@ -102,7 +120,7 @@ async def test_demo_is_idempotent(
     assert 5 <= sum(line.startswith("created") for line in out) <= 7
     assert sum(line.startswith("skipped") for line in out) == 12
     refused = run(db_url, "rules", "generate", rule_id, "--until", "2099-01-01", check=False)
-    assert refused.returncode == 1 and "years ahead" in refused.stderr
+    assert refused.returncode == 1 and "最多生成3年内" in refused.stderr
     async with sessionmaker() as s:
         townships = await s.scalar(
             select(func.count()).select_from(Unit).where(Unit.kind == "township")
@@ -130,7 +148,7 @@ async def test_calendar_and_rule_commands(db_url: str, tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text('{"holidays": ["2027-02-30"]}')
     result = run(db_url, "calendar", "import", "2027", "--json", str(bad), check=False)
-    assert result.returncode == 1 and "bad JSON" in result.stderr
+    assert result.returncode == 1 and "JSON 文件有误" in result.stderr
     good = tmp_path / "2027.json"
     good.write_text('{"holidays": ["2027-02-08", "2027-02-09"], "workdays": ["2027-02-20"]}')
     out = run(db_url, "calendar", "import", "2027", "--json", str(good)).stdout

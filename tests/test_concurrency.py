@@ -235,3 +235,44 @@ async def test_double_cancel_frees_places_once_and_no_booking_outlives_a_cancell
             select(func.sum(SessionSlot.booked)).where(SessionSlot.session_id == second)
         )
     assert live == 0 and booked == 0
+
+
+async def test_the_same_petitioner_booked_twenty_times_at_once_is_booked_once(
+    server: str, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The one-booking-per-petitioner rule is the database's (partial unique indexes): 20
+    concurrent bookings of one person, with room for all, give one appointment and 19 × 409s
+    that name it."""
+    world: World = await build_world(sessionmaker)
+    day = future_workday()
+    token = {"Authorization": f"Bearer {world.tokens['secretary']}"}
+    async with httpx.AsyncClient(base_url=server) as client:
+        r = await client.post(
+            "/api/sessions",
+            json={
+                "leader_id": world.leaders["mayor"],
+                "kind": "reception",
+                "venue_id": world.venue,
+                "starts_at": at(day, "09:00"),
+                "ends_at": at(day, "12:00"),
+                "slot_minutes": 30,
+                "people_per_slot": 10,
+            },
+            headers=token,
+        )
+        sid = r.json()["id"]
+    body = {
+        "petitioner_name": "张小明",
+        "petitioner_phone": "13812345678",
+        "matter_summary": "讨薪",
+    }
+    responses = await _fire(
+        server, [("POST", f"/api/sessions/{sid}/appointments", body, token)] * 20
+    )
+    counts = Counter(r.status_code for r in responses)
+    assert counts == {201: 1, 409: 19}, counts
+    (winner,) = [r.json()["id"] for r in responses if r.status_code == 201]
+    assert {r.json()["first_appointment_id"] for r in responses if r.status_code == 409} == {winner}
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(Appointment)) == 1
+        assert await s.scalar(select(func.sum(SessionSlot.booked))) == 1

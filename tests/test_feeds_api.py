@@ -58,19 +58,22 @@ async def test_who_may_create_which_feed(
     await create_feed(client, t["secretary"], scope="leader", leader_id=L["mayor"])
     mine = await create_feed(client, t["secretary"], scope="secretary")
     assert mine["feed"]["user_id"] == w.users["secretary"]
+    # A leader outside her links is "not yours": 403 on this write (404 to read him); a leader
+    # who does not exist is a bad reference (422).
     body = assert_problem(
         await client.post(
             "/api/feeds",
             json={"scope": "leader", "leader_id": L["other"]},
             headers=auth(t["secretary"]),
         ),
-        422,
+        403,
     )
-    assert body["errors"][0]["field"] == "leader_id"
+    assert "无权订阅" in body["detail"]
+    await create_feed(client, t["secretary"], 422, scope="leader", leader_id=9999)
     await create_feed(client, t["secretary"], 403, scope="unit", unit_id=w.district)
     # leader: himself only
     await create_feed(client, t["leader"], scope="leader", leader_id=L["mayor"])
-    await create_feed(client, t["leader"], 422, scope="leader", leader_id=L["deputy"])
+    await create_feed(client, t["leader"], 403, scope="leader", leader_id=L["deputy"])
     await create_feed(client, t["leader"], 403, scope="unit", unit_id=w.district)
     # clerk: unit feeds within his subtree only
     await create_feed(client, t["clerk_a"], scope="unit", unit_id=w.village_a)

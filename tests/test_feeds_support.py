@@ -104,6 +104,8 @@ async def add_appointment(
             party_size=party_size,
             collective=collective,
             representatives=[PII["name"]] if collective else [],
+            # The same planted petitioner many times over: on purpose.
+            duplicate_allowed=True,
             places=min(party_size, 5),
             status=status,
             booked_by_name="孙某秘",

@@ -40,10 +40,10 @@ async def test_unit_tree_and_subtree_filter(client: httpx.AsyncClient, world: Wo
 @pytest.mark.parametrize(
     ("kind", "parent_key", "message"),
     [
-        ("village", "district", "must sit under a township"),
-        ("township", None, "needs a parent district"),
-        ("district", "district", "root of its tree"),
-        ("department", "township_a", "must sit under a district"),
+        ("village", "district", "村(社区)只能隶属于乡镇(街道)"),
+        ("township", None, "须有上级区"),
+        ("district", "district", "区是组织树的根"),
+        ("department", "township_a", "职能部门只能隶属于区"),
     ],
 )
 async def test_unit_hierarchy_rules(

@@ -171,7 +171,7 @@ async def test_generation_leaves_edited_sessions_alone(
     assert [s["date"] for s in result["updated"]] == ["2026-04-20"]
     assert result["updated"][0]["starts_at"] == "2026-04-20T08:30:00+08:00"
     kept = [s for s in result["skipped"] if s["session_id"] == march["id"]]
-    assert kept and "edited" in kept[0]["reason"]
+    assert kept and "人工调整" in kept[0]["reason"]
     r = await client.get(f"/api/sessions/{march['id']}", headers=secretary)
     assert r.json()["session"]["starts_at"] == "2026-03-20T14:00:00+08:00"
 
@@ -201,7 +201,7 @@ async def test_generation_skips_a_clash_and_names_it(
     )
     assert [s["date"] for s in r.json()["created"]] == ["2026-05-20"]
     (skip,) = r.json()["skipped"]
-    assert skip["rule_date"] == "2026-04-20" and f"session {visit['id']}" in skip["reason"]
+    assert skip["rule_date"] == "2026-04-20" and f"场次 {visit['id']}" in skip["reason"]
 
 
 async def test_rule_scope_and_bad_rules(client: httpx.AsyncClient, world: World) -> None:

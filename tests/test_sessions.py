@@ -93,9 +93,7 @@ async def test_a_leader_is_never_in_two_places(
         headers=secretary,
     )
     problem = assert_problem(r, 409)
-    assert (
-        f"session {first['id']}" in problem["detail"] and problem["other_session_id"] == first["id"]
-    )
+    assert f"场次 {first['id']}" in problem["detail"] and problem["other_session_id"] == first["id"]
     # Touching ends are fine; another leader at the same time is fine.
     r = await client.post(
         "/api/sessions", json=reception_body(world, day, "11:00", "12:00"), headers=secretary
@@ -327,7 +325,7 @@ async def test_a_session_that_took_place_cannot_be_cancelled_or_moved(
     r = await client.post(
         f"/api/sessions/{past['id']}/cancel", json={"reason": "补记"}, headers=secretary
     )
-    assert "taken place" in assert_problem(r, 409)["detail"]
+    assert "已经举行" in assert_problem(r, 409)["detail"]
     r = await client.patch(
         f"/api/sessions/{past['id']}",
         json={"ends_at": "2026-10-20T12:00:00+08:00"},

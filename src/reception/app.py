@@ -7,19 +7,20 @@ from collections.abc import AsyncGenerator
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Router, get
-from litestar.datastructures import State
+from litestar.datastructures import CacheControlHeader, State
 from litestar.di import Provide
 from litestar.exceptions import HTTPException
 from litestar.logging import LoggingConfig
-from litestar.openapi import OpenAPIConfig
-from litestar.openapi.spec import Components, SecurityScheme
+from litestar.middleware import DefineMiddleware
+from litestar.static_files import create_static_files_router
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import reception.models  # noqa: F401  (the whole metadata, so every foreign key resolves)
-from reception import __version__
+from reception import __version__, openapi
 from reception.audit.controllers import AuditController
 from reception.auth import TokenAuthMiddleware
+from reception.boundary import boundary_middleware
 from reception.campaigns.controllers import CampaignController
 from reception.cases.clocks import apply_calendar_year
 from reception.cases.controllers import CaseController, CategoryController, LeaderCasesController
@@ -122,11 +123,24 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     api = Router(
         path="/api",
         route_handlers=API_HANDLERS,
-        middleware=[TokenAuthMiddleware],
+        # Every method authenticates, OPTIONS and HEAD included (guards read the caller).
+        middleware=[DefineMiddleware(TokenAuthMiddleware, exclude_http_methods=[])],
         security=[{"bearer": []}],
     )
     return Litestar(
-        route_handlers=[health, *PUBLIC_HANDLERS, api],
+        route_handlers=[
+            health,
+            *PUBLIC_HANDLERS,
+            api,
+            create_static_files_router(
+                path=openapi.STATIC_PATH,
+                directories=[openapi.STATIC_DIR],
+                # Vendored files carry their version in the path: cache them for a day.
+                cache_control=CacheControlHeader(max_age=86_400),
+                include_in_schema=False,
+            ),
+        ],
+        middleware=[boundary_middleware],
         dependencies={
             "db": Provide(provide_db),
             "ctx": Provide(provide_ctx, sync_to_thread=False),
@@ -137,15 +151,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             {"settings": settings, "ctx": ctx, "engine": engine, "sessionmaker": sessionmaker}
         ),
         on_shutdown=[dispose_engine],
-        openapi_config=OpenAPIConfig(
-            title="reception",
-            version=__version__,
-            description="接访日、下访与领导包案: reception days, field visits and case ownership",
-            path="/schema",
-            components=Components(
-                security_schemes={"bearer": SecurityScheme(type="http", scheme="bearer")}
-            ),
-        ),
+        openapi_config=openapi.config(),
         logging_config=LoggingConfig(
             root={"level": settings.log_level, "handlers": ["queue_listener"]},
             log_exceptions="never",

@@ -16,6 +16,7 @@ from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
+from reception.base import role_label
 from reception.org.models import ApiToken, SecretaryLeader, Unit, User
 
 TOKEN_PREFIX = "rcp_"
@@ -115,14 +116,15 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             raise NotAuthorizedException(
-                "Send 'Authorization: Bearer <token>'", headers={"WWW-Authenticate": "Bearer"}
+                "需要登录:请求头须带 Authorization: Bearer <令牌>",
+                headers={"WWW-Authenticate": "Bearer"},
             )
         maker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
         async with maker() as session:
             principal = await load_principal(session, token.strip())
         if principal is None:
             raise NotAuthorizedException(
-                "Unknown or revoked token",
+                "令牌无效或已被吊销",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
         return AuthenticationResult(user=principal, auth=principal.token_id)
@@ -139,7 +141,7 @@ def require(*roles: str) -> Guard:
         principal: Principal = connection.user
         if principal.role not in allowed:
             raise PermissionDeniedException(
-                f"Role '{principal.role}' may not do this; allowed: {', '.join(sorted(allowed))}"
+                f"{role_label(principal.role)}无权进行此操作;可操作的角色:{'、'.join(role_label(r) for r in sorted(allowed))}"
             )
 
     return guard

@@ -6,9 +6,11 @@ them may import it without pulling in another domain.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
+from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
+import msgspec
 from msgspec import UNSET, Meta, Struct
 
 # Ids are PostgreSQL INTEGER columns: anything beyond is refused here, not by the database.
@@ -17,8 +19,21 @@ AwareDatetime = Annotated[datetime, Meta(tz=True)]
 
 Role = Literal["admin", "secretary", "clerk", "leader", "reviewer"]
 ROLES: tuple[str, ...] = get_args(Role)
+ROLE_LABELS = {
+    "admin": "管理员",
+    "secretary": "秘书",
+    "clerk": "信访干部",
+    "leader": "领导",
+    "reviewer": "督查",
+}
 UnitKind = Literal["district", "township", "village", "department"]
 UNIT_KINDS: tuple[str, ...] = get_args(UnitKind)
+UNIT_KIND_LABELS = {
+    "district": "区",
+    "township": "乡镇(街道)",
+    "village": "村(社区)",
+    "department": "职能部门",
+}
 # What a reception day does when its date is not a working day (遇节假日顺延 by default).
 HolidayPolicy = Literal["next_workday", "previous_workday", "keep"]
 HOLIDAY_POLICIES: tuple[str, ...] = get_args(HolidayPolicy)
@@ -26,8 +41,56 @@ HOLIDAY_POLICIES: tuple[str, ...] = get_args(HolidayPolicy)
 COLLECTIVE_FROM = 5
 
 
+# Every date a request may carry lies within the working-day calendar's range.
+MIN_DAY, MAX_DAY = date(2000, 1, 1), date(2100, 12, 31)
+
+
+class BodyRule(ValueError):
+    """A request body breaks a rule every body keeps (the message names the field)."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(f"{message} (field `{field}`)")
+
+
+def _check_value(name: str, value: Any) -> None:
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date) and not MIN_DAY <= value <= MAX_DAY:
+        raise BodyRule(f"日期须在 {MIN_DAY.year} 年至 {MAX_DAY.year} 年之间", name)
+    if isinstance(value, list):
+        for item in value:
+            _check_value(name, item)
+
+
+@cache
+def _required_texts(cls: type) -> frozenset[str]:
+    """The fields of a body that must hold some text (declared with min_length >= 1)."""
+    names = set()
+    for f in msgspec.inspect.type_info(cls).fields:  # type: ignore[attr-defined]
+        info = f.type
+        while isinstance(info, msgspec.inspect.UnionType):
+            info = next(
+                (t for t in info.types if not isinstance(t, msgspec.inspect.NoneType)), info
+            )
+            if isinstance(info, msgspec.inspect.UnionType):
+                break
+        if isinstance(info, msgspec.inspect.StrType) and (info.min_length or 0) >= 1:
+            names.add(f.name)
+    return frozenset(names)
+
+
 class Strict(Struct, forbid_unknown_fields=True):
-    """Request bodies: unknown fields are refused, not ignored."""
+    """Request bodies: unknown fields are refused, not ignored; and the rules every body keeps,
+    checked once here: dates within the calendar's range (2000–2100), and a text that must be
+    given is not blank (spaces only)."""
+
+    def __post_init__(self) -> None:
+        required = _required_texts(type(self))
+        for name in self.__struct_fields__:
+            value = getattr(self, name)
+            if name in required and isinstance(value, str) and not value.strip():
+                raise BodyRule("不能只有空格", name)
+            _check_value(name, value)
 
     def changes(self) -> dict[str, Any]:
         """The fields a PATCH body actually sets (those not left UNSET)."""
@@ -41,3 +104,7 @@ class Strict(Struct, forbid_unknown_fields=True):
 def sql_in(column: str, values: tuple[str, ...]) -> str:
     """The text of a CHECK constraint allowing only `values` in `column`."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def role_label(role: str) -> str:
+    return ROLE_LABELS.get(role, role)

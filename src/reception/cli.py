@@ -146,7 +146,7 @@ def demo(org_only: bool) -> None:
     from reception.demo import DemoLogin, load_cases, load_incidents, load_org, load_schedule
 
     async def work(session: AsyncSession, ctx: Context) -> tuple[list[DemoLogin], dict[str, int]]:
-        logins = await load_org(session)
+        logins = await load_org(session, ctx.settings.data_dir)
         counts: dict[str, int] = {}
         if not org_only:
             counts = await load_schedule(session, ctx)
@@ -161,7 +161,10 @@ def demo(org_only: bool) -> None:
             "{appointments} appointments, {field_visits} field visits; "
             "{case_cases} new cases, {incidents} incidents".format(**counts)
         )
-    click.echo("Demo logins (tokens are shown once; use: Authorization: Bearer <token>)")
+    click.echo(
+        "Demo logins (use: Authorization: Bearer <token>; kept in the data directory's "
+        "demo-tokens.json and the same on every run)"
+    )
     for login in logins:
         click.echo(
             f"  {login.role:<10} {login.name:<6} user {login.user_id:<3} "
@@ -212,12 +215,12 @@ def calendar_import(year: int, json_file: Any, ics_file: Any, provisional: bool)
     from reception.workcal import service as workcal
 
     if bool(json_file) == bool(ics_file):
-        raise click.UsageError("give exactly one of --json or --ics")
+        raise click.UsageError("请给出 --json 或 --ics 中的一个")
     if json_file:
         try:
             data = msgspec.json.decode(json_file.read(), type=wschemas.YearPut)
         except msgspec.ValidationError as exc:
-            raise click.ClickException(f"bad JSON: {exc}") from exc
+            raise click.ClickException(f"JSON 文件有误:{exc}") from exc
         holidays, workdays = workcal.days_of(data.holidays), workcal.days_of(data.workdays)
         source = "json"
     else:
@@ -319,7 +322,7 @@ def export_review(
     from reception.reports import writers
 
     if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        raise click.BadParameter("YYYY-MM", param_hint="--month")
+        raise click.BadParameter("须为 YYYY-MM 格式", param_hint="--month")
 
     async def work(session: AsyncSession, ctx: Context) -> dict[str, Any]:
         return await reports.review(
@@ -375,7 +378,7 @@ def user_add(
     from reception.org import service as org
 
     if role == "leader" and len(leaders) > 1:
-        raise click.UsageError("a leader's login belongs to exactly one --leader")
+        raise click.UsageError("领导账号只能关联一位领导(一个 --leader)")
 
     async def work(session: AsyncSession, ctx: Context) -> tuple[Any, str]:
         data = schemas.UserCreate(
@@ -444,7 +447,7 @@ def token_revoke(token_id_or_token: str) -> None:
                 select(ApiToken.id).where(ApiToken.token_hash == hash_token(token_id_or_token))
             )
             if found is None:
-                raise click.ClickException("no such token")
+                raise click.ClickException("没有这个令牌")
             token_id = found
         return await org.revoke_token(session=session, actor=None, token_id=token_id)
 

@@ -18,6 +18,8 @@ from sqlalchemy.exc import (
     StatementError,
 )
 
+from reception import messages
+
 log = logging.getLogger("reception.errors")
 
 PROBLEM_JSON = "application/problem+json"
@@ -28,7 +30,7 @@ class DomainError(Exception):
 
     status = 400
     slug = "bad-request"
-    title = "Bad request"
+    title = "请求有误"
 
     def __init__(self, detail: str, **extra: Any) -> None:
         super().__init__(detail)
@@ -37,25 +39,25 @@ class DomainError(Exception):
 
 
 class NotFound(DomainError):
-    status, slug, title = 404, "not-found", "Not found"
+    status, slug, title = 404, "not-found", "未找到"
 
 
 class Forbidden(DomainError):
-    status, slug, title = 403, "forbidden", "Forbidden"
+    status, slug, title = 403, "forbidden", "无权操作"
 
 
 class Conflict(DomainError):
-    status, slug, title = 409, "conflict", "Conflict"
+    status, slug, title = 409, "conflict", "与现有数据冲突"
 
 
 class PreconditionFailed(DomainError):
-    status, slug, title = 412, "precondition-failed", "Precondition failed"
+    status, slug, title = 412, "precondition-failed", "数据已被他人修改"
 
 
 class InvalidInput(DomainError):
     """422 with per-field detail: `errors=[{"field": ..., "message": ...}]`."""
 
-    status, slug, title = 422, "invalid-input", "Invalid input"
+    status, slug, title = 422, "invalid-input", "输入不符合要求"
 
     def __init__(self, detail: str, *, field: str | None = None, **extra: Any) -> None:
         if field is not None:
@@ -63,8 +65,15 @@ class InvalidInput(DomainError):
         super().__init__(detail, **extra)
 
 
+class Malformed(InvalidInput):
+    """400: a value that is not what its type says (a date that does not exist), found after
+    the framework's own parsing; the same shape as every other validation error."""
+
+    status, slug, title = 400, "validation-error", "请求格式有误"
+
+
 def problem(
-    status: int, slug: str, title: str, detail: str, **extra: Any
+    status: int, slug: str, title: str, detail: str, /, **extra: Any
 ) -> Response[dict[str, Any]]:
     body: dict[str, Any] = {
         "type": f"/problems/{slug}",
@@ -72,7 +81,8 @@ def problem(
         "status": status,
         "detail": detail,
     }
-    body.update(extra)
+    # Extra members never replace the four RFC 9457 ones.
+    body.update({k: v for k, v in extra.items() if k not in body})
     return Response(content=body, status_code=status, media_type=PROBLEM_JSON)
 
 
@@ -80,49 +90,77 @@ def _domain_handler(request: Request[Any, Any, Any], exc: DomainError) -> Respon
     return problem(exc.status, exc.slug, exc.title, exc.detail, **exc.extra)
 
 
-_FIELD_IN_MESSAGE = re.compile(r"at `\$\.([^`]+)`|field `([^`]+)`")
+_NAMED = re.compile(r"field `([^`]+)`")
 
 
 def _field_of(item: dict[str, Any]) -> str:
-    """The field a validation message is about; msgspec names it inside the message."""
-    key = item.get("key")
-    if key and key != "data":
-        return str(key)
-    match = _FIELD_IN_MESSAGE.search(str(item.get("message", "")))
-    if match:
-        return match.group(1) or match.group(2)
-    return str(key or item.get("source") or "body")
+    """The field a validation message is about, as the request sent it: for a body, Litestar
+    gives the path of the struct (`petitioners[0]`) and msgspec may name the field inside it in
+    the message ("missing required field `name`")."""
+    message = str(item.get("message", ""))
+    key = str(item.get("key") or "")
+    named = _NAMED.search(message)
+    if item.get("source") == "body" or key == "data":
+        path = "" if key == "data" else key
+        name = named.group(1) if named else ""
+        return ".".join(p for p in (path, name) if p) or "body"
+    return key or str(item.get("source") or "body")
 
 
 def _validation_handler(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:
-    errors = [
-        {"field": _field_of(item), "message": item.get("message", "")}
-        for item in (exc.extra if isinstance(exc.extra, list) else [])
-        if isinstance(item, dict)
-    ]
-    detail = exc.detail or "Validation failed"
-    return problem(400, "validation-error", "Validation failed", detail, errors=errors)
+    handler = request.scope.get("route_handler")
+    params = handler.parsed_fn_signature.parameters if handler is not None else {}
+    errors = []
+    for item in exc.extra if isinstance(exc.extra, list) else []:
+        if not isinstance(item, dict):
+            continue
+        field = _field_of(item)
+        key = item.get("key")
+        allowed: list[str] = []
+        if key in params and key != "data":
+            definition = params[key]
+            # The name the request used (a query alias such as `from`), not the Python one.
+            field = getattr(definition.kwarg_definition, "name", None) or field
+            allowed = messages.parameter_allowed(definition.annotation)
+        elif "data" in params:
+            allowed = messages.body_allowed(params["data"].annotation, field)
+        text = messages.translate(str(item.get("message", "")), allowed)
+        errors.append({"field": field, "message": text})
+    if errors:
+        detail = ";".join(f"{e['field']}:{e['message']}" for e in errors)
+    else:
+        detail = messages.translate(str(exc.detail or "")) or "请求不符合格式"
+    return problem(400, "validation-error", "请求格式有误", detail, errors=errors)
 
 
 _HTTP_SLUGS = {
-    400: ("bad-request", "Bad request"),
-    401: ("unauthorized", "Authentication required"),
-    403: ("forbidden", "Forbidden"),
-    404: ("not-found", "Not found"),
-    405: ("method-not-allowed", "Method not allowed"),
-    409: ("conflict", "Conflict"),
-    413: ("payload-too-large", "Payload too large"),
-    415: ("unsupported-media-type", "Unsupported media type"),
-    429: ("too-many-requests", "Too many requests"),
+    400: ("bad-request", "请求有误", "请求有误"),
+    401: ("unauthorized", "需要登录", "需要登录"),
+    403: ("forbidden", "无权操作", "您无权进行此操作"),
+    404: ("not-found", "未找到", "没有这个地址或资源"),
+    405: ("method-not-allowed", "不支持的请求方法", "该地址不支持这种请求方法"),
+    409: ("conflict", "与现有数据冲突", "与现有数据冲突"),
+    413: ("payload-too-large", "请求过大", "请求正文过大"),
+    415: ("unsupported-media-type", "不支持的正文类型", "不支持的正文类型"),
+    429: ("too-many-requests", "请求过于频繁", "请求过于频繁,请稍后再试"),
 }
+# Litestar's own English details, for the statuses whose detail is not ours.
+_GENERIC_DETAILS = {"Not Found", "Method Not Allowed", "Bad Request", "Forbidden", "Unauthorized"}
 
 
 def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if exc.status_code >= 500:
         log.error("server error on %s %s: %s", request.method, request.url.path, exc.detail)
-        return problem(exc.status_code, "server-error", "Server error", "Internal error")
-    slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "Request refused"))
-    response = problem(exc.status_code, slug, title, str(exc.detail))
+        return problem(
+            exc.status_code, "server-error", "服务器内部错误", "服务器内部错误,请稍后再试"
+        )
+    slug, title, generic = _HTTP_SLUGS.get(
+        exc.status_code, ("http-error", "请求被拒绝", "请求被拒绝")
+    )
+    detail = str(exc.detail)
+    if not detail or detail in _GENERIC_DETAILS or detail.isascii():
+        detail = generic
+    response = problem(exc.status_code, slug, title, detail)
     if exc.headers:
         response.headers.update(exc.headers)
     return response
@@ -133,7 +171,7 @@ def _integrity_handler(request: Request[Any, Any, Any], exc: IntegrityError) -> 
     # The statement's parameters are not logged (they may hold petitioners' data).
     reason = str(exc.orig).splitlines()[0] if exc.orig else "constraint violated"
     log.info("integrity refusal on %s %s: %s", request.method, request.url.path, reason)
-    return problem(409, "conflict", "Conflict", "The change conflicts with existing data")
+    return problem(409, "conflict", "与现有数据冲突", "这项修改与现有数据冲突,请刷新后重试")
 
 
 def _unavailable_handler(
@@ -143,15 +181,13 @@ def _unavailable_handler(
     # a connection killed mid-statement as an InternalError): say so, and let the client retry.
     # (Other database errors are bugs, answered as 500 below.)
     log.error("database unavailable on %s %s: %s", request.method, request.url.path, type(exc.orig))
-    return problem(503, "database-unavailable", "Database unavailable", "Try again shortly")
+    return problem(503, "database-unavailable", "数据库暂不可用", "数据库暂时无法访问,请稍后再试")
 
 
 def _out_of_range(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     # A number too large for the database (e.g. an id of 2**63 in a URL): the request is
     # wrong, not the server. The value itself is not echoed or logged.
-    return problem(
-        400, "out-of-range", "Value out of range", "A number in the request is out of range"
-    )
+    return problem(400, "out-of-range", "数值超出范围", "请求中的数值超出范围")
 
 
 def _is_out_of_range(exc: BaseException) -> bool:
@@ -175,7 +211,12 @@ def _statement_error(request: Request[Any, Any, Any], exc: StatementError) -> Re
 
 def _unhandled(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
-    return problem(HTTP_500_INTERNAL_SERVER_ERROR, "server-error", "Server error", "Internal error")
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "server-error",
+        "服务器内部错误",
+        "服务器内部错误,请稍后再试",
+    )
 
 
 exception_handlers: Any = {
@@ -198,6 +239,7 @@ __all__ = [
     "DomainError",
     "Forbidden",
     "InvalidInput",
+    "Malformed",
     "NotFound",
     "PreconditionFailed",
     "exception_handlers",

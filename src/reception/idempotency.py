@@ -55,7 +55,7 @@ async def claim(
         return None, None
     if not key or len(key) > MAX_KEY_LENGTH:
         raise InvalidInput(
-            f"Idempotency-Key must be 1–{MAX_KEY_LENGTH} characters", field="Idempotency-Key"
+            f"Idempotency-Key 须为1至{MAX_KEY_LENGTH}个字符", field="Idempotency-Key"
         )
     request_hash = fingerprint(payload)
     row = IdempotencyKey(user_id=user_id, key=key, scope=scope, request_hash=request_hash)
@@ -72,11 +72,9 @@ async def claim(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )
     if existing is None or existing.resource_id is None:
-        raise InvalidInput("Idempotency-Key is in use by a request that did not finish")
+        raise InvalidInput("该 Idempotency-Key 正被一个尚未完成的请求使用")
     if existing.scope != scope or existing.request_hash != request_hash:
-        raise InvalidInput(
-            "Idempotency-Key was already used for a different request", field="Idempotency-Key"
-        )
+        raise InvalidInput("该 Idempotency-Key 已用于另一个不同的请求", field="Idempotency-Key")
     return None, existing.resource_id
 
 

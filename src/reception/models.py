@@ -14,6 +14,7 @@ from reception.cases.models import (
     CaseOwnership,
     CasePetitioner,
     ClockExtension,
+    ClockPause,
     PetitionCase,
 )
 from reception.feeds.models import FeedToken
@@ -47,6 +48,7 @@ __all__ = [
     "CaseOwnership",
     "CasePetitioner",
     "ClockExtension",
+    "ClockPause",
     "FeedToken",
     "IdempotencyKey",
     "Incident",

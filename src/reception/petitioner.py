@@ -10,7 +10,9 @@ from reception.errors import InvalidInput
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 _ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
-_PHONE_PATTERN = re.compile(r"^\+?[\d-]{7,20}$")
+# After normalising: digits, with an optional leading + (a landline may carry its area code).
+_PHONE_PATTERN = re.compile(r"^\+?\d{7,19}$")
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 
 
 def id_check_digit(first_17: str) -> str:
@@ -31,7 +33,8 @@ def normal_id_number(id_number: str) -> str:
 
 
 def normal_phone(phone: str) -> str:
-    return phone.strip()
+    """As stored and matched: 138 1234-5678 → 13812345678 (spaces, dashes, brackets dropped)."""
+    return _PHONE_SEPARATORS.sub("", phone)
 
 
 @dataclass(frozen=True)
@@ -50,11 +53,11 @@ def normalised(name: str, id_number: str, phone: str) -> Identity:
 def checked(name: str, id_number: str, phone: str, *, field: str = "") -> Identity:
     """The identity as it is stored, or InvalidInput naming the field (`field` prefixes it,
     e.g. "petitioners[0]." or "petitioner_")."""
-    if phone and not _PHONE_PATTERN.match(phone.strip()):
-        raise InvalidInput("Not a phone number", field=f"{field}phone")
+    if phone and not _PHONE_PATTERN.match(normal_phone(phone)):
+        raise InvalidInput("不是有效的电话号码", field=f"{field}phone")
     if id_number and not valid_id_number(id_number):
         raise InvalidInput(
-            "Not a valid 18-character resident ID number (check digit)",
+            "不是有效的18位居民身份证号码(校验码不符)",
             field=f"{field}id_number",
         )
     return normalised(name, id_number, phone)

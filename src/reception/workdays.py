@@ -35,12 +35,11 @@ class YearCalendar:
     def __post_init__(self) -> None:
         for d in self.holidays | self.workdays:
             if d.year != self.year:
-                raise CalendarError(f"{d.isoformat()} is not in {self.year}")
+                raise CalendarError(f"{d.isoformat()} 不在 {self.year} 年")
         both = self.holidays & self.workdays
         if both:
             raise CalendarError(
-                "a day cannot be both a holiday and a working day: "
-                + ", ".join(sorted(d.isoformat() for d in both))
+                "同一天不能既是假日又是工作日:" + "、".join(sorted(d.isoformat() for d in both))
             )
 
 
@@ -60,7 +59,7 @@ class WorkCalendar:
         try:
             return self.years[year]
         except KeyError:
-            raise CalendarError(f"no working-day calendar for {year}") from None
+            raise CalendarError(f"没有 {year} 年的工作日历") from None
 
     def is_provisional(self, *days: date) -> bool:
         return any(not self.year(d.year).official for d in days)
@@ -80,7 +79,7 @@ class WorkCalendar:
                 return Computed(day, self.is_provisional(*touched))
             day += timedelta(days=step)
             touched.append(day)
-        raise CalendarError(f"no working day within {_MAX_SEARCH} days of {touched[0]}")
+        raise CalendarError(f"{touched[0]} 前后 {_MAX_SEARCH} 天内没有工作日:请检查日历数据")
 
     def next_workday(self, day: date) -> Computed:
         """`day` itself if it is a working day, else the first working day after it."""
@@ -104,7 +103,7 @@ class WorkCalendar:
         day the period ends on the next working day (art. 203).
         """
         if days < 0:
-            raise CalendarError("a period cannot be negative")
+            raise CalendarError("期限不能为负数")
         end = start + timedelta(days=days)
         if not roll_to_workday:
             return Computed(end, self.is_provisional(start, end))
@@ -114,7 +113,7 @@ class WorkCalendar:
     def add_workdays(self, start: date, days: int) -> Computed:
         """The `days`-th working day after `start` (the start day is not counted)."""
         if days < 0:
-            raise CalendarError("a period cannot be negative")
+            raise CalendarError("期限不能为负数")
         day, counted, touched = start, 0, [start]
         while counted < days:
             day += timedelta(days=1)

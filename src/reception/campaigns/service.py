@@ -28,10 +28,10 @@ async def create_campaign(
 ) -> Campaign:
     dues = [t.due_on for t in data.targets]
     if len(set(dues)) != len(dues):
-        raise InvalidInput("Two targets on the same date", field="targets")
+        raise InvalidInput("两个目标不能在同一天", field="targets")
     ordered = sorted(data.targets, key=lambda t: t.due_on)
     if any(a.percent > b.percent for a, b in itertools.pairwise(ordered)):
-        raise InvalidInput("A later target cannot be lower than an earlier one", field="targets")
+        raise InvalidInput("后一个目标不能低于前一个目标", field="targets")
     campaign = Campaign(name=data.name, description=data.description)
     session.add(campaign)
     await session.flush()
@@ -61,7 +61,7 @@ async def add_campaign_cases(
     *, session: AsyncSession, actor: Principal | None, campaign_id: int, case_ids: Sequence[int]
 ) -> None:
     if await session.get(Campaign, campaign_id) is None:
-        raise NotFound(f"Campaign {campaign_id} does not exist")
+        raise NotFound(f"专项 {campaign_id} 不存在")
     wanted = sorted(set(case_ids))
     query = select(PetitionCase.id).where(col(PetitionCase.id).in_(wanted))
     if actor is not None:
@@ -69,7 +69,7 @@ async def add_campaign_cases(
     found = set((await session.scalars(query)).all())
     missing = [i for i in wanted if i not in found]
     if missing:
-        raise InvalidInput(f"Unknown cases: {missing}", field="case_ids")
+        raise InvalidInput(f"这些信访事项不存在:{'、'.join(map(str, missing))}", field="case_ids")
     present = set(
         (
             await session.scalars(
@@ -89,7 +89,7 @@ async def campaign_progress(
     """Resolved ÷ total as of a date, against the target in force (the latest one due)."""
     campaign = await session.get(Campaign, campaign_id)
     if campaign is None:
-        raise NotFound(f"Campaign {campaign_id} does not exist")
+        raise NotFound(f"专项 {campaign_id} 不存在")
     resolved_by = where(resolved_as_of, PetitionCase, as_of)
     row = (
         await session.execute(

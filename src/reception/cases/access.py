@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.auth import Principal
+from reception.base import role_label
 from reception.cases.models import CaseOwnership, PetitionCase
 from reception.errors import Forbidden, InvalidInput, NotFound
 from reception.etags import etag, require_match
@@ -47,7 +48,7 @@ def case_scope(principal: Principal) -> ColumnElement[bool]:
 
 def may_write(principal: Principal | None) -> None:
     if principal is not None and principal.role not in WRITERS:
-        raise Forbidden(f"Role '{principal.role}' cannot change cases")
+        raise Forbidden(f"{role_label(principal.role)}不能修改信访事项")
 
 
 async def unit_in_scope(
@@ -56,9 +57,9 @@ async def unit_in_scope(
     """A responsible unit the caller may give a case to (a clerk: within his subtree)."""
     unit = await session.get(Unit, unit_id)
     if unit is None:
-        raise InvalidInput(f"Unit {unit_id} does not exist", field=field)
+        raise InvalidInput(f"单位 {unit_id} 不存在", field=field)
     if not unit_in_reach(principal, unit):
-        raise InvalidInput(f"Unit {unit_id} is outside your unit", field=field)
+        raise InvalidInput(f"单位 {unit_id} 不在您所在单位的范围内", field=field)
     return unit
 
 
@@ -72,7 +73,7 @@ async def get_case(
         query = query.with_for_update().execution_options(populate_existing=True)
     case = await session.scalar(query)
     if case is None:
-        raise NotFound(f"Case {case_id} does not exist")
+        raise NotFound(f"信访事项 {case_id} 不存在")
     return case
 
 
@@ -85,7 +86,7 @@ async def check_case_visible(
     if principal is not None:
         query = query.where(case_scope(principal))
     if await session.scalar(query) is None:
-        raise InvalidInput(f"Case {case_id} does not exist", field=field)
+        raise InvalidInput(f"信访事项 {case_id} 不存在", field=field)
 
 
 def case_etag(case: PetitionCase) -> str:

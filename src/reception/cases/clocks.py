@@ -13,7 +13,8 @@ from sqlmodel import col, select
 from reception.audit.service import actor_name
 from reception.auth import Principal
 from reception.cases import workflow
-from reception.cases.models import CaseClock, ClockExtension, PetitionCase
+from reception.cases.models import CaseClock, ClockExtension, ClockPause, PetitionCase
+from reception.context import Context
 from reception.db import utcnow
 from reception.errors import Conflict, InvalidInput
 from reception.workcal import service as workcal
@@ -69,7 +70,7 @@ def meet(clock: CaseClock, on: date) -> None:
     """Stop a clock; its on-time verdict is frozen here and never recomputed."""
     if on < clock.started_on:
         raise InvalidInput(
-            f"{on.isoformat()} is before the {workflow.CLOCK_LABELS[clock.kind]} period started "
+            f"{on.isoformat()} 早于{workflow.CLOCK_LABELS[clock.kind]}期限的起算日"
             f"({clock.started_on.isoformat()})",
             field="on",
         )
@@ -110,32 +111,28 @@ async def extend_handling(
     assert case.id is not None
     clock = await running(session, case.id, "handle")
     if clock is None:
-        raise Conflict("No running handling period to extend")
+        raise Conflict("没有正在计算的办理期限,无法延期")
     if days is None:
-        raise InvalidInput("How many days (at most 30 in all)", field="days")
+        raise InvalidInput("请填写延期天数(累计不超过30日)", field="days")
     if not reason.strip():
-        raise InvalidInput("An extension needs a reason", field="reason")
+        raise InvalidInput("延期须写明理由", field="reason")
     if not approver.strip():
-        raise InvalidInput("An extension needs its approver", field="approver")
+        raise InvalidInput("延期须写明批准人", field="approver")
     if petitioner_told_on is None:
         raise InvalidInput(
-            "When was the petitioner told of the extension (告知信访人)",
+            "请填写告知信访人延期的日期",
             field="petitioner_told_on",
         )
     if on > clock.current_due:
-        raise Conflict(
-            f"The handling period already ended on {clock.current_due.isoformat()}: "
-            "an extension is granted before it runs out"
-        )
+        raise Conflict(f"办理期限已于 {clock.current_due.isoformat()} 届满:延期须在期限届满前批准")
     total = clock.extended_days + days
     if total > workflow.MAX_HANDLE_EXTENSION_DAYS:
         raise Conflict(
-            f"Extensions are capped at {workflow.MAX_HANDLE_EXTENSION_DAYS} days in all; "
-            f"{clock.extended_days} already granted",
+            f"延期累计不得超过{workflow.MAX_HANDLE_EXTENSION_DAYS}日;已延期{clock.extended_days}日",
             already_extended_days=clock.extended_days,
         )
     calendar = await _calendar_for(session, clock.started_on)
-    due = workflow.due_date(calendar, "handle", clock.started_on, total)
+    due = workflow.due_date(calendar, "handle", clock.started_on, total + clock.paused_days)
     clock.extended_days = total
     clock.current_due = due.value
     clock.provisional = due.provisional
@@ -153,6 +150,77 @@ async def extend_handling(
         )
     )
     await session.flush()
+
+
+async def pause(
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    case: PetitionCase,
+    *,
+    kind: str,
+    starts_on: date | None,
+    ends_on: date | None,
+    reason: str,
+) -> ClockPause:
+    """Days a running clock does not count (复核's hearing, 听证, art. 36): its due date moves by
+    the days from `starts_on` to `ends_on`, both counted."""
+    assert case.id is not None
+    clock = await running(session, case.id, kind)
+    if clock is None:
+        raise Conflict(f"没有正在计算的{workflow.CLOCK_LABELS[kind]}期限")
+    if starts_on is None or ends_on is None:
+        raise InvalidInput("请填写听证的开始和结束日期", field="hearing_from")
+    if ends_on < starts_on:
+        raise InvalidInput("听证结束日期早于开始日期", field="hearing_to")
+    if starts_on <= clock.started_on:
+        raise InvalidInput(
+            f"听证须在{workflow.CLOCK_LABELS[kind]}期限起算({clock.started_on.isoformat()})之后",
+            field="hearing_from",
+        )
+    if ends_on > ctx.today():
+        raise InvalidInput("听证结束日期晚于今天:听证结束后再登记", field="hearing_to")
+    assert clock.id is not None
+    earlier = await session.scalars(select(ClockPause).where(ClockPause.clock_id == clock.id))
+    for other in earlier:
+        if other.starts_on <= ends_on and starts_on <= other.ends_on:
+            raise Conflict(
+                f"与已登记的听证({other.starts_on.isoformat()}至{other.ends_on.isoformat()})重叠"
+            )
+    days = (ends_on - starts_on).days + 1
+    row = ClockPause(
+        clock_id=clock.id,
+        starts_on=starts_on,
+        ends_on=ends_on,
+        days=days,
+        reason=reason.strip() or "听证",
+        created_by_name=actor_name(actor),
+    )
+    session.add(row)
+    clock.paused_days += days
+    calendar = await _calendar_for(session, clock.started_on)
+    due = workflow.due_date(
+        calendar, kind, clock.started_on, clock.extended_days + clock.paused_days
+    )
+    clock.current_due = due.value
+    clock.provisional = due.provisional
+    clock.updated_at = utcnow()
+    await session.flush()
+    return row
+
+
+async def pauses_of(
+    *, session: AsyncSession, clock_ids: Sequence[int]
+) -> dict[int, list[ClockPause]]:
+    out: dict[int, list[ClockPause]] = {cid: [] for cid in clock_ids}
+    if clock_ids:
+        for row in await session.scalars(
+            select(ClockPause)
+            .where(col(ClockPause.clock_id).in_(list(clock_ids)))
+            .order_by(col(ClockPause.starts_on))
+        ):
+            out[row.clock_id].append(row)
+    return out
 
 
 async def latest(session: AsyncSession, case_id: int, kind: str) -> CaseClock | None:
@@ -219,7 +287,9 @@ async def recompute_running_clocks(*, session: AsyncSession, years: Iterable[int
     changed = 0
     for clock in clocks:
         original = workflow.due_date(calendar, clock.kind, clock.started_on)
-        current = workflow.due_date(calendar, clock.kind, clock.started_on, clock.extended_days)
+        current = workflow.due_date(
+            calendar, clock.kind, clock.started_on, clock.extended_days + clock.paused_days
+        )
         if (clock.original_due, clock.current_due, clock.provisional) != (
             original.value,
             current.value,

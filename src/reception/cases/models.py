@@ -138,6 +138,7 @@ class CaseClock(SQLModel, table=True):
         CheckConstraint(sql_in("kind", CLOCK_KINDS), name="kind"),
         CheckConstraint("status IN ('running', 'met', 'void')", name="status"),
         CheckConstraint("extended_days >= 0", name="extended_days_non_negative"),
+        CheckConstraint("paused_days >= 0", name="paused_days_non_negative"),
         Index("ix_case_clock_status_current_due", "status", "current_due"),
         Index("ix_case_clock_kind_current_due", "kind", "current_due"),
     )
@@ -153,6 +154,8 @@ class CaseClock(SQLModel, table=True):
     original_due: date
     current_due: date = Field(index=True)
     extended_days: int = Field(default=0)
+    # Days not counted (复核's hearing, 听证: art. 36): the due date moves by them.
+    paused_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     status: str = Field(default="running", max_length=10)
     met_on: date | None = Field(default=None)
     # Frozen when the clock is met; never recomputed afterwards.
@@ -174,6 +177,26 @@ class ClockExtension(SQLModel, table=True):
     granted_on: date
     # 告知信访人: when the petitioner was told of the extension.
     petitioner_told_on: date
+    created_by_name: str = Field(max_length=50)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+
+
+class ClockPause(SQLModel, table=True):
+    """Days a clock does not count (复核's hearing, 听证), from `starts_on` to `ends_on`
+    inclusive; its due date moves by `days`."""
+
+    __tablename__ = "clock_pause"
+    __table_args__ = (
+        CheckConstraint("ends_on >= starts_on", name="ends_after_starts"),
+        CheckConstraint("days > 0", name="days_positive"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    clock_id: int = Field(foreign_key="case_clock.id", index=True)
+    starts_on: date
+    ends_on: date
+    days: int
+    reason: str = Field(max_length=1000)
     created_by_name: str = Field(max_length=50)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 

@@ -40,23 +40,21 @@ async def assign_owner(
     assert case.id is not None
     leader = await session.get(Leader, data.leader_id)
     if leader is None or not leader.active:
-        raise InvalidInput(
-            f"Leader {data.leader_id} does not exist or is inactive", field="leader_id"
-        )
+        raise InvalidInput(f"领导 {data.leader_id} 不存在或已停用", field="leader_id")
     unit_id = data.responsible_unit_id or case.unit_id
     if await session.get(Unit, unit_id) is None:
-        raise InvalidInput(f"Unit {unit_id} does not exist", field="responsible_unit_id")
+        raise InvalidInput(f"单位 {unit_id} 不存在", field="responsible_unit_id")
     previous = await current_owner(session, case.id)
     on = effective_date(
         ctx,
         data.on,
         not_before=max(case.registered_on, previous.started_on) if previous else case.registered_on,
-        label="the case's registration or the current assignment",
+        label="登记日期或现任包案的开始日期",
     )
     if previous is not None and previous.leader_id == data.leader_id:
-        raise Conflict(f"{leader.name} already owns case {case.id}")
+        raise Conflict(f"{leader.name}已是该事项的包案领导")
     if previous is not None and not data.reason.strip():
-        raise InvalidInput("Reassigning needs a reason", field="reason")
+        raise InvalidInput("更换包案领导须写明理由", field="reason")
     now = ctx.now()
     if previous is not None:
         previous.ended_at = now
@@ -82,7 +80,7 @@ async def assign_owner(
             await session.flush()
     except IntegrityError as exc:
         # Two assignments at once: the partial unique index lets one through.
-        raise Conflict(f"Case {case.id} was assigned by someone else just now; reload") from exc
+        raise Conflict(f"信访事项 {case.id} 刚被他人指定了包案领导,请刷新后重试") from exc
     await record_event(
         session=session,
         case=case,

@@ -53,7 +53,7 @@ async def add_category(
 ) -> CaseCategory:
     await ensure_default_categories(session=session)
     if await session.get(CaseCategory, data.code) is not None:
-        raise Conflict(f"Category '{data.code}' exists")
+        raise Conflict(f"类别 {data.code} 已存在")
     category = CaseCategory(code=data.code, name=data.name)
     session.add(category)
     await audit.changed(session=session, actor=actor, action="category.create", target=category)
@@ -65,7 +65,7 @@ async def _category(session: AsyncSession, code: str) -> CaseCategory:
     category = await session.get(CaseCategory, code)
     if category is None or not category.active:
         codes = ", ".join((await session.scalars(select(CaseCategory.code))).all())
-        raise InvalidInput(f"Unknown category '{code}'; known: {codes}", field="category")
+        raise InvalidInput(f"没有类别 {code};现有类别:{codes}", field="category")
     return category
 
 
@@ -177,12 +177,12 @@ async def _check_repeat_of(
     if repeat_of is None:
         return
     if repeat_of == case_id:
-        raise InvalidInput("A case cannot repeat itself", field="repeat_of")
+        raise InvalidInput("信访事项不能重复自身", field="repeat_of")
     query = select(PetitionCase.id).where(PetitionCase.id == repeat_of)
     if principal is not None:
         query = query.where(case_scope(principal))
     if await session.scalar(query) is None:
-        raise InvalidInput(f"Case {repeat_of} does not exist", field="repeat_of")
+        raise InvalidInput(f"信访事项 {repeat_of} 不存在", field="repeat_of")
 
 
 # ---------------------------------------------------------------- registration
@@ -205,8 +205,8 @@ async def register(
 ) -> tuple[PetitionCase, list[schemas.RepeatCandidate]]:
     may_write(actor)
     if data.received_on > ctx.today():
-        raise InvalidInput(f"{data.received_on.isoformat()} is in the future", field="received_on")
-    on = effective_date(ctx, data.on, not_before=data.received_on, label="the day it was received")
+        raise InvalidInput(f"收到日期 {data.received_on.isoformat()} 晚于今天", field="received_on")
+    on = effective_date(ctx, data.on, not_before=data.received_on, label="收到日期")
     category = await _category(session, data.category)
     await unit_in_scope(session, actor, data.unit_id, "unit_id")
     people = _identities(data.petitioners)
@@ -254,7 +254,9 @@ async def register(
                 address=given.address.strip(),
             )
         )
-    await start_clock(session, case, "accept", on)
+    # Art. 23: 15 days from receiving the matter (收到之日), not from the day it was entered:
+    # a paper record entered late (补录) may be overdue the moment it is registered.
+    await start_clock(session, case, "accept", case.received_on)
     if case.source != "own":
         # Assigned (交办) by the city or national bureau: the unit has 5 working days from
         # receiving it to object to the assignment (异议); its decision on acceptance meets it.
@@ -282,7 +284,7 @@ async def update_case(
     case = await for_change(session, actor, case_id, if_match)
     changes = data.changes()
     if not changes:
-        raise InvalidInput("Nothing to change", field="body")
+        raise InvalidInput("没有要修改的内容", field="body")
     fields = {"category": "category_code", "repeat_of": "repeat_of_id"}
     before = facts(case, [fields.get(n, n) for n in changes] + ["first_time"])
     if "category" in changes:

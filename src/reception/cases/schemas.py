@@ -32,7 +32,7 @@ class CaseCreate(Strict):
     received_on: date
     people_count: Annotated[int, Meta(ge=1, le=100_000)] = 1
     source: Source = "own"
-    source_batch: ShortText = ""
+    source_batch: Annotated[str, Meta(max_length=100)] = ""
     # The clerk confirms a repeat (重复信访) of an earlier case.
     repeat_of: Id | None = None
     # Effective date (补录: entered later); default today, never in the future.
@@ -55,7 +55,7 @@ class CaseUpdate(Strict):
     unit_id: Id | UnsetType = UNSET
     people_count: Annotated[int, Meta(ge=1, le=100_000)] | UnsetType = UNSET
     repeat_of: Id | UnsetType | None = UNSET
-    source_batch: ShortText | UnsetType = UNSET
+    source_batch: Annotated[str, Meta(max_length=100)] | UnsetType = UNSET
 
 
 Action = Literal[
@@ -70,6 +70,7 @@ Action = Literal[
     "request_review",
     "decide_review",
     "request_re_review",
+    "hearing",
     "decide_re_review",
     "close",
 ]
@@ -78,15 +79,18 @@ Action = Literal[
 class Transition(Strict):
     action: Action
     on: date | None = None
-    note: Text = ""
-    # reject
-    reason: Text = ""
+    note: Annotated[str, Meta(max_length=2000)] = ""
+    # reject; extend; hearing
+    reason: Annotated[str, Meta(max_length=1000)] = ""
     # divert
     procedure: Literal["litigation", "arbitration", "reconsideration"] | None = None
     # extend
     days: Annotated[int, Meta(ge=1, le=30)] | None = None
     approver: Annotated[str, Meta(max_length=50)] = ""
     petitioner_told_on: date | None = None
+    # hearing (听证, during 复核): its first and last day, not counted in the 30 days
+    hearing_from: date | None = None
+    hearing_to: date | None = None
     # reply / deliver
     doc_number: Annotated[str, Meta(max_length=60)] = ""
     delivery_method: Annotated[str, Meta(max_length=30)] = ""
@@ -149,12 +153,14 @@ class ClockOut(Struct):
     original_due: date
     current_due: date
     extended_days: int
+    paused_days: int
     status: str
     met_on: date | None
     on_time: bool | None
     overdue: bool
     provisional: bool
     extensions: list[dict[str, Any]]
+    pauses: list[dict[str, Any]] = msgspec.field(default_factory=list)
 
 
 class CaseSummary(Struct):

@@ -105,14 +105,14 @@ Step = Callable[[Act], Awaitable[None]]
 
 async def _reject(act: Act) -> None:
     if not act.data.reason.strip():
-        raise InvalidInput("不予受理 needs a reason", field="reason")
+        raise InvalidInput("不予受理须写明理由", field="reason")
     act.case.rejection_reason = act.data.reason
 
 
 async def _divert(act: Act) -> None:
     if act.data.procedure is None:
         raise InvalidInput(
-            "Which legal procedure: litigation, arbitration or reconsideration",
+            "请选择导入的法定程序:litigation(诉讼)、arbitration(仲裁)或 reconsideration(行政复议)",
             field="procedure",
         )
     act.case.diverted_to = act.data.procedure
@@ -137,18 +137,18 @@ async def _extend(act: Act) -> None:
 
 async def _reply(act: Act) -> None:
     if not act.data.doc_number.strip():
-        raise InvalidInput("处理意见书 needs its document number", field="doc_number")
+        raise InvalidInput("处理意见书须有文号", field="doc_number")
     act.case.reply_doc_number = act.data.doc_number.strip()
 
 
 def _delivery(ctx: Context, case: PetitionCase, data: schemas.Transition, replied_on: date) -> None:
     delivered = data.delivered_on or data.on or ctx.today()
     if delivered > ctx.today():
-        raise InvalidInput("Delivery date is in the future", field="delivered_on")
+        raise InvalidInput("送达日期晚于今天", field="delivered_on")
     if delivered < replied_on:
-        raise InvalidInput("Delivered before the reply was issued", field="delivered_on")
+        raise InvalidInput("送达日期早于处理意见书出具日期", field="delivered_on")
     if not data.delivery_method.strip():
-        raise InvalidInput("How was the reply delivered (送达方式)", field="delivery_method")
+        raise InvalidInput("请填写送达方式", field="delivery_method")
     case.delivery_method = data.delivery_method.strip()
     case.delivered_on = delivered
 
@@ -163,11 +163,24 @@ def _window_check(label: str) -> Step:
         window = await clocks.running(act.session, act.case.id, "review_request")
         if window is not None and act.on > window.current_due:
             raise Conflict(
-                f"The 30-day window to request {label} closed on {window.current_due.isoformat()}",
+                f"申请{label}的30日期限已于 {window.current_due.isoformat()} 届满",
                 window_closed_on=window.current_due.isoformat(),
             )
 
     return check
+
+
+async def _hearing(act: Act) -> None:
+    await clocks.pause(
+        act.session,
+        act.ctx,
+        act.actor,
+        act.case,
+        kind="re_review",
+        starts_on=act.data.hearing_from,
+        ends_on=act.data.hearing_to,
+        reason=act.data.reason,
+    )
 
 
 STEPS: dict[str, Step] = {
@@ -179,6 +192,7 @@ STEPS: dict[str, Step] = {
     "deliver": _deliver,
     "request_review": _window_check("复查"),
     "request_re_review": _window_check("复核"),
+    "hearing": _hearing,
 }
 
 
@@ -218,13 +232,14 @@ async def transition(
     if action not in possible:
         why = ""
         if action == "accept" and case.stage == "registered":
-            why = " (this matter went through 复核 before: 不再受理)"
+            why = "(该事项此前已经复核,不再受理)"
         raise Conflict(
-            f"'{action}' is not possible for a case that is {case.stage}{why}",
+            f"处于“{workflow.STAGE_LABELS[case.stage]}”阶段的事项不能{workflow.ACTION_LABELS[action]}"
+            f"{why};现在可以:{'、'.join(workflow.ACTION_LABELS[a] for a in possible) or '无'}",
             stage=case.stage,
             allowed=possible,
         )
-    on = effective_date(ctx, data.on, not_before=_last_step(case), label="the case's previous step")
+    on = effective_date(ctx, data.on, not_before=_last_step(case), label="该事项上一步的日期")
     before = facts(case, TRACKED)
     act = Act(session, ctx, actor, case, data, on)
     await _apply(act, action)
@@ -270,10 +285,10 @@ async def set_resolution(
         may_write(actor)
     check_if_match(case, if_match)
     if case.stage == "registered":
-        raise Conflict("A case is resolved after it has been accepted or otherwise handled")
+        raise Conflict("信访事项须先受理或作出处理,才能记录化解情况")
     if data.resolution != "unresolved" and not data.method.strip():
-        raise InvalidInput("How was it resolved (化解方式)", field="method")
-    on = effective_date(ctx, data.on, not_before=case.registered_on, label="registration")
+        raise InvalidInput("请填写化解方式", field="method")
+    on = effective_date(ctx, data.on, not_before=case.registered_on, label="登记日期")
     before = facts(
         case, ("resolution", "resolution_on", "resolution_method", "resolution_evidence")
     )
@@ -304,8 +319,8 @@ async def set_evaluation(
 ) -> PetitionCase:
     case = await for_change(session, actor, case_id, if_match)
     if case.replied_on is None:
-        raise Conflict("The petitioner evaluates (参评) a case after its reply")
-    on = effective_date(ctx, data.on, not_before=case.replied_on, label="the reply")
+        raise Conflict("出具处理意见后信访人才能评价")
+    on = effective_date(ctx, data.on, not_before=case.replied_on, label="答复日期")
     before = facts(case, ("satisfaction", "evaluated_on"))
     case.satisfaction = data.satisfaction
     case.evaluated_on = None if data.satisfaction == "not_evaluated" else on

@@ -29,10 +29,10 @@ def effective_date(
     today = ctx.today()
     day = on or today
     if day > today:
-        raise InvalidInput(f"{day.isoformat()} is in the future", field="on")
+        raise InvalidInput(f"{day.isoformat()} 晚于今天", field="on")
     if not_before is not None and day < not_before:
         raise InvalidInput(
-            f"{day.isoformat()} is before {label or 'the previous step'} ({not_before.isoformat()})",
+            f"{day.isoformat()} 早于{label or '上一步'}({not_before.isoformat()})",
             field="on",
         )
     return day

@@ -13,13 +13,14 @@ from sqlmodel import col, select
 from reception.auth import Principal
 from reception.cases import schemas, workflow
 from reception.cases.access import case_scope
-from reception.cases.clocks import clocks_of
+from reception.cases.clocks import clocks_of, pauses_of
 from reception.cases.models import (
     CaseClock,
     CaseEvent,
     CaseOwnership,
     CasePetitioner,
     ClockExtension,
+    ClockPause,
     PetitionCase,
 )
 from reception.cases.ownership import ownership_history
@@ -78,7 +79,7 @@ async def list_cases(
     if unit_id is not None:
         unit = await session.get(Unit, unit_id)
         if unit is None:
-            raise InvalidInput(f"Unit {unit_id} does not exist", field="unit_id")
+            raise InvalidInput(f"单位 {unit_id} 不存在", field="unit_id")
         query = query.where(col(PetitionCase.unit_id).in_(subtree_ids(unit.path)))
     if stage:
         query = query.where(PetitionCase.stage == stage)
@@ -189,7 +190,12 @@ async def summaries(
     return out
 
 
-def clock_out(clock: CaseClock, extensions: list[ClockExtension], as_of: date) -> schemas.ClockOut:
+def clock_out(
+    clock: CaseClock,
+    extensions: list[ClockExtension],
+    as_of: date,
+    pauses: list[ClockPause] | None = None,
+) -> schemas.ClockOut:
     assert clock.id is not None
     return schemas.ClockOut(
         id=clock.id,
@@ -202,6 +208,7 @@ def clock_out(clock: CaseClock, extensions: list[ClockExtension], as_of: date) -
         original_due=clock.original_due,
         current_due=clock.current_due,
         extended_days=clock.extended_days,
+        paused_days=clock.paused_days,
         status=clock.status,
         met_on=clock.met_on,
         on_time=clock.on_time,
@@ -218,6 +225,16 @@ def clock_out(clock: CaseClock, extensions: list[ClockExtension], as_of: date) -
             }
             for e in extensions
         ],
+        pauses=[
+            {
+                "starts_on": p.starts_on.isoformat(),
+                "ends_on": p.ends_on.isoformat(),
+                "days": p.days,
+                "reason": p.reason,
+                "by": p.created_by_name,
+            }
+            for p in pauses or []
+        ],
     )
 
 
@@ -225,7 +242,8 @@ async def case_clocks(
     *, session: AsyncSession, case_id: int, as_of: date
 ) -> list[schemas.ClockOut]:
     clocks = (await clocks_of(session=session, case_ids=[case_id]))[case_id]
-    return [clock_out(c, ext, as_of) for c, ext in clocks]
+    pauses = await pauses_of(session=session, clock_ids=[c.id for c, _ in clocks if c.id])
+    return [clock_out(c, ext, as_of, pauses.get(c.id or 0)) for c, ext in clocks]
 
 
 def owner_out(o: CaseOwnership, leader: Leader) -> schemas.OwnerOut:

@@ -45,6 +45,24 @@ CLOCK_LABELS = {
 }
 
 
+ACTION_LABELS = {
+    "accept": "受理",
+    "reject": "不予受理",
+    "divert": "导入法定程序",
+    "simple_procedure": "简易办理",
+    "start": "开始办理",
+    "extend": "延期",
+    "reply": "出具处理意见书",
+    "deliver": "送达",
+    "request_review": "申请复查",
+    "decide_review": "作出复查意见",
+    "request_re_review": "申请复核",
+    "hearing": "听证",
+    "decide_re_review": "作出复核意见",
+    "close": "办结",
+}
+
+
 # ---------------------------------------------------------------- clocks
 
 
@@ -175,6 +193,8 @@ MOVES: dict[str, Move] = {
         meets=("review_request",),
         starts=(Start("re_review"),),
     ),
+    # 听证: the hearing's days are not counted in 复核's 30 (art. 36); see clocks.pause.
+    "hearing": Move(_stages("re_review")),
     "decide_re_review": Move(
         _stages("re_review"), stamps="re_review_decided_on", meets=("re_review",)
     ),
@@ -201,6 +221,7 @@ def allowed_actions(case: Any, *, matter_re_reviewed: bool = False) -> list[str]
         "request_re_review": case.review_decided_on is not None
         and case.re_review_requested_on is None,
         "decide_re_review": case.re_review_decided_on is None,
+        "hearing": case.re_review_decided_on is None,
         "simple_procedure": case.first_time and not case.simple_procedure,
         "extend": not case.simple_procedure,
         "close": not (stage == "review" and case.review_decided_on is None)

@@ -3,14 +3,17 @@ fictional people (every name uses 某, the usual mark of an anonymised name). Id
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import select
+from sqlmodel import col, select
 
+from reception.auth import hash_token
 from reception.org import schemas
 from reception.org import service as org
-from reception.org.models import Leader, Unit, User, Venue
+from reception.org.models import ApiToken, Leader, Unit, User, Venue
 
 DISTRICT = "蓟州区"
 TOWNSHIPS = [
@@ -129,8 +132,12 @@ async def _user(session: AsyncSession, data: schemas.UserCreate) -> User:
     return await org.create_user(session=session, actor=None, data=data)
 
 
-async def load_org(session: AsyncSession) -> list[DemoLogin]:
-    """Create (or find) the demo org and return a fresh token for each demo login."""
+async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[DemoLogin]:
+    """Create (or find) the demo org and return a token for each demo login.
+
+    The tokens are kept in `<data dir>/demo-tokens.json` (mode 0600) and handed out again on
+    the next run while they are valid; a login whose kept token is gone gets a new one, and
+    its earlier demo tokens are revoked, so runs do not pile up live tokens."""
     district = await _unit(session, DISTRICT, "district", None)
     townships = [await _unit(session, name, "township", district) for name in TOWNSHIPS]
     by_name = {t.name: t for t in townships}
@@ -182,9 +189,63 @@ async def load_org(session: AsyncSession) -> list[DemoLogin]:
     reviewer = await _user(session, schemas.UserCreate(name="卫某督", role="reviewer"))
     logins.append((reviewer, "区委督查室(只读、月度点评导出)"))
 
+    kept = _read_kept(data_dir)
     result = []
     for user, note in logins:
         assert user.id is not None
-        _, token = await org.issue_token(session=session, actor=None, user_id=user.id, label="demo")
+        token = kept.get(str(user.id))
+        if token is None or not await _live(session, user.id, token):
+            await _revoke_demo_tokens(session, user.id)
+            _, token = await org.issue_token(
+                session=session, actor=None, user_id=user.id, label=DEMO_LABEL
+            )
         result.append(DemoLogin(user.role, user.name, user.id, token, note))
+    _write_kept(data_dir, {str(r.user_id): r.token for r in result})
     return result
+
+
+DEMO_LABEL = "demo"
+KEPT_FILE = "demo-tokens.json"
+
+
+def _read_kept(data_dir: Path | None) -> dict[str, str]:
+    if data_dir is None or not (data_dir / KEPT_FILE).is_file():
+        return {}
+    try:
+        data = json.loads((data_dir / KEPT_FILE).read_text())
+    except (OSError, ValueError):
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _write_kept(data_dir: Path | None, tokens: dict[str, str]) -> None:
+    if data_dir is None:
+        return
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / KEPT_FILE
+    path.touch(mode=0o600, exist_ok=True)
+    path.chmod(0o600)
+    path.write_text(json.dumps(tokens, indent=1))
+
+
+async def _live(session: AsyncSession, user_id: int, token: str) -> bool:
+    found = await session.scalar(
+        select(ApiToken.id).where(
+            ApiToken.user_id == user_id,
+            ApiToken.token_hash == hash_token(token),
+            col(ApiToken.revoked_at).is_(None),
+        )
+    )
+    return found is not None
+
+
+async def _revoke_demo_tokens(session: AsyncSession, user_id: int) -> None:
+    for row in await session.scalars(
+        select(ApiToken).where(
+            ApiToken.user_id == user_id,
+            ApiToken.label == DEMO_LABEL,
+            col(ApiToken.revoked_at).is_(None),
+        )
+    ):
+        assert row.id is not None
+        await org.revoke_token(session=session, actor=None, token_id=row.id)

@@ -126,7 +126,7 @@ async def feed_ics(request: Request[Any, Any, Any], filename: FromPath[str]) -> 
     snapshot with a fresh version, so a body always matches its ETag."""
     token = filename.removesuffix(".ics")
     if token == filename or not token.startswith(tokens.FEED_TOKEN_PREFIX):
-        raise NotFound("No such feed")
+        raise NotFound("没有这个订阅")
     state = request.app.state
     ctx: Context = state.ctx
     settings = ctx.settings

@@ -326,7 +326,7 @@ async def feed_version(
     version comes from the database, never from process memory."""
     row = (await conn.execute(_version_statement(), window.params(token))).first()
     if row is None:
-        raise NotFound("No such feed")
+        raise NotFound("没有这个订阅")
     calname = _calname(row)
     # The window moves at local midnight (the key holds the day), so the representation may
     # change then without any data change: Last-Modified is never earlier than that.
@@ -413,7 +413,7 @@ async def session_ics(
     rows = await session.execute(_entries_statement(and_(S.id == session_id, readable)))
     entries = [_entry(r) for r in rows]
     if not entries:
-        raise NotFound(f"Session {session_id} does not exist")
+        raise NotFound(f"场次 {session_id} 不存在")
     return ics.render(entries, tzid=settings.timezone)
 
 

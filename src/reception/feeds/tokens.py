@@ -11,6 +11,7 @@ from sqlmodel import col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token
+from reception.base import role_label
 from reception.db import paginate
 from reception.errors import Forbidden, InvalidInput, NotFound
 from reception.feeds.models import FeedToken
@@ -43,44 +44,47 @@ async def _check_may_create(
     wanted = {"leader": "leader_id", "unit": "unit_id", "secretary": "user_id"}[data.scope]
     for name, value in given.items():
         if name != wanted and value is not None:
-            raise InvalidInput(f"Scope '{data.scope}' takes {wanted}, not {name}", field=name)
+            raise InvalidInput(f"订阅范围 {data.scope} 只接受 {wanted},不接受 {name}", field=name)
 
     if data.scope == "leader":
         if data.leader_id is None:
-            raise InvalidInput("Scope 'leader' needs leader_id", field="leader_id")
-        # A leader the caller may not read does not exist for them.
+            raise InvalidInput("订阅范围 leader 须提供 leader_id", field="leader_id")
+        if await session.get(Leader, data.leader_id) is None:
+            raise InvalidInput(f"领导 {data.leader_id} 不存在", field="leader_id")
+        # Creating a feed is a write: a leader the caller may not read is "not yours" (403),
+        # as for every other write (SPEC §1; reading the same leader is a 404).
         visible = await session.scalar(
             select(Leader.id).where(Leader.id == data.leader_id, leader_scope(actor))
         )
         if visible is None:
-            raise InvalidInput(f"Leader {data.leader_id} does not exist", field="leader_id")
+            raise Forbidden(f"您无权订阅领导 {data.leader_id} 的日程")
         if actor.role == "clerk":
-            raise Forbidden("A clerk may create unit feeds only")
+            raise Forbidden("信访干部只能订阅单位日程(scope=unit)")
         return "leader_id", data.leader_id
 
     if data.scope == "unit":
         if data.unit_id is None:
-            raise InvalidInput("Scope 'unit' needs unit_id", field="unit_id")
+            raise InvalidInput("订阅范围 unit 须提供 unit_id", field="unit_id")
         unit = await session.get(Unit, data.unit_id)
         if unit is None:
-            raise InvalidInput(f"Unit {data.unit_id} does not exist", field="unit_id")
+            raise InvalidInput(f"单位 {data.unit_id} 不存在", field="unit_id")
         if actor.role in ("admin", "reviewer"):
             return "unit_id", data.unit_id
         if actor.role == "clerk" and in_subtree(unit.path, actor.unit_path):
             return "unit_id", data.unit_id
-        raise Forbidden(f"Role '{actor.role}' may not create a feed of unit {data.unit_id}")
+        raise Forbidden(f"{role_label(actor.role)}不能订阅单位 {data.unit_id} 的日程")
 
     user_id = data.user_id
     if user_id is None:
         if actor.role != "secretary":
-            raise InvalidInput("Scope 'secretary' needs user_id", field="user_id")
+            raise InvalidInput("订阅范围 secretary 须提供 user_id", field="user_id")
         user_id = actor.user_id
     user = await session.get(User, user_id)
     if user is None or user.role != "secretary":
-        raise InvalidInput(f"User {user_id} is not a secretary", field="user_id")
+        raise InvalidInput(f"用户 {user_id} 不是秘书", field="user_id")
     if actor.role == "admin" or (actor.role == "secretary" and actor.user_id == user_id):
         return "secretary_user_id", user_id
-    raise Forbidden("Only the secretary herself or an admin may create her feed")
+    raise Forbidden("只有秘书本人或管理员能创建她的订阅")
 
 
 async def create_feed(
@@ -117,7 +121,7 @@ async def list_feeds(
 async def revoke_feed(*, session: AsyncSession, actor: Principal, feed_id: int) -> FeedToken:
     row = await session.get(FeedToken, feed_id)
     if row is None or not (actor.is_admin or row.created_by_user_id == actor.user_id):
-        raise NotFound(f"Feed {feed_id} does not exist")
+        raise NotFound(f"订阅 {feed_id} 不存在")
     if row.revoked_at is None:
         before = audit.snapshot(row, exclude={"token_hash"})
         row.revoked_at = datetime.now(UTC)

@@ -11,6 +11,7 @@ from sqlmodel import SQLModel, col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token, new_token
+from reception.base import UNIT_KIND_LABELS as KIND_LABELS
 from reception.db import paginate, utcnow
 from reception.errors import Conflict, InvalidInput, NotFound
 from reception.org import schemas
@@ -30,7 +31,7 @@ PARENT_KIND = {
 async def _get_or_404(session: AsyncSession, model: type[SQLModel], ident: int, label: str) -> Any:
     obj = await session.get(model, ident)
     if obj is None:
-        raise NotFound(f"{label} {ident} does not exist")
+        raise NotFound(f"{label} {ident} 不存在")
     return obj
 
 
@@ -39,7 +40,7 @@ async def _must_exist(
 ) -> Any:
     obj = await session.get(model, ident)
     if obj is None:
-        raise InvalidInput(f"{label} {ident} does not exist", field=field)
+        raise InvalidInput(f"{label} {ident} 不存在", field=field)
     return obj
 
 
@@ -47,7 +48,7 @@ async def _must_exist(
 
 
 async def get_unit(*, session: AsyncSession, unit_id: int) -> Unit:
-    unit: Unit = await _get_or_404(session, Unit, unit_id, "Unit")
+    unit: Unit = await _get_or_404(session, Unit, unit_id, "单位")
     return unit
 
 
@@ -78,14 +79,15 @@ async def _check_parent(session: AsyncSession, kind: str, parent_id: int | None)
     wanted = PARENT_KIND[kind]
     if wanted is None:
         if parent_id is not None:
-            raise InvalidInput("A district is the root of its tree: no parent", field="parent_id")
+            raise InvalidInput("区是组织树的根,不能有上级单位", field="parent_id")
         return None
     if parent_id is None:
-        raise InvalidInput(f"A {kind} needs a parent {wanted}", field="parent_id")
-    parent: Unit = await _must_exist(session, Unit, parent_id, field="parent_id", label="Unit")
+        raise InvalidInput(f"{KIND_LABELS[kind]}须有上级{KIND_LABELS[wanted]}", field="parent_id")
+    parent: Unit = await _must_exist(session, Unit, parent_id, field="parent_id", label="单位")
     if parent.kind != wanted:
         raise InvalidInput(
-            f"A {kind} must sit under a {wanted}, not a {parent.kind}", field="parent_id"
+            f"{KIND_LABELS[kind]}只能隶属于{KIND_LABELS[wanted]},不能隶属于{KIND_LABELS[parent.kind]}",
+            field="parent_id",
         )
     return parent
 
@@ -112,7 +114,7 @@ async def update_unit(
         parent = await _check_parent(session, unit.kind, changes["parent_id"])
         assert parent is not None
         if in_subtree(parent.path, unit.path):
-            raise InvalidInput("A unit cannot move under itself", field="parent_id")
+            raise InvalidInput("单位不能移到自己的下级之下", field="parent_id")
         old_path, new_path = unit.path, f"{parent.path}{unit.id}/"
         descendants = await session.scalars(
             select(Unit).where(in_subtree(col(Unit.path), old_path))
@@ -142,7 +144,7 @@ async def get_leader(
         query = query.where(leader_scope(principal))
     leader = await session.scalar(query)
     if leader is None:
-        raise NotFound(f"Leader {leader_id} does not exist")
+        raise NotFound(f"领导 {leader_id} 不存在")
     return leader
 
 
@@ -167,7 +169,7 @@ async def list_leaders(
 async def create_leader(
     *, session: AsyncSession, actor: Principal | None, data: schemas.LeaderCreate
 ) -> Leader:
-    await _must_exist(session, Unit, data.unit_id, field="unit_id", label="Unit")
+    await _must_exist(session, Unit, data.unit_id, field="unit_id", label="单位")
     leader = Leader(name=data.name, title=data.title, unit_id=data.unit_id)
     session.add(leader)
     await audit.changed(session=session, actor=actor, action="leader.create", target=leader)
@@ -181,7 +183,7 @@ async def update_leader(
     before = audit.snapshot(leader)
     changes = data.changes()
     if "unit_id" in changes:
-        await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="Unit")
+        await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="单位")
     for name, value in changes.items():
         setattr(leader, name, value)
     leader.updated_at = utcnow()
@@ -195,7 +197,7 @@ async def update_leader(
 
 
 async def get_venue(*, session: AsyncSession, venue_id: int) -> Venue:
-    venue: Venue = await _get_or_404(session, Venue, venue_id, "Venue")
+    venue: Venue = await _get_or_404(session, Venue, venue_id, "接访场所")
     return venue
 
 
@@ -219,7 +221,7 @@ async def list_venues(
 async def create_venue(
     *, session: AsyncSession, actor: Principal | None, data: schemas.VenueCreate
 ) -> Venue:
-    await _must_exist(session, Unit, data.unit_id, field="unit_id", label="Unit")
+    await _must_exist(session, Unit, data.unit_id, field="unit_id", label="单位")
     venue = Venue(
         name=data.name, unit_id=data.unit_id, address=data.address, capacity=data.capacity
     )
@@ -235,7 +237,7 @@ async def update_venue(
     before = audit.snapshot(venue)
     changes = data.changes()
     if "unit_id" in changes:
-        await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="Unit")
+        await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="单位")
     for name, value in changes.items():
         setattr(venue, name, value)
     venue.updated_at = utcnow()
@@ -272,17 +274,17 @@ async def _check_user_fields(
     leader_ids: Sequence[int],
 ) -> None:
     if role == "clerk" and unit_id is None:
-        raise InvalidInput("A clerk needs the unit whose cases they register", field="unit_id")
+        raise InvalidInput("信访干部须绑定所在单位(unit_id)", field="unit_id")
     if role == "leader" and leader_id is None:
-        raise InvalidInput("A leader's login needs the leader it belongs to", field="leader_id")
+        raise InvalidInput("领导账号须关联领导本人(leader_id)", field="leader_id")
     if role != "secretary" and leader_ids:
-        raise InvalidInput("Only secretaries are linked to leaders", field="leader_ids")
+        raise InvalidInput("只有秘书才能关联领导", field="leader_ids")
     if unit_id is not None:
-        await _must_exist(session, Unit, unit_id, field="unit_id", label="Unit")
+        await _must_exist(session, Unit, unit_id, field="unit_id", label="单位")
     if leader_id is not None:
-        await _must_exist(session, Leader, leader_id, field="leader_id", label="Leader")
+        await _must_exist(session, Leader, leader_id, field="leader_id", label="领导")
     for lid in leader_ids:
-        await _must_exist(session, Leader, lid, field="leader_ids", label="Leader")
+        await _must_exist(session, Leader, lid, field="leader_ids", label="领导")
 
 
 async def _set_links(session: AsyncSession, user_id: int, leader_ids: Sequence[int]) -> None:
@@ -299,7 +301,7 @@ def _user_snapshot(user: User, leader_ids: list[int]) -> dict[str, Any]:
 
 
 async def get_user(*, session: AsyncSession, user_id: int) -> User:
-    user: User = await _get_or_404(session, User, user_id, "User")
+    user: User = await _get_or_404(session, User, user_id, "用户")
     return user
 
 
@@ -386,7 +388,7 @@ async def issue_token(
     """Create an API token. The plain token is returned here once and never stored."""
     user = await get_user(session=session, user_id=user_id)
     if not user.active:
-        raise Conflict(f"User {user_id} is deactivated: no new tokens")
+        raise Conflict(f"用户 {user_id} 已停用,不能再签发令牌")
     token = new_token()
     row = ApiToken(user_id=user_id, token_hash=hash_token(token), prefix=token[:10], label=label)
     session.add(row)
@@ -407,7 +409,7 @@ async def list_tokens(*, session: AsyncSession, user_id: int) -> list[ApiToken]:
 async def revoke_token(
     *, session: AsyncSession, actor: Principal | None, token_id: int
 ) -> ApiToken:
-    row: ApiToken = await _get_or_404(session, ApiToken, token_id, "Token")
+    row: ApiToken = await _get_or_404(session, ApiToken, token_id, "令牌")
     if row.revoked_at is None:
         before = audit.snapshot(row, exclude={"token_hash"})
         row.revoked_at = utcnow()

@@ -35,7 +35,7 @@ def month_bounds(month: str) -> tuple[date, date]:
         year, mon = (int(x) for x in month.split("-"))
         first = date(year, mon, 1)
     except ValueError as exc:
-        raise InvalidInput("month must be YYYY-MM", field="month") from exc
+        raise InvalidInput("month 须为 YYYY-MM 格式", field="month") from exc
     return first, date(year, mon, month_calendar.monthrange(year, mon)[1])
 
 
@@ -120,7 +120,7 @@ async def scope_of(session: AsyncSession, unit_id: int | None) -> Scope:
     else:
         root = await session.get(Unit, unit_id)
     if root is None:
-        raise NotFound(f"Unit {unit_id} does not exist" if unit_id else "No district set up yet")
+        raise NotFound(f"单位 {unit_id} 不存在" if unit_id else "尚未建立区级单位")
     units = list(
         await session.scalars(
             select(Unit).where(in_subtree(col(Unit.path), root.path)).order_by(col(Unit.path))

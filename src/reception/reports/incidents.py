@@ -74,13 +74,13 @@ async def record_incident(
 ) -> Incident:
     unit = await session.get(Unit, data.unit_id)
     if unit is None:
-        raise InvalidInput(f"Unit {data.unit_id} does not exist", field="unit_id")
+        raise InvalidInput(f"单位 {data.unit_id} 不存在", field="unit_id")
     if unit.kind != "township":
-        raise InvalidInput("三无 status is a township's (乡镇/街道)", field="unit_id")
+        raise InvalidInput("“三无”只统计乡镇(街道)", field="unit_id")
     if not unit_in_reach(actor, unit):
-        raise InvalidInput(f"Unit {data.unit_id} is outside your unit", field="unit_id")
+        raise InvalidInput(f"单位 {data.unit_id} 不在您所在单位的范围内", field="unit_id")
     if data.occurred_on > ctx.today():
-        raise InvalidInput("The incident is in the future", field="occurred_on")
+        raise InvalidInput("发生日期晚于今天", field="occurred_on")
     if data.case_id is not None:
         await check_case_visible(session=session, case_id=data.case_id, principal=actor)
     incident = Incident(
@@ -123,5 +123,5 @@ async def sanwu_status(
     scope = await scope_of(session, unit_id)
     day = as_of or min(date(year, 12, 31), ctx.today())
     if day.year != year:
-        raise InvalidInput("as_of must be in the year", field="as_of")
+        raise InvalidInput("统计日须在该年度内", field="as_of")
     return await sanwu(session, scope, year, day)

@@ -72,10 +72,10 @@ DEFINITIONS: list[tuple[str, str, str]] = [
 def _month_as_of(month: str, as_of: date | None, today: date) -> tuple[date, date, date]:
     first, last = figures.month_bounds(month)
     if first > today:
-        raise InvalidInput(f"{month} has not begun yet", field="month")
+        raise InvalidInput(f"{month} 尚未开始", field="month")
     day = as_of or min(last, today)
     if day < first:
-        raise InvalidInput("as_of is before the month", field="as_of")
+        raise InvalidInput("统计日早于该月", field="as_of")
     return first, last, day
 
 
@@ -99,7 +99,7 @@ async def review(
 ) -> dict[str, Any]:
     """Everything the review meeting reads, for a month and a unit subtree, as plain data."""
     if unmasked and actor is not None and not actor.is_admin:
-        raise InvalidInput("Only an admin may ask for unmasked names", field="unmasked")
+        raise InvalidInput("只有管理员可以导出未脱敏的姓名", field="unmasked")
     first, last, day = _month_as_of(month, as_of, ctx.today())
     if session.get_bind().dialect.name == "postgresql":
         # These few heavy aggregates run as cached prepared statements (asyncpg); after five

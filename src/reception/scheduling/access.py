@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.auth import Principal
+from reception.base import role_label
 from reception.errors import Forbidden, NotFound
 from reception.etags import etag, require_match
 from reception.org.access import visible_leader_ids
@@ -20,8 +21,8 @@ def require_manage(principal: Principal | None, leader_id: int) -> None:
     if principal is None or principal.may_act_for_leader(leader_id):
         return
     if principal.role == "secretary":
-        raise Forbidden(f"You are not linked to leader {leader_id}: ask an admin to link you")
-    raise Forbidden(f"Role '{principal.role}' cannot change reception schedules")
+        raise Forbidden(f"您未关联领导 {leader_id},请联系管理员关联")
+    raise Forbidden(f"{role_label(principal.role)}不能修改接访日程")
 
 
 def session_scope(principal: Principal) -> ColumnElement[bool]:
@@ -37,7 +38,7 @@ async def get_session(
         query = query.where(session_scope(principal))
     subject = await session.scalar(query)
     if subject is None:
-        raise NotFound(f"Session {session_id} does not exist")
+        raise NotFound(f"场次 {session_id} 不存在")
     return subject
 
 
@@ -54,7 +55,7 @@ async def get_session_for_write(
         .execution_options(populate_existing=True)
     )
     if subject is None:
-        raise NotFound(f"Session {session_id} does not exist")
+        raise NotFound(f"场次 {session_id} 不存在")
     require_manage(actor, subject.leader_id)
     return subject
 
@@ -82,6 +83,6 @@ async def get_appointment(
         query = query.with_for_update().execution_options(populate_existing=True)
     appointment = await session.scalar(query)
     if appointment is None:
-        raise NotFound(f"Appointment {appointment_id} does not exist")
+        raise NotFound(f"预约 {appointment_id} 不存在")
     await get_session(session=session, session_id=appointment.session_id, principal=principal)
     return appointment

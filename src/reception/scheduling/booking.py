@@ -7,12 +7,14 @@ capacity), so any number of concurrent requests and processes book at most its p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, update
+from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col
+from sqlmodel import col, select
 
 from reception import idempotency
 from reception.audit import service as audit
@@ -27,6 +29,7 @@ from reception.privacy import mask_id_number, mask_name, mask_phone
 from reception.scheduling import rules, schemas
 from reception.scheduling.access import get_appointment, get_session_for_write
 from reception.scheduling.models import Appointment, ReceptionSession, SessionSlot
+from reception.scheduling.rules import APPOINTMENT_LABELS, STATUS_LABELS
 from reception.scheduling.views import slots_of
 
 
@@ -34,15 +37,13 @@ def _check_party(data: schemas.AppointmentCreate) -> None:
     if data.party_size >= COLLECTIVE_FROM:
         if not data.representatives:
             raise InvalidInput(
-                "A collective visit (5 people or more) names its representatives (1–5)",
+                "集体访(5人及以上)须登记代表(1至5人)",
                 field="representatives",
             )
         if len(data.representatives) > rules.MAX_REPRESENTATIVES:
-            raise InvalidInput(
-                "A collective visit names at most 5 representatives", field="representatives"
-            )
+            raise InvalidInput("集体访代表最多5人", field="representatives")
     elif len(data.representatives) > data.party_size:
-        raise InvalidInput("More representatives than people in the party", field="representatives")
+        raise InvalidInput("代表人数多于来访人数", field="representatives")
 
 
 async def _take(
@@ -66,50 +67,134 @@ async def _take_place(
     session: AsyncSession,
     ctx: Context,
     subject: ReceptionSession,
-    data: schemas.AppointmentCreate,
+    *,
+    slot_index: int | None,
+    slot_starts_at: datetime | None,
     places: int,
 ) -> SessionSlot:
-    """Take `places` in the slot the booking names, or in the first slot with room."""
+    """Take `places` in the slot named (by index or start time), or in the first with room."""
     session_id = subject.id or 0
-    if data.slot_index is not None and data.slot_starts_at is not None:
-        raise InvalidInput("Give slot_index or slot_starts_at, not both", field="slot_index")
-    if data.slot_index is None and data.slot_starts_at is None:
+    if slot_index is not None and slot_starts_at is not None:
+        raise InvalidInput("slot_index 与 slot_starts_at 只能给一个", field="slot_index")
+    if slot_index is None and slot_starts_at is None:
         for candidate in await slots_of(session=session, session_id=session_id):
             slot = await _take(session, col(SessionSlot.id) == candidate.id, places=places)
             if slot is not None:
                 return slot
         raise Conflict(
-            f"No room in any slot of session {session_id} for {places} place(s)",
+            f"场次 {session_id} 的各时段都已约满,容不下 {places} 人",
             places_requested=places,
         )
     which = (
-        col(SessionSlot.slot_index) == data.slot_index
-        if data.slot_index is not None
-        else col(SessionSlot.starts_at) == data.slot_starts_at
+        col(SessionSlot.slot_index) == slot_index
+        if slot_index is not None
+        else col(SessionSlot.starts_at) == slot_starts_at
     )
     slot = await _take(session, col(SessionSlot.session_id) == session_id, which, places=places)
     if slot is not None:
         return slot
     # Nothing taken: look once to tell a slot outside the session (422) from a full one (409).
     slots = await slots_of(session=session, session_id=session_id)
-    if data.slot_index is not None:
-        chosen = [s for s in slots if s.slot_index == data.slot_index]
+    if slot_index is not None:
+        chosen = [s for s in slots if s.slot_index == slot_index]
         if not chosen:
             raise InvalidInput(
-                f"Session {session_id} has slots 0–{len(slots) - 1}", field="slot_index"
+                f"场次 {session_id} 的时段编号为 0–{len(slots) - 1}", field="slot_index"
             )
     else:
-        chosen = [s for s in slots if s.starts_at == data.slot_starts_at]
+        chosen = [s for s in slots if s.starts_at == slot_starts_at]
         if not chosen:
             starts = ", ".join(f"{ctx.local(s.starts_at):%H:%M}" for s in slots)
             raise InvalidInput(
-                f"No slot of session {session_id} starts then; slots start at {starts}",
+                f"场次 {session_id} 没有在该时刻开始的时段;各时段开始于 {starts}",
                 field="slot_starts_at",
             )
     raise Conflict(
-        f"No room in slot {chosen[0].slot_index + 1} of session {session_id} for {places} place(s)",
+        f"场次 {session_id} 的时段 {chosen[0].slot_index} 已约满,容不下 {places} 人",
         places_requested=places,
     )
+
+
+def _check_open(ctx: Context, subject: ReceptionSession) -> None:
+    """A session that takes appointments: a reception day, scheduled, not over."""
+    if subject.kind != "reception":
+        raise Conflict(f"场次 {subject.id} 是下访,没有预约时段")
+    if subject.status != "scheduled":
+        raise Conflict(f"场次 {subject.id} {STATUS_LABELS[subject.status]},不能再预约")
+    if subject.ends_at <= ctx.now():
+        raise Conflict(f"场次 {subject.id} 已结束,不能再预约")
+
+
+async def _first_booking(
+    session: AsyncSession,
+    session_id: int,
+    id_number: str,
+    name: str,
+    phone: str,
+    exclude_id: int | None = None,
+) -> Appointment | None:
+    """The petitioner's live booking in the session already (ID number, or name + phone)."""
+    same = []
+    if id_number:
+        same.append(col(Appointment.petitioner_id_number) == id_number)
+    if phone:
+        same.append(
+            and_(
+                col(Appointment.petitioner_name) == name, col(Appointment.petitioner_phone) == phone
+            )
+        )
+    if not same:
+        return None
+    query = select(Appointment).where(
+        Appointment.session_id == session_id,
+        col(Appointment.status).in_(rules.LIVE_APPOINTMENTS),
+        col(Appointment.duplicate_allowed).is_(False),
+        or_(*same),
+    )
+    if exclude_id is not None:
+        query = query.where(Appointment.id != exclude_id)
+    return await session.scalar(query.order_by(col(Appointment.id)).limit(1))
+
+
+def _second_booking(first: Appointment) -> Conflict:
+    return Conflict(
+        f"{first.petitioner_name}已预约本场次(预约 {first.id}):同一信访人在一个场次只预约一次;"
+        "如确为另一事项,请选择“另一事项”(allow_duplicate)后再约",
+        first_appointment_id=first.id,
+    )
+
+
+async def _refuse_second_booking(
+    session: AsyncSession, session_id: int, id_number: str, name: str, phone: str
+) -> None:
+    first = await _first_booking(session, session_id, id_number, name, phone)
+    if first is not None:
+        raise _second_booking(first)
+
+
+async def _flush_once_per_petitioner(session: AsyncSession, appointment: Appointment) -> None:
+    """Flush a new or moved appointment; a concurrent twin refused by the unique indexes
+    becomes the same 409 as the check before it (naming the booking that won)."""
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        if "uq_appointment_live" not in str(exc.orig) and "appointment.session_id" not in str(
+            exc.orig
+        ):
+            raise
+        async with AsyncSession(session.bind) as probe:
+            first = await _first_booking(
+                probe,
+                appointment.session_id,
+                appointment.petitioner_id_number,
+                appointment.petitioner_name,
+                appointment.petitioner_phone,
+                exclude_id=appointment.id,
+            )
+        if first is None:
+            raise
+        raise _second_booking(first) from exc
 
 
 @dataclass(frozen=True)
@@ -154,12 +239,7 @@ async def book(
         existing_slot = await session.get(SessionSlot, existing.slot_id)
         assert existing_slot is not None
         return Booking(existing, existing_slot, True)
-    if subject.kind != "reception":
-        raise Conflict(f"Session {session_id} is a field visit: it has no appointment slots")
-    if subject.status != "scheduled":
-        raise Conflict(f"Session {session_id} is {subject.status}: no new appointments")
-    if subject.ends_at <= ctx.now():
-        raise Conflict(f"Session {session_id} is over: no new appointments")
+    _check_open(ctx, subject)
     who = checked(
         data.petitioner_name,
         data.petitioner_id_number,
@@ -169,8 +249,17 @@ async def book(
     _check_party(data)
     if data.case_id is not None:
         await check_case_visible(session=session, case_id=data.case_id, principal=actor)
+    if not data.allow_duplicate:
+        await _refuse_second_booking(session, session_id, who.id_number, who.name, who.phone)
     places = rules.places_for(data.party_size, len(data.representatives))
-    slot = await _take_place(session, ctx, subject, data, places)
+    slot = await _take_place(
+        session,
+        ctx,
+        subject,
+        slot_index=data.slot_index,
+        slot_starts_at=data.slot_starts_at,
+        places=places,
+    )
     appointment = Appointment(
         session_id=session_id,
         slot_id=slot.id or 0,
@@ -183,11 +272,12 @@ async def book(
         representatives=list(data.representatives),
         places=places,
         case_id=data.case_id,
+        duplicate_allowed=data.allow_duplicate,
         booked_by_user_id=actor.user_id if actor else None,
         booked_by_name=audit.actor_name(actor),
     )
     session.add(appointment)
-    await session.flush()
+    await _flush_once_per_petitioner(session, appointment)
     assert appointment.id is not None
     await idempotency.complete(
         session=session, row=row, resource_type="appointment", resource_id=appointment.id
@@ -233,13 +323,13 @@ async def transition_appointment(
     allowed = rules.APPOINTMENT_MOVES[appointment.status]
     if to not in allowed:
         raise Conflict(
-            f"An appointment that is {appointment.status} cannot become {to}",
+            f"{APPOINTMENT_LABELS[appointment.status]}的预约不能改为{APPOINTMENT_LABELS[to]}",
             allowed=sorted(allowed),
         )
     if to == "cancelled" and not reason.strip():
-        raise InvalidInput("Cancelling needs a reason", field="reason")
+        raise InvalidInput("取消须写明原因", field="reason")
     if to in rules.ON_THE_DAY and ctx.local(subject.starts_at).date() > ctx.today():
-        raise Conflict("The session's day has not come yet")
+        raise Conflict("接访日还没有到")
     before = appointment_snapshot(appointment)
     now = ctx.now()
     appointment.status = to
@@ -262,5 +352,79 @@ async def transition_appointment(
         target=appointment,
         before=before,
         after=appointment_snapshot(appointment),
+    )
+    return appointment
+
+
+async def move_appointment(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    appointment_id: int,
+    data: schemas.AppointmentMove,
+) -> Appointment:
+    """改约: the same appointment (its record and id kept) to another slot of its session or to
+    another session of the same leader; the target's capacity is the database's, and the old
+    place is freed in the same transaction."""
+    found = await get_appointment(session=session, appointment_id=appointment_id, principal=actor)
+    target_id = data.session_id or found.session_id
+    # Both sessions locked, in id order (two moves the other way round cannot deadlock).
+    locked = {
+        sid: await get_session_for_write(session=session, session_id=sid, actor=actor)
+        for sid in sorted({found.session_id, target_id})
+    }
+    source, target = locked[found.session_id], locked[target_id]
+    appointment = await get_appointment(
+        session=session, appointment_id=appointment_id, principal=None, for_update=True
+    )
+    if appointment.status != "booked":
+        raise Conflict(
+            f"{APPOINTMENT_LABELS[appointment.status]}的预约不能改约",
+            appointment_status=appointment.status,
+        )
+    if target.leader_id != source.leader_id:
+        raise InvalidInput("只能改约到同一位领导的接访场次", field="session_id")
+    _check_open(ctx, target)
+    if data.slot_index is None and data.slot_starts_at is None and target.id == source.id:
+        raise InvalidInput("请选择要改到的时段", field="slot_index")
+    old_slot = await session.get(SessionSlot, appointment.slot_id)
+    assert old_slot is not None
+    before = appointment_snapshot(appointment)
+    await session.execute(
+        update(SessionSlot)
+        .where(col(SessionSlot.id) == old_slot.id)
+        .values(booked=col(SessionSlot.booked) - appointment.places)
+        .execution_options(synchronize_session=False)
+    )
+    slot = await _take_place(
+        session,
+        ctx,
+        target,
+        slot_index=data.slot_index,
+        slot_starts_at=data.slot_starts_at,
+        places=appointment.places,
+    )
+    if slot.id == old_slot.id:
+        raise InvalidInput("已在这个时段,无需改约", field="slot_index")
+    if target.id != source.id and not appointment.duplicate_allowed:
+        await _refuse_second_booking(
+            session,
+            target.id or 0,
+            appointment.petitioner_id_number,
+            appointment.petitioner_name,
+            appointment.petitioner_phone,
+        )
+    appointment.session_id = target.id or 0
+    appointment.slot_id = slot.id or 0
+    appointment.updated_at = utcnow()
+    await _flush_once_per_petitioner(session, appointment)
+    await audit.changed(
+        session=session,
+        actor=actor,
+        action="appointment.move",
+        target=appointment,
+        before=before,
+        after={**appointment_snapshot(appointment), "reason": data.reason},
     )
     return appointment

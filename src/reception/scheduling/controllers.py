@@ -14,7 +14,7 @@ from reception.cases.access import get_case
 from reception.context import Ctx
 from reception.db import DB
 from reception.privacy import shows_whole
-from reception.responses import Limit, Offset, Page, read_as
+from reception.responses import Limit, Offset, Page
 from reception.scheduling import booking, generation, links, schemas, service, views
 from reception.scheduling.access import get_appointment, get_session, session_etag
 
@@ -55,21 +55,21 @@ class RuleController(Controller):
             leader_id=leader_id,
             active=active,
         )
-        return Page([read_as(schemas.RuleRead, r, ctx.tz) for r in rows], total, limit, offset)
+        return Page([views.rule_read(r, ctx.tz) for r in rows], total, limit, offset)
 
     @get("/{rule_id:int}")
     async def get_rule(
         self, db: DB, ctx: Ctx, request: AnyRequest, rule_id: FromPath[int]
     ) -> schemas.RuleRead:
         rule = await service.get_rule(session=db, rule_id=rule_id, principal=request.user)
-        return read_as(schemas.RuleRead, rule, ctx.tz)
+        return views.rule_read(rule, ctx.tz)
 
     @post("/")
     async def create_rule(
         self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.RuleCreate]
     ) -> schemas.RuleRead:
         rule = await service.create_rule(session=db, actor=request.user, data=data)
-        return read_as(schemas.RuleRead, rule, ctx.tz)
+        return views.rule_read(rule, ctx.tz)
 
     @patch("/{rule_id:int}")
     async def update_rule(
@@ -81,7 +81,7 @@ class RuleController(Controller):
         data: JSONBody[schemas.RuleUpdate],
     ) -> schemas.RuleRead:
         rule = await service.update_rule(session=db, actor=request.user, rule_id=rule_id, data=data)
-        return read_as(schemas.RuleRead, rule, ctx.tz)
+        return views.rule_read(rule, ctx.tz)
 
     @post("/{rule_id:int}/generate", status_code=200)
     async def generate(
@@ -308,6 +308,21 @@ class AppointmentController(Controller):
             appointment_id=appointment_id,
             to=data.status,
             reason=data.reason,
+        )
+        return await _appointment_body(db, ctx, request.user, appointment)
+
+    @post("/{appointment_id:int}/move", status_code=200)
+    async def move(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        appointment_id: FromPath[int],
+        data: JSONBody[schemas.AppointmentMove],
+    ) -> schemas.AppointmentRead:
+        """改约: to another slot, or another session of the same leader (places enforced)."""
+        appointment = await booking.move_appointment(
+            session=db, ctx=ctx, actor=request.user, appointment_id=appointment_id, data=data
         )
         return await _appointment_body(db, ctx, request.user, appointment)
 

@@ -41,7 +41,7 @@ async def _may_change_session_cases(
     if actor.role == "clerk":
         await get_session(session=session, session_id=subject.id or 0, principal=actor)
         return
-    raise Forbidden("Only the leader, his secretary or a clerk changes this session's cases")
+    raise Forbidden("只有该领导、其秘书或信访干部能修改本场次关联的事项")
 
 
 async def link_session_case(
@@ -49,11 +49,11 @@ async def link_session_case(
 ) -> SessionCase:
     subject = await session.get(ReceptionSession, session_id)
     if subject is None:
-        raise NotFound(f"Session {session_id} does not exist")
+        raise NotFound(f"场次 {session_id} 不存在")
     await _may_change_session_cases(session, actor, subject)
     case = await get_case(session=session, case_id=case_id, principal=actor, for_update=True)
     if await session.get(SessionCase, (session_id, case_id)) is not None:
-        raise Conflict(f"Case {case_id} is already linked to session {session_id}")
+        raise Conflict(f"信访事项 {case_id} 已关联场次 {session_id}")
     link = SessionCase(session_id=session_id, case_id=case_id)
     session.add(link)
     await session.flush()
@@ -87,12 +87,12 @@ async def record_session_outcome(
     link = await session.get(SessionCase, (session_id, case_id), with_for_update=True)
     subject = await session.get(ReceptionSession, session_id)
     if link is None or subject is None:
-        raise NotFound(f"Case {case_id} is not linked to session {session_id}")
+        raise NotFound(f"信访事项 {case_id} 未关联场次 {session_id}")
     await _may_change_session_cases(session, actor, subject)
     case = await get_case(
         session=session, case_id=case_id, principal=_case_reader(actor), for_update=True
     )
-    day = effective_date(ctx, on, not_before=subject.local_date, label="the session")
+    day = effective_date(ctx, on, not_before=subject.local_date, label="场次日期")
     before = {"outcome": link.outcome}
     link.outcome = outcome
     link.outcome_on = day

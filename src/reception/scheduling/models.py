@@ -13,13 +13,15 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 
-from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import HOLIDAY_POLICIES, sql_in
 from reception.db import UTCDateTime, utcnow
 
 SESSION_KINDS = ("reception", "field_visit")
+# Appointments that hold a place, and may not be a petitioner's second booking in a session.
+LIVE_UNIQUE = "status IN ('booked', 'checked_in') AND NOT duplicate_allowed"
 SESSION_STATUSES = ("scheduled", "held", "cancelled")
 APPOINTMENT_STATUSES = ("booked", "checked_in", "completed", "no_show", "cancelled")
 
@@ -127,6 +129,25 @@ class Appointment(SQLModel, table=True):
         CheckConstraint(sql_in("status", APPOINTMENT_STATUSES), name="status"),
         CheckConstraint("party_size >= 1", name="party_size_positive"),
         CheckConstraint("places >= 1", name="places_positive"),
+        # The same petitioner is booked into a session once (unless the secretary says the
+        # second booking is another matter): by ID number, or by name and phone.
+        Index(
+            "uq_appointment_live_id_number",
+            "session_id",
+            "petitioner_id_number",
+            unique=True,
+            postgresql_where=text(LIVE_UNIQUE + " AND petitioner_id_number <> ''"),
+            sqlite_where=text(LIVE_UNIQUE + " AND petitioner_id_number <> ''"),
+        ),
+        Index(
+            "uq_appointment_live_name_phone",
+            "session_id",
+            "petitioner_name",
+            "petitioner_phone",
+            unique=True,
+            postgresql_where=text(LIVE_UNIQUE + " AND petitioner_phone <> ''"),
+            sqlite_where=text(LIVE_UNIQUE + " AND petitioner_phone <> ''"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -145,6 +166,8 @@ class Appointment(SQLModel, table=True):
     places: int = Field(default=1)
     # The case this visit is about, once registered (应登不登 when a held visit has none).
     case_id: int | None = Field(default=None, foreign_key="petition_case.id", index=True)
+    # The secretary booked the same petitioner twice on purpose (a second matter).
+    duplicate_allowed: bool = Field(default=False, sa_column_kwargs={"server_default": "false"})
     status: str = Field(default="booked", max_length=20)
     booked_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     booked_by_name: str = Field(max_length=50)

@@ -43,12 +43,12 @@ async def find_clash(
 
 def clash_text(other: ReceptionSession | None, tz: tzinfo) -> str:
     if other is None:
-        return "overlaps another session of this leader"
+        return "与该领导的另一场次时间重叠"
     local = other.starts_at.astimezone(tz)
     kind = "接访" if other.kind == "reception" else "下访"
     return (
-        f"overlaps session {other.id} ({kind}, {local:%Y-%m-%d %H:%M}–"
-        f"{other.ends_at.astimezone(tz):%H:%M}) of the same leader"
+        f"与该领导的场次 {other.id}({kind},{local:%Y-%m-%d %H:%M}–"
+        f"{other.ends_at.astimezone(tz):%H:%M})时间重叠:领导不能同时在两处"
     )
 
 

@@ -74,6 +74,15 @@ def reception_day(calendar: WorkCalendar, nominal: date, policy: HolidayPolicy) 
 
 # ---------------------------------------------------------------- state machines
 
+STATUS_LABELS = {"scheduled": "已安排", "held": "已举行", "cancelled": "已取消"}
+APPOINTMENT_LABELS = {
+    "booked": "已预约",
+    "checked_in": "已签到",
+    "completed": "已接待",
+    "no_show": "未到",
+    "cancelled": "已取消",
+}
+
 # A session's moves: action → (the statuses it may start from, the status it leads to).
 SESSION_MOVES: dict[str, tuple[frozenset[str], str]] = {
     "move": (frozenset({"scheduled"}), "scheduled"),
@@ -101,9 +110,9 @@ def session_move_refused(status: str, action: str) -> str | None:
     if status in sources:
         return None
     if action == "cancel" and status == "cancelled":
-        return "is already cancelled"
+        return "已经取消"
     if action == "cancel" and status == "held":
-        return "has taken place: it cannot be cancelled"
+        return "已经举行,不能取消"
     if action == "move":
-        return f"is {status}: it cannot be moved"
-    return f"is {status}"
+        return f"{STATUS_LABELS[status]},不能调整"
+    return STATUS_LABELS[status]

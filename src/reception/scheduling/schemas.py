@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -49,8 +49,9 @@ class RuleRead(Struct):
     leader_id: int
     venue_id: int
     day_of_month: int
-    start_time: time
-    end_time: time
+    # Local wall-clock times as sent: "09:00:00".
+    start_time: LocalTime
+    end_time: LocalTime
     slot_minutes: int
     people_per_slot: int
     holiday_policy: str
@@ -87,6 +88,8 @@ class SessionMove(Strict):
     unit_id: Id | UnsetType | None = UNSET
     address: Annotated[str, Meta(max_length=200)] | UnsetType = UNSET
     purpose: Annotated[str, Meta(max_length=500)] | UnsetType = UNSET
+    # Move it to a non-working day or into the past although petitioners are booked (audited).
+    force: bool = False
 
 
 class CancelRequest(Strict):
@@ -151,6 +154,7 @@ class SlotRead(Struct):
 
 
 PetitionerName = Annotated[str, Meta(min_length=1, max_length=50)]
+SlotIndex = Annotated[int, Meta(ge=0, le=1000)]
 
 
 class AppointmentCreate(Strict):
@@ -159,11 +163,24 @@ class AppointmentCreate(Strict):
     petitioner_phone: Annotated[str, Meta(max_length=20)] = ""
     petitioner_id_number: Annotated[str, Meta(max_length=18)] = ""
     # Which slot: its 0-based index, or its local start time; neither → first slot with room.
-    slot_index: Annotated[int, Meta(ge=0)] | None = None
+    slot_index: SlotIndex | None = None
     slot_starts_at: AwareDatetime | None = None
     party_size: Annotated[int, Meta(ge=1, le=10_000)] = 1
-    representatives: list[PetitionerName] = msgspec.field(default_factory=list)
+    representatives: Annotated[list[PetitionerName], Meta(max_length=5)] = msgspec.field(
+        default_factory=list
+    )
     case_id: Id | None = None
+    # The same petitioner is booked into a session once; true books a second matter anyway.
+    allow_duplicate: bool = False
+
+
+class AppointmentMove(Strict):
+    """改约: to another slot of the same session, or to another session of the same leader."""
+
+    session_id: Id | None = None
+    slot_index: SlotIndex | None = None
+    slot_starts_at: AwareDatetime | None = None
+    reason: Annotated[str, Meta(max_length=500)] = ""
 
 
 class AppointmentStatusChange(Strict):

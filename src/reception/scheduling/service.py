@@ -11,7 +11,7 @@ import uuid
 from datetime import date, datetime, time, timedelta
 
 import msgspec
-from sqlalchemy import or_, update
+from sqlalchemy import func, or_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -32,6 +32,7 @@ from reception.scheduling.access import (
 )
 from reception.scheduling.models import Appointment, ReceptionRule, ReceptionSession, SessionSlot
 from reception.scheduling.overlap import guarded_flush
+from reception.workcal.service import calendar_around
 
 
 def new_uid() -> str:
@@ -41,18 +42,18 @@ def new_uid() -> str:
 async def active_venue(session: AsyncSession, venue_id: int) -> Venue:
     venue = await session.get(Venue, venue_id)
     if venue is None:
-        raise InvalidInput(f"Venue {venue_id} does not exist", field="venue_id")
+        raise InvalidInput(f"接访场所 {venue_id} 不存在", field="venue_id")
     if not venue.active:
-        raise InvalidInput(f"Venue {venue_id} ({venue.name}) is deactivated", field="venue_id")
+        raise InvalidInput(f"接访场所 {venue_id}({venue.name})已停用", field="venue_id")
     return venue
 
 
 async def active_leader(session: AsyncSession, leader_id: int) -> Leader:
     leader = await session.get(Leader, leader_id)
     if leader is None:
-        raise InvalidInput(f"Leader {leader_id} does not exist", field="leader_id")
+        raise InvalidInput(f"领导 {leader_id} 不存在", field="leader_id")
     if not leader.active:
-        raise InvalidInput(f"Leader {leader_id} is deactivated", field="leader_id")
+        raise InvalidInput(f"领导 {leader_id} 已停用", field="leader_id")
     return leader
 
 
@@ -61,14 +62,14 @@ async def active_leader(session: AsyncSession, leader_id: int) -> Leader:
 
 def _check_rule_shape(rule: ReceptionRule) -> None:
     if rule.end_time <= rule.start_time:
-        raise InvalidInput("end_time must be after start_time", field="end_time")
+        raise InvalidInput("结束时间须晚于开始时间", field="end_time")
     minutes = (
         datetime.combine(date.min, rule.end_time) - datetime.combine(date.min, rule.start_time)
     ) / timedelta(minutes=1)
     if minutes < rule.slot_minutes:
-        raise InvalidInput("The session is shorter than one slot", field="slot_minutes")
+        raise InvalidInput("场次时长不足一个时段", field="slot_minutes")
     if rule.valid_to is not None and rule.valid_to < rule.valid_from:
-        raise InvalidInput("valid_to is before valid_from", field="valid_to")
+        raise InvalidInput("停止日期早于生效日期", field="valid_to")
 
 
 async def create_rule(
@@ -95,7 +96,7 @@ async def get_rule(
         query = query.where(col(ReceptionRule.leader_id).in_(visible_leader_ids(principal)))
     rule = await session.scalar(query)
     if rule is None:
-        raise NotFound(f"Reception rule {rule_id} does not exist")
+        raise NotFound(f"接访日制度 {rule_id} 不存在")
     return rule
 
 
@@ -150,7 +151,7 @@ async def reset_slots(session: AsyncSession, subject: ReceptionSession) -> None:
     assert subject.slot_minutes and subject.people_per_slot and subject.id
     starts = rules.slot_starts(subject.starts_at, subject.ends_at, subject.slot_minutes)
     if not starts:
-        raise InvalidInput("The session is shorter than one slot", field="ends_at")
+        raise InvalidInput("场次时长不足一个时段", field="ends_at")
     step = timedelta(minutes=subject.slot_minutes)
     slots = {
         s.slot_index: s
@@ -162,8 +163,8 @@ async def reset_slots(session: AsyncSession, subject: ReceptionSession) -> None:
         if index >= len(starts):
             if slot.booked:
                 raise Conflict(
-                    f"Slot {index + 1} has {slot.booked} booked place(s) that would not fit in "
-                    f"the moved session ({len(starts)} slots): move or cancel them first",
+                    f"时段 {index} 已有 {slot.booked} 人预约,调整后的场次只有 {len(starts)} 个时段,"
+                    f"容不下:请先改约或取消这些预约",
                     slot_index=index,
                 )
             await session.delete(slot)
@@ -191,26 +192,26 @@ async def _check_place(
 ) -> None:
     if kind == "reception":
         if venue_id is None:
-            raise InvalidInput("A reception session takes place at a venue", field="venue_id")
+            raise InvalidInput("接访场次须指定接访场所", field="venue_id")
         await active_venue(session, venue_id)
     else:
         if unit_id is None and not address.strip():
-            raise InvalidInput("A field visit goes to a unit or an address", field="unit_id")
+            raise InvalidInput("下访须指定单位或地址", field="unit_id")
     if unit_id is not None and await session.get(Unit, unit_id) is None:
-        raise InvalidInput(f"Unit {unit_id} does not exist", field="unit_id")
+        raise InvalidInput(f"单位 {unit_id} 不存在", field="unit_id")
 
 
 def _check_times(starts_at: datetime, ends_at: datetime) -> None:
     if ends_at <= starts_at:
-        raise InvalidInput("ends_at must be after starts_at", field="ends_at")
+        raise InvalidInput("结束时间须晚于开始时间", field="ends_at")
     if ends_at - starts_at > timedelta(hours=24):
-        raise InvalidInput("A session lasts at most 24 hours", field="ends_at")
+        raise InvalidInput("一个场次最长24小时", field="ends_at")
 
 
 def _check_move(subject: ReceptionSession, action: str) -> None:
     refused = rules.session_move_refused(subject.status, action)
     if refused:
-        raise Conflict(f"Session {subject.id} {refused}")
+        raise Conflict(f"场次 {subject.id} {refused}")
 
 
 async def create_session(
@@ -268,7 +269,7 @@ async def list_sessions(
     if unit_id is not None:
         unit = await session.get(Unit, unit_id)
         if unit is None:
-            raise InvalidInput(f"Unit {unit_id} does not exist", field="unit_id")
+            raise InvalidInput(f"单位 {unit_id} 不存在", field="unit_id")
         units = select(Unit.id).where(in_subtree(col(Unit.path), unit.path))
         query = query.where(
             or_(
@@ -309,8 +310,9 @@ async def move_session(
     check_if_match(subject, if_match)
     _check_move(subject, "move")
     changes = data.changes()
+    force = changes.pop("force", False)
     if not changes:
-        raise InvalidInput("Nothing to change", field="body")
+        raise InvalidInput("没有要修改的内容", field="body")
     before = audit.snapshot(subject)
     starts_at = changes.get("starts_at", subject.starts_at)
     ends_at = changes.get("ends_at", subject.ends_at)
@@ -324,6 +326,7 @@ async def move_session(
         unit_id=changes.get("unit_id", subject.unit_id),
         address=changes.get("address", subject.address),
     )
+    forced = await _check_booked_move(session, ctx, subject, starts_at, force=force)
     subject.starts_at, subject.ends_at = starts_at, ends_at
     subject.local_date = ctx.local(starts_at).date()
     for name in ("venue_id", "unit_id", "address", "purpose"):
@@ -337,9 +340,51 @@ async def move_session(
     await guarded_flush(session, ctx, subject)
     await reset_slots(session, subject)
     await audit.changed(
-        session=session, actor=actor, action="session.move", target=subject, before=before
+        session=session,
+        actor=actor,
+        action="session.move.forced" if forced else "session.move",
+        target=subject,
+        before=before,
+        after={**(audit.snapshot(subject) or {}), "forced_over": forced} if forced else None,
     )
     return subject
+
+
+async def _check_booked_move(
+    session: AsyncSession,
+    ctx: Context,
+    subject: ReceptionSession,
+    starts_at: datetime,
+    *,
+    force: bool,
+) -> list[str]:
+    """A session with live appointments is not moved to a non-working day or into the past
+    unless the request says `force` (then what it overrode is returned, for the audit)."""
+    if starts_at == subject.starts_at:
+        return []
+    live = await session.scalar(
+        select(func.count())
+        .select_from(Appointment)
+        .where(
+            Appointment.session_id == subject.id,
+            col(Appointment.status).in_(rules.LIVE_APPOINTMENTS),
+        )
+    )
+    if not live:
+        return []
+    day = ctx.local(starts_at).date()
+    calendar = await calendar_around(session=session, start=day, end=day)
+    problems = []
+    if not calendar.is_workday(day):
+        problems.append(f"{day.isoformat()} 不是工作日")
+    if starts_at < ctx.now():
+        problems.append("新的时间已经过去")
+    if problems and not force:
+        raise InvalidInput(
+            f"场次已有 {live} 个预约,{';'.join(problems)}:确需这样调整,请加上 force: true",
+            field="starts_at",
+        )
+    return problems
 
 
 async def cancel_session(
@@ -414,7 +459,7 @@ async def hold_session(
     subject = await get_session_for_write(session=session, session_id=session_id, actor=None)
     _check_move(subject, "hold")
     if subject.starts_at > ctx.now():
-        raise Conflict(f"Session {session_id} has not started yet")
+        raise Conflict(f"场次 {session_id} 还没有开始")
     before = audit.snapshot(subject)
     subject.status = "held"
     subject.outcome = outcome

@@ -12,8 +12,19 @@ from sqlmodel import col, select
 from reception.auth import Principal
 from reception.org.models import Leader, Venue
 from reception.privacy import mask_id_number, mask_name, mask_phone, shows_whole
+from reception.responses import read_as
 from reception.scheduling import schemas
-from reception.scheduling.models import Appointment, ReceptionSession, SessionSlot
+from reception.scheduling.models import Appointment, ReceptionRule, ReceptionSession, SessionSlot
+
+
+def rule_read(rule: ReceptionRule, tz: tzinfo) -> schemas.RuleRead:
+    return read_as(
+        schemas.RuleRead,
+        rule,
+        tz,
+        start_time=rule.start_time.isoformat(),
+        end_time=rule.end_time.isoformat(),
+    )
 
 
 async def session_rows(

@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import date, tzinfo
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, put
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 
 from reception.auth import Principal, require
 from reception.context import Ctx
 from reception.db import DB
-from reception.errors import InvalidInput
+from reception.errors import InvalidInput, Malformed
 from reception.workcal import schemas, service
 from reception.workcal.models import CalendarDay, CalendarYear
 
@@ -48,14 +48,24 @@ class CalendarController(Controller):
         row, days = await service.get_year(session=db, year=year)
         return year_read(row, days, ctx.tz)
 
-    @get("/{year:int}/days/{day:date}")
+    @get("/{year:int}/days/{day:str}")
     async def check_day(
-        self, db: DB, year: FromPath[int], day: FromPath[date]
+        self,
+        db: DB,
+        year: FromPath[int],
+        day: Annotated[str, Parameter(description="YYYY-MM-DD")],
     ) -> schemas.WorkdayCheck:
-        if day.year != year:
-            raise InvalidInput(f"{day.isoformat()} is not in {year}", field="day")
+        """Whether a day is a working day. A day that is no date (2026-02-30) is a 400."""
+        try:
+            checked = date.fromisoformat(day)
+        except ValueError:
+            raise Malformed(f"{day} 不是有效的日期(YYYY-MM-DD)", field="day") from None
+        if checked.year != year:
+            raise InvalidInput(f"{checked.isoformat()} 不在 {year} 年", field="day")
         calendar = await service.load_calendar(session=db, years=[year])
-        return schemas.WorkdayCheck(day, calendar.is_workday(day), calendar.is_provisional(day))
+        return schemas.WorkdayCheck(
+            checked, calendar.is_workday(checked), calendar.is_provisional(checked)
+        )
 
     @put("/{year:int}", guards=[require("admin")])
     async def put_year(

@@ -23,7 +23,7 @@ MIN_YEAR, MAX_YEAR = 2000, 2100
 
 def _check_year(year: int) -> None:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise InvalidInput(f"Year must be between {MIN_YEAR} and {MAX_YEAR}", field="year")
+        raise InvalidInput(f"年份须在 {MIN_YEAR} 至 {MAX_YEAR} 之间", field="year")
 
 
 async def _seed_year(session: AsyncSession, year: int) -> None:
@@ -121,8 +121,7 @@ async def put_year(
     for day in workdays:
         if day.weekday() < 5:
             raise InvalidInput(
-                f"{day.isoformat()} is a weekday: a make-up working day (调休上班) is a Saturday "
-                "or Sunday",
+                f"{day.isoformat()} 是工作日:调休上班日只能是周六或周日",
                 field="workdays",
             )
     await ensure_years(session=session, years=[year])
@@ -183,7 +182,7 @@ def parse_ics(data: bytes, year: int) -> tuple[dict[date, str], dict[date, str]]
     try:
         calendar = Calendar.from_ical(data)
     except (ValueError, IndexError, KeyError) as exc:
-        raise InvalidInput(f"Not a readable iCalendar file: {exc}", field="file") from exc
+        raise InvalidInput(f"无法读取的 iCalendar 文件:{exc}", field="file") from exc
     holidays: dict[date, str] = {}
     workdays: dict[date, str] = {}
     for event in calendar.walk("VEVENT"):
@@ -195,7 +194,7 @@ def parse_ics(data: bytes, year: int) -> tuple[dict[date, str], dict[date, str]]
         end_prop = event.get("DTEND")
         end = end_prop.dt if end_prop is not None else start + timedelta(days=1)
         if not isinstance(start, date) or hasattr(start, "hour"):
-            raise InvalidInput(f"Event '{summary}' is not an all-day event", field="file")
+            raise InvalidInput(f"事件“{summary}”不是全天事件", field="file")
         is_workday = "班" in summary
         day = start
         while day < end:
@@ -203,5 +202,5 @@ def parse_ics(data: bytes, year: int) -> tuple[dict[date, str], dict[date, str]]
                 (workdays if is_workday else holidays)[day] = summary[:60]
             day += timedelta(days=1)
     if not holidays and not workdays:
-        raise InvalidInput(f"The file holds no days of {year}", field="file")
+        raise InvalidInput(f"文件中没有 {year} 年的日期", field="file")
     return holidays, workdays
