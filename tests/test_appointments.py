@@ -82,7 +82,7 @@ async def test_book_fill_and_refuse(
     problem = assert_problem(
         await client.post(url, json=booking(slot_index=0, **person(2)), headers=secretary), 409
     )
-    assert "时段 0 已约满" in problem["detail"]
+    assert "时段 0(09:00)已约满" in problem["detail"]
     # No slot given: the first with room (slot 1 is full → slot index 1).
     r = await client.post(url, json=booking(party_size=3, **person(3)), headers=secretary)
     assert r.json()["slot_index"] == 1
@@ -302,7 +302,7 @@ async def test_book_by_start_time_and_refuse_when_full(
         409,
     )
     # The slot named as the API names it (slot_index 1 is 09:30).
-    assert "时段 1 已约满" in problem["detail"] and problem["places_requested"] == 1
+    assert "时段 1(09:30)已约满" in problem["detail"] and problem["places_requested"] == 1
     problem = assert_problem(
         await client.post(
             url, json=booking(slot_starts_at=at(day, "09:15"), **person(2)), headers=secretary

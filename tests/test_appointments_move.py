@@ -215,3 +215,59 @@ async def test_a_booked_session_is_not_moved_to_a_holiday_or_the_past_unless_for
             await db.scalars(select(AuditEvent).where(AuditEvent.action == "session.move.forced"))
         ).one()
     assert forced.after["forced_over"] == ["2027-01-01 不是工作日"]  # type: ignore[index]
+
+
+async def test_an_appointment_of_someone_elses_leader(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """To read it, it does not exist (the same answer as for none at all, naming nothing);
+    to change it, it is not hers (403)."""
+    secretary = auth(world.tokens["secretary"])
+    s = await _session(client, world)
+    a = (
+        await client.post(
+            f"/api/sessions/{s['id']}/appointments", json=booking(), headers=secretary
+        )
+    ).json()
+    r = await client.post(
+        "/api/users",
+        json={"name": "吴某秘", "role": "secretary", "leader_ids": [world.leaders["other"]]},
+        headers=auth(world.tokens["admin"]),
+    )
+    other = auth(
+        (
+            await client.post(
+                f"/api/users/{r.json()['id']}/tokens", headers=auth(world.tokens["admin"])
+            )
+        ).json()["token"]
+    )
+    theirs = assert_problem(await client.get(f"/api/appointments/{a['id']}", headers=other), 404)
+    none = assert_problem(await client.get("/api/appointments/99999", headers=other), 404)
+    assert theirs["detail"] == f"预约 {a['id']} 不存在" and none["detail"] == "预约 99999 不存在"
+    assert_problem(
+        await client.post(
+            f"/api/appointments/{a['id']}/move", json={"slot_index": 1}, headers=other
+        ),
+        403,
+    )
+    assert_problem(
+        await client.post(
+            f"/api/appointments/{a['id']}/status",
+            json={"status": "cancelled", "reason": "x"},
+            headers=other,
+        ),
+        403,
+    )
+
+
+async def test_a_party_larger_than_any_slot_is_told_so(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    s = await _session(client, world)
+    r = await client.post(
+        f"/api/sessions/{s['id']}/appointments",
+        json=booking(party_size=4),
+        headers=auth(world.tokens["secretary"]),
+    )
+    problem = assert_problem(r, 422)
+    assert problem["errors"][0]["field"] == "party_size" and "最多接待 3 人" in problem["detail"]

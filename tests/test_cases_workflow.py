@@ -131,7 +131,8 @@ async def test_a_case_from_registration_to_resolved(
     )
     (owned,) = r.json()
     assert owned["reference"] == case["reference"] and owned["stage"] == "closed"
-    assert owned["resolution"] == "resolved" and owned["next_due"] == "2026-12-02"
+    # The petitioner's own 复查 window (to 12-02) is not a deadline of the office's.
+    assert owned["resolution"] == "resolved" and owned["next_due"] is None
 
 
 async def test_illegal_moves_and_bad_dates(client: httpx.AsyncClient, world: World) -> None:
@@ -212,9 +213,7 @@ async def test_repeat_detection_and_confirmation(client: httpx.AsyncClient, worl
     second = r.json()
     (candidate,) = second["repeat_candidates"]
     assert candidate["case_id"] == first["id"]
-    assert {"same petitioner", "same category", "same responsible unit"} <= set(
-        candidate["reasons"]
-    )
+    assert {"同一信访人", "同一类别", "同一责任单位"} <= set(candidate["reasons"])
     assert second["first_time"] is True  # until the clerk confirms
     r = await client.patch(
         f"/api/cases/{second['id']}", json={"repeat_of": first["id"]}, headers=clerk
@@ -234,7 +233,7 @@ async def test_repeat_detection_and_confirmation(client: httpx.AsyncClient, worl
     )
     # (The second case gave no phone, so name + phone does not identify its petitioner.)
     assert {c["case_id"] for c in r.json()} == {first["id"]}
-    assert any("similar summary" in reason for reason in r.json()[0]["reasons"])
+    assert any("事项相似" in reason for reason in r.json()[0]["reasons"])
     # Same person, unrelated matter: no candidate.
     r = await client.post(
         "/api/cases/repeat-check",
@@ -408,3 +407,43 @@ async def test_campaign_progress_against_dated_targets(
         ],
     }
     assert_problem(await client.post("/api/campaigns", json=bad, headers=clerk), 422)
+
+
+async def test_a_repeat_is_the_same_petitioners_and_复查_waits_for_delivery(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    clerk = auth(world.tokens["clerk_a"])
+    first = (await client.post("/api/cases", json=case_body(world), headers=clerk)).json()
+    stranger = case_body(
+        world, petitioners=[{"name": "钱多多", "phone": "13900001111"}], repeat_of=first["id"]
+    )
+    problem = assert_problem(await client.post("/api/cases", json=stranger, headers=clerk), 422)
+    assert problem["errors"][0]["field"] == "repeat_of" and "同一信访人" in problem["detail"]
+    # The same person by phone and name (no ID number given) is a repeat.
+    same = case_body(
+        world, petitioners=[{"name": "张小明", "phone": "138 1234 5678"}], repeat_of=first["id"]
+    )
+    assert (await client.post("/api/cases", json=same, headers=clerk)).status_code == 201
+
+    cid = first["id"]
+    for step in (
+        {"action": "accept", "on": "2026-09-21"},
+        {"action": "reply", "on": "2026-10-09", "doc_number": "蓟信复〔2026〕9号"},
+    ):
+        r = await client.post(f"/api/cases/{cid}/transitions", json=step, headers=clerk)
+        assert r.status_code == 200, r.text
+    # Not delivered yet: the petitioner's 30 days have not begun, so no 复查 request.
+    assert "request_review" not in r.json()["allowed_actions"]
+    problem = assert_problem(
+        await client.post(
+            f"/api/cases/{cid}/transitions", json={"action": "request_review"}, headers=clerk
+        ),
+        409,
+    )
+    assert "送达" in problem["detail"] and "申请复查" not in problem["detail"].split("现在可以")[1]
+    # Every case write is in the office's audit log as well as on the case's timeline.
+    r = await client.get(
+        f"/api/audit?target_type=petition_case&target_id={cid}", headers=auth(world.tokens["admin"])
+    )
+    actions = [e["action"] for e in r.json()["items"]]
+    assert actions == ["case.transition.reply", "case.transition.accept", "case.registered"]

@@ -182,3 +182,89 @@ async def test_messages_people_can_act_on(client: httpx.AsyncClient, world: Worl
     chinese(assert_problem(await client.get("/api/me", headers=auth("rcp_nope")), 401))
     # A route that is not there.
     chinese(assert_problem(await client.get("/api/nothing-here", headers=admin), 404))
+
+
+@pytest.mark.parametrize(
+    "ics",
+    [
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\nDTSTART:20300230\nEND:VEVENT\nEND:VCALENDAR\n",
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:x\nDTSTART:abc\nEND:VEVENT\nEND:VCALENDAR\n",
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:春节\nDTSTART;VALUE=DATE:20300201\n"
+        "DTEND;VALUE=DATE:20300230\nEND:VEVENT\nEND:VCALENDAR\n",
+        "BEGIN:VCALENDAR\nBEGIN:VEVENT\nSUMMARY:春节\nDTSTART;VALUE=DATE:20300201\n"
+        "DTEND;VALUE=DATE:20400101\nEND:VEVENT\nEND:VCALENDAR\n",
+        "garbage",
+    ],
+)
+async def test_a_broken_ics_is_a_clear_422(
+    client: httpx.AsyncClient, world: World, ics: str
+) -> None:
+    r = await client.put(
+        "/api/calendar/2030/ics",
+        content=ics.replace("\n", "\r\n").encode(),
+        headers=auth(world.tokens["admin"], **{"content-type": "text/calendar"}),
+    )
+    problem = assert_problem(r, 422)
+    chinese(problem)
+    assert not re.search(r"[A-Za-z]{6,} [a-z]{3,}", problem["detail"]), problem
+
+
+async def test_an_official_year_is_not_wiped_by_an_empty_list(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    admin = auth(world.tokens["admin"])
+    r = await client.put("/api/calendar/2026", json={"holidays": [], "workdays": []}, headers=admin)
+    assert assert_problem(r, 422)["errors"][0]["field"] == "holidays"
+    year = (await client.get("/api/calendar/2026", headers=admin)).json()
+    assert len(year["holidays"]) > 20
+
+
+async def test_more_messages_people_can_act_on(client: httpx.AsyncClient, world: World) -> None:
+    admin = auth(world.tokens["admin"])
+    json_type = {"content-type": "application/json"}
+    # No body, a broken body, a missing query parameter, a month in the wrong form.
+    r = await client.post(
+        "/api/units", content=b"", headers=auth(world.tokens["admin"], **json_type)
+    )
+    assert assert_problem(r, 400)["errors"] == [{"field": "body", "message": "缺少请求正文(JSON)"}]
+    r = await client.post(
+        "/api/units", content=b"{", headers=auth(world.tokens["admin"], **json_type)
+    )
+    assert "不是有效的 JSON" in assert_problem(r, 400)["detail"]
+    reviewer = auth(world.tokens["reviewer"])
+    r = await client.get("/api/reports/review", headers=reviewer)
+    assert assert_problem(r, 400)["errors"] == [{"field": "month", "message": "必须填写"}]
+    r = await client.get("/api/reports/review?month=2026-13", headers=reviewer)
+    assert "YYYY-MM" in assert_problem(r, 400)["errors"][0]["message"]
+    # The review of a day still to come.
+    r = await client.get("/api/reports/review?month=2026-12&as_of=2027-01-05", headers=reviewer)
+    assert assert_problem(r, 422)["errors"][0]["field"] == "as_of"
+    # List filters name their values.
+    for url, field in [
+        ("/api/sessions?kind=xyz", "kind"),
+        ("/api/sessions?status=xyz", "status"),
+        ("/api/cases?stage=foo", "stage"),
+        ("/api/cases?channel=fax", "channel"),
+    ]:
+        problem = assert_problem(await client.get(url, headers=admin), 400)
+        assert problem["errors"][0]["field"] == field and "之一" in problem["errors"][0]["message"]
+
+
+@pytest.mark.parametrize(
+    ("id_number", "says"),
+    [
+        ("11010519491231002", "18位"),
+        ("110105194902300020", "出生日期"),
+        ("110105214901010026", "出生日期"),
+        ("11010519491231002Y", "最后一位"),
+        ("110105194912310021", "校验码"),
+    ],
+)
+async def test_id_numbers_say_what_is_wrong(
+    client: httpx.AsyncClient, world: World, id_number: str, says: str
+) -> None:
+    body = case_body(world, petitioners=[{"name": "张小明", "id_number": id_number}])
+    r = await client.post("/api/cases", json=body, headers=auth(world.tokens["clerk_a"]))
+    problem = assert_problem(r, 422)
+    assert problem["errors"][0]["field"] == "petitioners[0].id_number"
+    assert says in problem["errors"][0]["message"], problem

@@ -91,6 +91,7 @@ def _domain_handler(request: Request[Any, Any, Any], exc: DomainError) -> Respon
 
 
 _NAMED = re.compile(r"field `([^`]+)`")
+_MISSING_PARAMETER = re.compile(r"Missing required \w+ parameter '([^']+)'")
 
 
 def _field_of(item: dict[str, Any]) -> str:
@@ -126,6 +127,9 @@ def _validation_handler(request: Request[Any, Any, Any], exc: ValidationExceptio
             allowed = messages.body_allowed(params["data"].annotation, field)
         text = messages.translate(str(item.get("message", "")), allowed)
         errors.append({"field": field, "message": text})
+    missing = _MISSING_PARAMETER.search(str(exc.detail or ""))
+    if not errors and missing:
+        errors.append({"field": missing.group(1), "message": "必须填写"})
     if errors:
         detail = ";".join(f"{e['field']}:{e['message']}" for e in errors)
     else:
@@ -158,7 +162,10 @@ def _http_handler(request: Request[Any, Any, Any], exc: HTTPException) -> Respon
         exc.status_code, ("http-error", "请求被拒绝", "请求被拒绝")
     )
     detail = str(exc.detail)
-    if not detail or detail in _GENERIC_DETAILS or detail.isascii():
+    sent_json = "json" in request.headers.get("content-type", "").lower()
+    if exc.status_code == 400 and ("json" in detail.lower() or (sent_json and detail.isascii())):
+        detail = "请求正文不是有效的 JSON(UTF-8 编码,括号和引号成对)"
+    elif not detail or detail in _GENERIC_DETAILS or detail.isascii():
         detail = generic
     response = problem(exc.status_code, slug, title, detail)
     if exc.headers:

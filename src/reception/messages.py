@@ -52,7 +52,8 @@ _RULES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"Expected `(?:int|float)` <= (-?[\d.]+)"), lambda m, a: f"不能大于 {m.group(1)}"),
     (re.compile(r"Expected `(?:int|float)` > (-?[\d.]+)"), lambda m, a: f"须大于 {m.group(1)}"),
     (re.compile(r"Expected `(?:int|float)` < (-?[\d.]+)"), lambda m, a: f"须小于 {m.group(1)}"),
-    (re.compile(r"Expected `str` matching regex"), lambda m, a: "格式不对"),
+    (re.compile(r"Expected `str` matching regex '(.*)'"), lambda m, a: _pattern_hint(m.group(1))),
+    (re.compile(r"^'data'$"), lambda m, a: "缺少请求正文(JSON)"),
     (
         re.compile(r"Expected `datetime` with a timezone component"),
         lambda m, a: "须带时区,如 2026-12-21T09:00:00+08:00",
@@ -73,6 +74,24 @@ _RULES: list[tuple[re.Pattern[str], Any]] = [
     (re.compile(r"JSON is malformed"), lambda m, a: "不是有效的 JSON"),
     (re.compile(r"Input data was truncated"), lambda m, a: "JSON 不完整"),
 ]
+
+
+# What a pattern asks for, in words a person can follow.
+_PATTERN_HINTS = {
+    "YYYY-MM": "须为 YYYY-MM 格式(如 2026-10)",
+    "[01]": "须为 HH:MM 格式(如 09:00)",
+    "[a-z]": "须为小写字母开头、只含小写字母、数字和下划线的代码",
+}
+
+
+def _pattern_hint(pattern: str) -> str:
+    if "\\d{4}-" in pattern or r"\d{4}-" in pattern:
+        return _PATTERN_HINTS["YYYY-MM"]
+    if "[01]" in pattern:
+        return _PATTERN_HINTS["[01]"]
+    if pattern.startswith("^[a-z]"):
+        return _PATTERN_HINTS["[a-z]"]
+    return "格式不对"
 
 
 def translate(message: str, allowed: list[str] | None = None) -> str:

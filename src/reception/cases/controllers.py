@@ -90,8 +90,8 @@ class CaseController(Controller):
         due_before: FromQuery[date | None] = None,
         owner_leader_id: FromQuery[int | None] = None,
         unit_id: Annotated[int | None, QueryParameter(description="This unit and below")] = None,
-        stage: FromQuery[str | None] = None,
-        channel: FromQuery[str | None] = None,
+        stage: FromQuery[schemas.Stage | None] = None,
+        channel: FromQuery[schemas.Channel | None] = None,
         category: FromQuery[str | None] = None,
         first_time: FromQuery[bool | None] = None,
         q: Annotated[

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, update
 from sqlalchemy.exc import IntegrityError
@@ -94,9 +95,9 @@ async def _next_reference(session: AsyncSession, prefix: str, year: int) -> tupl
 # ---------------------------------------------------------------- repeat petitions
 
 
-def _identities(petitioners: Sequence[schemas.PetitionerIn]) -> list[Identity]:
+def _identities(petitioners: Sequence[schemas.PetitionerIn], today: date) -> list[Identity]:
     return [
-        checked(p.name, p.id_number, p.phone, field=f"petitioners[{i}].")
+        checked(p.name, p.id_number, p.phone, field=f"petitioners[{i}].", today=today)
         for i, p in enumerate(petitioners)
     ]
 
@@ -144,14 +145,14 @@ async def repeat_candidates(
         assert case.id is not None
         reasons = []
         if category and case.category_code == category:
-            reasons.append("same category")
+            reasons.append("同一类别")
         if unit_id and case.unit_id == unit_id:
-            reasons.append("same responsible unit")
+            reasons.append("同一责任单位")
         similarity = (
             difflib.SequenceMatcher(None, summary, case.summary).ratio() if summary else 0.0
         )
         if similarity >= REPEAT_SUMMARY_SIMILARITY:
-            reasons.append(f"similar summary ({similarity:.0%})")
+            reasons.append(f"事项相似({similarity:.0%})")
         if not reasons:
             continue
         out.append(
@@ -163,7 +164,7 @@ async def repeat_candidates(
                 unit_id=case.unit_id,
                 summary=case.summary,
                 stage=case.stage,
-                reasons=["same petitioner", *reasons],
+                reasons=["同一信访人", *reasons],
                 score=round(len(reasons) + similarity, 3),
             )
         )
@@ -172,8 +173,14 @@ async def repeat_candidates(
 
 
 async def _check_repeat_of(
-    session: AsyncSession, principal: Principal | None, repeat_of: int | None, case_id: int | None
+    session: AsyncSession,
+    principal: Principal | None,
+    repeat_of: int | None,
+    case_id: int | None,
+    people: Sequence[Identity],
 ) -> None:
+    """重复信访 is the same petitioner's earlier case: a case of someone else is refused (it
+    would also carry over that case's 不再受理)."""
     if repeat_of is None:
         return
     if repeat_of == case_id:
@@ -183,6 +190,21 @@ async def _check_repeat_of(
         query = query.where(case_scope(principal))
     if await session.scalar(query) is None:
         raise InvalidInput(f"信访事项 {repeat_of} 不存在", field="repeat_of")
+    same = [t for t in map(same_petitioner, people) if t is not None]
+    match = (
+        await session.scalar(
+            select(CasePetitioner.id)
+            .where(CasePetitioner.case_id == repeat_of, or_(*same))
+            .limit(1)
+        )
+        if same
+        else None
+    )
+    if match is None:
+        raise InvalidInput(
+            f"信访事项 {repeat_of} 不是同一信访人(身份证号,或姓名和电话)的事项,不能确认为重复信访",
+            field="repeat_of",
+        )
 
 
 # ---------------------------------------------------------------- registration
@@ -209,8 +231,8 @@ async def register(
     on = effective_date(ctx, data.on, not_before=data.received_on, label="收到日期")
     category = await _category(session, data.category)
     await unit_in_scope(session, actor, data.unit_id, "unit_id")
-    people = _identities(data.petitioners)
-    await _check_repeat_of(session, actor, data.repeat_of, None)
+    people = _identities(data.petitioners, ctx.today())
+    await _check_repeat_of(session, actor, data.repeat_of, None, people)
     candidates = await repeat_candidates(
         session=session,
         principal=actor,
@@ -292,7 +314,16 @@ async def update_case(
     if "unit_id" in changes:
         await unit_in_scope(session, actor, changes["unit_id"], "unit_id")
     if "repeat_of" in changes:
-        await _check_repeat_of(session, actor, changes["repeat_of"], case.id)
+        mine = await session.scalars(
+            select(CasePetitioner).where(CasePetitioner.case_id == case.id)
+        )
+        await _check_repeat_of(
+            session,
+            actor,
+            changes["repeat_of"],
+            case.id,
+            [normalised(p.name, p.id_number, p.phone) for p in mine],
+        )
         case.first_time = changes["repeat_of"] is None
     for name, value in changes.items():
         setattr(case, fields.get(name, name), value)

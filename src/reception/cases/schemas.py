@@ -11,6 +11,17 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from reception.base import Id, Strict
 
 Channel = Literal["letter", "visit", "online", "phone", "grid_proxy"]
+Stage = Literal[
+    "registered",
+    "accepted",
+    "rejected",
+    "diverted",
+    "in_progress",
+    "replied",
+    "review",
+    "re_review",
+    "closed",
+]
 Source = Literal["own", "city", "national"]
 Text = Annotated[str, Meta(max_length=4000)]
 ShortText = Annotated[str, Meta(max_length=200)]

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from reception.audit import service as audit
 from reception.audit.service import actor_name
 from reception.auth import Principal
 from reception.cases.models import CaseEvent, PetitionCase
@@ -74,6 +75,17 @@ async def record_event(
     case.version += 1
     case.updated_at = utcnow()
     await session.flush()
+    # The office's audit log sees every write, cases included (the timeline is the case's own
+    # story; before/after hold facts of the case, never a petitioner's data).
+    await audit.record(
+        session=session,
+        actor=actor,
+        action=f"case.{kind}",
+        target_type="petition_case",
+        target_id=case.id,
+        before=before,
+        after=after,
+    )
     return event
 
 
@@ -82,3 +94,24 @@ async def timeline(*, session: AsyncSession, case_id: int) -> list[CaseEvent]:
         select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))
     )
     return list(rows.all())
+
+
+async def stages_as_of(
+    *, session: AsyncSession, case_ids: Iterable[int], as_of: date
+) -> dict[int, str]:
+    """Each case's stage as it stood on a day: the last timeline event dated by then that
+    recorded a stage (registration, then each transition)."""
+    ids = sorted(set(case_ids))
+    out: dict[int, str] = {}
+    if not ids:
+        return out
+    events = await session.scalars(
+        select(CaseEvent)
+        .where(col(CaseEvent.case_id).in_(ids), col(CaseEvent.effective_on) <= as_of)
+        .order_by(col(CaseEvent.effective_on), col(CaseEvent.id))
+    )
+    for event in events:
+        stage = (event.after or {}).get("stage")
+        if isinstance(stage, str):
+            out[event.case_id] = stage
+    return out

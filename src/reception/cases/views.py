@@ -117,7 +117,8 @@ async def list_cases(
 
 
 def next_due(clocks: Clocks) -> CaseClock | None:
-    running = [c for c, _ in clocks if c.status == "running"]
+    """The office's next deadline (the petitioner's own 复查 window is not the office's)."""
+    running = [c for c, _ in clocks if c.status == "running" and c.kind in workflow.OFFICE_CLOCKS]
     return min(running, key=lambda c: c.current_due) if running else None
 
 

@@ -67,7 +67,7 @@ def session_etag(subject: ReceptionSession) -> str:
 
 
 def check_if_match(subject: ReceptionSession, if_match: str | None) -> None:
-    require_match(session_etag(subject), if_match, f"Session {subject.id}")
+    require_match(session_etag(subject), if_match, f"场次 {subject.id} ")
 
 
 async def get_appointment(
@@ -84,5 +84,12 @@ async def get_appointment(
     appointment = await session.scalar(query)
     if appointment is None:
         raise NotFound(f"预约 {appointment_id} 不存在")
-    await get_session(session=session, session_id=appointment.session_id, principal=principal)
+    if principal is not None:
+        try:
+            await get_session(
+                session=session, session_id=appointment.session_id, principal=principal
+            )
+        except NotFound:
+            # The same answer as for no appointment at all: nothing about its session leaks.
+            raise NotFound(f"预约 {appointment_id} 不存在") from None
     return appointment

@@ -77,12 +77,14 @@ async def _take_place(
     if slot_index is not None and slot_starts_at is not None:
         raise InvalidInput("slot_index 与 slot_starts_at 只能给一个", field="slot_index")
     if slot_index is None and slot_starts_at is None:
-        for candidate in await slots_of(session=session, session_id=session_id):
+        candidates = await slots_of(session=session, session_id=session_id)
+        _check_fits(candidates, places)
+        for candidate in candidates:
             slot = await _take(session, col(SessionSlot.id) == candidate.id, places=places)
             if slot is not None:
                 return slot
         raise Conflict(
-            f"场次 {session_id} 的各时段都已约满,容不下 {places} 人",
+            f"场次 {session_id} 没有一个时段还剩 {places} 个名额:请换一个场次",
             places_requested=places,
         )
     which = (
@@ -109,10 +111,24 @@ async def _take_place(
                 f"场次 {session_id} 没有在该时刻开始的时段;各时段开始于 {starts}",
                 field="slot_starts_at",
             )
+    _check_fits(chosen, places)
+    slot = chosen[0]
     raise Conflict(
-        f"场次 {session_id} 的时段 {chosen[0].slot_index} 已约满,容不下 {places} 人",
+        f"场次 {session_id} 的时段 {slot.slot_index}({ctx.local(slot.starts_at):%H:%M})"
+        f"已约满:剩 {slot.capacity - slot.booked} 个名额,容不下 {places} 人",
         places_requested=places,
     )
+
+
+def _check_fits(slots: list[SessionSlot], places: int) -> None:
+    """A party larger than any slot can never be booked whole: say so, not "full"."""
+    largest = max((s.capacity for s in slots), default=0)
+    if places > largest:
+        raise InvalidInput(
+            f"每个时段最多接待 {largest} 人,{places} 人放不下一个时段:"
+            "5人及以上的集体访请登记代表(最多5人),或分几次预约",
+            field="party_size",
+        )
 
 
 def _check_open(ctx: Context, subject: ReceptionSession) -> None:
@@ -245,6 +261,7 @@ async def book(
         data.petitioner_id_number,
         data.petitioner_phone,
         field="petitioner_",
+        today=ctx.today(),
     )
     _check_party(data)
     if data.case_id is not None:
@@ -313,7 +330,8 @@ async def transition_appointment(
 ) -> Appointment:
     """booked → checked_in → completed | no_show, or cancelled (with a reason): the table is
     `rules.APPOINTMENT_MOVES`."""
-    found = await get_appointment(session=session, appointment_id=appointment_id, principal=actor)
+    # A write: an appointment of a leader the caller is not linked to is 403, not 404.
+    found = await get_appointment(session=session, appointment_id=appointment_id, principal=None)
     subject = await get_session_for_write(session=session, session_id=found.session_id, actor=actor)
     # Read the status again under the session's lock: a concurrent twin (a double-click)
     # may have moved it since, and must not free the same places twice.
@@ -367,7 +385,8 @@ async def move_appointment(
     """改约: the same appointment (its record and id kept) to another slot of its session or to
     another session of the same leader; the target's capacity is the database's, and the old
     place is freed in the same transaction."""
-    found = await get_appointment(session=session, appointment_id=appointment_id, principal=actor)
+    # A write: an appointment of a leader the caller is not linked to is 403, not 404.
+    found = await get_appointment(session=session, appointment_id=appointment_id, principal=None)
     target_id = data.session_id or found.session_id
     # Both sessions locked, in id order (two moves the other way round cannot deadlock).
     locked = {

@@ -4,7 +4,7 @@ session is about. Thin: parse, call, shape."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
@@ -119,8 +119,8 @@ class SessionController(Controller):
         unit_id: Annotated[
             int | None, QueryParameter(description="Leaders of this unit subtree, or visits to it")
         ] = None,
-        kind: FromQuery[str | None] = None,
-        status: FromQuery[str | None] = None,
+        kind: FromQuery[Literal["reception", "field_visit"] | None] = None,
+        status: FromQuery[Literal["scheduled", "held", "cancelled"] | None] = None,
         date_from: Annotated[date | None, QueryParameter(name="from")] = None,
         date_to: Annotated[date | None, QueryParameter(name="to")] = None,
     ) -> Page[schemas.SessionRead]:

@@ -126,6 +126,8 @@ async def update_rule(
     require_manage(actor, rule.leader_id)
     before = audit.snapshot(rule)
     changes = data.changes()
+    if not changes:
+        raise InvalidInput("没有要修改的内容", field="body")
     if "venue_id" in changes:
         await active_venue(session, changes["venue_id"])
     for name in ("start_time", "end_time"):

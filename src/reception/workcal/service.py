@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete
 from sqlalchemy.exc import IntegrityError
@@ -118,6 +118,11 @@ async def put_year(
         )
     except CalendarError as exc:
         raise InvalidInput(str(exc), field="holidays") from exc
+    if official and not holidays:
+        raise InvalidInput(
+            f"{year} 年的正式安排没有一个假日:请检查文件,或作为暂定(official: false)导入",
+            field="holidays",
+        )
     for day in workdays:
         if day.weekday() < 5:
             raise InvalidInput(
@@ -171,30 +176,53 @@ def days_of(items: list[schemas.DayIn | date]) -> dict[date, str]:
     return out
 
 
+# One holiday period of the State Council schedule is at most a couple of weeks (春节, 国庆);
+# an event spanning more is a mistake in the file, not a holiday.
+MAX_EVENT_DAYS = 31
+
+
 def parse_ics(data: bytes, year: int) -> tuple[dict[date, str], dict[date, str]]:
     """Holidays and make-up working days of `year` from an ICS of the State Council schedule.
 
     Each all-day VEVENT covers one or more days (DTEND exclusive). An event whose summary
-    says 班 (补班 / 上班 / 调休上班) marks working days; any other marks days off.
+    says 班 (补班 / 上班 / 调休上班) marks working days; any other marks days off. A file that
+    cannot be read, a date that does not exist, or an event longer than a month is refused
+    with the event named.
     """
     from icalendar import Calendar
 
     try:
-        calendar = Calendar.from_ical(data)
-    except (ValueError, IndexError, KeyError) as exc:
-        raise InvalidInput(f"无法读取的 iCalendar 文件:{exc}", field="file") from exc
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("iCalendar 文件须为 UTF-8 编码", field="file") from None
+    try:
+        calendar = Calendar.from_ical(text)
+    except Exception as exc:  # icalendar raises many kinds for a broken file
+        raise InvalidInput(
+            "无法读取的 iCalendar 文件:请上传国务院办公厅节假日安排的 .ics 文件", field="file"
+        ) from exc
     holidays: dict[date, str] = {}
     workdays: dict[date, str] = {}
-    for event in calendar.walk("VEVENT"):
-        summary = str(event.get("SUMMARY", "")).strip()
-        start_prop = event.get("DTSTART")
-        if start_prop is None:
-            continue
-        start = start_prop.dt
-        end_prop = event.get("DTEND")
-        end = end_prop.dt if end_prop is not None else start + timedelta(days=1)
-        if not isinstance(start, date) or hasattr(start, "hour"):
+    for number, event in enumerate(calendar.walk("VEVENT"), start=1):
+        summary = str(event.get("SUMMARY", "")).strip() or f"第 {number} 个事件"
+        try:
+            start_prop = event.get("DTSTART")
+            if start_prop is None:
+                continue
+            start = start_prop.dt
+            end_prop = event.get("DTEND")
+            end = end_prop.dt if end_prop is not None else start + timedelta(days=1)
+        except Exception as exc:  # a date that does not exist (20300230), or no date at all
+            raise InvalidInput(f"事件“{summary}”的日期无法读取", field="file") from exc
+        if not isinstance(start, date) or isinstance(start, datetime):
             raise InvalidInput(f"事件“{summary}”不是全天事件", field="file")
+        if not isinstance(end, date) or isinstance(end, datetime) or end <= start:
+            raise InvalidInput(f"事件“{summary}”的结束日期有误", field="file")
+        if (end - start).days > MAX_EVENT_DAYS:
+            raise InvalidInput(
+                f"事件“{summary}”跨 {(end - start).days} 天:一个假期不会超过 {MAX_EVENT_DAYS} 天",
+                field="file",
+            )
         is_workday = "班" in summary
         day = start
         while day < end:
