@@ -44,7 +44,7 @@ from reception.context import Context, FixedClock
 from reception.scheduling import booking
 from reception.scheduling import schemas as sched
 from tests.builders import OTHER_ID, World, build_world, case_body
-from tests.conftest import assert_problem, auth
+from tests.conftest import NOW, assert_problem, auth
 
 MONTH = "2026-10"
 
@@ -81,7 +81,10 @@ async def _do(client: httpx.AsyncClient, world: World, case_id: int, **body: Any
 
 @pytest.fixture
 async def october(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], ctx: Context
+    client: httpx.AsyncClient,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    ctx: Context,
+    clock: FixedClock,
 ) -> tuple[World, dict[str, int]]:
     world = await build_world(sessionmaker)
     clerk = auth(world.tokens["clerk_district"])
@@ -193,9 +196,12 @@ async def october(
     assert (
         await client.post(f"/api/sessions/{held}/hold", json={"outcome": "接访2人"}, headers=admin)
     ).status_code == 200
+    # Cancelled on 10-26 (a cancellation is dated by the clock, not by the request).
+    clock.set(datetime.fromisoformat("2026-10-26T15:00:00+08:00"))
     await client.post(
         f"/api/sessions/{cancelled}/cancel", json={"reason": "赴市开会"}, headers=admin
     )
+    clock.set(datetime.fromisoformat(NOW))
     visit = (
         await client.post(
             "/api/sessions",
@@ -395,7 +401,7 @@ async def test_xlsx_is_a_workbook_to_hand_round(
     assert cell.value == pytest.approx(0.3333) and cell.number_format == "0.0%"
     assert units.column_dimensions["A"].width >= 15
     notes = [row[1].value for row in book["说明"].iter_rows(min_row=2) if row[1].value]
-    assert any("本月到期的受理告知时限" in str(n) for n in notes)
+    assert any("自收到信访事项之日起15日" in str(n) and "截至统计日" in str(n) for n in notes)
     overdue = book["超期案件"]
     assert {overdue.cell(r, 4).value for r in range(2, overdue.max_row + 1)} == {"陈*三", "王*妹"}
 

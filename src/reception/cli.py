@@ -143,23 +143,50 @@ def demo(org_only: bool) -> None:
     The org chart of 蓟州区, and unless --org-only: a 20th-day reception rule for every
     district leader with 12 months of sessions (6 back, 6 ahead), appointments and field visits.
     """
-    from reception.demo import DemoLogin, load_cases, load_incidents, load_org, load_schedule
+    from reception.demo import (
+        DemoLogin,
+        load_cases,
+        load_incidents,
+        load_org,
+        load_schedule,
+        measured,
+    )
 
-    async def work(session: AsyncSession, ctx: Context) -> tuple[list[DemoLogin], dict[str, int]]:
+    async def work(
+        session: AsyncSession, ctx: Context
+    ) -> tuple[list[DemoLogin], dict[str, int], dict[str, Any]]:
         logins = await load_org(session, ctx.settings.data_dir)
         counts: dict[str, int] = {}
+        figures: dict[str, Any] = {}
         if not org_only:
             counts = await load_schedule(session, ctx)
             counts |= {f"case_{k}": v for k, v in (await load_cases(session, ctx)).items()}
             counts["incidents"] = await load_incidents(session, ctx)
-        return logins, counts
+            await session.flush()
+            figures = await measured(session, ctx)
+        return logins, counts, figures
 
-    logins, counts = _run_in_transaction(work)
+    logins, counts, figures = _run_in_transaction(work)
     if counts:
         click.echo(
             "Demo schedule: {rules} new rules, {sessions} new reception sessions, "
             "{appointments} appointments, {field_visits} field visits; "
             "{case_cases} new cases, {incidents} incidents".format(**counts)
+        )
+    if figures:
+
+        def pct(key: str) -> str:
+            value = figures[key]
+            return "—" if value is None else f"{value * 100:.1f}%"
+
+        click.echo(
+            f"演示数据近一年(按月报口径实测,{figures['new_cases']} 件):"
+            f"重复信访占比 {pct('repeat_share')}(2020年 64.6%)、"
+            f"信网电占比 {pct('remote_share')}(>70%)、"
+            f"及时受理率 {pct('timely_accept_rate')}(99.76%)、"
+            f"按期办结率 {pct('on_time_handle_rate')}(98.50%)、"
+            f"满意率 {pct('satisfaction_rate')}(92.49%)、"
+            f"群众参评率 {pct('participation_rate')}"
         )
     click.echo(
         "Demo logins (use: Authorization: Bearer <token>; kept in the data directory's "

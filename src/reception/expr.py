@@ -67,6 +67,18 @@ def missing(value: Any) -> Any:
     return value.is_(None) if is_sql(value) else value is None
 
 
+def present(value: Any) -> Any:
+    return value.is_not(None) if is_sql(value) else value is not None
+
+
+def is_true(value: Any) -> Any:
+    return value.is_(True) if is_sql(value) else value is True
+
+
+def is_false(value: Any) -> Any:
+    return value.is_(False) if is_sql(value) else value is False
+
+
 def starts_with(value: Any, prefix: Any) -> Any:
     """`value` begins with `prefix` (a materialised unit path under another): False for None."""
     if is_sql(value):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from reception.expr import all_of, any_of, member, missing
+from reception.expr import all_of, any_of, is_false, is_true, member, missing, present
 from reception.workdays import Computed, WorkCalendar
 
 STAGE_LABELS = {
@@ -109,6 +109,79 @@ def overdue(clock: Any, as_of: date) -> Any:
         clock.current_due < as_of,
         any_of(missing(clock.met_on), lambda: clock.met_on > as_of),
     )
+
+
+# ---------------------------------------------------------------- as of a day (the review)
+#
+# A month's figures as they stood on an as-of day count only what had happened by then.
+# `first`..`last` is the month; `as_of` may fall inside it.
+
+
+def happened(day: Any, first: date, last: date, as_of: date) -> Any:
+    """A dated step (registration, reply) counts in the month if it happened in the month and
+    by the as-of day."""
+    return all_of(present(day), lambda: day >= first, lambda: day <= min(last, as_of))
+
+
+def known_by(case: Any, as_of: date) -> Any:
+    """A case exists for the figures of a day from the day it was registered (a record entered
+    late, 补录, shows in a month's figures only when they are taken again after its entry)."""
+    return case.registered_on <= as_of
+
+
+def counted_due(clock: Any, first: date, last: date, as_of: date) -> Any:
+    """A clock counts in a rate (及时受理率, 按期办结率) if it fell due in the month, on or before
+    the as-of day, and its outcome was known by then: met by that day, or past due unmet. A
+    clock due on the as-of day and not yet met is still running: not counted, not overdue."""
+    return all_of(
+        clock.status != "void",
+        clock.current_due >= first,
+        clock.current_due <= min(last, as_of),
+        any_of(
+            lambda: met_by(clock, as_of),
+            clock.current_due < as_of,
+        ),
+    )
+
+
+def met_by(clock: Any, as_of: date) -> Any:
+    return all_of(clock.status == "met", present(clock.met_on), lambda: clock.met_on <= as_of)
+
+
+def on_time_by(clock: Any, as_of: date) -> Any:
+    """Counted as on time: met by the as-of day, by its due date (the verdict frozen then)."""
+    return all_of(met_by(clock, as_of), is_true(clock.on_time))
+
+
+def evaluated_by(case: Any, as_of: date) -> Any:
+    """参评: the petitioner's satisfaction was recorded by the as-of day."""
+    return all_of(
+        case.satisfaction != "not_evaluated",
+        present(case.evaluated_on),
+        lambda: case.evaluated_on <= as_of,
+    )
+
+
+def late_in(clock: Any, first: date, last: date, as_of: date) -> Any:
+    """超期 in a month's figures: overdue on the as-of day (still unmet past its due date),
+    or met late (after its due date) in the month, by the as-of day."""
+    return any_of(
+        overdue(clock, as_of),
+        all_of(
+            clock.status == "met",
+            is_false(clock.on_time),
+            present(clock.met_on),
+            lambda: clock.met_on >= first,
+            lambda: clock.met_on <= min(last, as_of),
+        ),
+    )
+
+
+SATISFIED = ("satisfied", "basically_satisfied")
+
+
+def satisfied_by(case: Any, as_of: date) -> Any:
+    return all_of(evaluated_by(case, as_of), member(case.satisfaction, SATISFIED))
 
 
 RESOLVED = ("resolved", "ceased")
@@ -214,7 +287,8 @@ def allowed_actions(case: Any, *, matter_re_reviewed: bool = False) -> list[str]
     conditions = {
         "accept": not matter_re_reviewed,
         "deliver": case.replied_on is not None and case.delivered_on is None,
-        "request_review": case.replied_on is not None
+        # The 30 days to ask for 复查 run from delivery of the written reply (art. 35).
+        "request_review": case.delivered_on is not None
         and case.review_requested_on is None
         and case.re_review_requested_on is None,
         "decide_review": case.review_decided_on is None,

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_
 from sqlalchemy import case as sql_case
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -155,11 +155,14 @@ def flag(condition: Any) -> Any:
 async def unit_figures(
     session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
 ) -> tuple[list[UnitFigures], UnitFigures]:
-    """Every per-unit figure of a month: four grouped queries, each on an indexed date."""
+    """Every per-unit figure of a month as it stood on `as_of`: four grouped queries, each on
+    an indexed date, each counting by the cases domain's as-of rules (`workflow.happened`,
+    `counted_due`, `on_time_by`, `evaluated_by`, `satisfied_by`, `overdue`)."""
     per_unit: dict[int, UnitFigures] = {
         u.id: UnitFigures(u.id, u.name, u.kind) for u in scope.rows if u.id is not None
     }
     in_scope = col(PetitionCase.unit_id).in_(subtree(scope))
+    until = min(last, as_of)
 
     def bucket(unit_id: int) -> UnitFigures:
         return per_unit[scope.row_of[unit_id]]
@@ -171,7 +174,11 @@ async def unit_figures(
             flag(PetitionCase.first_time),
             flag(col(PetitionCase.channel).in_(REMOTE_CHANNELS)),
         )
-        .where(in_scope, col(PetitionCase.registered_on).between(first, last))
+        .where(
+            in_scope,
+            col(PetitionCase.registered_on).between(first, until),
+            where(workflow.happened, PetitionCase.registered_on, first, last, as_of),
+        )
         .group_by(col(PetitionCase.unit_id))
     )
     for unit_id, count, first_time, remote in new:
@@ -181,20 +188,20 @@ async def unit_figures(
         row.repeat += int(count) - int(first_time)
         row.remote += int(remote)
 
-    # Clocks that fell due in the month; on time = met by its due date (and by as-of).
-    met_on_time = and_(
-        col(CaseClock.status) == "met",
-        col(CaseClock.on_time).is_(True),
-        col(CaseClock.met_on) <= as_of,
-    )
     due = await session.execute(
-        select(PetitionCase.unit_id, CaseClock.kind, func.count(), flag(met_on_time))
+        select(
+            PetitionCase.unit_id,
+            CaseClock.kind,
+            func.count(),
+            flag(where(workflow.on_time_by, CaseClock, as_of)),
+        )
         .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
         .where(
             in_scope,
             col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS),
-            col(CaseClock.status) != "void",
-            col(CaseClock.current_due).between(first, last),
+            col(CaseClock.current_due).between(first, until),
+            where(workflow.counted_due, CaseClock, first, last, as_of),
+            where(workflow.known_by, PetitionCase, as_of),
         )
         .group_by(col(PetitionCase.unit_id), col(CaseClock.kind))
     )
@@ -207,22 +214,18 @@ async def unit_figures(
             row.handle_due += int(count)
             row.handle_on_time += int(on_time)
 
-    evaluated = and_(
-        col(PetitionCase.satisfaction) != "not_evaluated", col(PetitionCase.evaluated_on) <= as_of
-    )
     replies = await session.execute(
         select(
             PetitionCase.unit_id,
             func.count(),
-            flag(evaluated),
-            flag(
-                and_(
-                    evaluated,
-                    col(PetitionCase.satisfaction).in_(["satisfied", "basically_satisfied"]),
-                )
-            ),
+            flag(where(workflow.evaluated_by, PetitionCase, as_of)),
+            flag(where(workflow.satisfied_by, PetitionCase, as_of)),
         )
-        .where(in_scope, col(PetitionCase.replied_on).between(first, last))
+        .where(
+            in_scope,
+            col(PetitionCase.replied_on).between(first, until),
+            where(workflow.happened, PetitionCase.replied_on, first, last, as_of),
+        )
         .group_by(col(PetitionCase.unit_id))
     )
     for unit_id, count, n_evaluated, n_satisfied in replies:
@@ -235,7 +238,12 @@ async def unit_figures(
     overdue = await session.execute(
         select(PetitionCase.unit_id, CaseClock.kind, func.count(func.distinct(CaseClock.case_id)))
         .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
-        .where(in_scope, col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS), late)
+        .where(
+            in_scope,
+            col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS),
+            late,
+            where(workflow.known_by, PetitionCase, as_of),
+        )
         .group_by(col(PetitionCase.unit_id), col(CaseClock.kind))
     )
     for unit_id, kind, count in overdue:
@@ -253,16 +261,7 @@ async def unit_figures(
 
 
 def late_clause(first: date, last: date, as_of: date) -> Any:
-    """超期: still running past its due date as of the as-of day (the cases domain's own
-    overdue rule), or met late during the month."""
-    return or_(
-        where(workflow.overdue, CaseClock, as_of),
-        and_(
-            col(CaseClock.status) == "met",
-            col(CaseClock.on_time).is_(False),
-            col(CaseClock.met_on).between(first, min(last, as_of)),
-        ),
-    )
+    return where(workflow.late_in, CaseClock, first, last, as_of)
 
 
 def headline(total: UnitFigures) -> dict[str, Any]:

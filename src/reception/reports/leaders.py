@@ -3,7 +3,7 @@ not distinct days), and 包案 — cases owned, resolved and overdue as of the d
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import and_, func, or_
@@ -20,9 +20,13 @@ from reception.scheduling.models import Appointment, ReceptionSession
 
 
 async def leader_figures(
-    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
+    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date, tz: tzinfo
 ) -> list[dict[str, Any]]:
-    """Per leader of the subtree: reception days and field visits of the month, and 包案."""
+    """Per leader of the subtree, as the month stood on `as_of`: sessions dated in the month
+    (each session counts, not distinct days; cancelled ones included), of which held by then
+    and cancelled by then; the live appointments of the sessions dated by then; and 包案."""
+    # The end of the as-of day, as an instant: cancellations are instants.
+    day_end = datetime.combine(as_of + timedelta(days=1), time(0), tz).astimezone(UTC)
     leaders = list(
         await session.scalars(
             select(Leader)
@@ -38,8 +42,18 @@ async def leader_figures(
                 col(ReceptionSession.leader_id),
                 col(ReceptionSession.kind),
                 func.count(),
-                flag(col(ReceptionSession.status) == "held"),
-                flag(col(ReceptionSession.status) == "cancelled"),
+                flag(
+                    and_(
+                        col(ReceptionSession.status) == "held",
+                        col(ReceptionSession.local_date) <= as_of,
+                    )
+                ),
+                flag(
+                    and_(
+                        col(ReceptionSession.status) == "cancelled",
+                        col(ReceptionSession.cancelled_at) < day_end,
+                    )
+                ),
             )
             .where(
                 col(ReceptionSession.leader_id).in_(ids),
@@ -55,8 +69,11 @@ async def leader_figures(
             .join(Appointment, col(Appointment.session_id) == col(ReceptionSession.id))
             .where(
                 col(ReceptionSession.leader_id).in_(ids),
-                col(ReceptionSession.local_date).between(first, last),
-                col(Appointment.status) != "cancelled",
+                col(ReceptionSession.local_date).between(first, min(last, as_of)),
+                or_(
+                    col(Appointment.status) != "cancelled",
+                    col(Appointment.cancelled_at) >= day_end,
+                ),
             )
             .group_by(col(ReceptionSession.leader_id))
         )
@@ -70,12 +87,13 @@ async def leader_figures(
     late_case = col(PetitionCase.id).in_(
         select(CaseClock.case_id).where(where(workflow.overdue, CaseClock, as_of))
     )
+    known = where(workflow.known_by, PetitionCase, as_of)
     owned = {
         leader_id: (int(n), int(n_resolved), int(n_late))
         for leader_id, n, n_resolved, n_late in await session.execute(
             select(CaseOwnership.leader_id, func.count(), flag(resolved), flag(late_case))
             .join(PetitionCase, col(PetitionCase.id) == col(CaseOwnership.case_id))
-            .where(col(CaseOwnership.leader_id).in_(ids), owning)
+            .where(col(CaseOwnership.leader_id).in_(ids), owning, known)
             .group_by(col(CaseOwnership.leader_id))
         )
     }

@@ -14,6 +14,8 @@ from sqlmodel import col, select
 
 from reception.cases import workflow
 from reception.cases.models import CaseClock, CaseOwnership, CasePetitioner, PetitionCase
+from reception.cases.timeline import stages_as_of
+from reception.expr import where
 from reception.org.models import Leader, Unit
 from reception.privacy import mask_name
 from reception.reports.figures import ACCEPT_KINDS, HANDLE_KINDS, Scope, late_clause, subtree
@@ -44,7 +46,12 @@ async def overdue_cases(
                 CaseOwnership,
                 and_(
                     col(CaseOwnership.case_id) == col(PetitionCase.id),
-                    col(CaseOwnership.ended_at).is_(None),
+                    # The accountable leader on the as-of day.
+                    col(CaseOwnership.started_on) <= as_of,
+                    or_(
+                        col(CaseOwnership.ended_on).is_(None),
+                        col(CaseOwnership.ended_on) > as_of,
+                    ),
                 ),
             )
             .outerjoin(owner_leader, col(owner_leader.id) == col(CaseOwnership.leader_id))
@@ -52,14 +59,18 @@ async def overdue_cases(
                 col(PetitionCase.unit_id).in_(subtree(scope)),
                 col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS),
                 late_clause(first, last, as_of),
+                where(workflow.known_by, PetitionCase, as_of),
             )
             .order_by(col(CaseClock.current_due), col(PetitionCase.id))
         )
     ).all()
-    names = await _first_petitioners(session, [c.id for _, c, _, _ in rows if c.id])
+    ids = [c.id for _, c, _, _ in rows if c.id]
+    names = await _first_petitioners(session, ids)
+    stages = await stages_as_of(session=session, case_ids=ids, as_of=as_of)
     out = []
     for clock, case, unit_name, owner in rows:
-        end = clock.met_on if clock.met_on is not None else as_of
+        met = clock.met_on if clock.met_on is not None and clock.met_on <= as_of else None
+        end = met if met is not None else as_of
         name = names.get(case.id or 0, "")
         out.append(
             {
@@ -68,20 +79,24 @@ async def overdue_cases(
                 "reference": case.reference,
                 "petitioner": mask_name(name) if masked else name,
                 "due": clock.current_due.isoformat(),
-                "met_on": clock.met_on.isoformat() if clock.met_on else None,
+                "met_on": met.isoformat() if met else None,
                 "days_overdue": (end - clock.current_due).days,
                 "owner": owner,
-                "stage": workflow.STAGE_LABELS[case.stage],
+                # The stage on the as-of day, not today's.
+                "stage": workflow.STAGE_LABELS[stages.get(case.id or 0, case.stage)],
             }
         )
     return out
 
 
 async def unregistered(
-    session: AsyncSession, scope: Scope, first: date, last: date, *, masked: bool
+    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date, *, masked: bool
 ) -> list[dict[str, Any]]:
-    """应登不登: appointments received and field visits done in the month with no case."""
+    """应登不登: appointments received and field visits done in the month, by the as-of day,
+    with no case registered for them by then."""
     leaders_in_scope = select(Leader.id).where(col(Leader.unit_id).in_(subtree(scope)))
+    until = min(last, as_of)
+    linked_case = aliased(PetitionCase)
     appointments = await session.execute(
         sa_select(
             col(ReceptionSession.local_date),
@@ -94,11 +109,12 @@ async def unregistered(
         .join(ReceptionSession, col(ReceptionSession.id) == col(Appointment.session_id))
         .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
         .join(Unit, col(Unit.id) == col(Leader.unit_id))
+        .outerjoin(linked_case, col(linked_case.id) == col(Appointment.case_id))
         .where(
             col(ReceptionSession.leader_id).in_(leaders_in_scope),
-            col(ReceptionSession.local_date).between(first, last),
+            col(ReceptionSession.local_date).between(first, until),
             col(Appointment.status).in_(["checked_in", "completed"]),
-            col(Appointment.case_id).is_(None),
+            or_(col(Appointment.case_id).is_(None), col(linked_case.registered_on) > as_of),
         )
         .order_by(col(ReceptionSession.local_date), col(Appointment.id))
     )
@@ -127,8 +143,12 @@ async def unregistered(
             col(ReceptionSession.leader_id).in_(leaders_in_scope),
             ReceptionSession.kind == "field_visit",
             ReceptionSession.status == "held",
-            col(ReceptionSession.local_date).between(first, last),
-            ~col(ReceptionSession.id).in_(select(SessionCase.session_id)),
+            col(ReceptionSession.local_date).between(first, until),
+            ~col(ReceptionSession.id).in_(
+                select(SessionCase.session_id)
+                .join(PetitionCase, col(PetitionCase.id) == col(SessionCase.case_id))
+                .where(col(PetitionCase.registered_on) <= as_of)
+            ),
         )
         .order_by(col(ReceptionSession.local_date), col(ReceptionSession.id))
     )
@@ -167,7 +187,7 @@ async def delivery_irregular(
             )
             .where(
                 col(PetitionCase.unit_id).in_(subtree(scope)),
-                col(PetitionCase.replied_on).between(first, last),
+                col(PetitionCase.replied_on).between(first, min(last, as_of)),
                 or_(
                     col(PetitionCase.delivered_on).is_(None),
                     col(PetitionCase.delivered_on) > as_of,

@@ -25,47 +25,105 @@ from reception.reports import figures, incidents, leaders, lists
 from reception.workcal.models import CalendarYear
 from reception.workcal.service import ensure_years
 
+# 说明: each figure in a sentence a reviewer can recount by hand. "本月" is the month exported,
+# "统计日" its as-of day (default: the month's last day, or today in the current month).
 DEFINITIONS: list[tuple[str, str, str]] = [
-    ("new_cases", "新增信访事项", "登记日期在本月的信访事项件数(按责任单位)"),
+    (
+        "as_of",
+        "统计口径",
+        "所有数字截至统计日:只计统计日当天及以前已经发生的登记、受理、答复、评价和送达;"
+        "统计日以后补录(补登)的事项,在统计日以后重新导出时才计入",
+    ),
+    ("new_cases", "新增信访事项", "登记日期在本月1日至统计日之间的信访事项件数(按责任单位)"),
     ("first_time", "初信初访", "新增事项中不属于重复信访的件数"),
-    ("repeat", "重复信访", "新增事项中经登记人员确认为重复信访(同一信访人、同一事项)的件数"),
-    ("repeat_share", "重复信访占比", "重复信访 ÷ 新增信访事项"),
-    ("remote_share", "信网电占比", "来信、网上、电话渠道的新增事项 ÷ 新增信访事项(网升访降)"),
+    (
+        "repeat",
+        "重复信访",
+        "新增事项中经登记人员确认为重复信访(同一信访人、同一事项)的件数",
+    ),
+    ("repeat_share", "重复信访占比", "重复信访 ÷ 新增信访事项(截至统计日)"),
+    (
+        "remote_share",
+        "信网电占比",
+        "来信、网上、电话渠道的新增事项 ÷ 新增信访事项(截至统计日;网升访降)",
+    ),
     (
         "timely_accept_rate",
         "及时受理率",
-        "本月到期的受理告知时限中按期完成的 ÷ 本月到期的受理告知时限(15日,截至统计日)",
+        "截至统计日:受理告知期限(自收到信访事项之日起15日,遇节假日顺延)在本月1日至统计日"
+        "到期、且到统计日已有结果的(已按期或逾期作出受理决定,或已过期仍未决定)为分母,"
+        "其中在到期日当天或以前作出决定的为分子。统计日当天到期而尚未决定的仍在期限内,"
+        "不计入,也不算超期",
     ),
     (
         "on_time_handle_rate",
         "按期办结率",
-        "本月到期的办理时限(60日,含延期;简易办理10个工作日)中按期出具处理意见的 ÷ 本月到期的办理时限",
+        "截至统计日:办理期限(自受理之日起60日,含批准的延期;简易办理10个工作日)在本月1日"
+        "至统计日到期、且到统计日已有结果的为分母,其中到期日当天或以前出具处理意见书的为分子;"
+        "统计日当天到期而尚未答复的不计入",
     ),
-    ("participation_rate", "群众参评率", "本月答复的事项中已评价的 ÷ 本月答复的事项"),
-    ("satisfaction_rate", "满意率", "(满意 + 基本满意) ÷ 已评价的事项(本月答复)"),
+    (
+        "participation_rate",
+        "群众参评率",
+        "本月1日至统计日出具处理意见书的事项为分母,其中到统计日已作出满意度评价"
+        "(满意、基本满意或不满意)的为分子",
+    ),
+    (
+        "satisfaction_rate",
+        "满意率",
+        "(满意 + 基本满意) ÷ 已评价的事项;事项范围同群众参评率(本月1日至统计日答复、"
+        "到统计日已评价)",
+    ),
     (
         "overdue_accept",
         "超期受理",
-        "截至统计日受理告知时限已过仍未受理的,以及本月超期完成受理的事项",
+        "到统计日受理告知期限已过仍未作出受理决定的事项(不论哪个月到期),加上本月1日至统计日"
+        "超期作出受理决定的事项;到期日当天尚未决定的不算超期",
     ),
-    ("overdue_handle", "超期办理", "截至统计日办理时限已过仍未答复的,以及本月超期答复的事项"),
-    ("unregistered", "应登不登", "本月已接待的预约和已完成的下访中,没有登记(关联)信访事项的"),
+    (
+        "overdue_handle",
+        "超期办理",
+        "到统计日办理期限已过仍未答复的事项,加上本月1日至统计日超期答复的事项",
+    ),
+    (
+        "unregistered",
+        "应登不登",
+        "本月1日至统计日已接待(签到或接待完毕)的预约、已举行的下访中,到统计日仍没有关联"
+        "已登记信访事项的",
+    ),
     (
         "delivery_irregular",
         "答复送达不规范",
-        "本月答复的事项中截至统计日无送达记录,或送达晚于办理时限的",
+        "本月1日至统计日出具处理意见书的事项中,到统计日仍无送达记录,或送达晚于办理期限的",
+    ),
+    (
+        "leaders",
+        "领导接访下访",
+        "按场次计(一天两场计两场,不按天数):本月日期的接访日、下访场次(含已取消的),"
+        "其中到统计日已举行的、到统计日已取消的;预约为本月1日至统计日各场次中到统计日未取消的预约",
+    ),
+    (
+        "ownership",
+        "领导包案",
+        "统计日当天由该领导包案的事项数,其中到统计日已化解(含息诉罢访)的,以及到统计日有期限"
+        "已超期的",
     ),
     (
         "sanwu",
         "三无乡镇",
-        "当年截至统计日无进京非访、无到市大规模集体访、无网上舆论炒作的乡镇(街道);目标:三分之二",
+        "当年1月1日至统计日无进京非访、无到市大规模集体访、无网上舆论炒作的乡镇(街道);目标:三分之二",
     ),
     (
         "campaign",
         "积案化解进度",
-        "专项内已化解(含息诉罢访)的事项 ÷ 专项事项总数,对照统计日已到期的最近一个目标",
+        "专项内到统计日已化解(含息诉罢访)的事项 ÷ 专项事项总数,对照统计日已到期的最近一个目标",
     ),
-    ("missing", "—", "分母为零,不计算比率"),
+    ("missing", "—", "分母为零:该月没有可计算的事项,不计算比率(不是0%)"),
+    (
+        "no_data",
+        "无数据",
+        "比较的月份在系统有记录之前(如系统启用第一年的同比),没有可比较的数字",
+    ),
 ]
 
 
@@ -74,6 +132,8 @@ def _month_as_of(month: str, as_of: date | None, today: date) -> tuple[date, dat
     if first > today:
         raise InvalidInput(f"{month} 尚未开始", field="month")
     day = as_of or min(last, today)
+    if day > today:
+        raise InvalidInput("统计日不能晚于今天:还没有发生的事无法统计", field="as_of")
     if day < first:
         raise InvalidInput("统计日早于该月", field="as_of")
     return first, last, day
@@ -144,11 +204,11 @@ async def review(
         "total": total.as_dict(),
         "comparison": comparison,
         "overdue_cases": await lists.overdue_cases(session, scope, first, last, day, masked=masked),
-        "unregistered": await lists.unregistered(session, scope, first, last, masked=masked),
+        "unregistered": await lists.unregistered(session, scope, first, last, day, masked=masked),
         "delivery_irregular": await lists.delivery_irregular(
             session, scope, first, last, day, masked=masked
         ),
-        "leaders": await leaders.leader_figures(session, scope, first, last, day),
+        "leaders": await leaders.leader_figures(session, scope, first, last, day, ctx.tz),
         "campaigns": campaigns,
         "sanwu": await incidents.sanwu(session, scope, first.year, day),
         "definitions": [{"key": k, "name": n, "definition": d} for k, n, d in DEFINITIONS],

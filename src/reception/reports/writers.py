@@ -1,8 +1,9 @@
 """Writers of the monthly review: XLSX (a sheet per section), CSV (UTF-8 with BOM) and JSON.
 
 Each section is described once (columns: key, Chinese header, kind) and every format is
-written from that description. A missing ratio (zero denominator) is "—" in XLSX and CSV
-and null in JSON.
+written from that description. A ratio with a zero denominator is "—" in XLSX and CSV and
+null in JSON; a comparison with a month before the first record is "无数据" (JSON: null with
+`"no_data": true`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from typing import Any
 
 MISSING = "—"
+# A comparison with a month before the first record: not a zero denominator, no data at all.
+NO_DATA = "无数据"
 
 
 @dataclass(frozen=True)
@@ -74,24 +77,28 @@ def _diff(a: Any, b: Any) -> Any:
     return None if a is None or b is None else round(a - b, 4)
 
 
+def _compared(now: Any, other: dict[str, Any], key: str) -> tuple[Any, Any]:
+    if other.get("no_data"):
+        return NO_DATA, NO_DATA
+    return other[key], _diff(now, other[key])
+
+
 def _overview(report: dict[str, Any]) -> list[dict[str, Any]]:
     c = report["comparison"]
     rows = []
     for key, label, kind in HEADLINE:
-        now, prev, last_year = (
-            c["current"][key],
-            c["previous_month"][key],
-            c["same_month_last_year"][key],
-        )
+        now = c["current"][key]
+        prev, mom = _compared(now, c["previous_month"], key)
+        last_year, yoy = _compared(now, c["same_month_last_year"], key)
         rows.append(
             {
                 "figure": label,
                 "kind": kind,
                 "current": now,
                 "previous": prev,
-                "mom": _diff(now, prev),
+                "mom": mom,
                 "last_year": last_year,
-                "yoy": _diff(now, last_year),
+                "yoy": yoy,
             }
         )
     return rows
@@ -265,6 +272,8 @@ def _kind(column: Column, row: dict[str, Any]) -> str:
 
 
 def _text(value: Any, kind: str) -> str:
+    if value == NO_DATA:
+        return NO_DATA
     if value is None:
         return MISSING if kind in ("pct", "int", "pp") else ""
     if kind == "pct":
@@ -343,7 +352,9 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
             for i, column in enumerate(section.columns):
                 value = row.get(column.key)
                 kind = _kind(column, row)
-                if value is None:
+                if value == NO_DATA:
+                    sheet.write_string(r, i, NO_DATA, missing)
+                elif value is None:
                     sheet.write_string(
                         r, i, MISSING if kind in ("pct", "int", "pp") else "", missing
                     )
