@@ -47,7 +47,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from tests.builders import at, build_world  # noqa: E402
-from tests.live import free_port, serve  # noqa: E402
+from tests.live import TEST_KEYS, free_port, serve  # noqa: E402
 
 PG_SERVER = os.environ.get("RECEPTION_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 SLOTS_PER_SESSION = 6  # 09:00-12:00 in 30-minute slots
@@ -161,7 +161,7 @@ async def seed(sa_url: str, sessions_needed: int) -> tuple[str, list[Slot]]:
     from reception.scheduling import schemas, service
     from reception.scheduling.models import SessionSlot
 
-    engine = create_engine(Settings(database_url=sa_url))
+    engine = create_engine(Settings(database_url=sa_url, data_keys=TEST_KEYS))
     maker = create_sessionmaker(engine)
     try:
         world = await build_world(maker)
@@ -173,7 +173,7 @@ async def seed(sa_url: str, sessions_needed: int) -> tuple[str, list[Slot]]:
                 day = first + timedelta(days=k // len(leaders))
                 subject = await service.create_session(
                     session=s,
-                    ctx=Context.of(Settings(database_url=sa_url)),
+                    ctx=Context.of(Settings(database_url=sa_url, data_keys=TEST_KEYS)),
                     actor=None,
                     data=schemas.SessionCreate(
                         leader_id=leaders[k % len(leaders)],

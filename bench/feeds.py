@@ -32,6 +32,12 @@ from typing import Any
 import asyncpg
 import httpx
 
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from tests.live import TEST_KEYS  # noqa: E402
+
 EVENTS = 2000
 LEADERS = 20
 PG_ADMIN = "postgresql://postgres@127.0.0.1:5432/postgres"
@@ -120,7 +126,7 @@ async def seed(database_url: str) -> str:
     from reception.org import service as org
     from reception.scheduling.models import Appointment, ReceptionSession, SessionSlot
 
-    settings = Settings(database_url=database_url)
+    settings = Settings(database_url=database_url, data_keys=TEST_KEYS)
     engine = create_engine(settings)
     maker = create_sessionmaker(engine)
     tz = settings.tz
@@ -234,7 +240,7 @@ async def cold_build(
     from reception.feeds import ics
     from reception.feeds import service as feeds
 
-    settings = Settings(database_url=database_url)
+    settings = Settings(database_url=database_url, data_keys=TEST_KEYS)
     engine = create_engine(settings)
     total, render = [], []
     for _ in range(rounds):
@@ -351,7 +357,11 @@ async def main() -> None:
         )
 
         port = free_port()
-        env = {"RECEPTION_DATABASE_URL": database_url, "RECEPTION_LOG_LEVEL": "WARNING"}
+        env = {
+            "RECEPTION_DATABASE_URL": database_url,
+            "RECEPTION_LOG_LEVEL": "WARNING",
+            "RECEPTION_DATA_KEYS": TEST_KEYS,
+        }
         procs.append(uvicorn("reception.app:factory", port, env, "--factory"))
         base = f"http://127.0.0.1:{port}"
         await wait_up(base + "/health")

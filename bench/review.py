@@ -51,13 +51,13 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from tests.live import serve  # noqa: E402
+from tests.live import TEST_KEYS, serve  # noqa: E402
 
 from reception.config import Settings as _Settings  # noqa: E402
 from reception.context import Context  # noqa: E402
 
 # Benchmarks run on the real date (their data is built around it).
-CTX = Context.of(_Settings())
+CTX = Context.of(_Settings(data_keys=TEST_KEYS))
 
 PG_SERVER = os.environ.get("RECEPTION_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 TIME_LIMIT = 900.0  # seconds, per phase (set-up, each measured figure)
@@ -693,7 +693,7 @@ async def main() -> int:
         s0 = time.perf_counter()
         await asyncio.to_thread(migrate, sa_url, "upgrade", "head")
         migrate_s = time.perf_counter() - s0
-        engine = create_engine(Settings(database_url=sa_url))
+        engine = create_engine(Settings(database_url=sa_url, data_keys=TEST_KEYS))
         maker = create_sessionmaker(engine)
         o0 = time.perf_counter()
         org = await build_org(maker)

@@ -26,6 +26,7 @@ from reception.config import Settings
 from reception.context import Context, FixedClock
 from reception.db import migrate
 from reception.models import metadata
+from tests.live import TEST_KEYS
 
 PG_ADMIN_URL = os.environ.get(
     "RECEPTION_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -85,6 +86,10 @@ def backend(database_url: str) -> str:
     return "sqlite" if database_url.startswith("sqlite") else "postgresql"
 
 
+os.environ["RECEPTION_DATA_KEYS"] = TEST_KEYS
+
+os.environ["RECEPTION_DATA_KEYS"] = TEST_KEYS
+
 # "Now" for every test, set here and never read from the wall clock: 10:00 in Beijing on
 # Tuesday 2026-12-01. A test that needs another day sets the clock itself.
 NOW = "2026-12-01T10:00:00+08:00"
@@ -93,7 +98,11 @@ NOW = "2026-12-01T10:00:00+08:00"
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url, data_dir=tmp_path, public_url="https://reception.test", now=NOW
+        database_url=database_url,
+        data_dir=tmp_path,
+        public_url="https://reception.test",
+        now=NOW,
+        data_keys=TEST_KEYS,
     )
 
 
@@ -106,7 +115,7 @@ def clock() -> FixedClock:
 
 @pytest.fixture
 def ctx(settings: Settings, clock: FixedClock) -> Context:
-    return Context(settings, clock)
+    return Context.of(settings, clock)
 
 
 async def _empty_tables(maker: async_sessionmaker[AsyncSession], dialect: str) -> None:
@@ -115,8 +124,19 @@ async def _empty_tables(maker: async_sessionmaker[AsyncSession], dialect: str) -
         if dialect == "postgresql":
             await session.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
         else:
+            # The append-only triggers refuse DELETE, which is their job; a test's
+            # fresh start sets them aside for the moment and puts them back as they were.
+            triggers = (
+                await session.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+                )
+            ).all()
+            for name, _ in triggers:
+                await session.execute(text(f"DROP TRIGGER {name}"))
             for name in tables:
                 await session.execute(text(f"DELETE FROM {name}"))
+            for _, sql in triggers:
+                await session.execute(text(sql))
         await session.commit()
 
 

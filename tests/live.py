@@ -15,6 +15,13 @@ import httpx
 
 RECEPTION = str(Path(sys.executable).parent / "reception")
 
+# Throwaway data keys (fixed, so the app, the CLI and server processes of a test run or a
+# benchmark share them). Never a deployment's keys.
+TEST_KEYS = (
+    '{"active": "t1", "data": {"t1": "dGVzdC1kYXRhLWtleS0wMDAwMDAwMDAwMDAwMDAwMDE="},'
+    ' "index": "dGVzdC1pbmRleC1rZXktMDAwMDAwMDAwMDAwMDAwMDI="}'
+)
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -30,7 +37,12 @@ def serve(database_url: str, *, workers: int = 2, now: str | None = "tests") -> 
     port = free_port()
     from tests.conftest import NOW
 
-    env = {**os.environ, "RECEPTION_DATABASE_URL": database_url, "RECEPTION_LOG_LEVEL": "WARNING"}
+    env = {
+        "RECEPTION_DATA_KEYS": TEST_KEYS,
+        **os.environ,
+        "RECEPTION_DATABASE_URL": database_url,
+        "RECEPTION_LOG_LEVEL": "WARNING",
+    }
     # The server works out its own public URL (serve's default), as on a fresh install.
     env.pop("RECEPTION_PUBLIC_URL", None)
     if now is not None:

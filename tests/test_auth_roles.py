@@ -18,6 +18,7 @@ from reception.db import migrate
 from reception.org.models import Unit
 from tests.builders import World, build_world
 from tests.conftest import assert_problem, auth, create_pg_database, drop_pg_database
+from tests.live import TEST_KEYS
 
 ROLES = ["admin", "secretary", "clerk_a", "leader", "reviewer"]
 
@@ -160,7 +161,7 @@ async def test_dead_postgresql_connection_is_a_503_then_recovers(tmp_path: Path)
     url = await asyncio.to_thread(create_pg_database)
     try:
         await asyncio.to_thread(migrate, url, "upgrade", "head")
-        app = create_app(Settings(database_url=url, data_dir=tmp_path))
+        app = create_app(Settings(database_url=url, data_dir=tmp_path, data_keys=TEST_KEYS))
         world = await build_world(app.state.sessionmaker)
         secretary = auth(world.tokens["secretary"])
         transport = httpx.ASGITransport(app=app)

@@ -173,7 +173,7 @@ async def october(
     ).json()["id"]
     async with sessionmaker() as s:
         # Booked on 10-15, before the reception day.
-        then = Context(ctx.settings, FixedClock(datetime.fromisoformat("2026-10-15T09:00+08:00")))
+        then = ctx.with_clock(FixedClock(datetime.fromisoformat("2026-10-15T09:00+08:00")))
         for case_id in (a, None):
             made = await booking.book(
                 session=s,

@@ -234,13 +234,11 @@ async def test_generation_on_a_leap_day(
 ) -> None:
     from datetime import date, datetime
 
-    from reception.context import Context, FixedClock
+    from reception.context import FixedClock
     from reception.scheduling import generation
 
     rule = (await _rule(client, world, valid_from="2028-01-01")).json()
-    on_the_leap_day = Context(
-        ctx.settings, FixedClock(datetime.fromisoformat("2028-02-29T09:00+08:00"))
-    )
+    on_the_leap_day = ctx.with_clock(FixedClock(datetime.fromisoformat("2028-02-29T09:00+08:00")))
     async with sessionmaker() as s:
         result = await generation.generate(
             session=s,

@@ -27,6 +27,12 @@ from reception.cases.controllers import CaseController, CategoryController, Lead
 from reception.config import Settings, get_settings
 from reception.context import Clock, Context
 from reception.db import SQLITE_WRITE, create_engine, create_sessionmaker
+from reception.documents.controllers import (
+    CaseDocumentController,
+    DocumentController,
+    DocumentKindController,
+    DocumentTemplateController,
+)
 from reception.errors import exception_handlers
 from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
 from reception.org.controllers import (
@@ -68,6 +74,10 @@ API_HANDLERS: list[Any] = [
     SessionCasesController,
     ReportController,
     IncidentController,
+    CaseDocumentController,
+    DocumentController,
+    DocumentKindController,
+    DocumentTemplateController,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = [feed_ics]

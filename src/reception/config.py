@@ -29,6 +29,11 @@ class Settings:
     feed_past_days: int = 90
     feed_future_days: int = 548
     feed_ttl_minutes: int = 60
+    # The data keys (JSON: active, data, index); empty → keys.json in the data directory.
+    data_keys: str = field(default="", repr=False)
+    # The issuing office printed on notices, and where a petitioner asks for 复查.
+    office_name: str = "天津市蓟州区信访办公室"
+    review_body: str = "蓟州区人民政府"
     # The service's clock starts at this instant (ISO 8601 with offset) and runs on: for
     # training systems and tests that drive a real server. Empty: the real time.
     now: str = ""
@@ -71,6 +76,9 @@ class Settings:
             feed_future_days=int(env.get("RECEPTION_FEED_FUTURE_DAYS", "548")),
             feed_ttl_minutes=int(env.get("RECEPTION_FEED_TTL_MINUTES", "60")),
             now=env.get("RECEPTION_NOW", ""),
+            data_keys=env.get("RECEPTION_DATA_KEYS", ""),
+            office_name=env.get("RECEPTION_OFFICE_NAME", "天津市蓟州区信访办公室"),
+            review_body=env.get("RECEPTION_REVIEW_BODY", "蓟州区人民政府"),
         )
 
 

@@ -6,6 +6,7 @@ test sets "today" and the settings explicitly and an app built with other settin
 
 from __future__ import annotations
 
+import sys
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -15,6 +16,7 @@ from zoneinfo import ZoneInfo
 from litestar.di import NamedDependency
 
 from reception.config import Settings
+from reception.crypto import Keyring, load_keyring
 
 
 class Clock(Protocol):
@@ -66,14 +68,31 @@ def clock_for(settings: Settings) -> Clock:
     return SystemClock()
 
 
+def keyring_for(settings: Settings) -> Keyring:
+    """The data keys, or a clear start-up error (a note is printed when a key file is new)."""
+    keys, note = load_keyring(
+        env_value=settings.data_keys, data_dir=settings.data_dir, embedded=settings.is_sqlite
+    )
+    if note:
+        print(note, file=sys.stderr)
+    return keys
+
+
 @dataclass(frozen=True)
 class Context:
     settings: Settings
     clock: Clock
+    keys: Keyring
 
     @classmethod
-    def of(cls, settings: Settings, clock: Clock | None = None) -> Context:
-        return cls(settings, clock or clock_for(settings))
+    def of(
+        cls, settings: Settings, clock: Clock | None = None, keys: Keyring | None = None
+    ) -> Context:
+        return cls(settings, clock or clock_for(settings), keys or keyring_for(settings))
+
+    def with_clock(self, clock: Clock) -> Context:
+        """The same settings and keys at another time (e.g. a booking made days before)."""
+        return Context(self.settings, clock, self.keys)
 
     @property
     def tz(self) -> ZoneInfo:

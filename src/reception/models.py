@@ -17,6 +17,7 @@ from reception.cases.models import (
     ClockPause,
     PetitionCase,
 )
+from reception.documents.models import CaseDocument, Delivery, DocumentCounter, DocumentTemplate
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
@@ -44,11 +45,15 @@ __all__ = [
     "CaseCategory",
     "CaseClock",
     "CaseCounter",
+    "CaseDocument",
     "CaseEvent",
     "CaseOwnership",
     "CasePetitioner",
     "ClockExtension",
     "ClockPause",
+    "Delivery",
+    "DocumentCounter",
+    "DocumentTemplate",
     "FeedToken",
     "IdempotencyKey",
     "Incident",

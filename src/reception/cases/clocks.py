@@ -326,3 +326,17 @@ async def apply_calendar_year(
     )
     await recompute_running_clocks(session=session, years=[year])
     return await workcal.get_year(session=session, year=year)
+
+
+async def restart_window(session: AsyncSession, case: PetitionCase, received_on: date) -> None:
+    """The petitioner's 30 days to ask for 复核 run from receiving the 复查意见书 (art. 36):
+    when its delivery is recorded after the decision, the window started at the decision is
+    replaced by one from the day of delivery (the first is kept, void)."""
+    assert case.id is not None
+    window = await running(session, case.id, "review_request")
+    if window is None or window.started_on >= received_on:
+        return
+    window.status = "void"
+    window.updated_at = utcnow()
+    await session.flush()
+    await start_clock(session, case, "review_request", received_on, round_=window.round + 1)

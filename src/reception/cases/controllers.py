@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from reception.auth import Principal, require
-from reception.cases import registration, schemas, service, views
+from reception.cases import query_code, registration, schemas, service, views
 from reception.cases.access import case_etag, get_case
 from reception.cases.models import PetitionCase
 from reception.cases.ownership import assign_owner
@@ -57,12 +57,13 @@ class CaseController(Controller):
     ) -> Response[schemas.CaseDetail]:
         """Register a case; repeat candidates (same petitioner, similar matter) come back for
         the clerk to confirm with PATCH {"repeat_of": id}."""
-        case, candidates = await registration.register(
-            session=db, ctx=ctx, actor=request.user, data=data
+        done = await registration.register(session=db, ctx=ctx, actor=request.user, data=data)
+        response = await _detail_response(
+            db, ctx, done.case, request.user, status=201, candidates=done.candidates
         )
-        return await _detail_response(
-            db, ctx, case, request.user, status=201, candidates=candidates
-        )
+        # The 查询码 is shown here once, for the receipt; the 受理告知书 prints it again.
+        response.content.query_code = query_code.shown(done.query_code)
+        return response
 
     @post("/repeat-check", guards=[require("clerk")], status_code=200)
     async def repeat_check(

@@ -110,6 +110,12 @@ class PetitionCase(SQLModel, table=True):
     evaluated_on: date | None = Field(default=None)
     registered_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     registered_by_name: str = Field(max_length=50)
+    # 查询码: sealed (AES-GCM, to print it again on the 受理告知书) and its blind index (to
+    # look it up from the petitioner's page). Never in lists or logs.
+    query_code_sealed: str = Field(
+        default="", max_length=200, sa_column_kwargs={"server_default": text("''")}
+    )
+    query_code_index: str | None = Field(default=None, max_length=64, unique=True)
     # Bumped on every change: the ETag, checked against If-Match.
     version: int = Field(default=1)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, update
@@ -15,7 +16,7 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.base import COLLECTIVE_FROM
-from reception.cases import schemas, workflow
+from reception.cases import query_code, schemas, workflow
 from reception.cases.access import case_scope, for_change, may_write, unit_in_scope
 from reception.cases.clocks import start_clock
 from reception.cases.models import CaseCategory, CaseCounter, CasePetitioner, PetitionCase
@@ -222,9 +223,17 @@ REGISTERED_FACTS = (
 )
 
 
+@dataclass(frozen=True)
+class Registered:
+    case: PetitionCase
+    candidates: list[schemas.RepeatCandidate]
+    # The 查询码, shown once here (for the receipt) and printed on the 受理告知书.
+    query_code: str
+
+
 async def register(
     *, session: AsyncSession, ctx: Context, actor: Principal | None, data: schemas.CaseCreate
-) -> tuple[PetitionCase, list[schemas.RepeatCandidate]]:
+) -> Registered:
     may_write(actor)
     if data.received_on > ctx.today():
         raise InvalidInput(f"收到日期 {data.received_on.isoformat()} 晚于今天", field="received_on")
@@ -278,6 +287,7 @@ async def register(
         )
     # Art. 23: 15 days from receiving the matter (收到之日), not from the day it was entered:
     # a paper record entered late (补录) may be overdue the moment it is registered.
+    code = await query_code.issue(session=session, ctx=ctx, case=case)
     await start_clock(session, case, "accept", case.received_on)
     if case.source != "own":
         # Assigned (交办) by the city or national bureau: the unit has 5 working days from
@@ -291,7 +301,7 @@ async def register(
         on=on,
         after=facts(case, REGISTERED_FACTS),
     )
-    return case, [c for c in candidates if c.case_id != case.id]
+    return Registered(case, [c for c in candidates if c.case_id != case.id], code)
 
 
 async def update_case(

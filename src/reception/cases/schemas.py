@@ -260,6 +260,8 @@ class CaseDetail(Struct):
     created_at: datetime
     updated_at: datetime
     repeat_candidates: list[RepeatCandidate] = msgspec.field(default_factory=list)
+    # Only in the answer to the registration (the receipt): the 查询码, shown once.
+    query_code: str | None = None
 
 
 class EventOut(Struct):

@@ -20,6 +20,8 @@ from reception.cases.models import PetitionCase
 from reception.cases.ownership import assign_owner, current_owner
 from reception.context import Context
 from reception.demo.schedule import PETITIONER_GIVEN, PETITIONER_SURNAMES, fake_id_number
+from reception.documents import schemas as ds
+from reception.documents import service as documents
 from reception.errors import DomainError
 from reception.org.models import Leader, Unit
 from reception.reports.models import Incident
@@ -52,6 +54,23 @@ CATEGORY_MATTERS = {
     "veterans": ["退役军人安置待遇", "优抚金发放"],
 }
 NEW_SHARE = 0.36
+# Cases registered in the last this-many days have their notices issued by the service
+# (受理告知书, and the 处理意见书 that is their reply, delivered); older ones carry the
+# document number typed by hand, as the office did before.
+WITH_NOTICES_DAYS = 90
+METHOD_CODES = {"直接送达": "direct", "邮寄送达": "mail", "电子送达": "electronic"}
+OPINIONS = {
+    "housing": (
+        "经核查,开发商已承诺限期履约",
+        "《城市房地产开发经营管理条例》",
+        "督促开发商按期履约",
+    ),
+    "wages": ("经核查,施工单位拖欠工资属实", "《保障农民工工资支付条例》", "责令限期足额支付"),
+    "other": ("经现场核实,反映情况基本属实", "《信访工作条例》", "由属地镇政府协调解决"),
+    "land": ("经核查,补偿标准符合批复方案", "《土地管理法》", "维持原补偿方案并做好解释"),
+    "mass_finance": ("案件已由公安机关立案侦查", "《防范和处置非法集资条例》", "依法追赃挽损"),
+    "veterans": ("经核查,待遇标准已按政策落实", "《退役军人保障法》", "按政策落实相关待遇"),
+}
 
 
 def _pick(rng: random.Random, shares: list[tuple[str, int]]) -> str:
@@ -148,14 +167,22 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
             people_count=rng.randint(6, 40) if collective else 1,
             repeat_of=repeat_of,
         )
-        case, _ = await registration.register(session=session, ctx=ctx, actor=None, data=data)
+        case = (await registration.register(session=session, ctx=ctx, actor=None, data=data)).case
         assert case.id is not None
         person["cases"].append(case.id)
         stats["cases"] += 1
         stats["repeat"] += repeat_of is not None
         try:
             await _advance_case(
-                rng, session, ctx, case.id, registered, delivery_plan.get(index, "normal")
+                rng,
+                session,
+                ctx,
+                case.id,
+                registered,
+                delivery_plan.get(index, "normal"),
+                notices=OPINIONS[person["category"]]
+                if registered >= today - timedelta(days=WITH_NOTICES_DAYS)
+                else None,
             )
         except DomainError:
             pass
@@ -238,6 +265,7 @@ async def _advance_case(
     case_id: int,
     registered: date,
     delivery: str = "normal",
+    notices: tuple[str, str, str] | None = None,
 ) -> None:
     """Walk a case through the stages its age allows, as the 2020 office did: accepted within
     a week, replied within the 60 days (1.5% late), delivered within three days, evaluated
@@ -256,9 +284,20 @@ async def _advance_case(
         )
         return True
 
+    async def notice(kind: str, on: date, **extra: Any) -> None:
+        await documents.issue(
+            session=session,
+            ctx=ctx,
+            actor=None,
+            case_id=case_id,
+            data=ds.DocumentIssue(kind=kind, on=on, **extra),  # type: ignore[arg-type]
+        )
+
     accepted = registered + timedelta(days=rng.randint(1, 7))
     if not await act("accept", accepted):
         return
+    if notices:
+        await notice("accept_notice", accepted)
     if rng.random() < 0.004:
         return  # still being handled past its 60 days: overdue (超期办理)
     late = rng.random() < LATE_REPLY_SHARE
@@ -276,7 +315,26 @@ async def _advance_case(
         }
     if extra and extra["delivered_on"] > today:
         extra["delivered_on"] = today  # a recent reply: delivered at once
-    if not await act(
+    if notices and replied <= today:
+        facts, basis, decision = notices
+        await notice(
+            "reply_opinion",
+            replied,
+            facts=facts,
+            basis=basis,
+            decision=decision,
+            delivery=ds.DeliveryIn(
+                method=METHOD_CODES[extra["delivery_method"]],  # type: ignore[arg-type]
+                delivered_on=extra["delivered_on"],
+                recipient="信访人本人",
+                tracking_number="1190" + f"{case_id:09d}"
+                if extra["delivery_method"] == "邮寄送达"
+                else "",
+            )
+            if extra
+            else None,
+        )
+    elif not await act(
         "reply", replied, doc_number=f"蓟信复〔{replied.year}〕{case_id:04d}号", **extra
     ):
         return
@@ -339,7 +397,7 @@ async def _late_entries(
             repeat_of=person["cases"][-1],
             source_batch="补录",
         )
-        case, _ = await registration.register(session=session, ctx=ctx, actor=None, data=data)
+        case = (await registration.register(session=session, ctx=ctx, actor=None, data=data)).case
         assert case.id is not None
         if accept:
             await service.transition(

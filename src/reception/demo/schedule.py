@@ -114,9 +114,7 @@ async def load_schedule(session: AsyncSession, ctx: Context) -> dict[str, int]:
                     else []
                 )
                 # Booked a few days before the session, as the office would have.
-                booked_then = Context(
-                    ctx.settings, FixedClock(subject.starts_at - timedelta(days=3))
-                )
+                booked_then = ctx.with_clock(FixedClock(subject.starts_at - timedelta(days=3)))
                 try:
                     made = await booking.book(
                         session=session,

@@ -15,11 +15,18 @@ from sqlmodel import col, select
 from reception.cases import workflow
 from reception.cases.models import CaseClock, CaseOwnership, CasePetitioner, PetitionCase
 from reception.cases.timeline import stages_as_of
+from reception.documents.kinds import KINDS, METHOD_ALIASES, METHOD_LABELS
 from reception.expr import where
 from reception.org.models import Leader, Unit
 from reception.privacy import mask_name
 from reception.reports.figures import ACCEPT_KINDS, HANDLE_KINDS, Scope, late_clause, subtree
 from reception.scheduling.models import Appointment, ReceptionSession, SessionCase
+
+# How an 意见书 may be served (the office's rule, documents.kinds), as written on the case.
+ALLOWED_REPLY_DELIVERY = sorted(
+    [METHOD_LABELS[m] for m in KINDS["reply_opinion"].methods]
+    + [alias for alias, m in METHOD_ALIASES.items() if m in KINDS["reply_opinion"].methods]
+)
 
 
 async def _first_petitioners(session: AsyncSession, case_ids: list[int]) -> dict[int, str]:
@@ -192,6 +199,7 @@ async def delivery_irregular(
                     col(PetitionCase.delivered_on).is_(None),
                     col(PetitionCase.delivered_on) > as_of,
                     col(PetitionCase.delivered_on) > handle.current_due,
+                    col(PetitionCase.delivery_method).not_in(ALLOWED_REPLY_DELIVERY),
                 ),
             )
             .order_by(col(PetitionCase.replied_on), col(PetitionCase.id))
@@ -201,7 +209,13 @@ async def delivery_irregular(
     out = []
     for case, unit_name, due in rows:
         delivered = case.delivered_on if case.delivered_on and case.delivered_on <= as_of else None
-        late_by = (delivered - due).days if delivered and due else None
+        late_by = (delivered - due).days if delivered and due and delivered > due else None
+        if delivered is None:
+            problem = "无送达记录"
+        elif late_by is not None:
+            problem = "送达超过办理时限"
+        else:
+            problem = f"送达方式不符合规定({case.delivery_method})"
         name = names.get(case.id or 0, "")
         out.append(
             {
@@ -210,10 +224,10 @@ async def delivery_irregular(
                 "petitioner": mask_name(name) if masked else name,
                 "replied_on": case.replied_on.isoformat() if case.replied_on else None,
                 "delivered_on": delivered.isoformat() if delivered else None,
-                "problem": "无送达记录" if delivered is None else "送达超过办理时限",
+                "problem": problem,
                 "days_overdue": late_by
                 if late_by is not None
-                else ((as_of - due).days if due and as_of > due else None),
+                else ((as_of - due).days if delivered is None and due and as_of > due else None),
             }
         )
     return out

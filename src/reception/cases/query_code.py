@@ -1,0 +1,50 @@
+"""查询码: the code a petitioner uses to follow their own matter (printed on the 受理告知书).
+
+Ten characters from a 28-symbol alphabet without look-alikes:
+28^10 ≈ 3·10^14 codes, drawn by `secrets`. Stored sealed (to print it again) and as a blind
+index (to look it up), never in clear, never in a list or a log.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reception.cases.models import PetitionCase
+from reception.context import Context
+
+# 21 letters and 7 digits; left out: O and 0, I and 1, S and 5, B (8 stays), Z (2 stays).
+ALPHABET = "ACDEFGHJKLMNPQRTUVWXY2346789"
+LENGTH = 10
+TABLE, COLUMN, INDEX_KIND = "petition_case", "query_code", "query_code"
+
+
+def new_code() -> str:
+    return "".join(secrets.choice(ALPHABET) for _ in range(LENGTH))
+
+
+def shown(code: str) -> str:
+    """As printed: two groups of five (ACDEF-GHJKL)."""
+    return f"{code[:5]}-{code[5:]}"
+
+
+def normal(typed: str) -> str:
+    """As looked up: what a person may type (spaces, a dash, lower case)."""
+    return "".join(ch for ch in typed.upper() if ch.isalnum())
+
+
+async def issue(*, session: AsyncSession, ctx: Context, case: PetitionCase) -> str:
+    """Give the case a new code (registration; or a case registered before codes existed)."""
+    assert case.id is not None
+    code = new_code()
+    case.query_code_sealed = ctx.keys.seal(code, table=TABLE, column=COLUMN, row_id=case.id)
+    case.query_code_index = ctx.keys.blind(INDEX_KIND, code)
+    await session.flush()
+    return code
+
+
+def read(ctx: Context, case: PetitionCase) -> str | None:
+    if not case.query_code_sealed or case.id is None:
+        return None
+    return ctx.keys.open(case.query_code_sealed, table=TABLE, column=COLUMN, row_id=case.id)

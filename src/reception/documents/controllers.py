@@ -1,0 +1,245 @@
+"""HTTP endpoints for notices (告知书, 意见书, 送达回证), their delivery and the templates.
+
+The files hang under the document as fixed segments (`/file.docx`, `/file.pdf`): Litestar
+cannot put a suffix on a path parameter (see feeds' event.ics)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from litestar import Controller, Request, Response, get, post, put
+from litestar.params import FromPath, JSONBody, QueryParameter
+from sqlmodel import select
+
+from reception.auth import Principal, require
+from reception.context import Context, Ctx
+from reception.db import DB
+from reception.documents import rendering, schemas, service
+from reception.documents.kinds import KINDS, METHOD_LABELS
+from reception.documents.models import CaseDocument, Delivery
+from reception.errors import DomainError, InvalidInput
+
+AnyRequest = Request[Principal, Any, Any]
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class PdfUnavailable(DomainError):
+    status, slug, title = 503, "pdf-unavailable", "无法生成 PDF"
+
+
+def delivery_read(d: Delivery, ctx: Context) -> schemas.DeliveryRead:
+    assert d.id is not None
+    return schemas.DeliveryRead(
+        id=d.id,
+        document_id=d.document_id,
+        method=d.method,
+        method_label=METHOD_LABELS[d.method],
+        delivered_on=d.delivered_on,
+        recipient=d.recipient,
+        tracking_number=d.tracking_number,
+        witnesses=d.witnesses,
+        evidence=d.evidence,
+        recorded_by_name=d.recorded_by_name,
+        created_at=ctx.local(d.created_at),
+    )
+
+
+def document_read(
+    doc: CaseDocument, ctx: Context, delivery: Delivery | None, superseded_by: int | None
+) -> schemas.DocumentRead:
+    assert doc.id is not None
+    return schemas.DocumentRead(
+        id=doc.id,
+        case_id=doc.case_id,
+        kind=doc.kind,
+        title=doc.title,
+        number=doc.number,
+        issued_on=doc.issued_on,
+        template_version=doc.template_version,
+        sha256=doc.sha256,
+        fields=doc.fields,
+        supersedes_id=doc.supersedes_id,
+        superseded_by_id=superseded_by,
+        for_document_id=doc.for_document_id,
+        issued_by_name=doc.issued_by_name,
+        created_at=ctx.local(doc.created_at),
+        delivery=delivery_read(delivery, ctx) if delivery else None,
+        docx_url=f"/api/documents/{doc.id}/file.docx",
+        pdf_url=f"/api/documents/{doc.id}/file.pdf",
+    )
+
+
+def _attachment(name: str, fallback: str) -> str:
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
+
+
+class CaseDocumentController(Controller):
+    path = "/cases/{case_id:int}/documents"
+    tags = ["documents"]
+
+    @post("/", guards=[require("clerk")])
+    async def issue(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        case_id: FromPath[int],
+        data: JSONBody[schemas.DocumentIssue],
+    ) -> schemas.DocumentRead:
+        """Issue a notice: numbered, rendered from the template in force, kept as issued.
+        The 意见书 are the reply and the decisions: issuing one performs that step."""
+        doc = await service.issue(
+            session=db, ctx=ctx, actor=request.user, case_id=case_id, data=data
+        )
+        delivery = await db.scalar(select(Delivery).where(Delivery.document_id == doc.id))
+        return document_read(doc, ctx, delivery, None)
+
+    @get("/")
+    async def list_documents(
+        self, db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
+    ) -> list[schemas.DocumentRead]:
+        rows = await service.documents_of(session=db, principal=request.user, case_id=case_id)
+        return [document_read(d, ctx, delivery, by) for d, delivery, by in rows]
+
+
+class DocumentController(Controller):
+    path = "/documents"
+    tags = ["documents"]
+
+    @get("/{document_id:int}")
+    async def get_document(
+        self, db: DB, ctx: Ctx, request: AnyRequest, document_id: FromPath[int]
+    ) -> schemas.DocumentRead:
+        doc = await service.get_document(
+            session=db, principal=request.user, document_id=document_id
+        )
+        rows = await service.documents_of(session=db, principal=request.user, case_id=doc.case_id)
+        _, delivery, by = next(r for r in rows if r[0].id == doc.id)
+        return document_read(doc, ctx, delivery, by)
+
+    @get("/{document_id:int}/file.docx", media_type=DOCX)
+    async def docx(
+        self, db: DB, request: AnyRequest, document_id: FromPath[int]
+    ) -> Response[bytes]:
+        doc = await service.readable_content(
+            session=db, principal=request.user, document_id=document_id
+        )
+        return Response(
+            doc.content,
+            media_type=DOCX,
+            headers={
+                "Content-Disposition": _attachment(
+                    f"{doc.title}_{doc.number}.docx", f"document-{doc.id}.docx"
+                ),
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @get("/{document_id:int}/file.pdf", media_type="application/pdf")
+    async def pdf(self, db: DB, request: AnyRequest, document_id: FromPath[int]) -> Response[bytes]:
+        """The same document as PDF, converted by LibreOffice on this server (503 if it is
+        not installed: the DOCX prints the same)."""
+        doc = await service.readable_content(
+            session=db, principal=request.user, document_id=document_id
+        )
+        try:
+            body = await rendering.to_pdf(doc.content)
+        except rendering.NoConverter as exc:
+            raise PdfUnavailable(str(exc)) from exc
+        return Response(
+            body,
+            media_type="application/pdf",
+            headers={
+                "Content-Disposition": _attachment(
+                    f"{doc.title}_{doc.number}.pdf", f"document-{doc.id}.pdf"
+                ),
+                "Cache-Control": "private, no-store",
+            },
+        )
+
+    @post("/{document_id:int}/delivery", guards=[require("clerk")])
+    async def deliver(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        document_id: FromPath[int],
+        data: JSONBody[schemas.DeliveryIn],
+    ) -> schemas.DeliveryRead:
+        """送达: method, date, recipient and evidence; an 意见书's delivery starts the
+        petitioner's 30 days to ask for 复查 (复核)."""
+        row = await service.deliver(
+            session=db, ctx=ctx, actor=request.user, document_id=document_id, data=data
+        )
+        return delivery_read(row, ctx)
+
+
+class DocumentKindController(Controller):
+    path = "/document-kinds"
+    tags = ["documents"]
+
+    @get("/")
+    async def kinds(self, db: DB) -> list[schemas.KindRead]:
+        out = []
+        for kind in KINDS.values():
+            template = await service.template_in_force(db, kind.code)
+            out.append(
+                schemas.KindRead(
+                    kind=kind.code,
+                    title=kind.title,
+                    stages=sorted(kind.stages),
+                    required=list(kind.required),
+                    methods=sorted(kind.methods),
+                    template_version=template.version,
+                )
+            )
+        return out
+
+
+class DocumentTemplateController(Controller):
+    path = "/document-templates"
+    tags = ["documents"]
+    guards = [require("admin")]
+
+    @get("/{kind:str}/file.docx", media_type=DOCX)
+    async def template_file(self, db: DB, kind: FromPath[str]) -> Response[bytes]:
+        """The template in force (the office's, or the built-in one) to edit in Word."""
+        if kind not in KINDS:
+            raise InvalidInput(f"没有文书种类 {kind}", field="kind")
+        template = await service.template_in_force(db, kind)
+        return Response(
+            template.content,
+            media_type=DOCX,
+            headers={
+                "Content-Disposition": _attachment(f"{KINDS[kind].title}模板.docx", f"{kind}.docx")
+            },
+        )
+
+    @put("/{kind:str}", media_type="application/json")
+    async def upload(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        kind: FromPath[str],
+        filename: Annotated[str, QueryParameter(max_length=200)] = "",
+    ) -> schemas.TemplateRead:
+        """Replace a kind's template with a .docx (request body). It must render with the
+        sample case first; if it does not, the error is shown and the old one stays."""
+        row = await service.upload_template(
+            session=db,
+            actor=request.user,
+            kind=kind,
+            filename=filename,
+            content=await request.body(),
+        )
+        return schemas.TemplateRead(
+            kind=row.kind,
+            title=KINDS[row.kind].title,
+            version=row.version,
+            filename=row.filename,
+            sha256=row.sha256,
+            uploaded_by_name=row.uploaded_by_name,
+            created_at=ctx.local(row.created_at),
+        )

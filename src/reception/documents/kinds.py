@@ -1,0 +1,130 @@
+"""The notices the 信访工作条例 makes written acts, as a table: title, 文号 mark, the step of the
+case each belongs to, what a clerk must write into it, and how it may be served. Pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Kind:
+    code: str
+    title: str
+    # The mark in the 文号: 蓟信{mark}〔2026〕12号.
+    mark: str
+    # The case stages it may be issued in (empty: any).
+    stages: frozenset[str]
+    # Fields the clerk writes (the rest comes from the case and the clock rules).
+    required: tuple[str, ...] = ()
+    # The case step issuing it performs (the 意见书 are the replies and decisions).
+    performs: str | None = None
+    # Delivery methods the office allows for it (公告送达 only where a notice may be posted).
+    methods: frozenset[str] = frozenset({"direct", "mail", "electronic", "left", "public"})
+
+
+OPINION_METHODS = frozenset({"direct", "mail", "electronic", "left"})
+
+KINDS: dict[str, Kind] = {
+    k.code: k
+    for k in (
+        Kind(
+            "accept_notice",
+            "信访事项受理告知书",
+            "受",
+            frozenset({"accepted", "in_progress", "replied", "review", "re_review", "closed"}),
+        ),
+        Kind(
+            "reject_notice",
+            "信访事项不予受理告知书",
+            "不受",
+            frozenset({"rejected", "closed"}),
+            required=("redirect_to",),
+        ),
+        Kind(
+            "transfer_notice",
+            "信访事项转送(交办)告知书",
+            "转",
+            frozenset({"registered", "accepted", "in_progress"}),
+            required=("transferred_to",),
+        ),
+        Kind(
+            "extension_notice",
+            "信访事项延期办理告知书",
+            "延",
+            frozenset({"accepted", "in_progress"}),
+        ),
+        Kind(
+            "reply_opinion",
+            "信访事项处理意见书",
+            "复",
+            frozenset({"accepted", "in_progress", "replied"}),
+            required=("facts", "basis", "decision"),
+            performs="reply",
+            methods=OPINION_METHODS,
+        ),
+        Kind(
+            "review_opinion",
+            "信访事项复查意见书",
+            "复查",
+            frozenset({"review"}),
+            required=("facts", "basis", "decision"),
+            performs="decide_review",
+            methods=OPINION_METHODS,
+        ),
+        Kind(
+            "re_review_opinion",
+            "信访事项复核意见书",
+            "复核",
+            frozenset({"re_review"}),
+            required=("facts", "basis", "decision"),
+            performs="decide_re_review",
+            methods=OPINION_METHODS,
+        ),
+        Kind(
+            "diversion_notice",
+            "导入法定程序告知书",
+            "导",
+            frozenset({"diverted", "closed"}),
+        ),
+        Kind("service_receipt", "送达回证", "送", frozenset()),
+    )
+}
+
+METHOD_LABELS = {
+    "direct": "直接送达",
+    "mail": "邮寄送达",
+    "electronic": "电子送达",
+    "left": "留置送达",
+    "public": "公告送达",
+}
+# How a method may be written on a case by hand (older records): the same methods.
+METHOD_ALIASES = {"当面送达": "direct", "网上答复": "electronic"}
+PROCEDURE_LABELS = {
+    "litigation": "提起诉讼",
+    "arbitration": "申请仲裁",
+    "reconsideration": "申请行政复议",
+}
+FIELD_LABELS = {
+    "redirect_to": "可以向哪里反映(告知去向)",
+    "transferred_to": "转送(交办)的机关",
+    "facts": "查明的事实",
+    "basis": "处理依据",
+    "decision": "处理意见",
+}
+
+
+def method_of(label: str) -> str | None:
+    """The method code of a delivery written on a case (a code, its label or an alias)."""
+    if label in METHOD_LABELS:
+        return label
+    by_label = {v: k for k, v in METHOD_LABELS.items()}
+    return by_label.get(label) or METHOD_ALIASES.get(label)
+
+
+def number(prefix: str, kind: Kind, year: int, seq: int) -> str:
+    return f"{prefix}{kind.mark}〔{year}〕{seq}号"
+
+
+def chinese_date(day: object) -> str:
+    """2026年10月8日 (no leading zeros)."""
+    return f"{day.year}年{day.month}月{day.day}日"  # type: ignore[attr-defined]

@@ -1,0 +1,561 @@
+"""Issuing notices and recording their delivery (送达). Plain functions that flush, never commit.
+
+Issuing a notice: the case's step it belongs to is checked (the 意见书 *are* the reply and the
+decisions, so issuing one performs that step with the document's 文号); its number is drawn
+from the kind's yearly counter; the deadlines it announces come from the clock rules, never
+from the request; the bytes are rendered from the office's template (or the built-in one) and
+kept as issued, with their SHA-256 and the template's version. A correction is a new document
+that supersedes the old one; both are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import func, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.audit import service as audit
+from reception.auth import Principal
+from reception.cases import query_code, workflow
+from reception.cases import schemas as case_schemas
+from reception.cases import service as cases
+from reception.cases.access import for_change, get_case, may_write
+from reception.cases.clocks import latest, restart_window
+from reception.cases.models import CaseClock, CasePetitioner, ClockExtension, PetitionCase
+from reception.cases.timeline import effective_date, record_event
+from reception.context import Context
+from reception.documents import defaults, rendering
+from reception.documents.kinds import (
+    FIELD_LABELS,
+    KINDS,
+    METHOD_LABELS,
+    PROCEDURE_LABELS,
+    Kind,
+    chinese_date,
+    number,
+)
+from reception.documents.models import CaseDocument, Delivery, DocumentCounter, DocumentTemplate
+from reception.documents.schemas import DeliveryIn, DocumentIssue
+from reception.errors import Conflict, Forbidden, InvalidInput, NotFound
+from reception.org.models import Unit
+from reception.privacy import shows_whole
+
+# What a stored document's `fields` never keep (they are printed, not listed).
+UNLISTED = frozenset({"query_code", "petitioners", "address"})
+
+
+# ---------------------------------------------------------------- templates
+
+
+@dataclass(frozen=True)
+class InForce:
+    version: int
+    content: bytes
+    sha256: str
+
+
+async def template_in_force(session: AsyncSession, kind: str) -> InForce:
+    row = await session.scalar(
+        select(DocumentTemplate)
+        .where(DocumentTemplate.kind == kind)
+        .order_by(col(DocumentTemplate.version).desc())
+        .limit(1)
+    )
+    if row is not None:
+        return InForce(row.version, row.content, row.sha256)
+    content = defaults.template(kind)
+    return InForce(0, content, hashlib.sha256(content).hexdigest())
+
+
+async def upload_template(
+    *, session: AsyncSession, actor: Principal, kind: str, filename: str, content: bytes
+) -> DocumentTemplate:
+    """An office's own template: accepted only if it renders with the sample case (the
+    template in force stays until then)."""
+    if kind not in KINDS:
+        raise NotFound(f"没有文书种类 {kind}")
+    sample = {**rendering.SAMPLE, "title": KINDS[kind].title}
+    try:
+        rendering.render(content, sample)
+    except rendering.TemplateBroken as exc:
+        raise InvalidInput(f"模板未被采用:{exc}。原模板继续有效。", field="file") from exc
+    version = (
+        await session.scalar(
+            select(func.max(DocumentTemplate.version)).where(DocumentTemplate.kind == kind)
+        )
+        or 0
+    ) + 1
+    row = DocumentTemplate(
+        kind=kind,
+        version=version,
+        filename=filename[:200] or f"{kind}.docx",
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        uploaded_by_name=audit.actor_name(actor),
+    )
+    session.add(row)
+    await audit.changed(
+        session=session,
+        actor=actor,
+        action="document_template.upload",
+        target=row,
+        exclude={"content"},
+    )
+    return row
+
+
+# ---------------------------------------------------------------- numbering
+
+
+async def next_number(session: AsyncSession, kind: str, year: int) -> int:
+    """The kind's next sequence for the year: one UPDATE … RETURNING, serialised by the row
+    lock, so concurrent issues get consecutive numbers and a rolled-back one gives its back."""
+    try:
+        async with session.begin_nested():
+            session.add(DocumentCounter(kind=kind, year=year, last=0))
+            await session.flush()
+    except IntegrityError:
+        pass
+    seq: int = (
+        await session.execute(
+            update(DocumentCounter)
+            .where(col(DocumentCounter.kind) == kind, col(DocumentCounter.year) == year)
+            .values(last=col(DocumentCounter.last) + 1)
+            .returning(col(DocumentCounter.last))
+        )
+    ).scalar_one()
+    return seq
+
+
+# ---------------------------------------------------------------- what a document says
+
+
+async def _petitioners(session: AsyncSession, case_id: int) -> list[CasePetitioner]:
+    return list(
+        await session.scalars(
+            select(CasePetitioner)
+            .where(CasePetitioner.case_id == case_id)
+            .order_by(col(CasePetitioner.position))
+        )
+    )
+
+
+async def _clock(session: AsyncSession, case_id: int, *kinds: str) -> CaseClock | None:
+    for kind in kinds:
+        clock = await latest(session, case_id, kind)
+        if clock is not None and clock.status != "void":
+            return clock
+    return None
+
+
+def _day(value: date | None) -> str:
+    return chinese_date(value) if value else ""
+
+
+async def context_for(
+    session: AsyncSession,
+    ctx: Context,
+    case: PetitionCase,
+    kind: Kind,
+    data: DocumentIssue,
+    *,
+    doc_number: str,
+    on: date,
+    for_document: CaseDocument | None,
+) -> dict[str, Any]:
+    """Every value the notice prints. Deadlines are the clocks' (never typed)."""
+    assert case.id is not None
+    unit = await session.get(Unit, case.unit_id)
+    people = await _petitioners(session, case.id)
+    out: dict[str, Any] = {
+        "office_name": ctx.settings.office_name,
+        "title": kind.title,
+        "number": doc_number,
+        "issued_on": chinese_date(on),
+        "petitioners": "、".join(p.name for p in people),
+        "address": next((p.address for p in people if p.address), ""),
+        "reference": case.reference,
+        "received_on": _day(case.received_on),
+        "registered_on": _day(case.registered_on),
+        "accepted_on": _day(case.accepted_on),
+        "summary": case.summary,
+        "unit_name": unit.name if unit else "",
+        "note": data.note,
+    }
+    code = kind.code
+    if code == "accept_notice":
+        handle = await _clock(session, case.id, "simple", "handle")
+        out["handle_due"] = _day(handle.current_due if handle else None)
+        out["query_code"] = query_code.shown(
+            query_code.read(ctx, case)
+            or await query_code.issue(session=session, ctx=ctx, case=case)
+        )
+    elif code == "reject_notice":
+        if not case.rejection_reason.strip():
+            raise Conflict("该事项没有记录不予受理的理由")
+        out |= {"reason": case.rejection_reason.rstrip("。"), "redirect_to": data.redirect_to}
+    elif code == "transfer_notice":
+        out["transferred_to"] = data.transferred_to
+    elif code == "extension_notice":
+        handle = await _clock(session, case.id, "handle")
+        ext = (
+            await session.scalar(
+                select(ClockExtension)
+                .where(ClockExtension.clock_id == handle.id)
+                .order_by(col(ClockExtension.id).desc())
+                .limit(1)
+            )
+            if handle
+            else None
+        )
+        if handle is None or ext is None:
+            raise Conflict("该事项的办理期限没有延期记录:请先办理延期")
+        out |= {
+            "reason": ext.reason.rstrip("。"),
+            "approver": ext.approver,
+            "days": str(handle.extended_days),
+            "original_due": _day(handle.original_due),
+            "new_due": _day(handle.current_due),
+        }
+    elif code == "reply_opinion":
+        window = await _clock(session, case.id, "review_request")
+        out |= {
+            "facts": data.facts,
+            "basis": data.basis,
+            "decision": data.decision,
+            "review_body": data.review_body or ctx.settings.review_body,
+            "delivered_on": _day(case.delivered_on),
+            "review_window_end": _day(window.current_due) if window and case.delivered_on else "",
+        }
+    elif code == "review_opinion":
+        out |= {
+            "facts": data.facts,
+            "basis": data.basis,
+            "decision": data.decision,
+            "reply_number": case.reply_doc_number,
+            "review_requested_on": _day(case.review_requested_on),
+            "re_review_body": data.re_review_body or "上一级人民政府",
+        }
+    elif code == "re_review_opinion":
+        re_review = await _clock(session, case.id, "re_review")
+        out |= {
+            "facts": data.facts,
+            "basis": data.basis,
+            "decision": data.decision,
+            "re_review_requested_on": _day(case.re_review_requested_on),
+            "hearing_days": str(re_review.paused_days)
+            if re_review and re_review.paused_days
+            else "",
+        }
+    elif code == "diversion_notice":
+        out |= {
+            "procedure": PROCEDURE_LABELS.get(case.diverted_to, "依法定程序解决"),
+            "organ": data.organ,
+        }
+    elif code == "service_receipt":
+        assert for_document is not None
+        out |= {"doc_title": for_document.title, "doc_number": for_document.number}
+        if for_document.kind in ("reply_opinion", "review_opinion"):
+            step = "复查" if for_document.kind == "reply_opinion" else "复核"
+            out["note"] = data.note or f"受送达人可以自收到该文书之日起30日内请求{step}"
+    return out
+
+
+# ---------------------------------------------------------------- issuing
+
+
+def _check_fields(kind: Kind, data: DocumentIssue) -> None:
+    for name in kind.required:
+        if not str(getattr(data, name)).strip():
+            raise InvalidInput(f"{kind.title}须写明{FIELD_LABELS[name]}", field=name)
+
+
+async def _perform(
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    case: PetitionCase,
+    kind: Kind,
+    doc_number: str,
+    on: date,
+) -> None:
+    """The case step the 意见书 is (reply, decision), dated and numbered by the document."""
+    assert case.id is not None and kind.performs is not None
+    await cases.transition(
+        session=session,
+        ctx=ctx,
+        actor=actor,
+        case_id=case.id,
+        data=case_schemas.Transition(
+            action=kind.performs,  # type: ignore[arg-type]
+            on=on,
+            doc_number=doc_number,
+        ),
+    )
+
+
+async def issue(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    case_id: int,
+    data: DocumentIssue,
+) -> CaseDocument:
+    kind = KINDS[data.kind]
+    case = await for_change(session, actor, case_id, None)
+    assert case.id is not None
+    _check_fields(kind, data)
+    superseded = await _superseded(session, case, kind, data.supersedes)
+    for_document = await _for_document(session, case, kind, data.for_document_id)
+    if kind.stages and case.stage not in kind.stages:
+        raise Conflict(
+            f"处于“{workflow.STAGE_LABELS[case.stage]}”阶段的事项不能出具{kind.title}",
+            stage=case.stage,
+        )
+    step_done = kind.performs == "reply" and case.replied_on is not None
+    if kind.performs and step_done and superseded is None:
+        raise Conflict(
+            f"该事项已经答复(文号 {case.reply_doc_number}):更正请出具新文书并注明所更正的文书"
+        )
+    on = effective_date(ctx, data.on, not_before=case.registered_on, label="登记日期")
+    seq = await next_number(session, kind.code, on.year)
+    doc_number = number(ctx.settings.case_ref_prefix, kind, on.year, seq)
+    if kind.performs and superseded is None:
+        await _perform(session, ctx, actor, case, kind, doc_number, on)
+    elif kind.performs == "reply":
+        case.reply_doc_number = doc_number
+    if data.delivery is not None:
+        if kind.code not in ("reply_opinion", "review_opinion", "re_review_opinion"):
+            raise InvalidInput("只有意见书可以在出具时一并登记送达", field="delivery")
+        _check_delivery(ctx, kind, data.delivery, on)
+        await _case_delivered(session, ctx, actor, case, kind, data.delivery)
+    await session.refresh(case)
+    template = await template_in_force(session, kind.code)
+    values = await context_for(
+        session, ctx, case, kind, data, doc_number=doc_number, on=on, for_document=for_document
+    )
+    try:
+        content = rendering.render(template.content, values)
+    except rendering.TemplateBroken as exc:
+        raise Conflict(f"{kind.title}的模板无法生成文书:{exc}") from exc
+    doc = CaseDocument(
+        case_id=case.id,
+        kind=kind.code,
+        year=on.year,
+        seq=seq,
+        number=doc_number,
+        title=kind.title,
+        issued_on=on,
+        template_version=template.version,
+        template_sha256=template.sha256,
+        content=content,
+        sha256=hashlib.sha256(content).hexdigest(),
+        fields={k: v for k, v in values.items() if k not in UNLISTED},
+        supersedes_id=superseded.id if superseded else None,
+        for_document_id=for_document.id if for_document else None,
+        issued_by_user_id=actor.user_id if actor else None,
+        issued_by_name=audit.actor_name(actor),
+    )
+    session.add(doc)
+    await session.flush()
+    if data.delivery is not None:
+        session.add(_delivery_row(doc, actor, data.delivery))
+        await session.flush()
+    await record_event(
+        session=session,
+        case=case,
+        actor=actor,
+        kind="document.superseded" if superseded else "document.issued",
+        on=on,
+        before={"number": superseded.number} if superseded else None,
+        after={"kind": kind.code, "number": doc_number, "title": kind.title, "document_id": doc.id},
+        note=f"{kind.title} {doc_number}",
+    )
+    return doc
+
+
+async def _superseded(
+    session: AsyncSession, case: PetitionCase, kind: Kind, supersedes: int | None
+) -> CaseDocument | None:
+    if supersedes is None:
+        return None
+    old = await session.get(CaseDocument, supersedes)
+    if old is None or old.case_id != case.id or old.kind != kind.code:
+        raise InvalidInput(f"本事项没有可更正的{kind.title} {supersedes}", field="supersedes")
+    if await session.scalar(
+        select(CaseDocument.id).where(CaseDocument.supersedes_id == supersedes)
+    ):
+        raise Conflict(f"文书 {old.number} 已被更正过:请更正最新的一份")
+    return old
+
+
+async def _for_document(
+    session: AsyncSession, case: PetitionCase, kind: Kind, document_id: int | None
+) -> CaseDocument | None:
+    if kind.code != "service_receipt":
+        if document_id is not None:
+            raise InvalidInput("只有送达回证注明所送达的文书", field="for_document_id")
+        return None
+    if document_id is None:
+        raise InvalidInput("送达回证须注明所送达的文书", field="for_document_id")
+    doc = await session.get(CaseDocument, document_id)
+    if doc is None or doc.case_id != case.id or doc.kind == "service_receipt":
+        raise InvalidInput(f"本事项没有文书 {document_id}", field="for_document_id")
+    return doc
+
+
+# ---------------------------------------------------------------- delivery (送达)
+
+
+def _check_delivery(ctx: Context, kind: Kind, data: DeliveryIn, issued_on: date) -> None:
+    if data.delivered_on > ctx.today():
+        raise InvalidInput("送达日期晚于今天", field="delivered_on")
+    if data.delivered_on < issued_on:
+        raise InvalidInput("送达日期早于文书出具日期", field="delivered_on")
+    if data.method == "mail" and not data.tracking_number.strip():
+        raise InvalidInput("邮寄送达须填写邮件单号", field="tracking_number")
+    if data.method == "left" and not data.witnesses.strip():
+        raise InvalidInput("留置送达须写明见证人", field="witnesses")
+    if data.method == "public" and not data.evidence.strip():
+        raise InvalidInput("公告送达须写明公告的载体和日期", field="evidence")
+
+
+async def _case_delivered(
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    case: PetitionCase,
+    kind: Kind,
+    data: DeliveryIn,
+) -> None:
+    """What a delivery starts on the case: the 意见书's the petitioner's 30 days (arts. 35–36)."""
+    assert case.id is not None
+    if kind.code == "reply_opinion" and case.delivered_on is None:
+        await cases.transition(
+            session=session,
+            ctx=ctx,
+            actor=actor,
+            case_id=case.id,
+            data=case_schemas.Transition(
+                action="deliver",
+                delivery_method=METHOD_LABELS[data.method],
+                delivered_on=data.delivered_on,
+            ),
+        )
+    elif kind.code == "review_opinion":
+        # 复核 is asked within 30 days of receiving the 复查意见, not of the decision.
+        await restart_window(session, case, data.delivered_on)
+
+
+def _delivery_row(doc: CaseDocument, actor: Principal | None, data: DeliveryIn) -> Delivery:
+    assert doc.id is not None
+    return Delivery(
+        document_id=doc.id,
+        method=data.method,
+        delivered_on=data.delivered_on,
+        recipient=data.recipient.strip(),
+        tracking_number=data.tracking_number.strip(),
+        witnesses=data.witnesses.strip(),
+        evidence=data.evidence.strip(),
+        recorded_by_name=audit.actor_name(actor),
+    )
+
+
+async def deliver(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    document_id: int,
+    data: DeliveryIn,
+) -> Delivery:
+    doc = await get_document(session=session, principal=actor, document_id=document_id)
+    may_write(actor)
+    case = await for_change(session, actor, doc.case_id, None)
+    kind = KINDS[doc.kind]
+    if kind.code == "service_receipt":
+        raise InvalidInput("送达回证本身不送达:请登记所送达文书的送达", field="document_id")
+    if await session.scalar(select(Delivery.id).where(Delivery.document_id == doc.id)):
+        raise Conflict(f"文书 {doc.number} 已登记送达")
+    _check_delivery(ctx, kind, data, doc.issued_on)
+    await _case_delivered(session, ctx, actor, case, kind, data)
+    row = _delivery_row(doc, actor, data)
+    session.add(row)
+    try:
+        async with session.begin_nested():
+            await session.flush()
+    except IntegrityError as exc:
+        raise Conflict(f"文书 {doc.number} 刚被他人登记送达") from exc
+    await record_event(
+        session=session,
+        case=case,
+        actor=actor,
+        kind="document.delivered",
+        on=data.delivered_on,
+        after={
+            "document_id": doc.id,
+            "number": doc.number,
+            "method": data.method,
+            "delivered_on": data.delivered_on.isoformat(),
+        },
+        note=f"{doc.title} {doc.number} {METHOD_LABELS[data.method]}",
+    )
+    return row
+
+
+# ---------------------------------------------------------------- reading
+
+
+async def get_document(
+    *, session: AsyncSession, principal: Principal | None, document_id: int
+) -> CaseDocument:
+    """A document of a case the caller may read (404 otherwise, like the case)."""
+    doc = await session.get(CaseDocument, document_id)
+    if doc is None:
+        raise NotFound(f"文书 {document_id} 不存在")
+    try:
+        await get_case(session=session, case_id=doc.case_id, principal=principal)
+    except NotFound:
+        raise NotFound(f"文书 {document_id} 不存在") from None
+    return doc
+
+
+async def readable_content(
+    *, session: AsyncSession, principal: Principal | None, document_id: int
+) -> CaseDocument:
+    """The document's bytes print the petitioner's name and address whole: only for those
+    the privacy policy shows them to (the clerk handling the case, an admin)."""
+    doc = await get_document(session=session, principal=principal, document_id=document_id)
+    case = await session.get(PetitionCase, doc.case_id)
+    unit = await session.get(Unit, case.unit_id) if case else None
+    if not shows_whole(principal, unit_path=unit.path if unit else None):
+        raise Forbidden("文书载有信访人的个人信息,只有承办单位的信访干部和管理员可以下载")
+    return doc
+
+
+async def documents_of(
+    *, session: AsyncSession, principal: Principal | None, case_id: int
+) -> list[tuple[CaseDocument, Delivery | None, int | None]]:
+    """A case's documents with their delivery and, for a corrected one, its correction."""
+    await get_case(session=session, case_id=case_id, principal=principal)
+    docs = list(
+        await session.scalars(
+            select(CaseDocument)
+            .where(CaseDocument.case_id == case_id)
+            .order_by(col(CaseDocument.id))
+        )
+    )
+    ids = [d.id for d in docs]
+    deliveries = {
+        d.document_id: d
+        for d in await session.scalars(select(Delivery).where(col(Delivery.document_id).in_(ids)))
+    }
+    corrected = {d.supersedes_id: d.id for d in docs if d.supersedes_id}
+    return [(d, deliveries.get(d.id or 0), corrected.get(d.id or 0)) for d in docs]
