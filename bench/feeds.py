@@ -218,7 +218,7 @@ async def seed(database_url: str) -> str:
                 await s.execute(
                     text(f"SELECT setval('{table}_id_seq', (SELECT max(id) FROM {table}))")
                 )
-        actor = Principal(user_id=admin.id, name=admin.name, role="admin", token_id=0)  # type: ignore[arg-type]
+        actor = Principal(user_id=admin.id, name=admin.name, role="admin")  # type: ignore[arg-type]
         _, token = await feed_tokens.create_feed(
             session=s,
             actor=actor,

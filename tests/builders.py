@@ -189,3 +189,25 @@ def case_body(world: World, **extra: object) -> dict[str, object]:
     }
     body.update(extra)
     return body
+
+
+# The password every test user signs in to the console with (they need not change it).
+PASSWORD = "ceshi2026"
+
+
+async def give_passwords(
+    maker: async_sessionmaker[AsyncSession], world: World, password: str = PASSWORD
+) -> None:
+    """A console login for each of the world's users: username = the world's key."""
+    from reception.org.models import User
+    from reception.web.signin import hash_password
+
+    encoded = hash_password(password)
+    async with maker() as s:
+        for key, user_id in world.users.items():
+            user = await s.get(User, user_id)
+            assert user is not None
+            user.username = key
+            user.password_hash = encoded
+            user.must_change_password = False
+        await s.commit()

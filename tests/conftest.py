@@ -88,8 +88,6 @@ def backend(database_url: str) -> str:
 
 os.environ["RECEPTION_DATA_KEYS"] = TEST_KEYS
 
-os.environ["RECEPTION_DATA_KEYS"] = TEST_KEYS
-
 # "Now" for every test, set here and never read from the wall clock: 10:00 in Beijing on
 # Tuesday 2026-12-01. A test that needs another day sets the clock itself.
 NOW = "2026-12-01T10:00:00+08:00"

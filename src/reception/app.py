@@ -22,6 +22,7 @@ from reception.audit.controllers import AuditController
 from reception.auth import TokenAuthMiddleware
 from reception.boundary import boundary_middleware
 from reception.campaigns.controllers import CampaignController
+from reception.cases import pages as cases_pages
 from reception.cases.clocks import apply_calendar_year
 from reception.cases.controllers import CaseController, CategoryController, LeaderCasesController
 from reception.config import Settings, get_settings
@@ -34,7 +35,9 @@ from reception.documents.controllers import (
     DocumentTemplateController,
 )
 from reception.errors import exception_handlers
+from reception.feeds import pages as feeds_pages
 from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
+from reception.org import pages as org_pages
 from reception.org.controllers import (
     LeaderController,
     MeController,
@@ -43,13 +46,20 @@ from reception.org.controllers import (
     UserController,
     VenueController,
 )
+from reception.reports import pages as reports_pages
 from reception.reports.controllers import IncidentController, ReportController
+from reception.scheduling import leader_pages, rule_pages
+from reception.scheduling import pages as scheduling_pages
 from reception.scheduling.controllers import (
     AppointmentController,
     RuleController,
     SessionCasesController,
     SessionController,
 )
+from reception.web import console
+from reception.web import pages as web_pages
+from reception.web.render import template_config
+from reception.workcal import pages as workcal_pages
 from reception.workcal.controllers import CalendarController
 
 # Routes under /api (bearer token required).
@@ -81,6 +91,19 @@ API_HANDLERS: list[Any] = [
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = [feed_ics]
+# The console: pages for people signed in with a password (a session cookie), and the sign-in.
+CONSOLE_PAGES: list[Any] = [
+    *web_pages.PAGES,
+    *scheduling_pages.PAGES,
+    *leader_pages.PAGES,
+    *rule_pages.PAGES,
+    *cases_pages.PAGES,
+    *reports_pages.PAGES,
+    *feeds_pages.PAGES,
+    *org_pages.PAGES,
+    *workcal_pages.PAGES,
+]
+CONSOLE_PUBLIC_PAGES: list[Any] = [*web_pages.PUBLIC_PAGES]
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -142,6 +165,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             health,
             *PUBLIC_HANDLERS,
             api,
+            *console.console_router(CONSOLE_PAGES, CONSOLE_PUBLIC_PAGES),
             create_static_files_router(
                 path=openapi.STATIC_PATH,
                 directories=[openapi.STATIC_DIR],
@@ -156,7 +180,9 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "ctx": Provide(provide_ctx, sync_to_thread=False),
             "apply_year": Provide(provide_apply_year, sync_to_thread=False),
         },
-        exception_handlers=exception_handlers,
+        exception_handlers=console.html_errors(exception_handlers),
+        template_config=template_config(),
+        csrf_config=console.csrf_config(ctx),
         state=State(
             {"settings": settings, "ctx": ctx, "engine": engine, "sessionmaker": sessionmaker}
         ),

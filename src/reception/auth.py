@@ -12,7 +12,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -33,16 +33,20 @@ def hash_token(token: str) -> str:
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is calling: what guards and services need, loaded once per request."""
+    """Who is calling: what guards and services need, loaded once per request, from an API
+    token (programs) or a console session (people); the same rules apply to both."""
 
     user_id: int
     name: str
     role: str
-    token_id: int
+    token_id: int | None = None
     unit_id: int | None = None
     unit_path: str | None = None
     leader_id: int | None = None
     leader_ids: frozenset[int] = field(default_factory=frozenset)
+    # The console session (signed in with a password) the request came with.
+    session_id: int | None = None
+    must_change_password: bool = False
 
     @property
     def is_admin(self) -> bool:
@@ -56,8 +60,11 @@ class Principal:
         return False
 
 
-async def load_principal(session: AsyncSession, token: str) -> Principal | None:
-    """The live principal behind `token`, in one query (None: unknown, revoked or inactive).
+async def principal_of(
+    session: AsyncSession, credential: Any, *where: ColumnElement[bool]
+) -> Principal | None:
+    """The live principal behind one credential row (an API token or a console session),
+    in one query; None: unknown, revoked, ended or inactive.
 
     One row per leader a secretary is linked to (outer join; other roles get one row), with
     the user's unit path joined in. Nothing is cached: a revoked token or a deactivated user
@@ -71,12 +78,13 @@ async def load_principal(session: AsyncSession, token: str) -> Principal | None:
                 col(User.role),
                 col(User.unit_id),
                 col(User.leader_id),
-                col(ApiToken.id),
+                credential.id,
                 col(Unit.path),
                 col(SecretaryLeader.leader_id),
+                col(User.must_change_password),
             )
-            .select_from(ApiToken)
-            .join(User, col(User.id) == col(ApiToken.user_id))
+            .select_from(credential)
+            .join(User, col(User.id) == credential.user_id)
             .outerjoin(Unit, col(Unit.id) == col(User.unit_id))
             .outerjoin(
                 SecretaryLeader,
@@ -85,26 +93,35 @@ async def load_principal(session: AsyncSession, token: str) -> Principal | None:
                     col(User.role) == "secretary",
                 ),
             )
-            .where(
-                col(ApiToken.token_hash) == hash_token(token),
-                col(ApiToken.revoked_at).is_(None),
-                col(User.active).is_(True),
-            )
+            .where(*where, col(User.active).is_(True))
         )
     ).all()
     if not rows:
         return None
-    user_id, name, role, unit_id, leader_id, token_id, unit_path, _ = rows[0]
-    assert user_id is not None and token_id is not None  # primary keys
+    user_id, name, role, unit_id, leader_id, credential_id, unit_path, _, must_change = rows[0]
+    assert user_id is not None and credential_id is not None  # primary keys
+    by_token = credential is ApiToken
     return Principal(
         user_id=user_id,
         name=name,
         role=role,
-        token_id=token_id,
+        token_id=credential_id if by_token else None,
+        session_id=None if by_token else credential_id,
         unit_id=unit_id,
         unit_path=unit_path,
         leader_id=leader_id,
         leader_ids=frozenset(row[7] for row in rows if row[7] is not None),
+        must_change_password=bool(must_change) and not by_token,
+    )
+
+
+async def load_principal(session: AsyncSession, token: str) -> Principal | None:
+    """The principal behind an API token."""
+    return await principal_of(
+        session,
+        ApiToken,
+        col(ApiToken.token_hash) == hash_token(token),
+        col(ApiToken.revoked_at).is_(None),
     )
 
 

@@ -188,13 +188,16 @@ def demo(org_only: bool) -> None:
             f"满意率 {pct('satisfaction_rate')}(92.49%)、"
             f"群众参评率 {pct('participation_rate')}"
         )
+    from reception.demo.org import DEMO_PASSWORD
+
     click.echo(
-        "Demo logins (use: Authorization: Bearer <token>; kept in the data directory's "
-        "demo-tokens.json and the same on every run)"
+        f"Demo logins — console: sign in with the username and the password {DEMO_PASSWORD}; "
+        "API: Authorization: Bearer <token> (kept in the data directory's demo-tokens.json, "
+        "the same on every run)"
     )
     for login in logins:
         click.echo(
-            f"  {login.role:<10} {login.name:<6} user {login.user_id:<3} "
+            f"  {login.role:<10} {login.name:<6} {login.username:<10} user {login.user_id:<3} "
             f"{login.token}  {login.note}"
         )
 

@@ -34,6 +34,11 @@ class Settings:
     # The issuing office printed on notices, and where a petitioner asks for 复查.
     office_name: str = "天津市蓟州区信访办公室"
     review_body: str = "蓟州区人民政府"
+    # The console: a session idle this long ends; however active, it ends after the hours.
+    console_idle_minutes: int = 30
+    console_session_hours: int = 12
+    # Cookies marked Secure (sent over HTTPS only): on when the public URL is https.
+    cookie_secure: bool | None = None
     # The service's clock starts at this instant (ISO 8601 with offset) and runs on: for
     # training systems and tests that drive a real server. Empty: the real time.
     now: str = ""
@@ -50,6 +55,12 @@ class Settings:
             instant = datetime.fromisoformat(self.now)
             if instant.tzinfo is None:
                 raise ValueError("RECEPTION_NOW needs a UTC offset, e.g. 2026-12-01T09:00+08:00")
+
+    @property
+    def secure_cookies(self) -> bool:
+        if self.cookie_secure is not None:
+            return self.cookie_secure
+        return self.public_url.startswith("https://")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -79,6 +90,11 @@ class Settings:
             data_keys=env.get("RECEPTION_DATA_KEYS", ""),
             office_name=env.get("RECEPTION_OFFICE_NAME", "天津市蓟州区信访办公室"),
             review_body=env.get("RECEPTION_REVIEW_BODY", "蓟州区人民政府"),
+            console_idle_minutes=int(env.get("RECEPTION_CONSOLE_IDLE_MINUTES", "30")),
+            console_session_hours=int(env.get("RECEPTION_CONSOLE_SESSION_HOURS", "12")),
+            cookie_secure={"1": True, "true": True, "0": False, "false": False}.get(
+                env.get("RECEPTION_COOKIE_SECURE", "").lower()
+            ),
         )
 
 

@@ -29,6 +29,7 @@ from reception.scheduling.models import (
     SessionCase,
     SessionSlot,
 )
+from reception.web.models import ConsoleSession
 from reception.workcal.models import CalendarDay, CalendarYear
 
 metadata = SQLModel.metadata
@@ -51,6 +52,7 @@ __all__ = [
     "CasePetitioner",
     "ClockExtension",
     "ClockPause",
+    "ConsoleSession",
     "Delivery",
     "DocumentCounter",
     "DocumentTemplate",

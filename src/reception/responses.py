@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, tzinfo
 from typing import Annotated, Any, Generic, TypeVar
+from urllib.parse import quote
 
 import msgspec
 from litestar.params import QueryParameter
@@ -38,3 +39,9 @@ def read_as(cls: type[S], obj: Any, tz: tzinfo, **extra: Any) -> S:
             value = value.astimezone(tz)
         values[name] = value
     return cls(**values)
+
+
+def attachment(name: str, fallback: str) -> str:
+    """Content-Disposition for a download: the Chinese file name for browsers (RFC 6266
+    filename*), a plain one for the rest."""
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"

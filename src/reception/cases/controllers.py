@@ -4,7 +4,7 @@ resolution, evaluation, timeline. Thin: parse, call, shape."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
@@ -102,6 +102,10 @@ class CaseController(Controller):
                 description="Reference (or part), or a petitioner's exact name, ID number or phone",
             ),
         ] = None,
+        sort: Annotated[
+            Literal["registered", "due"],
+            QueryParameter(description="registered: newest first; due: next deadline first"),
+        ] = "registered",
     ) -> Page[schemas.CaseSummary]:
         as_of = ctx.today()
         rows, total = await views.list_cases(
@@ -119,6 +123,7 @@ class CaseController(Controller):
             category=category,
             first_time=first_time,
             q=q,
+            sort=sort,
         )
         items = await views.summaries(session=db, principal=request.user, cases=rows, as_of=as_of)
         return Page(items, total, limit, offset)

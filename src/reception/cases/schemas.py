@@ -199,6 +199,10 @@ class CaseSummary(Struct):
     next_due_kind: str | None
     overdue: bool
     provisional: bool
+    # The next deadline as its clock counts it: days (working or calendar) left, negative
+    # when overdue, and the same in words (剩 3 天 / 今日到期 / 超期 2 个工作日).
+    days_left: int | None = None
+    time_left: str | None = None
 
 
 class RepeatCandidate(Struct):
@@ -288,6 +292,9 @@ class LeaderCase(Struct):
     next_due: date | None
     next_due_kind: str | None
     overdue: bool
+    # From today to the next due date, as its clock counts: "剩 12 天", "超期 3 个工作日".
+    days_left: int | None = None
+    time_left: str | None = None
 
 
 class CategoryIn(Strict):

@@ -5,8 +5,9 @@ case lists — the response shaping. Petitioners' data shows whole only as
 from __future__ import annotations
 
 from datetime import date, tzinfo
+from typing import Any
 
-from sqlalchemy import exists, or_
+from sqlalchemy import exists, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -32,6 +33,7 @@ from reception.org.access import subtree_ids
 from reception.org.models import Leader, Unit
 from reception.petitioner import normal_id_number, normal_phone
 from reception.privacy import mask_address, mask_id_number, mask_name, mask_phone, shows_whole
+from reception.workcal import service as workcal
 
 Clocks = list[tuple[CaseClock, list[ClockExtension]]]
 
@@ -52,7 +54,11 @@ async def list_cases(
     category: str | None = None,
     first_time: bool | None = None,
     q: str | None = None,
+    sort: str = "registered",
+    open_only: bool = False,
 ) -> tuple[list[PetitionCase], int]:
+    """`sort`: "registered" (newest first) or "due" (the office's next deadline first, the
+    most overdue at the top; cases with no running clock last)."""
     query = select(PetitionCase).where(case_scope(principal))
     if overdue is not None:
         late = exists().where(
@@ -83,6 +89,8 @@ async def list_cases(
         query = query.where(col(PetitionCase.unit_id).in_(subtree_ids(unit.path)))
     if stage:
         query = query.where(PetitionCase.stage == stage)
+    elif open_only:
+        query = query.where(PetitionCase.stage != "closed")
     if channel:
         query = query.where(PetitionCase.channel == channel)
     if category:
@@ -106,14 +114,21 @@ async def list_cases(
                 ),
             )
         )
-    return await paginate(
-        session,
-        query,
-        col(PetitionCase.registered_on).desc(),
-        col(PetitionCase.id).desc(),
-        limit=limit,
-        offset=offset,
-    )
+    if sort == "due":
+        due = (
+            select(func.min(CaseClock.current_due))
+            .where(
+                col(CaseClock.case_id) == col(PetitionCase.id),
+                col(CaseClock.status) == "running",
+                col(CaseClock.kind).in_(workflow.OFFICE_CLOCKS),
+            )
+            .correlate(PetitionCase)
+            .scalar_subquery()
+        )
+        order: tuple[Any, ...] = (due.asc().nulls_last(), col(PetitionCase.id))
+    else:
+        order = (col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
+    return await paginate(session, query, *order, limit=limit, offset=offset)
 
 
 def next_due(clocks: Clocks) -> CaseClock | None:
@@ -155,10 +170,13 @@ async def summaries(
         ).all()
     }
     clocks = await clocks_of(session=session, case_ids=ids)
+    dues = [k.current_due for pairs in clocks.values() for k, _ in pairs] + [as_of]
+    calendar = await workcal.calendar_around(session=session, start=min(dues), end=max(dues))
     out = []
     for c in cases:
         assert c.id is not None
         nxt = next_due(clocks[c.id])
+        left = workflow.time_left(calendar, nxt.kind, nxt.current_due, as_of) if nxt else None
         owner = owners.get(c.id)
         out.append(
             schemas.CaseSummary(
@@ -186,6 +204,8 @@ async def summaries(
                 next_due_kind=nxt.kind if nxt else None,
                 overdue=any_overdue(clocks[c.id], as_of),
                 provisional=any(k.provisional for k, _ in clocks[c.id] if k.status == "running"),
+                days_left=left.days if left else None,
+                time_left=left.label if left else None,
             )
         )
     return out
@@ -386,10 +406,13 @@ async def leader_cases(
         query = query.where(case_scope(principal))
     rows = (await session.execute(query)).all()
     clocks = await clocks_of(session=session, case_ids=[c.id for _, c in rows if c.id])
+    dues = [c.current_due for pairs in clocks.values() for c, _ in pairs] + [as_of]
+    calendar = await workcal.calendar_around(session=session, start=min(dues), end=max(dues))
     out = []
     for o, c in rows:
         assert c.id is not None
         nxt = next_due(clocks[c.id])
+        left = workflow.time_left(calendar, nxt.kind, nxt.current_due, as_of) if nxt else None
         out.append(
             schemas.LeaderCase(
                 case_id=c.id,
@@ -404,6 +427,8 @@ async def leader_cases(
                 next_due=nxt.current_due if nxt else None,
                 next_due_kind=nxt.kind if nxt else None,
                 overdue=any_overdue(clocks[c.id], as_of),
+                days_left=left.days if left else None,
+                time_left=left.label if left else None,
             )
         )
     return out

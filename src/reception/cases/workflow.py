@@ -26,6 +26,22 @@ STAGE_LABELS = {
     "re_review": "复核",
     "closed": "办结",
 }
+# How a person reads the codes (pages, exports).
+CHANNEL_LABELS = {
+    "letter": "来信",
+    "visit": "来访",
+    "online": "网上信访",
+    "phone": "电话",
+    "grid_proxy": "网格员代办",
+}
+SOURCE_LABELS = {"own": "本级受理", "city": "市信访办转送", "national": "国家信访局转送"}
+RESOLUTION_LABELS = {"unresolved": "未化解", "resolved": "已化解", "ceased": "息诉罢访"}
+SATISFACTION_LABELS = {
+    "satisfied": "满意",
+    "basically_satisfied": "基本满意",
+    "dissatisfied": "不满意",
+    "not_evaluated": "未评价",
+}
 DEFAULT_CATEGORIES = {
     "housing": "涉房",
     "wages": "涉薪",
@@ -91,6 +107,37 @@ def due_date(calendar: WorkCalendar, kind: str, started_on: date, extra_days: in
     if rule.working_days:
         return calendar.add_workdays(started_on, rule.length + extra_days)
     return calendar.add_days(started_on, rule.length + extra_days)
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """How far a due date is from a day, counted as its clock counts (working or calendar
+    days): positive left, zero due that day, negative overdue by that many."""
+
+    days: int
+    working: bool
+
+    @property
+    def label(self) -> str:
+        unit = "个工作日" if self.working else "天"
+        if self.days > 0:
+            return f"剩 {self.days} {unit}"
+        if self.days == 0:
+            return "今日到期"
+        return f"超期 {-self.days} {unit}"
+
+
+def time_left(calendar: WorkCalendar, kind: str, due: date, as_of: date) -> TimeLeft:
+    working = CLOCK_RULES[kind].working_days
+    if working:
+        days = (
+            calendar.workdays_between(as_of, due)
+            if due >= as_of
+            else -calendar.workdays_between(due, as_of)
+        )
+    else:
+        days = (due - as_of).days
+    return TimeLeft(days, working)
 
 
 # The petitioner's window to ask for 复查/复核 is theirs, not the office's: when it passes

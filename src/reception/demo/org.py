@@ -3,6 +3,7 @@ fictional people (every name uses 某, the usual mark of an anonymised name). Id
 
 from __future__ import annotations
 
+import asyncio
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from reception.auth import hash_token
 from reception.org import schemas
 from reception.org import service as org
 from reception.org.models import ApiToken, Leader, Unit, User, Venue
+from reception.web.signin import hash_password
 
 DISTRICT = "蓟州区"
 TOWNSHIPS = [
@@ -79,6 +81,21 @@ SECRETARIES = [
 ]
 
 
+# Every demo login signs in to the console with this password (a training system; the
+# accounts are not asked to change it). Real accounts get theirs from an admin, once.
+DEMO_PASSWORD = "jiefang2026"
+USERNAMES = {
+    "系统管理员": "admin",
+    "孙某秘": "sunmishu",
+    "钱某秘": "qianmishu",
+    "吴某秘": "wumishu",
+    "冯某登": "fengdeng",
+    "褚某记": "chuji",
+    "李某乙": "liyi",
+    "卫某督": "weidu",
+}
+
+
 @dataclass
 class DemoLogin:
     role: str
@@ -86,6 +103,7 @@ class DemoLogin:
     user_id: int
     token: str
     note: str
+    username: str = ""
 
 
 async def _unit(session: AsyncSession, name: str, kind: str, parent: Unit | None) -> Unit:
@@ -199,7 +217,11 @@ async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[
             _, token = await org.issue_token(
                 session=session, actor=None, user_id=user.id, label=DEMO_LABEL
             )
-        result.append(DemoLogin(user.role, user.name, user.id, token, note))
+        if user.username is None and USERNAMES.get(user.name):
+            user.username = USERNAMES[user.name]
+            user.password_hash = await asyncio.to_thread(hash_password, DEMO_PASSWORD)
+            await session.flush()
+        result.append(DemoLogin(user.role, user.name, user.id, token, note, user.username or ""))
     _write_kept(data_dir, {str(r.user_id): r.token for r in result})
     return result
 

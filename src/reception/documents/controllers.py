@@ -6,7 +6,6 @@ cannot put a suffix on a path parameter (see feeds' event.ics)."""
 from __future__ import annotations
 
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
@@ -15,17 +14,14 @@ from sqlmodel import select
 from reception.auth import Principal, require
 from reception.context import Context, Ctx
 from reception.db import DB
-from reception.documents import rendering, schemas, service
+from reception.documents import schemas, service
+from reception.documents.files import DOCX, docx_response, pdf_response
 from reception.documents.kinds import KINDS, METHOD_LABELS
 from reception.documents.models import CaseDocument, Delivery
-from reception.errors import DomainError, InvalidInput
+from reception.errors import InvalidInput
+from reception.responses import attachment
 
 AnyRequest = Request[Principal, Any, Any]
-DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
-
-
-class PdfUnavailable(DomainError):
-    status, slug, title = 503, "pdf-unavailable", "无法生成 PDF"
 
 
 def delivery_read(d: Delivery, ctx: Context) -> schemas.DeliveryRead:
@@ -68,10 +64,6 @@ def document_read(
         docx_url=f"/api/documents/{doc.id}/file.docx",
         pdf_url=f"/api/documents/{doc.id}/file.pdf",
     )
-
-
-def _attachment(name: str, fallback: str) -> str:
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 class CaseDocumentController(Controller):
@@ -122,41 +114,13 @@ class DocumentController(Controller):
     async def docx(
         self, db: DB, request: AnyRequest, document_id: FromPath[int]
     ) -> Response[bytes]:
-        doc = await service.readable_content(
-            session=db, principal=request.user, document_id=document_id
-        )
-        return Response(
-            doc.content,
-            media_type=DOCX,
-            headers={
-                "Content-Disposition": _attachment(
-                    f"{doc.title}_{doc.number}.docx", f"document-{doc.id}.docx"
-                ),
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return await docx_response(db, request.user, document_id)
 
     @get("/{document_id:int}/file.pdf", media_type="application/pdf")
     async def pdf(self, db: DB, request: AnyRequest, document_id: FromPath[int]) -> Response[bytes]:
         """The same document as PDF, converted by LibreOffice on this server (503 if it is
         not installed: the DOCX prints the same)."""
-        doc = await service.readable_content(
-            session=db, principal=request.user, document_id=document_id
-        )
-        try:
-            body = await rendering.to_pdf(doc.content)
-        except rendering.NoConverter as exc:
-            raise PdfUnavailable(str(exc)) from exc
-        return Response(
-            body,
-            media_type="application/pdf",
-            headers={
-                "Content-Disposition": _attachment(
-                    f"{doc.title}_{doc.number}.pdf", f"document-{doc.id}.pdf"
-                ),
-                "Cache-Control": "private, no-store",
-            },
-        )
+        return await pdf_response(db, request.user, document_id)
 
     @post("/{document_id:int}/delivery", guards=[require("clerk")])
     async def deliver(
@@ -212,7 +176,7 @@ class DocumentTemplateController(Controller):
             template.content,
             media_type=DOCX,
             headers={
-                "Content-Disposition": _attachment(f"{KINDS[kind].title}模板.docx", f"{kind}.docx")
+                "Content-Disposition": attachment(f"{KINDS[kind].title}模板.docx", f"{kind}.docx")
             },
         )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import tzinfo
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, patch, post
+from litestar import Controller, Request, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
 from reception.auth import Principal, require
@@ -14,6 +14,7 @@ from reception.context import Ctx
 from reception.db import DB
 from reception.org import schemas, service
 from reception.responses import Limit, Offset, Page, read_as
+from reception.web import signin
 
 AnyRequest = Request[Principal, Any, Any]
 admin_only = [require("admin")]
@@ -224,6 +225,27 @@ class UserController(Controller):
         data: JSONBody[schemas.UserUpdate],
     ) -> schemas.UserRead:
         user = await service.update_user(session=db, actor=request.user, user_id=user_id, data=data)
+        return (await _user_reads(db, [user], ctx.tz))[0]
+
+    @put("/{user_id:int}/password", status_code=200)
+    async def set_password(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        user_id: FromPath[int],
+        data: JSONBody[schemas.PasswordSet],
+    ) -> schemas.UserRead:
+        """Set (or reset) the console login: the person must choose their own password at
+        the next sign-in, and any open sessions of theirs end."""
+        user = await signin.set_password(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            user_id=user_id,
+            username=data.username,
+            password=data.password,
+        )
         return (await _user_reads(db, [user], ctx.tz))[0]
 
     @get("/{user_id:int}/tokens")

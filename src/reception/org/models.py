@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import CheckConstraint, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import ROLES, UNIT_KINDS, sql_in
@@ -55,7 +55,11 @@ class Venue(SQLModel, table=True):
 class User(SQLModel, table=True):
     # "user" is reserved in PostgreSQL.
     __tablename__ = "app_user"
-    __table_args__ = (CheckConstraint(sql_in("role", ROLES), name="role"),)
+    __table_args__ = (
+        CheckConstraint(sql_in("role", ROLES), name="role"),
+        # One login per person: NULL for accounts that only hold API tokens.
+        UniqueConstraint("username"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=50)
@@ -65,6 +69,19 @@ class User(SQLModel, table=True):
     # The leader this login belongs to, for role "leader".
     leader_id: int | None = Field(default=None, foreign_key="leader.id", index=True)
     active: bool = Field(default=True)
+    # Signing in to the console (API tokens are for programs).
+    username: str | None = Field(default=None, max_length=50)
+    # argon2id (argon2-cffi's encoded form); empty: no password set, cannot sign in.
+    password_hash: str = Field(
+        default="", max_length=200, sa_column_kwargs={"server_default": text("''")}
+    )
+    # A password an admin set (first, or reset): the user must choose their own.
+    must_change_password: bool = Field(
+        default=False, sa_column_kwargs={"server_default": text("false")}
+    )
+    # Consecutive failures since the last good sign-in, and the lock they earned.
+    failed_sign_ins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 

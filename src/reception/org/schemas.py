@@ -113,6 +113,16 @@ class UserRead(Struct):
     active: bool
     created_at: datetime
     updated_at: datetime
+    # The console login (None: API tokens only) and whether its password is an admin's.
+    username: str | None = None
+    must_change_password: bool = False
+
+
+class PasswordSet(Strict):
+    """An admin sets a person's console login: a first password they must change."""
+
+    password: Annotated[str, Meta(min_length=1, max_length=128)]
+    username: Annotated[str, Meta(min_length=2, max_length=50)] | None = None
 
 
 class TokenCreate(Strict):

@@ -357,6 +357,9 @@ async def update_user(
     old_links = (await linked_leader_ids(session=session, user_ids=[user_id]))[user_id]
     before = _user_snapshot(user, old_links)
     changes = data.changes()
+    if actor is not None and actor.user_id == user_id and changes.get("active") is False:
+        # The last admin locking himself out would leave nobody to let him back in.
+        raise Conflict("不能停用自己的账号")
     new_links = changes.pop("leader_ids", old_links)
     await _check_user_fields(
         session,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import date, tzinfo
 from typing import Annotated, Any, Literal
-from urllib.parse import quote
 
 from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
@@ -14,17 +13,9 @@ from reception.auth import Principal, require
 from reception.context import Ctx
 from reception.db import DB
 from reception.reports import incidents, schemas, service, writers
+from reception.responses import attachment
 
 AnyRequest = Request[Principal, Any, Any]
-
-
-def filename(month: str, unit_name: str, fmt: str) -> str:
-    return f"书记点评会信访月报_{month}_{unit_name}.{fmt}"
-
-
-def attachment(name: str, fallback: str) -> str:
-    """Chinese file name for browsers (RFC 6266 filename*), a plain one for the rest."""
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name)}"
 
 
 class ReportController(Controller):
@@ -63,10 +54,33 @@ class ReportController(Controller):
         headers = {}
         if format != "json":
             headers["Content-Disposition"] = attachment(
-                filename(month, report["unit"]["name"], format),
+                writers.filename(month, report["unit"]["name"], format),
                 f"review-{month}-unit{report['unit']['id']}.{format}",
             )
         return Response(body, media_type=writers.CONTENT_TYPES[format], headers=headers)
+
+    @get("/trend")
+    async def trend(
+        self,
+        db: DB,
+        ctx: Ctx,
+        first_month: Annotated[
+            str,
+            QueryParameter(name="from", pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+        ],
+        last_month: Annotated[
+            str,
+            QueryParameter(name="to", pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+        ],
+        unit_id: Annotated[
+            int | None, QueryParameter(description="Root of the subtree (default: the district)")
+        ] = None,
+    ) -> dict[str, Any]:
+        """The review's headline figures month by month (at most 36 months): the same
+        aggregates as the review, so each month equals the review of that month."""
+        return await service.trend(
+            session=db, ctx=ctx, first_month=first_month, last_month=last_month, unit_id=unit_id
+        )
 
 
 class IncidentController(Controller):

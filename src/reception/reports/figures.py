@@ -264,21 +264,21 @@ def late_clause(first: date, last: date, as_of: date) -> Any:
     return where(workflow.late_in, CaseClock, first, last, as_of)
 
 
+HEADLINE = (
+    "new_cases",
+    "first_time",
+    "repeat",
+    "repeat_share",
+    "remote_share",
+    "timely_accept_rate",
+    "on_time_handle_rate",
+    "participation_rate",
+    "satisfaction_rate",
+    "overdue_accept",
+    "overdue_handle",
+)
+
+
 def headline(total: UnitFigures) -> dict[str, Any]:
     t = total.as_dict()
-    return {
-        key: t[key]
-        for key in (
-            "new_cases",
-            "first_time",
-            "repeat",
-            "repeat_share",
-            "remote_share",
-            "timely_accept_rate",
-            "on_time_handle_rate",
-            "participation_rate",
-            "satisfaction_rate",
-            "overdue_accept",
-            "overdue_handle",
-        )
-    }
+    return {key: t[key] for key in HEADLINE}

@@ -223,3 +223,51 @@ async def review(
             after={"month": month, "unit_id": scope.root.id, "as_of": day.isoformat()},
         )
     return report
+
+
+MAX_TREND_MONTHS = 36
+
+
+async def trend(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    first_month: str,
+    last_month: str,
+    unit_id: int | None = None,
+) -> dict[str, Any]:
+    """The review's headline figures for each month of a range (the same SQL aggregates as
+    the review: a month's figures here equal the review's of that month). A month before the
+    first registered case says `no_data`; a rate whose denominator is zero is null."""
+    if last_month < first_month:
+        raise InvalidInput("结束月份不能早于开始月份", field="to")
+    months = [first_month]
+    while months[-1] < last_month:
+        months.append(figures.shift_month(months[-1], 1))
+        if len(months) > MAX_TREND_MONTHS:
+            raise InvalidInput(f"一次最多 {MAX_TREND_MONTHS} 个月", field="to")
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    scope = await figures.scope_of(session, unit_id)
+    first_record = await session.scalar(
+        select(func.min(PetitionCase.registered_on)).where(
+            col(PetitionCase.unit_id).in_(figures.subtree(scope))
+        )
+    )
+    today = ctx.today()
+    out = []
+    for month in months:
+        first, last = figures.month_bounds(month)
+        if first_record is None or last < first_record or first > today:
+            empty = dict.fromkeys(figures.HEADLINE, None)
+            out.append({"month": month, "no_data": True, **empty})
+            continue
+        _, total = await figures.unit_figures(session, scope, first, last, min(last, today))
+        out.append({"month": month, "no_data": False, **figures.headline(total)})
+    return {
+        "unit": {"id": scope.root.id, "name": scope.root.name, "kind": scope.root.kind},
+        "from": first_month,
+        "to": last_month,
+        "as_of": today.isoformat(),
+        "months": out,
+    }

@@ -401,3 +401,7 @@ WRITERS: dict[str, Callable[[dict[str, Any]], bytes]] = {
     "csv": to_csv,
     "xlsx": to_xlsx,
 }
+
+
+def filename(month: str, unit_name: str, fmt: str) -> str:
+    return f"书记点评会信访月报_{month}_{unit_name}.{fmt}"

@@ -15,7 +15,7 @@ from reception.context import Ctx
 from reception.db import DB
 from reception.privacy import shows_whole
 from reception.responses import Limit, Offset, Page
-from reception.scheduling import booking, generation, links, schemas, service, views
+from reception.scheduling import booking, generation, history, links, schemas, service, views
 from reception.scheduling.access import get_appointment, get_session, session_etag
 
 AnyRequest = Request[Principal, Any, Any]
@@ -237,6 +237,21 @@ class SessionController(Controller):
             pairs, principal=request.user, leader_id=subject.leader_id, tz=ctx.tz
         )
         return Page(items, len(items), len(items), 0)
+
+    @post("/{session_id:int}/appointments/check", status_code=200)
+    async def check_petitioner(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        session_id: FromPath[int],
+        data: JSONBody[schemas.PetitionerCheck],
+    ) -> list[schemas.BookingWarning]:
+        """Before booking: already booked here, been before, cases registered (what the
+        caller may see). Nothing is written."""
+        return await history.before_booking(
+            session=db, ctx=ctx, principal=request.user, session_id=session_id, data=data
+        )
 
     @post("/{session_id:int}/appointments")
     async def book(

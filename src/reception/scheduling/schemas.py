@@ -174,6 +174,22 @@ class AppointmentCreate(Strict):
     allow_duplicate: bool = False
 
 
+class PetitionerCheck(Strict):
+    """Who is about to be booked (POST …/appointments/check): the warnings come back."""
+
+    petitioner_name: Annotated[str, Meta(max_length=50)] = ""
+    petitioner_phone: Annotated[str, Meta(max_length=20)] = ""
+    petitioner_id_number: Annotated[str, Meta(max_length=18)] = ""
+
+
+class BookingWarning(Struct):
+    # double_booking (already in this session) | repeat_visit | repeat_petition
+    kind: str
+    message: str
+    appointment_id: int | None = None
+    case_id: int | None = None
+
+
 class AppointmentMove(Strict):
     """改约: to another slot of the same session, or to another session of the same leader."""
 

@@ -205,3 +205,14 @@ async def day_sheet(
             pairs, principal=principal, leader_id=subject.leader_id, tz=tz
         ),
     )
+
+
+def call_list(sheet: schemas.DaySheet) -> list[schemas.AppointmentRead]:
+    """Whom to ring after a cancellation: the appointments the session's cancellation itself
+    cancelled (stamped with the same instant), not those cancelled earlier one by one."""
+    cancelled_at = sheet.session.cancelled_at
+    if cancelled_at is None:
+        return []
+    return [
+        a for a in sheet.appointments if a.status == "cancelled" and a.cancelled_at == cancelled_at
+    ]

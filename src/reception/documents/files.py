@@ -1,0 +1,52 @@
+"""A document's file as a download: the DOCX as issued, or the PDF LibreOffice makes of it.
+The API and the console serve them the same way."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Response
+
+from reception.auth import Principal
+from reception.documents import rendering, service
+from reception.errors import DomainError
+from reception.responses import attachment
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+
+
+class PdfUnavailable(DomainError):
+    status, slug, title = 503, "pdf-unavailable", "无法生成 PDF"
+
+
+async def docx_response(db: Any, principal: Principal, document_id: int) -> Response[bytes]:
+    """A document's file as issued (the API and the console serve it the same way)."""
+    doc = await service.readable_content(session=db, principal=principal, document_id=document_id)
+    return Response(
+        doc.content,
+        media_type=DOCX,
+        headers={
+            "Content-Disposition": attachment(
+                f"{doc.title}_{doc.number}.docx", f"document-{doc.id}.docx"
+            ),
+            "Cache-Control": "private, no-store",
+        },
+    )
+
+
+async def pdf_response(db: Any, principal: Principal, document_id: int) -> Response[bytes]:
+    doc = await service.readable_content(session=db, principal=principal, document_id=document_id)
+    try:
+        body = await rendering.to_pdf(doc.content)
+    except rendering.NoConverter as exc:
+        raise PdfUnavailable(str(exc)) from exc
+    return Response(
+        body,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": attachment(
+                f"{doc.title}_{doc.number}.pdf", f"document-{doc.id}.pdf"
+            ),
+            "Cache-Control": "private, no-store",
+        },
+    )

@@ -1,0 +1,156 @@
+"""The reviewer's (督查) dashboard in the console: the month's headline figures with 环比 and
+同比, the 12-month trend, townships, 三无, campaigns and leaders' reception days as charts
+(Apache ECharts, served by the service) with each section's table under its chart, and the
+same month's XLSX / CSV / JSON. The figures are the review's own (service.review, trend)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+import msgspec
+from litestar import Request, Response, get
+from litestar.params import QueryParameter
+from litestar.response import Template
+
+from reception.auth import Principal, require
+from reception.context import Ctx
+from reception.db import DB
+from reception.org import service as org
+from reception.reports import figures, service, writers
+from reception.responses import attachment
+from reception.web.render import page
+
+AnyRequest = Request[Principal, Any, Any]
+REVIEWERS = [require("reviewer")]
+Month = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+UnitId = Annotated[int | None, QueryParameter(name="unit_id", ge=1)]
+
+# The headline figures, in the order the meeting reads them: (key, label, is a rate).
+FIGURES = (
+    ("timely_accept_rate", "及时受理率", True),
+    ("on_time_handle_rate", "按期办结率", True),
+    ("participation_rate", "群众参评率", True),
+    ("satisfaction_rate", "群众满意率", True),
+    ("remote_share", "信网电占比", True),
+    ("repeat_share", "重复信访占比", True),
+    ("new_cases", "新增信访事项", False),
+    ("first_time", "初信初访", False),
+)
+# Which counts a rate divides: shown when the denominator is zero ("本月无…").
+DENOMINATORS = {
+    "timely_accept_rate": "本月无到期的受理期限",
+    "on_time_handle_rate": "本月无到期的办理期限",
+    "participation_rate": "本月无已答复的事项",
+    "satisfaction_rate": "本月无已评价的事项",
+    "remote_share": "本月无新增事项",
+    "repeat_share": "本月无新增事项",
+}
+
+
+def _default_month(today: Any) -> str:
+    # The meeting reviews the month just ended.
+    return figures.shift_month(f"{today.year:04d}-{today.month:02d}", -1)
+
+
+def _cell(value: Any, rate: bool) -> str:
+    if value is None:
+        return "—"
+    return f"{value * 100:.1f}%" if rate else str(value)
+
+
+def _delta(now: Any, then: dict[str, Any], key: str, rate: bool) -> str:
+    """环比 / 同比 as a person reads it: 无数据 (no record that month), 不适用 (a rate with a
+    zero denominator either month), or the change."""
+    if then.get("no_data"):
+        return "无数据"
+    before = then.get(key)
+    if now is None or before is None:
+        return "不适用"
+    diff = now - before
+    if rate:
+        return f"{'+' if diff >= 0 else ''}{diff * 100:.1f} 个百分点"
+    return f"{'+' if diff >= 0 else ''}{diff}"
+
+
+@get("/review", guards=REVIEWERS)
+async def dashboard(
+    db: DB, ctx: Ctx, request: AnyRequest, month: Month = None, unit_id: UnitId = None
+) -> Template:
+    month = month or _default_month(ctx.today())
+    report = await service.review(
+        session=db, ctx=ctx, actor=request.user, month=month, unit_id=unit_id
+    )
+    trend = await service.trend(
+        session=db,
+        ctx=ctx,
+        first_month=figures.shift_month(month, -11),
+        last_month=month,
+        unit_id=unit_id,
+    )
+    comparison = report["comparison"]
+    current = comparison["current"]
+    headline = [
+        {
+            "key": key,
+            "label": label,
+            "value": _cell(current[key], rate),
+            "zero": current[key] is None and key in DENOMINATORS,
+            "why": DENOMINATORS.get(key, ""),
+            "mom": _delta(current[key], comparison["previous_month"], key, rate),
+            "yoy": _delta(current[key], comparison["same_month_last_year"], key, rate),
+        }
+        for key, label, rate in FIGURES
+    ]
+    units, _ = await org.list_units(session=db, limit=1000, offset=0, active=True)
+    choices = [(u.id, u.name) for u in units if u.kind in ("district", "township", "department")]
+    charts = {
+        "trend": trend["months"],
+        "units": [u for u in report["units"] if u["kind"] != "district"],
+        "sanwu": report["sanwu"],
+        "campaigns": report["campaigns"],
+        "leaders": report["leaders"],
+    }
+    return page(
+        request,
+        "reports/review.html",
+        title=f"{month} 月度点评",
+        month=month,
+        unit_id=unit_id,
+        units=choices,
+        r=report,
+        headline=headline,
+        trend=trend["months"],
+        rate_labels=[(k, label) for k, label, rate in FIGURES if rate],
+        charts=msgspec.json.encode(charts).decode(),
+        cell=_cell,
+    )
+
+
+@get("/review/export", guards=REVIEWERS)
+async def export(
+    db: DB,
+    ctx: Ctx,
+    request: AnyRequest,
+    month: Annotated[str, QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+    unit_id: UnitId = None,
+    format: Annotated[Literal["xlsx", "csv", "json"], QueryParameter()] = "xlsx",
+) -> Response[bytes]:
+    """The same export as GET /api/reports/review, for the signed-in reviewer."""
+    report = await service.review(
+        session=db, ctx=ctx, actor=request.user, month=month, unit_id=unit_id
+    )
+    body = await asyncio.to_thread(writers.WRITERS[format], report)
+    return Response(
+        body,
+        media_type=writers.CONTENT_TYPES[format],
+        headers={
+            "Content-Disposition": attachment(
+                writers.filename(month, report["unit"]["name"], format),
+                f"review-{month}-unit{report['unit']['id']}.{format}",
+            )
+        },
+    )
+
+
+PAGES = [dashboard, export]

@@ -1,0 +1,104 @@
+"""A leader's own pages (console): his week and today's sessions, his 包案 cases with the time
+left on each, and recording what a field visit achieved. Usable on a phone."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Template
+
+from reception.auth import Principal, require
+from reception.cases import views as case_views
+from reception.context import Ctx
+from reception.db import DB
+from reception.errors import DomainError
+from reception.org import service as org
+from reception.scheduling import schemas, service, views
+from reception.scheduling.pages import KIND_LABELS, load_sheet, sheet_page
+from reception.scheduling.rules import STATUS_LABELS
+from reception.web.render import FormErrors, page, refused, see_other, to_body
+
+AnyRequest = Request[Principal, Any, Any]
+
+
+def _leader_id(request: AnyRequest) -> int:
+    leader_id = request.user.leader_id
+    assert leader_id is not None  # a leader's login always names him (org service rule)
+    return leader_id
+
+
+@get("/me", guards=[require("leader")])
+async def my_schedule(
+    db: DB,
+    ctx: Ctx,
+    request: AnyRequest,
+    week: Annotated[date | None, QueryParameter(name="week")] = None,
+) -> Template:
+    """His week (Monday to Sunday), today's sessions first."""
+    leader_id = _leader_id(request)
+    today = ctx.today()
+    monday = (week or today) - timedelta(days=(week or today).weekday())
+    rows, _ = await service.list_sessions(
+        session=db,
+        principal=request.user,
+        limit=200,
+        offset=0,
+        leader_id=leader_id,
+        date_from=min(monday, today),
+        date_to=max(monday + timedelta(days=6), today),
+    )
+    sessions = await views.session_rows(session=db, subjects=rows, tz=ctx.tz)
+    days = [monday + timedelta(days=i) for i in range(7)]
+    leader = await org.get_leader(session=db, leader_id=leader_id, principal=request.user)
+    cases = await case_views.leader_cases(
+        session=db, leader_id=leader_id, principal=request.user, as_of=today
+    )
+    return page(
+        request,
+        "scheduling/me.html",
+        title="我的日程",
+        leader=leader,
+        todays=[s for s in sessions if s.date == today],
+        days=[(d, [s for s in sessions if s.date == d]) for d in days],
+        previous=(monday - timedelta(days=7)).isoformat(),
+        following=(monday + timedelta(days=7)).isoformat(),
+        monday=monday,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+        overdue=sum(c.overdue for c in cases),
+        open_cases=len(cases),
+    )
+
+
+@get("/me/cases", guards=[require("leader")])
+async def my_cases(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
+    cases = await case_views.leader_cases(
+        session=db, leader_id=_leader_id(request), principal=request.user, as_of=ctx.today()
+    )
+    cases.sort(key=lambda c: (not c.overdue, c.days_left if c.days_left is not None else 10**6))
+    return page(request, "scheduling/my_cases.html", title="我的包案", cases=cases)
+
+
+@post("/sessions/{session_id:int}/hold", status_code=200)
+async def hold(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Response[Any]:
+    """接访/下访情况: the session took place, and what it achieved."""
+    form = await request.form()
+    try:
+        data = to_body(schemas.HoldRequest, {"outcome": str(form.get("outcome") or "").strip()})
+        await service.hold_session(
+            session=db, ctx=ctx, actor=request.user, session_id=session_id, outcome=data.outcome
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        subject, sheet = await load_sheet(db, ctx, request.user, session_id)
+        fields = {"hold": problem.general or next(iter(problem.fields.values()))}
+        return sheet_page(
+            request, ctx, subject, sheet, status=problem.status, errors=fields, form="hold"
+        )
+    return see_other(f"/sessions/{session_id}", notice="已记录接访/下访情况")
+
+
+PAGES = [my_schedule, my_cases, hold]

@@ -1,0 +1,586 @@
+"""The secretary's booking desk (console pages): her leaders' month, a session's day sheet and
+its print view, booking, 改约, check-in, moving and cancelling a session with the call list.
+
+Each page calls the same service as the JSON API and shows the service's own message when it
+says no; nothing here decides who may do what.
+"""
+
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Template
+
+from reception.auth import Principal
+from reception.context import Context, Ctx
+from reception.db import DB
+from reception.errors import DomainError
+from reception.org import service as org
+from reception.org.models import Leader
+from reception.scheduling import booking, history, schemas, service, views
+from reception.scheduling.access import get_appointment, get_session, session_etag
+from reception.scheduling.rules import APPOINTMENT_LABELS, APPOINTMENT_MOVES, STATUS_LABELS
+from reception.web.render import (
+    FormErrors,
+    cn_date,
+    page,
+    refused,
+    see_other,
+    to_body,
+    values_of,
+)
+from reception.workcal import service as workcal
+
+AnyRequest = Request[Principal, Any, Any]
+Month = Annotated[str | None, QueryParameter(name="month", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+KIND_LABELS = {"reception": "接访日", "field_visit": "下访"}
+STATUS_ACTIONS = {"checked_in": "签到", "no_show": "未到", "completed": "已接待"}
+
+
+async def _leaders(db: DB, principal: Principal) -> list[Leader]:
+    rows, _ = await org.list_leaders(
+        session=db, principal=principal, limit=1000, offset=0, active=True
+    )
+    return rows
+
+
+# ---------------------------------------------------------------- the month
+
+
+@dataclass(frozen=True)
+class DayCell:
+    day: date
+    in_month: bool
+    # 休 (a day off: weekend or holiday) / 班 (a make-up working day), with the holiday's name.
+    off: bool
+    mark: str
+    sessions: list[schemas.SessionRead]
+
+
+async def _month_cells(
+    db: DB, ctx: Context, first: date, sessions: list[schemas.SessionRead]
+) -> tuple[list[list[DayCell]], list[int]]:
+    start = first - timedelta(days=first.weekday())
+    last = first.replace(day=calendar.monthrange(first.year, first.month)[1])
+    end = last + timedelta(days=6 - last.weekday())
+    years = sorted({start.year, end.year})
+    cal = await workcal.load_calendar(session=db, years=years)
+    names: dict[date, tuple[str, str]] = {}
+    for year in years:
+        _, days = await workcal.get_year(session=db, year=year)
+        names.update({d.day: (d.kind, d.name) for d in days})
+    provisional = [y for y in years if cal.is_provisional(date(y, 1, 1))]
+    by_day: dict[date, list[schemas.SessionRead]] = {}
+    for s in sessions:
+        by_day.setdefault(s.date, []).append(s)
+    weeks: list[list[DayCell]] = []
+    day = start
+    while day <= end:
+        week = []
+        for _ in range(7):
+            kind, name = names.get(day, ("", ""))
+            mark = (name or "假日") if kind == "holiday" else "班" if kind == "workday" else ""
+            week.append(
+                DayCell(
+                    day=day,
+                    in_month=day.month == first.month,
+                    off=not cal.is_workday(day),
+                    mark=mark,
+                    sessions=by_day.get(day, []),
+                )
+            )
+            day += timedelta(days=1)
+        weeks.append(week)
+    return weeks, provisional
+
+
+@get("/desk")
+async def desk(
+    db: DB,
+    ctx: Ctx,
+    request: AnyRequest,
+    month: Month = None,
+    leader: Annotated[int | None, QueryParameter(name="leader", ge=1)] = None,
+) -> Template:
+    today = ctx.today()
+    first = date.fromisoformat(f"{month}-01") if month else today.replace(day=1)
+    leaders = await _leaders(db, request.user)
+    start = first - timedelta(days=first.weekday())
+    end = start + timedelta(days=41)
+    rows, _ = await service.list_sessions(
+        session=db,
+        principal=request.user,
+        limit=2000,
+        offset=0,
+        leader_id=leader,
+        date_from=start,
+        date_to=end,
+    )
+    sessions = await views.session_rows(session=db, subjects=rows, tz=ctx.tz)
+    weeks, provisional = await _month_cells(db, ctx, first, sessions)
+    previous = (first - timedelta(days=1)).replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    upcoming = [
+        s for s in sessions if s.date >= today and s.status == "scheduled" and s.kind == "reception"
+    ][:5]
+    return page(
+        request,
+        "scheduling/desk.html",
+        title="接访日历",
+        first=first,
+        weeks=weeks,
+        leaders=leaders,
+        leader=leader,
+        provisional=provisional,
+        previous=previous.strftime("%Y-%m"),
+        following=following.strftime("%Y-%m"),
+        this_month=today.strftime("%Y-%m"),
+        upcoming=upcoming,
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+    )
+
+
+# ---------------------------------------------------------------- the day sheet
+
+
+async def load_sheet(db: DB, ctx: Context, principal: Principal, session_id: int) -> Any:
+    subject = await get_session(session=db, session_id=session_id, principal=principal)
+    sheet = await views.day_sheet(session=db, subject=subject, principal=principal, tz=ctx.tz)
+    return subject, sheet
+
+
+def _grouped(sheet: schemas.DaySheet) -> list[tuple[schemas.SlotRead, list[Any]]]:
+    by_slot: dict[int, list[Any]] = {}
+    for a in sheet.appointments:
+        by_slot.setdefault(a.slot_index, []).append(a)
+    return [(s, by_slot.get(s.index, [])) for s in sheet.slots]
+
+
+def sheet_page(
+    request: AnyRequest,
+    ctx: Context,
+    subject: Any,
+    sheet: schemas.DaySheet,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    form: str = "",
+) -> Template:
+    s = sheet.session
+    return page(
+        request,
+        "scheduling/day_sheet.html",
+        status=status,
+        title=f"{s.leader_name} {cn_date(s.date)}{KIND_LABELS[s.kind]}",
+        s=s,
+        sheet=sheet,
+        slots=_grouped(sheet),
+        etag=session_etag(subject),
+        may_manage=request.user.may_act_for_leader(s.leader_id),
+        # 接访/下访情况: the leader himself records his own, as hold_session allows.
+        may_hold=request.user.may_act_for_leader(s.leader_id)
+        or (request.user.role == "leader" and request.user.leader_id == s.leader_id),
+        kinds=KIND_LABELS,
+        statuses=STATUS_LABELS,
+        labels=APPOINTMENT_LABELS,
+        moves=APPOINTMENT_MOVES,
+        actions=STATUS_ACTIONS,
+        on_the_day=s.date <= ctx.today(),
+        errors=errors or {},
+        values=values or {},
+        open_form=form,
+        live=[a for a in sheet.appointments if a.status != "cancelled"],
+    )
+
+
+@get("/sessions/{session_id:int}")
+async def day_sheet(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Template:
+    subject, sheet = await load_sheet(db, ctx, request.user, session_id)
+    return sheet_page(request, ctx, subject, sheet)
+
+
+@get("/sessions/{session_id:int}/print")
+async def print_sheet(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Template:
+    _, sheet = await load_sheet(db, ctx, request.user, session_id)
+    return _print([sheet], request, ctx)
+
+
+@get("/sessions/print")
+async def print_day(
+    db: DB, ctx: Ctx, request: AnyRequest, day: Annotated[date, QueryParameter(name="date")]
+) -> Template:
+    """Every reception session of a day the caller may see, one A4 page each."""
+    rows, _ = await service.list_sessions(
+        session=db,
+        principal=request.user,
+        limit=200,
+        offset=0,
+        kind="reception",
+        date_from=day,
+        date_to=day,
+    )
+    sheets = [
+        await views.day_sheet(session=db, subject=r, principal=request.user, tz=ctx.tz)
+        for r in rows
+    ]
+    return _print(sheets, request, ctx, day=day)
+
+
+def _print(
+    sheets: list[schemas.DaySheet], request: AnyRequest, ctx: Context, day: date | None = None
+) -> Template:
+    return page(
+        request,
+        "scheduling/print.html",
+        title="接访登记表",
+        sheets=[(sheet, _grouped(sheet)) for sheet in sheets],
+        day=day,
+        labels=APPOINTMENT_LABELS,
+        printed_at=ctx.local(ctx.now()),
+    )
+
+
+# ---------------------------------------------------------------- booking
+
+
+async def _book_page(
+    request: AnyRequest,
+    db: DB,
+    ctx: Context,
+    session_id: int,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    warnings: list[schemas.BookingWarning] | None = None,
+) -> Template:
+    _, sheet = await load_sheet(db, ctx, request.user, session_id)
+    return page(
+        request,
+        "scheduling/book.html",
+        status=status,
+        title="预约登记",
+        s=sheet.session,
+        slots=sheet.slots,
+        errors=errors or {},
+        values=values or {},
+        warnings=warnings or [],
+        kinds=KIND_LABELS,
+    )
+
+
+@get("/sessions/{session_id:int}/book")
+async def book_form(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Template:
+    return await _book_page(request, db, ctx, session_id)
+
+
+@post("/sessions/{session_id:int}/book/check", status_code=200)
+async def book_check(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Template:
+    """The warnings beside the booking form, while the secretary types (htmx)."""
+    form = await request.form()
+    try:
+        data = to_body(
+            schemas.PetitionerCheck,
+            {
+                k: form.get(k, "")
+                for k in ("petitioner_name", "petitioner_phone", "petitioner_id_number")
+            },
+        )
+        warnings = await history.before_booking(
+            session=db, ctx=ctx, principal=request.user, session_id=session_id, data=data
+        )
+    except (DomainError, FormErrors):
+        warnings = []
+    return page(request, "scheduling/_warnings.html", title="", warnings=warnings)
+
+
+def _booking_body(form: Any) -> dict[str, Any]:
+    representatives = (
+        [r.strip() for r in form.getall("representatives") if r.strip()]
+        if ("representatives" in form)
+        else []
+    )
+    values = {
+        k: form.get(k, "")
+        for k in (
+            "petitioner_name",
+            "petitioner_phone",
+            "petitioner_id_number",
+            "matter_summary",
+            "party_size",
+            "slot_index",
+            "case_id",
+        )
+    }
+    values["representatives"] = representatives
+    values["allow_duplicate"] = form.get("allow_duplicate") == "on"
+    return values
+
+
+@post("/sessions/{session_id:int}/book", status_code=200)
+async def book(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Response[Any]:
+    form = await request.form()
+    values = _booking_body(form)
+    try:
+        data = to_body(schemas.AppointmentCreate, values)
+        result = await booking.book(
+            session=db, ctx=ctx, actor=request.user, session_id=session_id, data=data
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        warnings = await history.before_booking(
+            session=db,
+            ctx=ctx,
+            principal=request.user,
+            session_id=session_id,
+            data=schemas.PetitionerCheck(
+                petitioner_name=str(values["petitioner_name"])[:50],
+                petitioner_phone=str(values["petitioner_phone"])[:20],
+                petitioner_id_number=str(values["petitioner_id_number"])[:18],
+            ),
+        )
+        if isinstance(exc, DomainError) and exc.extra.get("first_appointment_id"):
+            # The refusal itself names the first booking: no second line saying the same.
+            warnings = [w for w in warnings if w.kind != "double_booking"]
+        return await _book_page(
+            request,
+            db,
+            ctx,
+            session_id,
+            status=problem.status,
+            errors=problem.fields,
+            values=values,
+            warnings=warnings,
+        )
+    slot_time = ctx.local(result.slot.starts_at).strftime("%H:%M")
+    return see_other(
+        f"/sessions/{session_id}",
+        notice=f"已预约:{result.appointment.petitioner_name},{slot_time} 时段(预约 {result.appointment.id})",
+    )
+
+
+# ---------------------------------------------------------------- an appointment
+
+
+@post("/appointments/{appointment_id:int}/status", status_code=200)
+async def appointment_status(
+    db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
+) -> Response[Any]:
+    form = await request.form()
+    found = await get_appointment(session=db, appointment_id=appointment_id, principal=request.user)
+    session_id = found.session_id
+    try:
+        data = to_body(
+            schemas.AppointmentStatusChange,
+            {"status": form.get("status", ""), "reason": form.get("reason", "")},
+        )
+        await booking.transition_appointment(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            appointment_id=appointment_id,
+            to=data.status,
+            reason=data.reason,
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        subject, sheet = await load_sheet(db, ctx, request.user, session_id)
+        fields = {f"a{appointment_id}": problem.general or next(iter(problem.fields.values()))}
+        return sheet_page(request, ctx, subject, sheet, status=problem.status, errors=fields)
+    label = APPOINTMENT_LABELS[data.status]
+    return see_other(f"/sessions/{session_id}", notice=f"预约 {appointment_id} 已改为“{label}”")
+
+
+async def _move_page(
+    request: AnyRequest,
+    db: DB,
+    ctx: Context,
+    appointment_id: int,
+    target_id: int | None,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    appointment = await get_appointment(
+        session=db, appointment_id=appointment_id, principal=request.user
+    )
+    subject, sheet = await load_sheet(db, ctx, request.user, appointment.session_id)
+    (current,) = [a for a in sheet.appointments if a.id == appointment_id]
+    rows, _ = await service.list_sessions(
+        session=db,
+        principal=request.user,
+        limit=60,
+        offset=0,
+        leader_id=subject.leader_id,
+        kind="reception",
+        status="scheduled",
+        date_from=ctx.today(),
+    )
+    choices = await views.session_rows(session=db, subjects=rows, tz=ctx.tz)
+    target_id = target_id or appointment.session_id
+    _, target = await load_sheet(db, ctx, request.user, target_id)
+    return page(
+        request,
+        "scheduling/move_appointment.html",
+        status=status,
+        title="改约",
+        a=current,
+        s=sheet.session,
+        choices=choices,
+        target=target.session,
+        slots=target.slots,
+        errors=errors or {},
+    )
+
+
+@get("/appointments/{appointment_id:int}/move")
+async def move_form(
+    db: DB,
+    ctx: Ctx,
+    request: AnyRequest,
+    appointment_id: FromPath[int],
+    session_id: Annotated[int | None, QueryParameter(name="session_id", ge=1)] = None,
+) -> Template:
+    return await _move_page(request, db, ctx, appointment_id, session_id)
+
+
+@post("/appointments/{appointment_id:int}/move", status_code=200)
+async def move_appointment(
+    db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
+) -> Response[Any]:
+    form = await request.form()
+    target = form.get("session_id") or None
+    try:
+        data = to_body(
+            schemas.AppointmentMove,
+            {
+                "session_id": target,
+                "slot_index": form.get("slot_index", ""),
+                "reason": form.get("reason", ""),
+            },
+        )
+        moved = await booking.move_appointment(
+            session=db, ctx=ctx, actor=request.user, appointment_id=appointment_id, data=data
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        target_id = int(target) if target and str(target).isdigit() else None
+        return await _move_page(
+            request,
+            db,
+            ctx,
+            appointment_id,
+            target_id,
+            status=problem.status,
+            errors=problem.fields,
+        )
+    return see_other(f"/sessions/{moved.session_id}", notice=f"预约 {appointment_id} 已改约")
+
+
+# ---------------------------------------------------------------- moving and cancelling
+
+
+def _local(ctx: Context, day: Any, at: Any, field: str) -> datetime:
+    try:
+        return datetime.combine(date.fromisoformat(str(day)), time.fromisoformat(str(at)), ctx.tz)
+    except ValueError:
+        raise FormErrors({field: "请填写日期和时间(如 2026-12-21 与 09:00)"}) from None
+
+
+@post("/sessions/{session_id:int}/move", status_code=200)
+async def move_session(
+    db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]
+) -> Response[Any]:
+    form = await request.form()
+    values = values_of(form)
+    try:
+        starts = _local(ctx, form.get("date"), form.get("start"), "date")
+        ends = _local(ctx, form.get("date"), form.get("end"), "end")
+        data = schemas.SessionMove(starts_at=starts, ends_at=ends, force=form.get("force") == "on")
+        await service.move_session(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            session_id=session_id,
+            data=data,
+            if_match=str(form.get("etag") or "") or None,
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        fields = {
+            ("move" if k in ("", "starts_at", "ends_at") else k): v
+            for k, v in problem.fields.items()
+        }
+        subject, sheet = await load_sheet(db, ctx, request.user, session_id)
+        return sheet_page(
+            request,
+            ctx,
+            subject,
+            sheet,
+            status=problem.status,
+            errors=fields,
+            values=values,
+            form="move",
+        )
+    return see_other(f"/sessions/{session_id}", notice="场次已调整;已预约的信访人请电话告知新时间")
+
+
+@post("/sessions/{session_id:int}/cancel", status_code=200)
+async def cancel_session(
+    db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]
+) -> Response[Any]:
+    form = await request.form()
+    try:
+        data = to_body(schemas.CancelRequest, {"reason": str(form.get("reason") or "").strip()})
+        _, cancelled = await service.cancel_session(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            session_id=session_id,
+            reason=data.reason,
+            if_match=str(form.get("etag") or "") or None,
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        fields = {("cancel" if k in ("", "reason") else k): v for k, v in problem.fields.items()}
+        subject, sheet = await load_sheet(db, ctx, request.user, session_id)
+        return sheet_page(
+            request, ctx, subject, sheet, status=problem.status, errors=fields, form="cancel"
+        )
+    return see_other(
+        f"/sessions/{session_id}/calls",
+        notice=f"场次已取消,{len(cancelled)} 个预约随之取消:请逐一电话告知",
+    )
+
+
+@get("/sessions/{session_id:int}/calls")
+async def call_list(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Template:
+    """Whom to ring: the petitioners whose appointments the session's cancellation cancelled."""
+    _, sheet = await load_sheet(db, ctx, request.user, session_id)
+    s = sheet.session
+    calls = views.call_list(sheet)
+    return page(request, "scheduling/calls.html", title="电话通知名单", s=s, calls=calls)
+
+
+PAGES = [
+    desk,
+    day_sheet,
+    print_sheet,
+    print_day,
+    book_form,
+    book_check,
+    book,
+    appointment_status,
+    move_form,
+    move_appointment,
+    move_session,
+    cancel_session,
+    call_list,
+]

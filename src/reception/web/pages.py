@@ -1,0 +1,126 @@
+"""The console's own pages: sign in, sign out, change password, and the home page (each role
+starts where its work is)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.datastructures import Cookie
+from litestar.params import QueryParameter
+from litestar.response import Redirect, Template
+
+from reception.auth import Principal
+from reception.context import Ctx
+from reception.db import DB
+from reception.errors import DomainError
+from reception.web import signin
+from reception.web.render import HOME, FormErrors, page, refused, see_other
+
+AnyRequest = Request[Principal, Any, Any]
+
+
+def _safe_next(target: str) -> str:
+    # Only a path on this site: never an open redirect to another host.
+    if target.startswith("/") and not target.startswith(("//", "/\\")) and "\n" not in target:
+        return target
+    return ""
+
+
+def _session_cookie(request: AnyRequest, value: str, *, clear: bool = False) -> Cookie:
+    settings = request.app.state.settings
+    return Cookie(
+        key=signin.COOKIE,
+        value=value,
+        path="/",
+        httponly=True,
+        secure=settings.secure_cookies,
+        samesite="lax",
+        max_age=0 if clear else None,
+    )
+
+
+@get("/login", opt={"exclude_from_auth": True}, name="login")
+async def login_form(
+    request: AnyRequest,
+    next_: Annotated[str, QueryParameter(name="next", max_length=500)] = "",
+    ended: Annotated[str, QueryParameter(max_length=20)] = "",
+) -> Template:
+    return page(
+        request, "web/login.html", title="登录", next=_safe_next(next_), ended=ended, values={}
+    )
+
+
+@post("/login", opt={"exclude_from_auth": True}, status_code=200)
+async def login(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
+    form = await request.form()
+    username = str(form.get("username") or "")[:50]
+    outcome = await signin.sign_in(
+        session=db,
+        ctx=ctx,
+        username=username,
+        password=str(form.get("password") or "")[:200],
+        user_agent=request.headers.get("user-agent", ""),
+    )
+    if isinstance(outcome, signin.Refused):
+        return page(
+            request,
+            "web/login.html",
+            status=400,
+            title="登录",
+            next=_safe_next(str(form.get("next") or "")),
+            ended="",
+            values={"username": username},
+            errors={"": outcome.message},
+        )
+    user = outcome.user
+    target = (
+        "/password"
+        if user.must_change_password
+        else _safe_next(str(form.get("next") or "")) or HOME.get(user.role, "/")
+    )
+    response = Redirect(target, status_code=303)
+    response.cookies.append(_session_cookie(request, outcome.token))
+    return response
+
+
+@post("/logout", status_code=200)
+async def logout(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
+    await signin.sign_out(session=db, ctx=ctx, principal=request.user)
+    response = Redirect("/login", status_code=303)
+    response.cookies.append(_session_cookie(request, "", clear=True))
+    return response
+
+
+@get("/password")
+async def password_form(request: AnyRequest) -> Template:
+    return page(request, "web/password.html", title="修改密码")
+
+
+@post("/password", status_code=200)
+async def change_password(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
+    form = await request.form()
+    try:
+        await signin.change_password(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            current=str(form.get("current") or ""),
+            new=str(form.get("new") or ""),
+            repeat=str(form.get("repeat") or ""),
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        return page(
+            request, "web/password.html", status=400, title="修改密码", errors=problem.fields
+        )
+    return see_other(HOME.get(request.user.role, "/"), notice="密码已修改")
+
+
+@get("/")
+async def home(request: AnyRequest) -> Redirect:
+    return Redirect(HOME.get(request.user.role, "/password"), status_code=303)
+
+
+PUBLIC_PAGES = [login_form, login]
+PAGES = [logout, password_form, change_password, home]

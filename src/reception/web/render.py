@@ -1,0 +1,242 @@
+"""Rendering console pages: the Jinja set-up, Chinese dates, the layout's context, and turning
+form fields into the services' request bodies (and the services' errors into messages beside
+the fields they concern).
+
+A page is the second face of a service call: it never queries the database itself and never
+checks a permission the service does not. What it adds is only what a person needs around the
+call (labels, dates in Beijing time, where to go next).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlencode
+
+import msgspec
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from litestar import Request
+from litestar.datastructures import FormMultiDict
+from litestar.plugins.jinja import JinjaTemplateEngine
+from litestar.response import Redirect, Template
+from litestar.template import TemplateConfig
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reception.auth import Principal
+from reception.base import role_label
+from reception.context import Context
+from reception.errors import DomainError
+from reception.messages import body_allowed, translate
+
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+STATIC = "/static"
+HTMX = f"{STATIC}/vendor/htmx-2.0.11/htmx.min.js"
+WEEKDAYS = "一二三四五六日"
+
+T = TypeVar("T")
+AnyRequest = Request[Principal, Any, Any]
+
+
+# ---------------------------------------------------------------- dates for people
+
+
+def cn_date(value: date | datetime | None) -> str:
+    """2026年12月21日"""
+    if value is None:
+        return "—"
+    return f"{value.year}年{value.month}月{value.day}日"
+
+
+def weekday(value: date) -> str:
+    return "周" + WEEKDAYS[value.weekday()]
+
+
+def cn_day(value: date | None) -> str:
+    """2026年12月21日 (周一)"""
+    if value is None:
+        return "—"
+    return f"{cn_date(value)} ({weekday(value)})"
+
+
+def hm(value: datetime | None) -> str:
+    """09:00 (the value is already in Beijing time: the views convert)."""
+    return value.strftime("%H:%M") if value else "—"
+
+
+def cn_datetime(value: datetime | None) -> str:
+    return f"{cn_date(value)} {hm(value)}" if value else "—"
+
+
+def month_label(value: date) -> str:
+    return f"{value.year}年{value.month}月"
+
+
+def query(base: str, **params: Any) -> str:
+    kept = {k: v for k, v in params.items() if v not in (None, "")}
+    return f"{base}?{urlencode(kept)}" if kept else base
+
+
+def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+    environment = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        # A misspelt variable is an error in the tests, not a blank on a secretary's screen.
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    environment.filters.update(
+        cn_date=cn_date, cn_day=cn_day, hm=hm, cn_datetime=cn_datetime, weekday=weekday
+    )
+    environment.filters["month_label"] = month_label
+    environment.globals.update(query=query, role_label=role_label, HTMX=HTMX, STATIC=STATIC)
+    return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
+
+
+# ---------------------------------------------------------------- the layout
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+
+
+NAV: dict[str, list[NavItem]] = {
+    "secretary": [NavItem("/desk", "接访日历"), NavItem("/subscriptions", "日历订阅")],
+    "leader": [
+        NavItem("/me", "我的日程"),
+        NavItem("/me/cases", "我的包案"),
+        NavItem("/desk", "月历"),
+        NavItem("/subscriptions", "日历订阅"),
+    ],
+    "clerk": [
+        NavItem("/cases", "信访事项"),
+        NavItem("/cases/new", "登记"),
+        NavItem("/subscriptions", "日历订阅"),
+    ],
+    "reviewer": [
+        NavItem("/review", "月度点评"),
+        NavItem("/cases", "信访事项"),
+        NavItem("/subscriptions", "日历订阅"),
+    ],
+    "admin": [
+        NavItem("/desk", "接访日历"),
+        NavItem("/admin/users", "用户"),
+        NavItem("/admin/calendar", "工作日历"),
+        NavItem("/admin/rules", "接访规则"),
+        NavItem("/cases", "信访事项"),
+        NavItem("/review", "月度点评"),
+        NavItem("/subscriptions", "日历订阅"),
+    ],
+}
+HOME = {
+    "secretary": "/desk",
+    "leader": "/me",
+    "clerk": "/cases",
+    "reviewer": "/review",
+    "admin": "/admin/users",
+}
+
+
+def page(
+    request: AnyRequest,
+    name: str,
+    *,
+    status: int = 200,
+    title: str,
+    **context: Any,
+) -> Template:
+    """A full page (or, for an htmx request that targets a part, the same template: the
+    layout renders only the part htmx asked for when `partial` is set)."""
+    ctx: Context = request.app.state.ctx
+    principal: Principal | None = request.scope.get("user")
+    nav = NAV.get(principal.role, []) if principal else []
+    path = request.url.path
+    # The nav item of this page: the longest href that is the path or a folder of it.
+    here = max(
+        (i.href for i in nav if path == i.href or path.startswith(i.href.rstrip("/") + "/")),
+        key=len,
+        default="",
+    )
+    base: dict[str, Any] = {
+        "me": principal,
+        "here": here,
+        "nav": nav,
+        "path": path,
+        "title": title,
+        "office": ctx.settings.office_name,
+        "today": ctx.today(),
+        "errors": {},
+        "values": {},
+        "notice": request.query_params.get("notice", ""),
+        "htmx": request.headers.get("hx-request") == "true",
+    }
+    return Template(template_name=name, context={**base, **context}, status_code=status)
+
+
+def see_other(url: str, *, notice: str = "") -> Redirect:
+    """After a successful form: go to the page that shows the result (PRG), with a line
+    saying what was done."""
+    target = f"{url}{'&' if '?' in url else '?'}{urlencode({'notice': notice})}" if notice else url
+    return Redirect(target, status_code=303)
+
+
+# ---------------------------------------------------------------- forms
+
+
+@dataclass
+class FormErrors(Exception):
+    """What is wrong with a form, by field ("" for the form as a whole)."""
+
+    fields: dict[str, str] = field(default_factory=dict)
+    status: int = 400
+
+    @property
+    def general(self) -> str:
+        return self.fields.get("", "")
+
+
+def values_of(form: FormMultiDict, *lists: str) -> dict[str, Any]:
+    """The form as typed (to show it again), with the named fields as lists."""
+    out: dict[str, Any] = {k: form.get(k) for k in form}
+    for name in lists:
+        out[name] = form.getall(name) if name in form else []
+    return out
+
+
+def to_body(kind: type[T], values: Mapping[str, Any]) -> T:
+    """The service's request body from form fields: empty fields are left out (so defaults
+    and "not given" apply), "on"/"" checkboxes become booleans, numbers and dates are parsed
+    by msgspec as the JSON API would (the same messages, in Chinese)."""
+    data = {k: v for k, v in values.items() if v not in ("", None, [])}
+    try:
+        return msgspec.convert(data, kind, strict=False)
+    except msgspec.ValidationError as exc:
+        message = str(exc)
+        where = ""
+        if "`$." in message:
+            where = message.rsplit("`$.", 1)[1].split("`", 1)[0].split("[", 1)[0].split(".", 1)[0]
+        elif "unknown field `" in message:
+            where = message.split("unknown field `", 1)[1].split("`", 1)[0]
+        raise FormErrors({where: translate(message, body_allowed(kind, where))}) from exc
+
+
+def errors_of(exc: DomainError | FormErrors) -> FormErrors:
+    if isinstance(exc, FormErrors):
+        return exc
+    fields: dict[str, str] = {}
+    for item in exc.extra.get("errors") or []:
+        # A dotted or indexed path (petitioners[0].phone) shows beside its first part.
+        where = str(item.get("field") or "").split("[", 1)[0].split(".", 1)[0]
+        fields.setdefault(where, str(item.get("message") or exc.detail))
+    return FormErrors(fields or {"": exc.detail}, status=exc.status)
+
+
+async def refused(db: AsyncSession, exc: DomainError | FormErrors) -> FormErrors:
+    """A service said no: nothing it did stays (rolled back), and the page shows why."""
+    await db.rollback()
+    return errors_of(exc)

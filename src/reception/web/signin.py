@@ -1,0 +1,342 @@
+"""Signing people in to the console: argon2id passwords, lockout with backoff, server-side
+sessions with an idle timeout. Plain functions that flush, never commit; every sign-in, failure,
+lock and sign-out is an audit row.
+
+API tokens stay for programs (reception.auth); a person has one login, and both ways of
+calling load the same Principal, so every permission rule is the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.audit import service as audit
+from reception.auth import Principal, principal_of
+from reception.context import Context
+from reception.errors import InvalidInput, NotFound
+from reception.org.models import User
+from reception.web.models import ConsoleSession
+
+COOKIE = "reception_session"
+# Failures before the first lock; each further failure doubles it, up to an hour.
+LOCK_AFTER = 5
+LOCK_MAX = timedelta(hours=1)
+# A session's last_seen moves at most this often (a write per request would be wasteful).
+TOUCH_EVERY = timedelta(minutes=1)
+MIN_LENGTH = 8
+
+_hasher = PasswordHasher()
+# Verified when the username is unknown, so a wrong name costs the same time as a wrong
+# password and the answer does not tell which names exist.
+_DUMMY = _hasher.hash(secrets.token_urlsafe(16))
+USERNAME = re.compile(r"^[A-Za-z0-9_.\-]{2,50}$")
+
+
+def hash_secret(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _verify(encoded: str, password: str) -> bool:
+    try:
+        return _hasher.verify(encoded or _DUMMY, password) and bool(encoded)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_problem(password: str, username: str | None) -> str | None:
+    """Why a new password is refused (None: acceptable)."""
+    if len(password) < MIN_LENGTH:
+        return f"密码至少{MIN_LENGTH}位"
+    if len(password) > 128:
+        return "密码最多128位"
+    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
+        return "密码须同时包含字母和数字"
+    if username and password.lower() == username.lower():
+        return "密码不能与用户名相同"
+    return None
+
+
+def username_problem(username: str) -> str | None:
+    if not USERNAME.fullmatch(username):
+        return "用户名为2至50位字母、数字、下划线、点或连字符"
+    return None
+
+
+def lock_for(failures: int) -> timedelta | None:
+    """How long `failures` consecutive failures lock the account (None: not locked)."""
+    if failures < LOCK_AFTER:
+        return None
+    return min(timedelta(minutes=2 ** (failures - LOCK_AFTER)), LOCK_MAX)
+
+
+def _as_actor(user: User) -> Principal:
+    assert user.id is not None
+    return Principal(user_id=user.id, name=user.name, role=user.role)
+
+
+# ---------------------------------------------------------------- passwords set by an admin
+
+
+async def set_password(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    user_id: int,
+    username: str | None,
+    password: str,
+) -> User:
+    """An admin sets (or resets) a person's login: the username if given, a first password the
+    person must change at the next sign-in; any open sessions of theirs end."""
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"用户 {user_id} 不存在")
+    name = (username or user.username or "").strip()
+    problem = username_problem(name)
+    if problem:
+        raise InvalidInput(problem, field="username")
+    taken = await session.scalar(select(User.id).where(User.username == name, User.id != user_id))
+    if taken is not None:
+        raise InvalidInput(f"用户名 {name} 已被使用", field="username")
+    problem = password_problem(password, name)
+    if problem:
+        raise InvalidInput(problem, field="password")
+    user.username = name
+    user.password_hash = await asyncio.to_thread(hash_password, password)
+    user.must_change_password = True
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    await session.flush()
+    await end_sessions(session=session, user_id=user_id, reason="password_reset", at=ctx.now())
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="user.password_set",
+        target_type="user",
+        target_id=user_id,
+        after={"username": name, "must_change_password": True},
+    )
+    return user
+
+
+async def change_password(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal,
+    current: str,
+    new: str,
+    repeat: str,
+) -> None:
+    """The person's own new password (after checking the current one); their other sessions
+    end, this one stays."""
+    user = await session.get(User, actor.user_id)
+    assert user is not None
+    if not await asyncio.to_thread(_verify, user.password_hash, current):
+        raise InvalidInput("当前密码不正确", field="current")
+    if new != repeat:
+        raise InvalidInput("两次输入的新密码不一致", field="repeat")
+    problem = password_problem(new, user.username)
+    if problem:
+        raise InvalidInput(problem, field="new")
+    if await asyncio.to_thread(_verify, user.password_hash, new):
+        raise InvalidInput("新密码不能与当前密码相同", field="new")
+    user.password_hash = await asyncio.to_thread(hash_password, new)
+    user.must_change_password = False
+    await session.flush()
+    await end_sessions(
+        session=session,
+        user_id=user.id or 0,
+        reason="password_changed",
+        at=ctx.now(),
+        keep=actor.session_id,
+    )
+    await audit.record(
+        session=session,
+        actor=actor,
+        action="auth.password_changed",
+        target_type="user",
+        target_id=actor.user_id,
+    )
+
+
+# ---------------------------------------------------------------- signing in and out
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    token: str
+    user: User
+
+
+@dataclass(frozen=True)
+class Refused:
+    message: str
+
+
+async def sign_in(
+    *,
+    session: AsyncSession,
+    ctx: Context,
+    username: str,
+    password: str,
+    user_agent: str = "",
+) -> SignedIn | Refused:
+    """Check a username and password. Wrong ones count towards a lock that doubles with each
+    further failure; a locked account is refused without looking at the password."""
+    now = ctx.now()
+    name = username.strip()
+    user = (
+        await session.scalar(select(User).where(User.username == name).with_for_update())
+        if name
+        else None
+    )
+    if user is not None and user.locked_until is not None and user.locked_until > now:
+        until = ctx.local(user.locked_until).strftime("%H:%M")
+        await audit.record(
+            session=session,
+            actor=_as_actor(user),
+            action="auth.sign_in_locked",
+            target_type="user",
+            target_id=user.id,
+        )
+        return Refused(f"连续输错密码次数过多,账号已暂时锁定,请于 {until} 后再试")
+    good = await asyncio.to_thread(_verify, user.password_hash if user else "", password)
+    if user is None or not good or not user.active:
+        if user is not None:
+            user.failed_sign_ins += 1
+            lock = lock_for(user.failed_sign_ins)
+            user.locked_until = now + lock if lock else None
+            await session.flush()
+        await audit.record(
+            session=session,
+            actor=_as_actor(user) if user else None,
+            action="auth.sign_in_failed",
+            target_type="user" if user else "username",
+            target_id=user.id if user else name[:50],
+            after={"failures": user.failed_sign_ins} if user else None,
+        )
+        if user is not None and user.locked_until is not None:
+            until = ctx.local(user.locked_until).strftime("%H:%M")
+            return Refused(f"连续输错密码次数过多,账号已暂时锁定,请于 {until} 后再试")
+        if user is not None and good and not user.active:
+            return Refused("该账号已停用,请联系管理员")
+        return Refused("用户名或密码不正确")
+    user.failed_sign_ins = 0
+    user.locked_until = None
+    token = secrets.token_urlsafe(32)
+    assert user.id is not None
+    row = ConsoleSession(
+        user_id=user.id,
+        token_hash=hash_secret(token),
+        created_at=now,
+        last_seen_at=now,
+        expires_at=now + timedelta(hours=ctx.settings.console_session_hours),
+        user_agent=user_agent[:200],
+    )
+    session.add(row)
+    await session.flush()
+    await audit.record(
+        session=session,
+        actor=_as_actor(user),
+        action="auth.sign_in",
+        target_type="console_session",
+        target_id=row.id,
+    )
+    return SignedIn(token, user)
+
+
+async def sign_out(*, session: AsyncSession, ctx: Context, principal: Principal) -> None:
+    if principal.session_id is None:
+        return
+    await session.execute(
+        update(ConsoleSession)
+        .where(col(ConsoleSession.id) == principal.session_id)
+        .values(ended_at=ctx.now(), end_reason="signed_out")
+    )
+    await audit.record(
+        session=session,
+        actor=principal,
+        action="auth.sign_out",
+        target_type="console_session",
+        target_id=principal.session_id,
+    )
+
+
+async def end_sessions(
+    *, session: AsyncSession, user_id: int, reason: str, at: datetime, keep: int | None = None
+) -> None:
+    """End a person's open sessions (deactivated, password reset or changed)."""
+    query = update(ConsoleSession).where(
+        col(ConsoleSession.user_id) == user_id, col(ConsoleSession.ended_at).is_(None)
+    )
+    if keep is not None:
+        query = query.where(col(ConsoleSession.id) != keep)
+    await session.execute(query.values(ended_at=at, end_reason=reason))
+
+
+@dataclass(frozen=True)
+class Seen:
+    """What a request tells about its session: still in use at `at`, or ended (`ended`)."""
+
+    session_id: int
+    at: datetime
+    ended: str = ""
+
+
+@dataclass(frozen=True)
+class Resolved:
+    principal: Principal | None
+    # Why there is none: "" (no such session), "idle" or "expired".
+    ended: str = ""
+    # What to write about the session afterwards (None: nothing).
+    write: Seen | None = None
+
+
+async def resolve(*, session: AsyncSession, ctx: Context, token: str) -> Resolved:
+    """The principal of a console cookie (reads only). A session idle longer than the timeout
+    or past its end is over; a live one is marked seen at most once a minute."""
+    row = await session.scalar(
+        select(ConsoleSession).where(
+            ConsoleSession.token_hash == hash_secret(token),
+            col(ConsoleSession.ended_at).is_(None),
+        )
+    )
+    if row is None or row.id is None:
+        return Resolved(None)
+    now = ctx.now()
+    idle = timedelta(minutes=ctx.settings.console_idle_minutes)
+    reason = "expired" if now >= row.expires_at else "idle" if now - row.last_seen_at > idle else ""
+    if reason:
+        return Resolved(None, reason, Seen(row.id, now, reason))
+    principal = await principal_of(session, ConsoleSession, col(ConsoleSession.id) == row.id)
+    touch = principal is not None and now - row.last_seen_at >= TOUCH_EVERY
+    return Resolved(principal, "", Seen(row.id, now) if touch else None)
+
+
+async def record_seen(*, session: AsyncSession, write: Seen) -> None:
+    values: dict[str, object] = (
+        {"ended_at": write.at, "end_reason": write.ended}
+        if write.ended
+        else {"last_seen_at": write.at}
+    )
+    await session.execute(
+        update(ConsoleSession)
+        .where(col(ConsoleSession.id) == write.session_id, col(ConsoleSession.ended_at).is_(None))
+        .values(**values)
+    )

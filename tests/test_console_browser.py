@@ -1,0 +1,266 @@
+"""The console in a real browser: Debian's headless Chromium (with the Noto CJK fonts, so the
+screenshots show Chinese), driven by Playwright, against a real `reception serve`.
+
+Each step leaves a screenshot in tests/artifacts/console/<backend>/ (not committed): open them
+to see what a secretary, a leader and an admin saw."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from litestar import Litestar
+from playwright.async_api import Browser, Page, async_playwright, expect
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from tests.builders import PASSWORD, World, at, build_world, future_workday, give_passwords
+from tests.conftest import NOW, auth
+from tests.live import serve
+
+ARTIFACTS = Path(__file__).parent / "artifacts" / "console"
+CHROMIUM = os.environ.get("RECEPTION_TEST_CHROMIUM") or shutil.which("chromium") or ""
+
+
+@pytest.fixture
+async def world(sessionmaker: async_sessionmaker[AsyncSession]) -> World:
+    w = await build_world(sessionmaker)
+    await give_passwords(sessionmaker, w)
+    return w
+
+
+@pytest.fixture
+def server(database_url: str, app: Litestar, world: World) -> Iterator[str]:
+    # `app` first: it empties the tables this server shares; then the world is put in.
+    with serve(database_url, workers=2) as base:
+        yield base
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    # No skip: without Chromium the console is untested, and that is a failure.
+    assert CHROMIUM, "the console tests need Debian's chromium (bash scripts/system-deps)"
+    async with async_playwright() as p:
+        b = await p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+        yield b
+        await b.close()
+
+
+class Steps:
+    """Screenshots of each step, and every console error the page logged."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        self.n = 0
+        self.errors: list[str] = []
+
+    def watch(self, page: Page) -> Page:
+        page.on("console", lambda m: self.errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: self.errors.append(str(e)))
+        return page
+
+    async def shot(self, page: Page, name: str) -> None:
+        self.n += 1
+        await page.screenshot(path=str(self.folder / f"{self.n:02d}-{name}.png"), full_page=True)
+
+
+@pytest.fixture
+def steps(request: pytest.FixtureRequest, backend: str) -> Steps:
+    return Steps(ARTIFACTS / backend / request.node.originalname.removeprefix("test_"))
+
+
+async def new_page(browser: Browser, base: str, steps: Steps, **kw: object) -> Page:
+    context = await browser.new_context(base_url=base, locale="zh-CN", **kw)  # type: ignore[arg-type]
+    return steps.watch(await context.new_page())
+
+
+async def sign_in(page: Page, username: str) -> None:
+    await page.goto("/login")
+    await page.fill("#f-username", username)
+    await page.fill("#f-password", PASSWORD)
+    await page.click("form[action='/login'] button[type=submit]")
+    await page.wait_for_load_state("networkidle")
+
+
+async def api_post(base: str, path: str, body: dict[str, object], token: str) -> httpx.Response:
+    async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+        return await client.post(path, json=body, headers=auth(token))
+
+
+async def create_session(base: str, world: World, leader: str, start: str, end: str) -> int:
+    r = await api_post(
+        base,
+        "/api/sessions",
+        {
+            "leader_id": world.leaders[leader],
+            "kind": "reception",
+            "venue_id": world.venue,
+            "starts_at": start,
+            "ends_at": end,
+            "slot_minutes": 30,
+            "people_per_slot": 3,
+        },
+        world.tokens["admin"],
+    )
+    assert r.status_code == 201, r.text
+    sid: int = r.json()["id"]
+    return sid
+
+
+async def test_secretary_books_moves_cancels_and_rings(
+    server: str, world: World, browser: Browser, steps: Steps
+) -> None:
+    day = future_workday(21)
+    sid = await create_session(server, world, "mayor", at(day, "09:00"), at(day, "10:00"))
+    page = await new_page(browser, server, steps, viewport={"width": 1280, "height": 900})
+    await sign_in(page, "secretary")
+    await expect(page.locator("h1")).to_contain_text("接访日历")
+    await steps.shot(page, "desk")
+
+    # The next reception day, from the month calendar.
+    if page.url.find(f"{day:%Y-%m}") < 0 and f"{day:%Y-%m}" != NOW[:7]:
+        await page.goto(f"/desk?month={day:%Y-%m}")
+    await page.locator(f"a[href='/sessions/{sid}']").first.click()
+    await page.wait_for_url(f"**/sessions/{sid}")
+    await expect(page.locator("#places-left")).to_have_text("6")
+    await steps.shot(page, "day-sheet-empty")
+
+    await page.get_by_role("link", name="预约登记").click()
+    await page.wait_for_url(f"**/sessions/{sid}/book")
+    await page.fill("#f-petitioner_name", "张小明")
+    await page.fill("#f-petitioner_phone", "13812345678")
+    await page.fill("#f-petitioner_id_number", "11010519491231002X")
+    await page.fill("#f-matter_summary", "小区逾期交房,要求开发商按期交付")
+    await page.check("#slot-0")
+    await steps.shot(page, "booking-form")
+    await page.get_by_role("button", name="确认预约").click()
+    await page.wait_for_load_state("networkidle")
+    await expect(page.locator("#places-left")).to_have_text("5")
+    await expect(page.locator("main")).to_contain_text("已预约:张小明")
+    await steps.shot(page, "booked")
+
+    # The same person again: the warning appears while typing.
+    await page.get_by_role("link", name="预约登记").click()
+    await page.wait_for_url(f"**/sessions/{sid}/book")
+    await page.fill("#f-petitioner_id_number", "11010519491231002X")
+    await page.locator("#f-petitioner_id_number").blur()
+    await expect(page.locator("#warnings")).to_contain_text("已预约本场次", timeout=10_000)
+    await steps.shot(page, "double-booking-warning")
+    await page.goto(f"/sessions/{sid}")
+
+    # Move the appointment to the 09:30 slot.
+    await page.get_by_role("link", name="改约").first.click()
+    await page.wait_for_url("**/move")
+    await page.check("#slot-1")
+    await page.fill("#f-reason", "信访人上午另有安排")
+    await steps.shot(page, "move-appointment")
+    await page.get_by_role("button", name="确认改约").click()
+    await page.wait_for_load_state("networkidle")
+    await expect(page.locator("main")).to_contain_text("已改约")
+    await expect(page.locator("tr.slot-head").nth(1)).to_contain_text("剩余 2 / 3")
+    await steps.shot(page, "moved")
+
+    # Cancel the session: the call list names whom to ring, with the phone.
+    await page.get_by_role("link", name="取消场次").click()
+    await page.fill("#f-reason", "区长参加市里紧急会议")
+    await page.get_by_role("button", name="取消本场次").click()
+    await page.wait_for_load_state("networkidle")
+    await expect(page.locator("h1")).to_contain_text("电话通知名单")
+    await expect(page.locator("main")).to_contain_text("张小明")
+    await expect(page.locator("main")).to_contain_text("13812345678")
+    await steps.shot(page, "call-list")
+    assert not steps.errors, steps.errors
+
+
+async def test_a_leader_reads_his_day_on_a_phone(
+    server: str, world: World, browser: Browser, steps: Steps
+) -> None:
+    today = NOW[:10]
+    sid = await create_session(
+        server, world, "mayor", f"{today}T14:00:00+08:00", f"{today}T15:00:00+08:00"
+    )
+    r = await api_post(
+        server,
+        f"/api/sessions/{sid}/appointments",
+        {
+            "petitioner_name": "王某民",
+            "petitioner_phone": "13900000001",
+            "matter_summary": "征地补偿款未到位",
+        },
+        world.tokens["secretary"],
+    )
+    assert r.status_code == 201, r.text
+    page = await new_page(
+        browser,
+        server,
+        steps,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+    await sign_in(page, "leader")
+    await expect(page.locator("main")).to_contain_text("14:00")
+    await expect(page.locator("main")).to_contain_text("接访")
+    await steps.shot(page, "my-week")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px phone"
+
+    await page.locator(f"a[href='/sessions/{sid}']").first.click()
+    await page.wait_for_load_state("networkidle")
+    # Who and what: the name masked by the one visibility policy (a leader is not the one
+    # handling the booking; his phone is the device most easily lost).
+    await expect(page.locator("main")).to_contain_text("王*民")
+    await expect(page.locator("main")).to_contain_text("征地补偿款未到位")
+    assert "13900000001" not in await page.content()
+    # Read-only for him: no booking, no moving or cancelling.
+    assert await page.get_by_role("link", name="预约登记").count() == 0
+    assert await page.get_by_role("link", name="取消场次").count() == 0
+    await steps.shot(page, "his-day-sheet")
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the day sheet is {width}px wide on a 390px phone"
+    assert not steps.errors, steps.errors
+
+
+async def test_an_admin_links_a_secretary_who_then_sees_him(
+    server: str, world: World, browser: Browser, steps: Steps
+) -> None:
+    day = future_workday(21)
+    sid = await create_session(server, world, "other", at(day, "09:00"), at(day, "10:00"))
+    secretary = await new_page(browser, server, steps)
+    await sign_in(secretary, "secretary")
+    await secretary.goto(f"/desk?month={day:%Y-%m}")
+    assert await secretary.locator(f"a[href='/sessions/{sid}']").count() == 0
+    await secretary.goto(f"/sessions/{sid}")
+    await expect(secretary.locator("h1")).to_contain_text("未找到")
+    await steps.shot(secretary, "secretary-before")
+
+    admin = await new_page(browser, server, steps)
+    await sign_in(admin, "admin")
+    # An admin starts on the users page. (hx-boost: each click is a swap, so wait for the
+    # address and the element rather than for the network to go quiet.)
+    await admin.wait_for_url("**/admin/users")
+    await steps.shot(admin, "users")
+    await admin.get_by_role("link", name="孙某秘").first.click()
+    await admin.wait_for_url(f"**/admin/users/{world.users['secretary']}")
+    box = admin.locator(f"input[name=leader_ids][value='{world.leaders['other']}']")
+    await box.check()
+    await expect(box).to_be_checked()
+    await steps.shot(admin, "link-leader")
+    await admin.get_by_role("button", name="保存", exact=True).click()
+    await admin.wait_for_load_state("networkidle")
+    await expect(admin.locator("main")).to_contain_text("已保存")
+    await steps.shot(admin, "linked")
+
+    await secretary.goto(f"/desk?month={day:%Y-%m}")
+    await expect(secretary.locator("main")).to_contain_text("刘某丁")
+    await secretary.locator(f"a[href='/sessions/{sid}']").first.click()
+    await secretary.wait_for_url(f"**/sessions/{sid}")
+    await expect(secretary.locator("h1")).to_contain_text("刘某丁")
+    await steps.shot(secretary, "secretary-after")
+    assert not [e for e in steps.errors if "404" not in e], steps.errors
