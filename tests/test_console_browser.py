@@ -7,6 +7,7 @@ to see what a secretary, a leader and an admin saw."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -17,7 +18,16 @@ from litestar import Litestar
 from playwright.async_api import Browser, Page, async_playwright, expect
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.builders import PASSWORD, World, at, build_world, future_workday, give_passwords
+from tests.builders import (
+    PASSWORD,
+    VALID_ID,
+    World,
+    at,
+    build_world,
+    case_body,
+    future_workday,
+    give_passwords,
+)
 from tests.conftest import NOW, auth
 from tests.live import serve
 
@@ -264,3 +274,110 @@ async def test_an_admin_links_a_secretary_who_then_sees_him(
     await expect(secretary.locator("h1")).to_contain_text("刘某丁")
     await steps.shot(secretary, "secretary-after")
     assert not [e for e in steps.errors if "404" not in e], steps.errors
+
+
+async def fill_action(page: Page, action: str, fields: dict[str, str]) -> None:
+    """Open an action's form on the case page, fill it and submit it."""
+    box = page.locator(f"#act-{action}")
+    await box.locator("summary").click()
+    for name, value in fields.items():
+        field = box.locator(f"[name={name}]")
+        if await field.evaluate("e => e.tagName") == "SELECT":
+            await field.select_option(value)
+        else:
+            await field.fill(value)
+    await box.locator("button[type=submit]").click()
+
+
+async def test_a_clerk_registers_a_repeat_and_handles_it_to_delivery(
+    server: str, world: World, browser: Browser, steps: Steps
+) -> None:
+    r = await api_post(server, "/api/cases", case_body(world), world.tokens["clerk_a"])
+    assert r.status_code == 201, r.text
+    first = r.json()["id"]
+    page = await new_page(browser, server, steps, viewport={"width": 1280, "height": 900})
+    await sign_in(page, "clerk_a")
+    await page.wait_for_url("**/cases")
+    await steps.shot(page, "worklist")
+    await page.get_by_role("link", name="登记信访事项").click()
+    await page.wait_for_url("**/cases/new")
+    await page.fill("#p-name-1", "张小明")
+    await page.fill("#p-id-1", VALID_ID)
+    await page.select_option("#f-channel", "visit")
+    await page.select_option("#f-category", "housing")
+    # As he fills it in, the earlier case of the same person about the same matter shows.
+    await expect(page.locator("#candidates")).to_contain_text("可能是重复信访", timeout=10_000)
+    await page.check(f"input[name=repeat_of][value='{first}']")
+    await page.select_option("#f-unit_id", str(world.township_a))
+    await page.fill("#f-summary", "龙府壹号小区仍未交房,再次来访")
+    await steps.shot(page, "registration-with-repeat")
+    await page.get_by_role("button", name="登记", exact=True).click()
+    await page.wait_for_url(re.compile(r".*/cases/\d+\?notice=.*"))
+    await expect(page.locator("h1")).to_contain_text("重复信访")
+    await steps.shot(page, "registered")
+
+    await fill_action(page, "accept", {})
+    await expect(page.locator("main")).to_contain_text("已受理")
+    owner = page.locator("#owner")
+    await owner.locator("summary").click()
+    await owner.locator("[name=leader_id]").select_option(str(world.leaders["mayor"]))
+    await owner.locator("[name=plan]").fill("约谈开发商,督促交房")
+    await owner.locator("button[type=submit]").click()
+    await expect(page.locator("main")).to_contain_text("包案领导已确定")
+    await fill_action(
+        page,
+        "extend",
+        {
+            "days": "30",
+            "reason": "涉及多部门协调",
+            "approver": "黄某辛",
+            "petitioner_told_on": NOW[:10],
+        },
+    )
+    await expect(page.locator("main")).to_contain_text("延期 30 日")
+    await steps.shot(page, "extended")
+    await fill_action(page, "reply", {"doc_number": "蓟信复〔2026〕8号"})
+    await expect(page.locator("main")).to_contain_text("已出具处理意见书")
+    await fill_action(page, "deliver", {"delivery_method": "direct", "delivered_on": NOW[:10]})
+    await expect(page.locator("h1")).to_contain_text("已答复")
+    await expect(page.locator("main")).to_contain_text("已送达")
+    await steps.shot(page, "delivered")
+    assert not steps.errors, steps.errors
+
+
+async def test_the_reviewer_sees_octobers_charts_and_downloads_the_xlsx(
+    server: str, world: World, browser: Browser, steps: Steps, tmp_path: Path
+) -> None:
+    for n, day in enumerate(("2026-10-09", "2026-10-15", "2026-10-20")):
+        body = case_body(
+            world,
+            petitioners=[{"name": f"王{n}民", "phone": f"1390000000{n}"}],
+            received_on=day,
+            on=day,
+        )
+        r = await api_post(server, "/api/cases", body, world.tokens["clerk_a"])
+        assert r.status_code == 201, r.text
+    page = await new_page(browser, server, steps, viewport={"width": 1280, "height": 900})
+    await sign_in(page, "reviewer")
+    await page.wait_for_url("**/review")
+    await page.goto("/review?month=2026-10")
+    await expect(page.locator("h1")).to_contain_text("2026年10月")
+    for chart in ("trend", "units", "sanwu", "campaigns", "leaders"):
+        box = page.locator(f"#chart-{chart}")
+        await expect(box).to_have_attribute("data-ready", "1")
+        assert await box.locator("canvas").count() >= 1, chart
+    # The trend's canvas holds drawn pixels, not a blank box.
+    drawn = await page.evaluate(
+        """() => { const c = document.querySelector('#chart-trend canvas');
+                   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   let n = 0; for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }"""
+    )
+    assert drawn > 1000, drawn
+    await steps.shot(page, "october")
+    async with page.expect_download() as download_info:
+        await page.get_by_role("link", name="XLSX").click()
+    download = await download_info.value
+    saved = tmp_path / download.suggested_filename
+    await download.save_as(saved)
+    assert saved.read_bytes()[:2] == b"PK" and "2026-10" in download.suggested_filename
+    assert not steps.errors, steps.errors

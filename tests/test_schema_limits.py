@@ -34,6 +34,8 @@ STORED: dict[str, dict[str, tuple[str, ...]]] = {
     "VenueUpdate": {"name": ("venue.name",), "address": ("venue.address",)},
     "UserCreate": {"name": ("app_user.name",)},
     "UserUpdate": {"name": ("app_user.name",)},
+    # The password is kept only as its argon2 hash.
+    "PasswordSet": {"username": ("app_user.username",), "password": ()},
     "TokenCreate": {"label": ("api_token.label",)},
     "SessionCreate": {
         "address": ("reception_session.address",),
@@ -53,6 +55,11 @@ STORED: dict[str, dict[str, tuple[str, ...]]] = {
         "representatives[]": ("appointment.petitioner_name",),
     },
     "AppointmentMove": {"reason": ()},
+    "PetitionerCheck": {
+        "petitioner_name": ("appointment.petitioner_name",),
+        "petitioner_phone": ("appointment.petitioner_phone",),
+        "petitioner_id_number": ("appointment.petitioner_id_number",),
+    },
     "AppointmentStatusChange": {"reason": ("appointment.cancel_reason",)},
     "SessionCaseOutcome": {"outcome": ("session_case.outcome",)},
     "PetitionerIn": {

@@ -70,7 +70,13 @@ ACTION_INPUTS: dict[str, tuple[Input, ...]] = {
         Input("petitioner_told_on", "告知信访人日期", "date", required=True),
         ON,
     ),
-    "reply": (Input("doc_number", "处理意见书文号"), ON, Input("note", "备注")),
+    "reply": (
+        Input(
+            "doc_number", "处理意见书文号", required=True, hint="或在下方“出具文书”中出具处理意见书"
+        ),
+        ON,
+        Input("note", "备注"),
+    ),
     "deliver": (
         Input(
             "delivery_method",
@@ -82,13 +88,13 @@ ACTION_INPUTS: dict[str, tuple[Input, ...]] = {
         Input("delivered_on", "送达日期", "date", required=True),
     ),
     "request_review": (ON,),
-    "decide_review": (Input("doc_number", "复查意见书文号"), ON),
+    "decide_review": (Input("doc_number", "复查意见书文号", required=True), ON),
     "request_re_review": (ON,),
     "hearing": (
         Input("hearing_from", "听证开始", "date", required=True),
         Input("hearing_to", "听证结束", "date", required=True),
     ),
-    "decide_re_review": (Input("doc_number", "复核意见书文号"), ON),
+    "decide_re_review": (Input("doc_number", "复核意见书文号", required=True), ON),
     "close": (ON, Input("note", "办结说明")),
 }
 EVENT_LABELS = {
@@ -186,9 +192,7 @@ async def _list(
 
 async def _choices(db: DB, principal: Principal) -> dict[str, Any]:
     categories = await registration.list_categories(session=db)
-    leaders, _ = await org.list_leaders(
-        session=db, principal=principal, limit=1000, offset=0, active=True
-    )
+    leaders = await org.assignable_leaders(session=db)
     return {
         "categories": [(c.code, c.name) for c in categories if c.active],
         "category_names": {c.code: c.name for c in categories},
@@ -520,6 +524,7 @@ async def _case_page(
         if writer
         else [],
         event_labels=EVENT_LABELS,
+        methods=document_kinds.METHOD_LABELS,
         notice_options=[("", "—")]
         + [
             (k.code, k.title)

@@ -148,6 +148,18 @@ async def get_leader(
     return leader
 
 
+async def assignable_leaders(*, session: AsyncSession) -> list[Leader]:
+    """Every active leader a case can be given to (包案): a township's case is usually owned
+    by a district leader, above the clerk's own unit (cases.ownership takes any of them)."""
+    rows = await session.scalars(
+        select(Leader)
+        .join(Unit, col(Unit.id) == col(Leader.unit_id))
+        .where(col(Leader.active).is_(True))
+        .order_by(col(Unit.path), col(Leader.id))
+    )
+    return list(rows.all())
+
+
 async def list_leaders(
     *,
     session: AsyncSession,

@@ -12,13 +12,14 @@ from litestar.response import Template
 
 from reception.auth import Principal, require
 from reception.cases import views as case_views
+from reception.cases.access import get_case
 from reception.context import Ctx
 from reception.db import DB
 from reception.errors import DomainError
 from reception.org import service as org
-from reception.scheduling import schemas, service, views
+from reception.scheduling import links, schemas, service, views
 from reception.scheduling.pages import KIND_LABELS, load_sheet, sheet_page
-from reception.scheduling.rules import STATUS_LABELS
+from reception.scheduling.rules import APPOINTMENT_LABELS, STATUS_LABELS
 from reception.web.render import FormErrors, page, refused, see_other, to_body
 
 AnyRequest = Request[Principal, Any, Any]
@@ -101,4 +102,31 @@ async def hold(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int])
     return see_other(f"/sessions/{session_id}", notice="已记录接访/下访情况")
 
 
-PAGES = [my_schedule, my_cases, hold]
+@get("/cases/{case_id:int}/sessions")
+async def case_sessions(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]) -> Template:
+    """The case page's 接访 / 下访 section (loaded into it; also a page of its own): the
+    sessions the case was taken to and the appointments booked about it."""
+    case = await get_case(session=db, case_id=case_id, principal=request.user)
+    rows = await links.case_sessions(session=db, case_id=case_id)
+    return page(
+        request,
+        "scheduling/case_sessions.html",
+        title=f"{case.reference} 的接访与下访",
+        case=case,
+        rows=[
+            {
+                "id": s.id,
+                "date": ctx.local(s.starts_at).date(),
+                "time": ctx.local(s.starts_at).strftime("%H:%M"),
+                "kind": KIND_LABELS[s.kind],
+                "leader": f"{leader.name}({leader.title})",
+                "how": "带案下访" if how == "visit" else "预约接访",
+                "note": note if how == "visit" else APPOINTMENT_LABELS.get(note, note),
+                "cancelled": s.status == "cancelled",
+            }
+            for s, leader, how, note in rows
+        ],
+    )
+
+
+PAGES = [my_schedule, my_cases, hold, case_sessions]

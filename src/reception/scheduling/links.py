@@ -17,6 +17,7 @@ from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
 from reception.db import utcnow
 from reception.errors import Conflict, Forbidden, NotFound
+from reception.org.models import Leader
 from reception.scheduling.access import get_appointment, get_session, require_manage
 from reception.scheduling.booking import appointment_snapshot
 from reception.scheduling.models import Appointment, ReceptionSession, SessionCase
@@ -124,6 +125,28 @@ async def session_cases(
         query = query.where(case_scope(principal))
     rows = await session.execute(query)
     return [(link, case) for link, case in rows.all()]
+
+
+async def case_sessions(
+    *, session: AsyncSession, case_id: int
+) -> list[tuple[ReceptionSession, Leader, str, str]]:
+    """The sessions a case was taken to (带案下访, 接访) and the appointments booked about it:
+    (session, its leader, "visit" or "appointment", the outcome or the appointment's status)."""
+    visits = await session.execute(
+        select(ReceptionSession, Leader, SessionCase)
+        .join(SessionCase, col(SessionCase.session_id) == col(ReceptionSession.id))
+        .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
+        .where(SessionCase.case_id == case_id)
+    )
+    booked = await session.execute(
+        select(ReceptionSession, Leader, Appointment)
+        .join(Appointment, col(Appointment.session_id) == col(ReceptionSession.id))
+        .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
+        .where(Appointment.case_id == case_id)
+    )
+    rows = [(s, leader, "visit", link.outcome) for s, leader, link in visits.all()]
+    rows += [(s, leader, "appointment", a.status) for s, leader, a in booked.all()]
+    return sorted(rows, key=lambda r: r[0].starts_at)
 
 
 async def set_appointment_case(

@@ -1,0 +1,290 @@
+"""Worklist benchmark: the clerk's console pages at a million cases, through HTTP, against the
+same SQL replayed with raw asyncpg (the floor).
+
+Set-up: bench/review.py's org and its COPY loader (N cases, default 1,000,000, over 5 years),
+plus two clerks with console passwords: a township clerk (下仓镇 and its villages) and a
+district clerk (everything). A real `reception serve --workers 2` (tests.live.serve) on
+PostgreSQL; each clerk signs in once and the session cookie goes with every request.
+
+Pages, for each clerk: the worklist's first page (open cases, the next deadline first, the
+most overdue at the top), a filtered page (category + due within 7 days), search by an exact
+ID number, and a case page. Each is requested --requests times (default 200) by `hey`
+(Debian's package: a Go load generator, so the client does not eat the server's Python CPU;
+its own CPU time is printed) with --concurrency connections; p50 / p95 from hey's latency
+distribution. The floor: the SELECTs one request issues (captured in-process with a SQLAlchemy
+listener, the same app and cookie), replayed in order on one raw asyncpg connection the same
+number of times, p50 / p95 of the whole replay. Targets: p95 < 100 ms per page, and p95
+within 3x of the floor's p95.
+
+    .venv/bin/python bench/worklist.py [--cases 1000000] [--requests 200] [--explain] [--keep]
+
+--explain prints EXPLAIN (ANALYZE, BUFFERS) of the worklist's list query for each clerk.
+`hey` is installed with apt-get when missing and this runs as root.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import re
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from bench.review import (  # noqa: E402
+    CTX,
+    PG_SERVER,
+    TIME_LIMIT,
+    build_org,
+    seed_data,
+    with_db,
+)
+from tests.live import TEST_KEYS, serve  # noqa: E402
+
+P95_TARGET = 0.100
+FLOOR_TARGET = 3.0
+PASSWORD = "bench-2026-pass"
+
+
+def ensure_hey() -> str:
+    found = shutil.which("hey")
+    if found:
+        return found
+    if os.geteuid() == 0 and shutil.which("apt-get"):
+        subprocess.run(["apt-get", "install", "-y", "-qq", "hey"], check=True)
+        found = shutil.which("hey")
+    if not found:
+        raise SystemExit("this benchmark needs `hey` (apt-get install hey)")
+    return found
+
+
+async def make_clerks(maker: Any, township: int, district: int) -> None:
+    from reception.org import schemas
+    from reception.org import service as org_service
+    from reception.org.models import User
+    from reception.web.signin import hash_password
+
+    encoded = hash_password(PASSWORD)
+    async with maker() as s:
+        for username, name, unit_id in (
+            ("xiangzhen", "褚某记", township),
+            ("quji", "冯某登", district),
+        ):
+            user = await org_service.create_user(
+                session=s,
+                actor=None,
+                data=schemas.UserCreate(name=name, role="clerk", unit_id=unit_id),
+            )
+            row = await s.get(User, user.id)
+            assert row is not None
+            row.username, row.password_hash, row.must_change_password = username, encoded, False
+        await s.commit()
+
+
+async def sign_in(base: str, username: str) -> str:
+    """The session cookie of a console sign-in (with the CSRF token the form carries)."""
+    async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=30) as c:
+        await c.get("/login")
+        token = c.cookies.get("reception_csrf") or ""
+        r = await c.post(
+            "/login", data={"username": username, "password": PASSWORD, "_csrf_token": token}
+        )
+        assert r.status_code == 303, r.text[:300]
+        session = r.cookies.get("reception_session")
+        assert session
+        return f"reception_session={session}; reception_csrf={token}"
+
+
+HEY_LINE = re.compile(r"^\s+(\d+)%% in ([0-9.]+) secs".replace("%%", "%"), re.M)
+
+
+def run_hey(hey: str, url: str, cookie: str, n: int, c: int) -> dict[str, Any]:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    t0 = time.perf_counter()
+    out = subprocess.run(
+        [hey, "-n", str(n), "-c", str(c), "-H", f"Cookie: {cookie}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=TIME_LIMIT,
+    ).stdout
+    wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    latency = {int(p): float(s) for p, s in HEY_LINE.findall(out)}
+    codes = dict(re.findall(r"\[(\d{3})\]\s+(\d+) responses", out))
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {
+        "p50": latency.get(50),
+        "p95": latency.get(95),
+        "codes": codes,
+        "cpu": cpu,
+        "wall": wall,
+    }
+
+
+async def capture(app: Any, path: str, cookie: str) -> list[tuple[str, tuple[Any, ...]]]:
+    """The statements one request for `path` issues, in-process, as sent to asyncpg."""
+    from sqlalchemy import event
+
+    captured: list[tuple[str, tuple[Any, ...]]] = []
+
+    def listener(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: Any):
+        captured.append((statement, tuple(params or ())))
+
+    engine = app.state.engine
+    event.listen(engine.sync_engine, "before_cursor_execute", listener)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as c:
+            r = await c.get(path, headers={"Cookie": cookie})
+            assert r.status_code == 200, (path, r.status_code, r.text[:300])
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", listener)
+    return [(q, p) for q, p in captured if q.lstrip().upper().startswith(("SELECT", "WITH"))]
+
+
+async def floor(conn: asyncpg.Connection, selects: list[tuple[str, tuple[Any, ...]]], n: int):
+    async def once() -> None:
+        async with conn.transaction(readonly=True):
+            for q, p in selects:
+                await conn.fetch(q, *p)
+
+    await once()
+    times = []
+    for _ in range(n):
+        t0 = time.perf_counter()
+        await once()
+        times.append(time.perf_counter() - t0)
+    q = statistics.quantiles(times, n=100)
+    return {"p50": statistics.median(times), "p95": q[94]}
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--cases", type=int, default=1_000_000)
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, default=4)
+    parser.add_argument("--explain", action="store_true")
+    parser.add_argument("--keep", action="store_true")
+    args = parser.parse_args()
+    if args.requests < 200:
+        parser.error("--requests must be at least 200 (p95 of fewer is noise)")
+    hey = ensure_hey()
+
+    from reception.app import create_app
+    from reception.config import Settings
+    from reception.db import create_engine, create_sessionmaker, migrate
+
+    today = CTX.today()
+    name = f"reception_bench_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(with_db(PG_SERVER, "postgres"))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    sa_url = with_db(PG_SERVER, name, driver="asyncpg")
+    raw_url = with_db(PG_SERVER, name)
+    ok = True
+    try:
+        s0 = time.perf_counter()
+        await asyncio.to_thread(migrate, sa_url, "upgrade", "head")
+        engine = create_engine(Settings(database_url=sa_url, data_keys=TEST_KEYS))
+        maker = create_sessionmaker(engine)
+        org = await build_org(maker)
+        township = org.townships[9]  # 下仓镇, with its villages
+        await make_clerks(maker, township, org.district)
+        pool = await asyncpg.create_pool(
+            raw_url, min_size=4, max_size=4, server_settings={"session_replication_role": "replica"}
+        )
+        try:
+            await asyncio.wait_for(seed_data(pool, org, args.cases, today), TIME_LIMIT * 2)
+        finally:
+            await pool.close()
+        await engine.dispose()
+        raw = await asyncpg.connect(raw_url)
+        await raw.execute("ANALYZE")
+        print(f"set-up {time.perf_counter() - s0:.0f} s: {args.cases:,} cases", flush=True)
+
+        sub = f"/{org.district}/{township}/%"
+        id_number = await raw.fetchval(
+            "SELECT p.id_number FROM case_petitioner p JOIN petition_case c ON c.id = p.case_id "
+            "JOIN unit u ON u.id = c.unit_id WHERE u.path LIKE $1 AND p.id_number <> '' "
+            "ORDER BY c.id DESC LIMIT 1",
+            sub,
+        )
+        case_id = await raw.fetchval(
+            "SELECT c.id FROM petition_case c JOIN unit u ON u.id = c.unit_id "
+            "WHERE u.path LIKE $1 AND c.stage <> 'closed' ORDER BY c.id DESC LIMIT 1",
+            sub,
+        )
+        category = await raw.fetchval(
+            "SELECT category_code FROM petition_case GROUP BY 1 ORDER BY count(*) DESC LIMIT 1"
+        )
+        pages = {
+            "worklist": "/cases",
+            "filtered": f"/cases?category={category}&due_within=7",
+            "search-id": f"/cases?q={id_number}",
+            "case": f"/cases/{case_id}",
+        }
+        settings = Settings(database_url=sa_url, data_keys=TEST_KEYS)
+        app = create_app(settings)
+        results: list[tuple[str, str, dict[str, Any], dict[str, Any]]] = []
+        with serve(sa_url, workers=2, now=None) as base:
+            for clerk in ("xiangzhen", "quji"):
+                cookie = await sign_in(base, clerk)
+                for label, path in pages.items():
+                    selects = await capture(app, path, cookie)
+                    fl = await floor(raw, selects, args.requests)
+                    http = await asyncio.to_thread(
+                        run_hey, hey, base + path, cookie, args.requests, args.concurrency
+                    )
+                    results.append((clerk, label, http, fl))
+                    print(
+                        f"{clerk:10} {label:10} HTTP p50 {http['p50'] * 1000:6.1f} ms  "
+                        f"p95 {http['p95'] * 1000:6.1f} ms  (status {http['codes']}, hey CPU "
+                        f"{http['cpu']:.2f} s of {http['wall']:.1f} s)   floor ({len(selects)} "
+                        f"SELECTs) p50 {fl['p50'] * 1000:6.1f} ms  p95 {fl['p95'] * 1000:6.1f} ms"
+                        f"   {http['p95'] / fl['p95']:.1f}x",
+                        flush=True,
+                    )
+                    if args.explain and label in ("worklist", "filtered"):
+                        biggest = max(selects, key=lambda s: len(s[0]))
+                        plan = await raw.fetch(
+                            f"EXPLAIN (ANALYZE, BUFFERS) {biggest[0]}", *biggest[1]
+                        )
+                        print("\n".join(r[0] for r in plan), flush=True)
+        await app.state.engine.dispose()
+        await raw.close()
+        print(
+            f"\ntargets: p95 < {P95_TARGET * 1000:.0f} ms per page; p95 <= {FLOOR_TARGET:.0f}x "
+            "the floor's p95"
+        )
+        for clerk, label, http, fl in results:
+            met = http["p95"] < P95_TARGET and http["p95"] <= FLOOR_TARGET * fl["p95"]
+            ok = ok and met and set(http["codes"]) == {"200"}
+            print(
+                f"  {clerk:10} {label:10} p95 {http['p95'] * 1000:6.1f} ms vs floor "
+                f"{fl['p95'] * 1000:6.1f} ms: {'met' if met else 'NOT met'}"
+            )
+    finally:
+        if args.keep:
+            print(f"kept: {raw_url}")
+        else:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(asyncio.run(main()))
