@@ -381,3 +381,47 @@ async def test_the_reviewer_sees_octobers_charts_and_downloads_the_xlsx(
     await download.save_as(saved)
     assert saved.read_bytes()[:2] == b"PK" and "2026-10" in download.suggested_filename
     assert not steps.errors, steps.errors
+
+
+async def test_a_petitioner_looks_up_and_rates_on_a_phone(
+    server: str, world: World, browser: Browser, steps: Steps
+) -> None:
+    clerk = world.tokens["clerk_a"]
+    body = case_body(world, received_on="2026-11-02", on="2026-11-02")
+    created = await api_post(server, "/api/cases", body, clerk)
+    assert created.status_code == 201, created.text
+    cid, code = created.json()["id"], created.json()["query_code"]
+    for step in (
+        {"action": "accept", "on": "2026-11-03"},
+        {"action": "reply", "doc_number": "蓟信复〔2026〕9号", "on": "2026-11-20"},
+        {"action": "deliver", "delivery_method": "direct", "delivered_on": "2026-11-21"},
+    ):
+        r = await api_post(server, f"/api/cases/{cid}/transitions", step, clerk)
+        assert r.status_code == 200, r.text
+    page = await new_page(
+        browser,
+        server,
+        steps,
+        viewport={"width": 390, "height": 844},
+        is_mobile=True,
+        has_touch=True,
+        device_scale_factor=2,
+    )
+    await page.goto("/public")
+    await steps.shot(page, "lookup")
+    await page.fill("#f-code", code.lower())
+    await page.fill("#f-factor", VALID_ID[-4:])
+    await page.get_by_role("button", name="查询").click()
+    await expect(page.locator("main")).to_contain_text("已答复")
+    await expect(page.locator("main")).to_contain_text("2026年11月21日")
+    assert "张小明" not in await page.content()
+    width = await page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"the page is {width}px wide on a 390px phone"
+    await steps.shot(page, "progress")
+    await page.get_by_label("基本满意").check()
+    await page.fill("#f-comment", "答复清楚,希望尽快落实")
+    await page.get_by_role("button", name="提交评价").click()
+    await expect(page.locator("main")).to_contain_text("感谢您的评价")
+    await expect(page.locator("main")).to_contain_text("基本满意")
+    await steps.shot(page, "rated")
+    assert not steps.errors, steps.errors

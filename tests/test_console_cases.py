@@ -418,3 +418,40 @@ async def test_the_case_page_lists_the_visits_it_was_taken_to(
     assert "<html" in r.text and f"/sessions/{sid}" in r.text
     other = await register(client, world, token="clerk_district", unit_id=world.township_b)
     assert (await browser.get(f"/cases/{other}/sessions")).status_code == 404
+
+
+async def test_due_first_pages_through_clocked_then_unclocked_cases(
+    world: World, client: httpx.AsyncClient
+) -> None:
+    clerk = auth(world.tokens["clerk_a"])
+    late = await register(client, world, received_on="2026-11-02", on="2026-11-02")
+    soon = await register(client, world, received_on="2026-11-25", on="2026-11-25")
+    replied = await register(client, world, received_on="2026-11-10", on="2026-11-10")
+    await step(client, world, replied, action="accept", on="2026-11-11")
+    await step(
+        client, world, replied, action="reply", doc_number="蓟信复〔2026〕3号", on="2026-11-20"
+    )
+    await step(
+        client,
+        world,
+        replied,
+        action="deliver",
+        delivery_method="direct",
+        delivered_on="2026-11-21",
+    )
+    # The replied case waits on the petitioner's 复查 window only: no office clock, so last.
+    pages = []
+    for offset in (0, 1, 2):
+        r = await client.get(
+            "/api/cases", params={"sort": "due", "limit": 2, "offset": offset}, headers=clerk
+        )
+        assert r.status_code == 200 and r.json()["total"] == 3
+        pages.append([c["id"] for c in r.json()["items"]])
+    assert pages == [[late, soon], [soon, replied], [replied]]
+    first = (await client.get("/api/cases", params={"sort": "due"}, headers=clerk)).json()
+    assert first["items"][0]["days_left"] < 0 and first["items"][0]["time_left"].startswith("超期")
+    assert first["items"][2]["days_left"] is None
+    # Searches: an exact phone, an ID number, part of a reference.
+    for q, found in (("13812345678", 3), (VALID_ID, 3), ("〔2026〕00002", 1), ("00003", 1)):
+        r = await client.get("/api/cases", params={"q": q}, headers=clerk)
+        assert r.json()["total"] == found, q

@@ -46,6 +46,7 @@ from reception.org.controllers import (
     UserController,
     VenueController,
 )
+from reception.portal import pages as portal_pages
 from reception.reports import pages as reports_pages
 from reception.reports.controllers import IncidentController, ReportController
 from reception.scheduling import leader_pages, rule_pages
@@ -166,6 +167,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             *PUBLIC_HANDLERS,
             api,
             *console.console_router(CONSOLE_PAGES, CONSOLE_PUBLIC_PAGES),
+            portal_pages.portal_router(),
             create_static_files_router(
                 path=openapi.STATIC_PATH,
                 directories=[openapi.STATIC_DIR],

@@ -150,23 +150,26 @@ def demo(org_only: bool) -> None:
         load_org,
         load_schedule,
         measured,
+        portal_example,
     )
 
     async def work(
         session: AsyncSession, ctx: Context
-    ) -> tuple[list[DemoLogin], dict[str, int], dict[str, Any]]:
+    ) -> tuple[list[DemoLogin], dict[str, int], dict[str, Any], Any]:
         logins = await load_org(session, ctx.settings.data_dir)
         counts: dict[str, int] = {}
         figures: dict[str, Any] = {}
+        example = None
         if not org_only:
             counts = await load_schedule(session, ctx)
             counts |= {f"case_{k}": v for k, v in (await load_cases(session, ctx)).items()}
             counts["incidents"] = await load_incidents(session, ctx)
             await session.flush()
             figures = await measured(session, ctx)
-        return logins, counts, figures
+            example = await portal_example(session, ctx)
+        return logins, counts, figures, example
 
-    logins, counts, figures = _run_in_transaction(work)
+    logins, counts, figures, example = _run_in_transaction(work)
     if counts:
         click.echo(
             "Demo schedule: {rules} new rules, {sessions} new reception sessions, "
@@ -199,6 +202,11 @@ def demo(org_only: bool) -> None:
         click.echo(
             f"  {login.role:<10} {login.name:<6} {login.username:<10} user {login.user_id:<3} "
             f"{login.token}  {login.note}"
+        )
+    if example:
+        reference, code, last4 = example
+        click.echo(
+            f"信访人查询页 /public:查询码 {code},手机号后4位 {last4}({reference},可查看进度并评价)"
         )
 
 

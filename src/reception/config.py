@@ -39,6 +39,19 @@ class Settings:
     console_session_hours: int = 12
     # Cookies marked Secure (sent over HTTPS only): on when the public URL is https.
     cookie_secure: bool | None = None
+    # How long after a reply's delivery the petitioner may rate it on their page: 0 (the
+    # default) means until their own 复查/复核 request window ends.
+    evaluation_days: int = 0
+    # A client address behind this many proxies (X-Forwarded-For, right to left); 0 trusts
+    # only the connection's own address.
+    trusted_proxies: int = 0
+    # Deadline reminders: this many working days before an office clock is due, per clock
+    # kind (default 3); and the local hour from which tomorrow's reception digest is sent.
+    reminder_days: dict[str, int] = field(default_factory=dict)
+    digest_hour: int = 17
+    # Deliver the outbox from inside `reception serve` (one loop per process; `reception
+    # worker` does the same on its own).
+    outbox_worker: bool = True
     # The service's clock starts at this instant (ISO 8601 with offset) and runs on: for
     # training systems and tests that drive a real server. Empty: the real time.
     now: str = ""
@@ -95,7 +108,21 @@ class Settings:
             cookie_secure={"1": True, "true": True, "0": False, "false": False}.get(
                 env.get("RECEPTION_COOKIE_SECURE", "").lower()
             ),
+            evaluation_days=int(env.get("RECEPTION_EVALUATION_DAYS", "0")),
+            trusted_proxies=int(env.get("RECEPTION_TRUSTED_PROXIES", "0")),
+            reminder_days=_kind_days(env.get("RECEPTION_REMINDER_DAYS", "")),
+            digest_hour=int(env.get("RECEPTION_DIGEST_HOUR", "17")),
+            outbox_worker=env.get("RECEPTION_OUTBOX_WORKER", "1") not in {"0", "false", "no"},
         )
+
+
+def _kind_days(text: str) -> dict[str, int]:
+    """"accept=3,handle=5" → {"accept": 3, "handle": 5}."""
+    out: dict[str, int] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        kind, _, days = part.partition("=")
+        out[kind.strip()] = int(days)
+    return out
 
 
 def get_settings() -> Settings:

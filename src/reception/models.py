@@ -10,6 +10,7 @@ from reception.cases.models import (
     CaseCategory,
     CaseClock,
     CaseCounter,
+    CaseEvaluation,
     CaseEvent,
     CaseOwnership,
     CasePetitioner,
@@ -21,6 +22,7 @@ from reception.documents.models import CaseDocument, Delivery, DocumentCounter, 
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
+from reception.portal.models import PortalThrottle
 from reception.reports.models import Incident
 from reception.scheduling.models import (
     Appointment,
@@ -47,6 +49,7 @@ __all__ = [
     "CaseClock",
     "CaseCounter",
     "CaseDocument",
+    "CaseEvaluation",
     "CaseEvent",
     "CaseOwnership",
     "CasePetitioner",
@@ -61,6 +64,7 @@ __all__ = [
     "Incident",
     "Leader",
     "PetitionCase",
+    "PortalThrottle",
     "ReceptionRule",
     "ReceptionSession",
     "SecretaryLeader",

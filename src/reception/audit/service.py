@@ -61,10 +61,12 @@ async def record(
     target_id: Any,
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
+    actor_label: str | None = None,
 ) -> AuditEvent:
+    """`actor_label`: who acted when it is no user (the petitioner on their page)."""
     event = AuditEvent(
         actor_user_id=actor.user_id if actor else None,
-        actor_name=actor_name(actor),
+        actor_name=actor_label or actor_name(actor),
         action=action,
         target_type=target_type,
         target_id=str(target_id),

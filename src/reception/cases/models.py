@@ -67,7 +67,8 @@ class PetitionCase(SQLModel, table=True):
         CheckConstraint(sql_in("satisfaction", SATISFACTION), name="satisfaction"),
         CheckConstraint(sql_in("source", SOURCES), name="source"),
         CheckConstraint("people_count >= 1", name="people_count_positive"),
-        Index("ix_petition_case_unit_id_stage", "unit_id", "stage"),
+        # A unit subtree's open cases, and of a category (the worklist's filters).
+        Index("ix_petition_case_unit_id_stage", "unit_id", "stage", "category_code"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -108,6 +109,14 @@ class PetitionCase(SQLModel, table=True):
     resolution_evidence: str = Field(default="", max_length=200)
     satisfaction: str = Field(default="not_evaluated", max_length=30)
     evaluated_on: date | None = Field(default=None)
+    # The petitioner's own rating of the latest reply (from their page; case_evaluation
+    # keeps each one): the review counts it where present, the staff-recorded one otherwise.
+    petitioner_satisfaction: str = Field(
+        default="not_evaluated",
+        max_length=30,
+        sa_column_kwargs={"server_default": text("'not_evaluated'")},
+    )
+    petitioner_evaluated_on: date | None = Field(default=None)
     registered_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     registered_by_name: str = Field(max_length=50)
     # 查询码: sealed (AES-GCM, to print it again on the 受理告知书) and its blind index (to
@@ -124,7 +133,11 @@ class PetitionCase(SQLModel, table=True):
 
 class CasePetitioner(SQLModel, table=True):
     __tablename__ = "case_petitioner"
-    __table_args__ = (Index("ix_case_petitioner_name_phone", "name", "phone"),)
+    __table_args__ = (
+        Index("ix_case_petitioner_name_phone", "name", "phone"),
+        # Search by an exact phone (the worklist, the API's q=).
+        Index("ix_case_petitioner_phone", "phone"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="petition_case.id", index=True)
@@ -147,6 +160,15 @@ class CaseClock(SQLModel, table=True):
         CheckConstraint("paused_days >= 0", name="paused_days_non_negative"),
         Index("ix_case_clock_status_current_due", "status", "current_due"),
         Index("ix_case_clock_kind_current_due", "kind", "current_due"),
+        # The worklist's "next deadline first": the running clocks in due order (a partial
+        # index: the met ones, most of them, are not in it).
+        Index(
+            "ix_case_clock_running_due",
+            "current_due",
+            "id",
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -254,3 +276,30 @@ class CaseEvent(SQLModel, table=True):
     note: str = Field(default="", max_length=2000)
     before: dict[str, Any] | None = Field(default=None, sa_type=JSON)
     after: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+
+
+EVALUATION_SOURCES = ("petitioner", "staff")
+
+
+class CaseEvaluation(SQLModel, table=True):
+    """满意度评价 of one reply (round 1: the 处理意见; 2: the 复查意见; 3: the 复核意见), by its
+    source. One per reply and source (UNIQUE), never changed afterwards."""
+
+    __tablename__ = "case_evaluation"
+    __table_args__ = (
+        UniqueConstraint("case_id", "round", "source"),
+        CheckConstraint(sql_in("source", EVALUATION_SOURCES), name="source"),
+        CheckConstraint(
+            sql_in("satisfaction", ("satisfied", "basically_satisfied", "dissatisfied")),
+            name="satisfaction",
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id", index=True)
+    round: int
+    source: str = Field(max_length=20)
+    satisfaction: str = Field(max_length=30)
+    comment: str = Field(default="", max_length=500)
+    evaluated_on: date
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)

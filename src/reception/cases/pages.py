@@ -32,6 +32,8 @@ from reception.web.render import FormErrors, page, query, refused, see_other, to
 AnyRequest = Request[Principal, Any, Any]
 CLERKS = [require("clerk")]
 PER_PAGE = 50
+# Past this many a page says "10000+ 件" rather than count them all (a city's open cases).
+COUNT_UP_TO = 10_000
 EXPORT_MAX = 20_000
 
 
@@ -111,6 +113,7 @@ EVENT_LABELS = {
     "session.linked": "关联接访",
     "session.unlinked": "取消关联接访",
     "session.outcome": "接访/下访情况",
+    "evaluation.petitioner": "信访人评价",
 }
 TRANSITION_FIELDS = {i.name for inputs in ACTION_INPUTS.values() for i in inputs}
 
@@ -185,6 +188,7 @@ async def _list(
         q=f.q or None,
         sort="due" if f.sort == "due" else "registered",
         open_only=not f.closed,
+        count_up_to=COUNT_UP_TO if limit == PER_PAGE else None,
     )
     items = await views.summaries(session=db, principal=principal, cases=rows, as_of=as_of)
     return items, total
@@ -234,13 +238,14 @@ async def worklist(
     items, total = await _list(
         db, ctx, request.user, f, limit=PER_PAGE, offset=(f.page - 1) * PER_PAGE
     )
-    pages = max(1, -(-total // PER_PAGE))
+    pages = max(1, -(-min(total, COUNT_UP_TO) // PER_PAGE))
     return page(
         request,
         "cases/worklist.html",
         title="信访事项",
         items=items,
         total=total,
+        more=total > COUNT_UP_TO,
         f=f,
         pages=pages,
         link=lambda **change: query("/cases", **f.params(**change)),

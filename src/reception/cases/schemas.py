@@ -217,6 +217,16 @@ class RepeatCandidate(Struct):
     score: float
 
 
+class EvaluationOut(Struct):
+    # petitioner (on their page) or staff (recorded by a clerk)
+    source: str
+    # The reply rated: 1 处理意见, 2 复查意见, 3 复核意见 (staff records carry 0: not tied).
+    round: int
+    satisfaction: str
+    comment: str
+    evaluated_on: date
+
+
 class CaseDetail(Struct):
     id: int
     reference: str
@@ -264,6 +274,9 @@ class CaseDetail(Struct):
     created_at: datetime
     updated_at: datetime
     repeat_candidates: list[RepeatCandidate] = msgspec.field(default_factory=list)
+    # Every rating of the case's replies, by source; the review counts the petitioner's own
+    # where there is one.
+    evaluations: list[EvaluationOut] = msgspec.field(default_factory=list)
     # Only in the answer to the registration (the receipt): the 查询码, shown once.
     query_code: str | None = None
 

@@ -58,6 +58,7 @@ async def record_event(
     before: dict[str, Any] | None = None,
     after: dict[str, Any] | None = None,
     note: str = "",
+    actor_label: str | None = None,
 ) -> CaseEvent:
     """Append a timeline event and bump the case's version (its ETag)."""
     assert case.id is not None
@@ -65,7 +66,7 @@ async def record_event(
         case_id=case.id,
         effective_on=on,
         actor_user_id=actor.user_id if actor else None,
-        actor_name=actor_name(actor),
+        actor_name=actor_label or actor_name(actor),
         kind=kind,
         note=note,
         before=before,
@@ -85,6 +86,7 @@ async def record_event(
         target_id=case.id,
         before=before,
         after=after,
+        actor_label=actor_label,
     )
     return event
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import date, tzinfo
 from typing import Any
 
-from sqlalchemy import exists, func, or_
+from sqlalchemy import ColumnElement, and_, exists, func, or_, text
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from reception.auth import Principal
@@ -17,6 +18,7 @@ from reception.cases.access import case_scope
 from reception.cases.clocks import clocks_of, pauses_of
 from reception.cases.models import (
     CaseClock,
+    CaseEvaluation,
     CaseEvent,
     CaseOwnership,
     CasePetitioner,
@@ -26,7 +28,6 @@ from reception.cases.models import (
 )
 from reception.cases.ownership import ownership_history
 from reception.cases.service import allowed
-from reception.db import paginate
 from reception.errors import InvalidInput
 from reception.expr import where
 from reception.org.access import subtree_ids
@@ -56,9 +57,15 @@ async def list_cases(
     q: str | None = None,
     sort: str = "registered",
     open_only: bool = False,
+    count_up_to: int | None = None,
 ) -> tuple[list[PetitionCase], int]:
     """`sort`: "registered" (newest first) or "due" (the office's next deadline first, the
     most overdue at the top; cases with no running clock last)."""
+    if session.get_bind().dialect.name == "postgresql":
+        # As in the review: asyncpg's cached statements may get a generic plan after five
+        # runs, blind to the subtree and the dates (measured: 375 ms instead of 75 ms for a
+        # district's filtered worklist, bench/worklist.py). Transaction-local.
+        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
     query = select(PetitionCase).where(case_scope(principal))
     if overdue is not None:
         late = exists().where(
@@ -67,10 +74,12 @@ async def list_cases(
         )
         query = query.where(late if overdue else ~late)
     if due_before is not None:
+        # An office deadline (not the petitioner's own 复查 window) due before the day.
         query = query.where(
             exists().where(
                 col(CaseClock.case_id) == col(PetitionCase.id),
                 col(CaseClock.status) == "running",
+                col(CaseClock.kind).in_(workflow.OFFICE_CLOCKS),
                 col(CaseClock.current_due) < due_before,
             )
         )
@@ -90,7 +99,8 @@ async def list_cases(
     if stage:
         query = query.where(PetitionCase.stage == stage)
     elif open_only:
-        query = query.where(PetitionCase.stage != "closed")
+        # An IN list, not `<> 'closed'`: the (unit_id, stage) index serves it.
+        query = query.where(col(PetitionCase.stage).in_(workflow.OPEN_STAGES))
     if channel:
         query = query.where(PetitionCase.channel == channel)
     if category:
@@ -98,37 +108,108 @@ async def list_cases(
     if first_time is not None:
         query = query.where(PetitionCase.first_time == first_time)
     if q:
-        # A reference number (or part of it), or a petitioner's exact name, ID number or phone.
-        term = q.strip()
-        query = query.where(
+        query = query.where(_search(q.strip()))
+    total = await _count(session, query, count_up_to)
+    if sort == "due":
+        # Overdue, or due before a day: the case's earliest office deadline is before it, so
+        # the walk over running clocks in due order can stop there.
+        bound = (
+            min(d for d in (due_before, as_of if overdue else None) if d)
+            if (due_before or overdue)
+            else None
+        )
+        return await _due_first(session, query, limit=limit, offset=offset, bound=bound), total
+    order = (col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
+    rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
+    return list(rows.all()), total
+
+
+async def _count(session: AsyncSession, query: Any, up_to: int | None) -> int:
+    """How many cases match; with `up_to`, counting stops past it (a page says "10000+": a
+    district's open cases need not all be counted to show the first page)."""
+    if up_to is not None:
+        query = query.limit(up_to + 1)
+    return await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+
+
+def _search(term: str) -> ColumnElement[bool]:
+    """A petitioner's exact name, ID number or phone (each an indexed equality), or a
+    reference number or part of one (蓟信〔2026〕00012, 〔2026〕12, 00012) — the slow LIKE
+    only for what can be part of a reference, never for an ID number or a phone."""
+    by_person = col(PetitionCase.id).in_(
+        select(CasePetitioner.case_id).where(
             or_(
-                col(PetitionCase.reference).contains(term, autoescape=True),
-                col(PetitionCase.id).in_(
-                    select(CasePetitioner.case_id).where(
-                        or_(
-                            col(CasePetitioner.name) == term,
-                            col(CasePetitioner.id_number) == normal_id_number(term),
-                            col(CasePetitioner.phone) == normal_phone(term),
-                        )
-                    )
-                ),
+                col(CasePetitioner.name) == term,
+                col(CasePetitioner.id_number) == normal_id_number(term),
+                col(CasePetitioner.phone) == normal_phone(term),
             )
         )
-    if sort == "due":
-        due = (
-            select(func.min(CaseClock.current_due))
-            .where(
+    )
+    if len(term) > REFERENCE_MAX or not any(ch in "〔〕" or ch.isdigit() for ch in term):
+        return by_person
+    if term.isdigit() and len(term) > 5:
+        return by_person
+    return or_(col(PetitionCase.reference).contains(term, autoescape=True), by_person)
+
+
+# The longest reference: prefix (a few characters), 〔year〕 and a 5-digit number.
+REFERENCE_MAX = 20
+
+
+async def _due_first(
+    session: AsyncSession, query: Any, *, limit: int, offset: int, bound: date | None = None
+) -> list[PetitionCase]:
+    """The next office deadline first (the most overdue on top), cases with no running
+    office clock after them. Walks the running clocks in due order (an index) instead of
+    computing every open case's next deadline, so the first page of a district is quick."""
+    clock, other = aliased(CaseClock), aliased(CaseClock)
+    office = (
+        col(clock.status) == "running",
+        col(clock.kind).in_(workflow.OFFICE_CLOCKS),
+    )
+    # The case's earliest running office clock only: one row per case.
+    earliest = ~exists().where(
+        col(other.case_id) == col(clock.case_id),
+        col(other.status) == "running",
+        col(other.kind).in_(workflow.OFFICE_CLOCKS),
+        or_(
+            col(other.current_due) < col(clock.current_due),
+            and_(col(other.current_due) == col(clock.current_due), col(other.id) < col(clock.id)),
+        ),
+    )
+    with_clock = query.join(clock, col(clock.case_id) == col(PetitionCase.id)).where(
+        *office, earliest
+    )
+    if bound is not None:
+        with_clock = with_clock.where(col(clock.current_due) < bound)
+    rows = list(
+        (
+            await session.scalars(
+                with_clock.order_by(col(clock.current_due), col(PetitionCase.id))
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+    )
+    if len(rows) < limit:
+        clocked = await session.scalar(select(func.count()).select_from(with_clock.subquery())) or 0
+        none_running = query.where(
+            ~exists().where(
                 col(CaseClock.case_id) == col(PetitionCase.id),
                 col(CaseClock.status) == "running",
                 col(CaseClock.kind).in_(workflow.OFFICE_CLOCKS),
             )
-            .correlate(PetitionCase)
-            .scalar_subquery()
         )
-        order: tuple[Any, ...] = (due.asc().nulls_last(), col(PetitionCase.id))
-    else:
-        order = (col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
-    return await paginate(session, query, *order, limit=limit, offset=offset)
+        rows += list(
+            (
+                await session.scalars(
+                    none_running.order_by(col(PetitionCase.id))
+                    .limit(limit - len(rows))
+                    .offset(max(0, offset - clocked))
+                )
+            ).all()
+        )
+    return rows
 
 
 def next_due(clocks: Clocks) -> CaseClock | None:
@@ -368,7 +449,37 @@ async def detail(
         created_at=case.created_at.astimezone(tz),
         updated_at=case.updated_at.astimezone(tz),
         repeat_candidates=candidates or [],
+        evaluations=await evaluations(session=session, case=case),
     )
+
+
+async def evaluations(*, session: AsyncSession, case: PetitionCase) -> list[schemas.EvaluationOut]:
+    """The petitioner's own ratings (one per reply) and the one a clerk recorded."""
+    out = [
+        schemas.EvaluationOut(
+            source=e.source,
+            round=e.round,
+            satisfaction=e.satisfaction,
+            comment=e.comment,
+            evaluated_on=e.evaluated_on,
+        )
+        for e in await session.scalars(
+            select(CaseEvaluation)
+            .where(col(CaseEvaluation.case_id) == case.id)
+            .order_by(col(CaseEvaluation.round), col(CaseEvaluation.id))
+        )
+    ]
+    if case.satisfaction != "not_evaluated" and case.evaluated_on is not None:
+        out.append(
+            schemas.EvaluationOut(
+                source="staff",
+                round=0,
+                satisfaction=case.satisfaction,
+                comment="",
+                evaluated_on=case.evaluated_on,
+            )
+        )
+    return out
 
 
 def event_out(e: CaseEvent, tz: tzinfo) -> schemas.EventOut:

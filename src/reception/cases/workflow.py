@@ -42,6 +42,8 @@ SATISFACTION_LABELS = {
     "dissatisfied": "不满意",
     "not_evaluated": "未评价",
 }
+# Every stage but the last: a case still open on someone's desk.
+OPEN_STAGES = tuple(stage for stage in STAGE_LABELS if stage != "closed")
 DEFAULT_CATEGORIES = {
     "housing": "涉房",
     "wages": "涉薪",
@@ -200,13 +202,25 @@ def on_time_by(clock: Any, as_of: date) -> Any:
     return all_of(met_by(clock, as_of), is_true(clock.on_time))
 
 
-def evaluated_by(case: Any, as_of: date) -> Any:
-    """参评: the petitioner's satisfaction was recorded by the as-of day."""
+def petitioner_evaluated_by(case: Any, as_of: date) -> Any:
+    """The petitioner rated the reply themselves (their page) by the as-of day."""
+    return all_of(
+        present(case.petitioner_evaluated_on), lambda: case.petitioner_evaluated_on <= as_of
+    )
+
+
+def staff_evaluated_by(case: Any, as_of: date) -> Any:
+    """A clerk recorded the petitioner's satisfaction by the as-of day."""
     return all_of(
         case.satisfaction != "not_evaluated",
         present(case.evaluated_on),
         lambda: case.evaluated_on <= as_of,
     )
+
+
+def evaluated_by(case: Any, as_of: date) -> Any:
+    """参评: rated by the as-of day — by the petitioner on their page, or as a clerk recorded."""
+    return any_of(petitioner_evaluated_by(case, as_of), staff_evaluated_by(case, as_of))
 
 
 def late_in(clock: Any, first: date, last: date, as_of: date) -> Any:
@@ -228,7 +242,22 @@ SATISFIED = ("satisfied", "basically_satisfied")
 
 
 def satisfied_by(case: Any, as_of: date) -> Any:
-    return all_of(evaluated_by(case, as_of), member(case.satisfaction, SATISFIED))
+    """满意 or 基本满意: the petitioner's own rating where there is one by the as-of day,
+    otherwise the one a clerk recorded."""
+    return any_of(
+        all_of(
+            petitioner_evaluated_by(case, as_of),
+            member(case.petitioner_satisfaction, SATISFIED),
+        ),
+        all_of(
+            any_of(
+                missing(case.petitioner_evaluated_on),
+                lambda: case.petitioner_evaluated_on > as_of,
+            ),
+            staff_evaluated_by(case, as_of),
+            member(case.satisfaction, SATISFIED),
+        ),
+    )
 
 
 RESOLVED = ("resolved", "ceased")

@@ -1,7 +1,15 @@
 """Demo data for trying the service (`reception demo`): the org chart, reception days, cases."""
 
-from reception.demo.cases import load_cases, load_incidents, measured
+from reception.demo.cases import load_cases, load_incidents, measured, portal_example
 from reception.demo.org import DemoLogin, load_org
 from reception.demo.schedule import load_schedule
 
-__all__ = ["DemoLogin", "load_cases", "load_incidents", "load_org", "load_schedule", "measured"]
+__all__ = [
+    "DemoLogin",
+    "load_cases",
+    "load_incidents",
+    "load_org",
+    "load_schedule",
+    "measured",
+    "portal_example",
+]

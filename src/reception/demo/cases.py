@@ -449,3 +449,31 @@ async def measured(session: AsyncSession, ctx: Context) -> dict[str, Any]:
     scope = await figures.scope_of(session, None)
     _, total = await figures.unit_figures(session, scope, today - timedelta(days=365), today, today)
     return total.as_dict()
+
+
+async def portal_example(session: AsyncSession, ctx: Context) -> tuple[str, str, str] | None:
+    """A demo case to try the petitioner's page with: the latest delivered reply still in its
+    rating window — (reference, query code as printed, the last 4 of the phone)."""
+    from reception.cases import query_code
+    from reception.cases.models import CasePetitioner
+
+    rows = await session.scalars(
+        select(PetitionCase)
+        .where(
+            col(PetitionCase.delivered_on).is_not(None),
+            col(PetitionCase.delivered_on) >= ctx.today() - timedelta(days=25),
+            col(PetitionCase.query_code_sealed) != "",
+        )
+        .order_by(col(PetitionCase.delivered_on).desc(), col(PetitionCase.id))
+        .limit(20)
+    )
+    for case in rows:
+        code = query_code.read(ctx, case)
+        person = await session.scalar(
+            select(CasePetitioner).where(
+                col(CasePetitioner.case_id) == case.id, col(CasePetitioner.phone) != ""
+            )
+        )
+        if code and person is not None:
+            return case.reference, query_code.shown(code), person.phone[-4:]
+    return None

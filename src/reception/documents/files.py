@@ -19,7 +19,7 @@ class PdfUnavailable(DomainError):
     status, slug, title = 503, "pdf-unavailable", "无法生成 PDF"
 
 
-async def docx_response(db: Any, principal: Principal, document_id: int) -> Response[bytes]:
+async def docx_response(db: Any, principal: Principal | None, document_id: int) -> Response[bytes]:
     """A document's file as issued (the API and the console serve it the same way)."""
     doc = await service.readable_content(session=db, principal=principal, document_id=document_id)
     return Response(
@@ -34,7 +34,7 @@ async def docx_response(db: Any, principal: Principal, document_id: int) -> Resp
     )
 
 
-async def pdf_response(db: Any, principal: Principal, document_id: int) -> Response[bytes]:
+async def pdf_response(db: Any, principal: Principal | None, document_id: int) -> Response[bytes]:
     doc = await service.readable_content(session=db, principal=principal, document_id=document_id)
     try:
         body = await rendering.to_pdf(doc.content)

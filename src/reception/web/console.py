@@ -36,7 +36,7 @@ from reception.web import signin
 log = logging.getLogger("reception.web")
 
 # Paths that are not the console (their own auth, or none): no CSRF, JSON errors.
-NOT_CONSOLE = ("/api/", "/feeds/", "/health", "/schema", "/static/", "/portal/api/")
+NOT_CONSOLE = ("/api/", "/feeds/", "/health", "/schema", "/static/", "/public/api/")
 PUBLIC_PAGES = ("/login", "/static/")
 # Pages a person whose password an admin set may still open before choosing their own.
 BEFORE_NEW_PASSWORD = ("/password", "/logout")
