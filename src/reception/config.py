@@ -117,7 +117,7 @@ class Settings:
 
 
 def _kind_days(text: str) -> dict[str, int]:
-    """"accept=3,handle=5" → {"accept": 3, "handle": 5}."""
+    """ "accept=3,handle=5" → {"accept": 3, "handle": 5}."""
     out: dict[str, int] = {}
     for part in filter(None, (p.strip() for p in text.split(","))):
         kind, _, days = part.partition("=")
