@@ -31,17 +31,27 @@ def free_port() -> int:
 
 
 @contextmanager
-def serve(database_url: str, *, workers: int = 2, now: str | None = "tests") -> Iterator[str]:
+def serve(
+    database_url: str,
+    *,
+    workers: int = 2,
+    now: str | None = "tests",
+    env: dict[str, str] | None = None,
+    started: list[subprocess.Popen[str]] | None = None,
+) -> Iterator[str]:
     """`now`: the server's clock starts at the tests' "now" (default), at this ISO instant,
-    or (None) runs on the real time, as benchmarks do."""
+    or (None) runs on the real time, as benchmarks do. `env`: more of the environment;
+    `started` receives the process (a test that kills it)."""
     port = free_port()
     from tests.conftest import NOW
 
+    extra = env or {}
     env = {
         "RECEPTION_DATA_KEYS": TEST_KEYS,
         **os.environ,
         "RECEPTION_DATABASE_URL": database_url,
         "RECEPTION_LOG_LEVEL": "WARNING",
+        **extra,
     }
     # The server works out its own public URL (serve's default), as on a fresh install.
     env.pop("RECEPTION_PUBLIC_URL", None)
@@ -54,6 +64,8 @@ def serve(database_url: str, *, workers: int = 2, now: str | None = "tests") -> 
         stderr=subprocess.STDOUT,
         text=True,
     )
+    if started is not None:
+        started.append(proc)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

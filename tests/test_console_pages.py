@@ -658,6 +658,7 @@ async def test_no_page_or_asset_loads_anything_from_elsewhere(
             f"/admin/users/{world.users['secretary']}",
             "/admin/calendar",
             "/admin/rules",
+            "/admin/notify",
             "/desk",
             "/subscriptions",
         ],

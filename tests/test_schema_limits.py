@@ -21,6 +21,9 @@ MODULES = [
     "reception.feeds.schemas",
     "reception.reports.schemas",
     "reception.workcal.schemas",
+    "reception.portal.schemas",
+    "reception.notify.schemas",
+    "reception.documents.schemas",
 ]
 
 # Body field → the columns it is stored in ("table.column"); () for a value kept only in the
@@ -103,6 +106,37 @@ STORED: dict[str, dict[str, tuple[str, ...]]] = {
     "FeedCreate": {"name": ("feed_token.name",)},
     "IncidentCreate": {"description": ("incident.description",)},
     "DayIn": {"name": ("calendar_day.name",)},
+    "DeliveryIn": {
+        "recipient": ("document_delivery.recipient",),
+        "tracking_number": ("document_delivery.tracking_number",),
+        "witnesses": ("document_delivery.witnesses",),
+        "evidence": ("document_delivery.evidence",),
+    },
+    # What a notice prints: kept in the document's fields (JSON) and its bytes.
+    "DocumentIssue": {
+        k: ()
+        for k in (
+            "facts",
+            "basis",
+            "decision",
+            "redirect_to",
+            "transferred_to",
+            "organ",
+            "review_body",
+            "re_review_body",
+            "note",
+        )
+    },
+    # Looked up, never stored (the code by its keyed hash); the ticket is a MAC.
+    "LookupIn": {"code": (), "factor": ()},
+    "EvaluationIn": {"ticket": (), "comment": ("case_evaluation.comment",)},
+    # Sealed (their ciphertext column is longer); the events list is JSON.
+    "EndpointIn": {
+        "name": ("notify_endpoint.name",),
+        "url": (),
+        "secret": (),
+        "events[]": (),
+    },
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -37,6 +38,9 @@ from reception.documents.controllers import (
 from reception.errors import exception_handlers
 from reception.feeds import pages as feeds_pages
 from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
+from reception.notify import pages as notify_pages
+from reception.notify import worker as notify_worker
+from reception.notify.controllers import NotifyController
 from reception.org import pages as org_pages
 from reception.org.controllers import (
     LeaderController,
@@ -89,6 +93,7 @@ API_HANDLERS: list[Any] = [
     DocumentController,
     DocumentKindController,
     DocumentTemplateController,
+    NotifyController,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = [feed_ics]
@@ -103,6 +108,7 @@ CONSOLE_PAGES: list[Any] = [
     *feeds_pages.PAGES,
     *org_pages.PAGES,
     *workcal_pages.PAGES,
+    *notify_pages.PAGES,
 ]
 CONSOLE_PUBLIC_PAGES: list[Any] = [*web_pages.PUBLIC_PAGES]
 
@@ -151,7 +157,18 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine)
 
+    tasks: list[asyncio.Task[None]] = []
+
+    async def start_worker() -> None:
+        # The outbox is delivered from every serve process (safe: claims are leased);
+        # RECEPTION_OUTBOX_WORKER=0 leaves it to `reception worker`.
+        if settings.outbox_worker:
+            tasks.append(asyncio.create_task(notify_worker.run_forever(sessionmaker, ctx)))
+
     async def dispose_engine() -> None:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
         await engine.dispose()
 
     api = Router(
@@ -188,6 +205,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         state=State(
             {"settings": settings, "ctx": ctx, "engine": engine, "sessionmaker": sessionmaker}
         ),
+        on_startup=[start_worker],
         on_shutdown=[dispose_engine],
         openapi_config=openapi.config(),
         logging_config=LoggingConfig(

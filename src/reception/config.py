@@ -52,6 +52,9 @@ class Settings:
     # Deliver the outbox from inside `reception serve` (one loop per process; `reception
     # worker` does the same on its own).
     outbox_worker: bool = True
+    # How long a worker holds a claimed delivery: a worker that dies mid-delivery leaves its
+    # claim, and another sends it again (same webhook-id) once this has passed.
+    outbox_lease_seconds: int = 120
     # The service's clock starts at this instant (ISO 8601 with offset) and runs on: for
     # training systems and tests that drive a real server. Empty: the real time.
     now: str = ""
@@ -113,6 +116,7 @@ class Settings:
             reminder_days=_kind_days(env.get("RECEPTION_REMINDER_DAYS", "")),
             digest_hour=int(env.get("RECEPTION_DIGEST_HOUR", "17")),
             outbox_worker=env.get("RECEPTION_OUTBOX_WORKER", "1") not in {"0", "false", "no"},
+            outbox_lease_seconds=int(env.get("RECEPTION_OUTBOX_LEASE_SECONDS", "120")),
         )
 
 

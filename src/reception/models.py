@@ -21,6 +21,8 @@ from reception.cases.models import (
 from reception.documents.models import CaseDocument, Delivery, DocumentCounter, DocumentTemplate
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
+from reception.notify.models import Delivery as NotifyDelivery
+from reception.notify.models import Endpoint, JobMark, OutboxEvent
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
 from reception.portal.models import PortalThrottle
 from reception.reports.models import Incident
@@ -59,10 +61,14 @@ __all__ = [
     "Delivery",
     "DocumentCounter",
     "DocumentTemplate",
+    "Endpoint",
     "FeedToken",
     "IdempotencyKey",
     "Incident",
+    "JobMark",
     "Leader",
+    "NotifyDelivery",
+    "OutboxEvent",
     "PetitionCase",
     "PortalThrottle",
     "ReceptionRule",

@@ -10,7 +10,8 @@ from sqlmodel import SQLModel, col, select
 
 from reception.audit.models import AuditEvent
 from reception.auth import Principal
-from reception.db import paginate
+from reception.db import paginate, utcnow
+from reception.notify import outbox
 
 CLI_ACTOR = "命令行"
 
@@ -75,7 +76,40 @@ async def record(
     )
     session.add(event)
     await session.flush()
+    await _emit(session, action, target_type, target_id, before, after)
     return event
+
+
+async def _emit(
+    session: AsyncSession,
+    action: str,
+    target_type: str,
+    target_id: Any,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """The outside hears of the writes it cares about (sessions, appointments, cases) from
+    here, in the same transaction: the outbox (reception.notify)."""
+    kind = outbox.event_type(action)
+    if kind is None:
+        return
+    facts = after or before or {}
+    session_id = facts.get("session_id") if target_type == "appointment" else None
+    aggregate = f"session:{session_id}" if session_id else f"{target_type}:{target_id}"
+    await outbox.emit(
+        session,
+        type=kind,
+        aggregate=aggregate,
+        payload={
+            "object": target_type,
+            "id": int(target_id) if str(target_id).isdigit() else target_id,
+            "action": action,
+            "changes": outbox.public_facts(after),
+        },
+        now=utcnow(),
+        unit_id=facts.get("unit_id") if isinstance(facts.get("unit_id"), int) else None,
+        leader_id=facts.get("leader_id") if isinstance(facts.get("leader_id"), int) else None,
+    )
 
 
 async def list_events(

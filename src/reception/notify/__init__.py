@@ -1,0 +1,1 @@
+"""Telling people in time: the outbox, webhooks, DingTalk / WeCom group robots, reminders."""

@@ -1,0 +1,197 @@
+"""The daily job: deadline reminders, overdue escalations and tomorrow's reception digest.
+
+Idempotent: each promise is a row in notify_job_mark (UNIQUE key) inserted in the same
+transaction as its event, so the job run twice — or on two processes — sends one reminder per
+clock per threshold and one digest per leader per day. Working days come from the stored
+calendar, never from weekday() < 5.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
+
+from reception.cases import workflow
+from reception.cases.models import CaseClock, CaseOwnership, PetitionCase
+from reception.context import Context
+from reception.notify import outbox
+from reception.notify.models import JobMark
+from reception.org.models import Leader, Unit, Venue
+from reception.scheduling.models import Appointment, ReceptionSession
+from reception.scheduling.rules import LIVE_APPOINTMENTS
+from reception.workcal import service as workcal
+
+
+@dataclass(frozen=True)
+class Done:
+    reminders: int = 0
+    escalations: int = 0
+    digests: int = 0
+
+
+async def mark(session: AsyncSession, key: str) -> bool:
+    """Claim a job's promise; False when it was kept already (by this or another run)."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    result = await session.execute(
+        insert(JobMark.__table__)  # type: ignore[attr-defined]
+        .values(key=key[:100])
+        .on_conflict_do_nothing(index_elements=["key"])
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _day(value: date) -> str:
+    return f"{value.month}月{value.day}日"
+
+
+async def reminders(session: AsyncSession, ctx: Context) -> tuple[int, int]:
+    """N working days before an office clock is due (RECEPTION_REMINDER_DAYS, per kind, default
+    3): a reminder to the unit and the owner leader's group; on its first overdue day, an
+    escalation to the unit and the supervisors."""
+    today = ctx.today()
+    now = ctx.now()
+    rows = (
+        await session.execute(
+            select(CaseClock, PetitionCase, Unit)
+            .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
+            .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
+            .where(
+                col(CaseClock.status) == "running",
+                col(CaseClock.kind).in_(workflow.OFFICE_CLOCKS),
+            )
+        )
+    ).all()
+    if not rows:
+        return 0, 0
+    dues = [k.current_due for k, _, _ in rows]
+    calendar = await workcal.calendar_around(
+        session=session, start=min([*dues, today]), end=max([*dues, today])
+    )
+    owners = {
+        o.case_id: o.leader_id
+        for o in await session.scalars(
+            select(CaseOwnership).where(
+                col(CaseOwnership.case_id).in_({c.id for _, c, _ in rows}),
+                col(CaseOwnership.ended_at).is_(None),
+            )
+        )
+    }
+    soon = escalated = 0
+    for clock, case, unit in rows:
+        label = workflow.CLOCK_LABELS.get(clock.kind, clock.kind)
+        if clock.current_due < today:
+            if not await mark(session, f"overdue:{clock.id}:{clock.current_due}"):
+                continue
+            await outbox.emit(
+                session,
+                type="reminder.overdue",
+                aggregate=f"case:{case.id}",
+                payload={
+                    "case_id": case.id,
+                    "clock": clock.kind,
+                    "due": clock.current_due.isoformat(),
+                    "text": f"**超期**:{case.reference} {label}期限已于 {_day(clock.current_due)} "
+                    f"届满,责任单位 {unit.name},请督办",
+                },
+                now=now,
+                unit_id=case.unit_id,
+                leader_id=owners.get(case.id or 0),
+            )
+            escalated += 1
+            continue
+        threshold = ctx.settings.reminder_days.get(clock.kind, 3)
+        left = calendar.workdays_between(today, clock.current_due)
+        if left > threshold:
+            continue
+        if not await mark(session, f"soon:{clock.id}:{threshold}:{clock.current_due}"):
+            continue
+        await outbox.emit(
+            session,
+            type="reminder.due_soon",
+            aggregate=f"case:{case.id}",
+            payload={
+                "case_id": case.id,
+                "clock": clock.kind,
+                "due": clock.current_due.isoformat(),
+                "working_days_left": left,
+                "text": f"**期限提醒**:{case.reference} {label}期限 {_day(clock.current_due)} 届满,"
+                f"还有 {left} 个工作日,责任单位 {unit.name}",
+            },
+            now=now,
+            unit_id=case.unit_id,
+            leader_id=owners.get(case.id or 0),
+        )
+        soon += 1
+    return soon, escalated
+
+
+async def digest(session: AsyncSession, ctx: Context) -> int:
+    """Tomorrow's reception days, one message per leader for his group: time, venue, places
+    booked, collective visits — counts only."""
+    if ctx.local(ctx.now()).hour < ctx.settings.digest_hour:
+        return 0
+    tomorrow = ctx.today() + timedelta(days=1)
+    sessions = (
+        await session.execute(
+            select(ReceptionSession, Leader)
+            .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
+            .where(
+                col(ReceptionSession.local_date) == tomorrow,
+                col(ReceptionSession.status) == "scheduled",
+            )
+            .order_by(col(Leader.id), col(ReceptionSession.starts_at))
+        )
+    ).all()
+    by_leader: dict[int, list[str]] = {}
+    names: dict[int, str] = {}
+    for s, leader in sessions:
+        booked, collective = (
+            await session.execute(
+                select(
+                    func.coalesce(func.sum(Appointment.places), 0),
+                    func.count().filter(col(Appointment.collective).is_(True)),
+                ).where(
+                    col(Appointment.session_id) == s.id,
+                    col(Appointment.status).in_(LIVE_APPOINTMENTS),
+                )
+            )
+        ).one()
+        venue = await session.get(Venue, s.venue_id) if s.venue_id else None
+        kind = "接访" if s.kind == "reception" else "下访"
+        where = venue.name if venue else s.address
+        by_leader.setdefault(leader.id or 0, []).append(
+            f"{ctx.local(s.starts_at):%H:%M}–{ctx.local(s.ends_at):%H:%M} {kind} {where},"
+            f"已预约 {int(booked)} 人,集体访 {int(collective)} 起"
+        )
+        names[leader.id or 0] = f"{leader.name}({leader.title})"
+    sent = 0
+    for leader_id, lines in by_leader.items():
+        if not await mark(session, f"digest:{tomorrow}:{leader_id}"):
+            continue
+        await outbox.emit(
+            session,
+            type="digest.tomorrow",
+            aggregate=f"leader:{leader_id}",
+            payload={
+                "leader_id": leader_id,
+                "date": tomorrow.isoformat(),
+                "text": f"**明日安排 {_day(tomorrow)}** {names[leader_id]}\n\n"
+                + "\n".join(f"- {x}" for x in lines),
+            },
+            now=ctx.now(),
+            leader_id=leader_id,
+        )
+        sent += 1
+    return sent
+
+
+async def daily(session: AsyncSession, ctx: Context) -> Done:
+    """Everything the day's job does (in the caller's transaction)."""
+    soon, escalated = await reminders(session, ctx)
+    return Done(soon, escalated, await digest(session, ctx))

@@ -1,0 +1,58 @@
+"""The Chinese a group chat reads: counts, dates, leaders and venues — never a petitioner's
+name or phone (SPEC §3.8)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reception.context import Context
+from reception.notify.models import OutboxEvent
+from reception.org.models import Leader, Venue
+from reception.scheduling.models import ReceptionSession
+
+KIND = {"reception": "接访日", "field_visit": "下访"}
+TITLES = {
+    "session.created": "新安排",
+    "session.moved": "时间调整",
+    "session.cancelled": "已取消",
+    "session.held": "已举行",
+}
+
+
+async def _session_line(session: AsyncSession, ctx: Context, event: OutboxEvent) -> str:
+    sid = event.payload.get("id")
+    subject = await session.get(ReceptionSession, sid) if sid else None
+    if subject is None:
+        return f"场次 {sid}:{TITLES.get(event.type, event.type)}"
+    leader = await session.get(Leader, subject.leader_id)
+    venue = await session.get(Venue, subject.venue_id) if subject.venue_id else None
+    start = ctx.local(subject.starts_at)
+    where = venue.name if venue else (subject.address or "")
+    who = f"{leader.name}({leader.title})" if leader else ""
+    line = (
+        f"**{KIND.get(subject.kind, '场次')}{TITLES.get(event.type, '')}**:{who} "
+        f"{start.year}年{start.month}月{start.day}日 {start:%H:%M}–"
+        f"{ctx.local(subject.ends_at):%H:%M} {where}"
+    )
+    if event.type == "session.cancelled":
+        line += ",已预约的信访人将由秘书电话告知"
+    return line
+
+
+async def line_of(session: AsyncSession, ctx: Context, event: OutboxEvent) -> str:
+    text: Any = event.payload.get("text")
+    if isinstance(text, str) and text:
+        return text
+    if event.type.startswith("session."):
+        return await _session_line(session, ctx, event)
+    return f"{event.type}({event.aggregate})"
+
+
+async def merged(session: AsyncSession, ctx: Context, events: list[OutboxEvent]) -> str:
+    """One message for what is due at once (a robot takes 20 a minute: merge, never drop)."""
+    lines = [await line_of(session, ctx, e) for e in events]
+    if len(lines) == 1:
+        return lines[0]
+    return f"**信访工作提醒({len(lines)} 条)**\n\n" + "\n\n".join(f"- {x}" for x in lines)

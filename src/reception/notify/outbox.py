@@ -1,0 +1,144 @@
+"""Writing events: in the caller's transaction, so a rolled-back change emits nothing and no
+change is committed without its event. The change's transaction writes the event row only;
+the worker then gives it one delivery per endpoint that wants it (`fan_out`)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
+
+from reception.notify.models import Delivery, Endpoint, OutboxEvent
+
+# Audit actions that are events for the outside, and the event type each becomes.
+EVENT_OF_ACTION = {
+    "session.create": "session.created",
+    "session.move": "session.moved",
+    "session.move.forced": "session.moved",
+    "session.realign": "session.moved",
+    "session.cancel": "session.cancelled",
+    "session.hold": "session.held",
+    "appointment.create": "appointment.booked",
+    "appointment.move": "appointment.moved",
+    "appointment.cancelled": "appointment.cancelled",
+    "appointment.checked_in": "appointment.checked_in",
+    "appointment.no_show": "appointment.no_show",
+    "appointment.completed": "appointment.completed",
+    "case.registered": "case.registered",
+    "case.ownership.assigned": "case.owner_assigned",
+    "case.ownership.reassigned": "case.owner_changed",
+    "case.resolution": "case.resolution",
+    "case.evaluation": "case.evaluation",
+    "case.evaluation.petitioner": "case.evaluation",
+}
+# Never in an event: a petitioner's identity, or what they said.
+PRIVATE_KEYS = frozenset(
+    {
+        "petitioner_name",
+        "petitioner_phone",
+        "petitioner_id_number",
+        "representatives",
+        "matter_summary",
+        "name",
+        "phone",
+        "id_number",
+        "address",
+        "summary",
+        "note",
+        "cancel_reason",
+    }
+)
+
+
+def event_type(action: str) -> str | None:
+    if action in EVENT_OF_ACTION:
+        return EVENT_OF_ACTION[action]
+    if action.startswith("case.transition."):
+        return "case.transition"
+    return None
+
+
+def public_facts(facts: dict[str, Any] | None) -> dict[str, Any]:
+    if not facts:
+        return {}
+    return {k: v for k, v in facts.items() if k not in PRIVATE_KEYS}
+
+
+@dataclass(frozen=True)
+class Route:
+    """What fan-out needs of an endpoint."""
+
+    id: int
+    events: tuple[str, ...]
+    scope: str
+    unit_id: int | None
+    leader_id: int | None
+
+
+def wants(endpoint: Endpoint | Route, event: OutboxEvent) -> bool:
+    if endpoint.events and not any(
+        event.type == e or (e.endswith(".") and event.type.startswith(e)) for e in endpoint.events
+    ):
+        return False
+    if endpoint.scope == "unit":
+        return event.unit_id is not None and event.unit_id == endpoint.unit_id
+    if endpoint.scope == "leader":
+        return event.leader_id is not None and event.leader_id == endpoint.leader_id
+    if endpoint.scope == "supervisor":
+        return event.type.startswith(("reminder.overdue", "digest."))
+    return True
+
+
+async def emit(
+    session: AsyncSession,
+    *,
+    type: str,
+    aggregate: str,
+    payload: dict[str, Any],
+    now: datetime,
+    unit_id: int | None = None,
+    leader_id: int | None = None,
+) -> OutboxEvent:
+    event = OutboxEvent(
+        uid=f"evt_{secrets.token_hex(12)}",
+        type=type,
+        aggregate=aggregate[:60],
+        payload=payload,
+        unit_id=unit_id,
+        leader_id=leader_id,
+        created_at=now,
+    )
+    # No flush of its own: it goes with the change's next flush or its commit.
+    session.add(event)
+    return event
+
+
+async def fan_out(session: AsyncSession, limit: int = 500) -> int:
+    """Give waiting events their deliveries, oldest first (in the caller's transaction)."""
+    waiting = (
+        select(OutboxEvent)
+        .where(col(OutboxEvent.fanned_out).is_(False))
+        .order_by(col(OutboxEvent.id))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        waiting = waiting.with_for_update(skip_locked=True)
+    events = list((await session.scalars(waiting)).all())
+    if not events:
+        return 0
+    targets = [
+        Route(e.id or 0, tuple(e.events), e.scope, e.unit_id, e.leader_id)
+        for e in await session.scalars(select(Endpoint).where(col(Endpoint.active).is_(True)))
+    ]
+    for event in events:
+        assert event.id is not None
+        for route in targets:
+            if wants(route, event):
+                session.add(Delivery(event_id=event.id, endpoint_id=route.id))
+        event.fanned_out = True
+    await session.flush()
+    return len(events)
