@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Annotated, Any, Literal
@@ -567,89 +568,84 @@ async def _failed(
     )
 
 
+async def _change(
+    request: AnyRequest,
+    db: DB,
+    ctx: Context,
+    case_id: int,
+    *,
+    schema: type[Any],
+    body: dict[str, Any],
+    change: Callable[..., Awaitable[Any]],
+    form: str,
+    notice: str,
+) -> Response[Any]:
+    """One of the case page's small forms: its body, the service's change with the page's
+    ETag as If-Match, and the page again with the message beside the form if refused."""
+    fields = await request.form()
+    try:
+        data = to_body(schema, body)
+        await change(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            case_id=case_id,
+            data=data,
+            if_match=str(fields.get("etag") or "") or None,
+        )
+    except (DomainError, FormErrors) as exc:
+        return await _failed(request, db, ctx, case_id, exc, form)
+    return see_other(f"/cases/{case_id}", notice=notice)
+
+
+def _picked(form: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    return {k: form.get(k, "") for k in names}
+
+
 @post("/cases/{case_id:int}/act", status_code=200)
 async def act(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]) -> Response[Any]:
     form = await request.form()
     action = str(form.get("action") or "")
     body = {k: form.get(k, "") for k in TRANSITION_FIELDS if k in form}
     body["action"] = action
-    try:
-        data = to_body(schemas.Transition, body)
-        await service.transition(
-            session=db,
-            ctx=ctx,
-            actor=request.user,
-            case_id=case_id,
-            data=data,
-            if_match=str(form.get("etag") or "") or None,
-        )
-    except (DomainError, FormErrors) as exc:
-        return await _failed(request, db, ctx, case_id, exc, action or "act")
     label = workflow.ACTION_LABELS.get(action, action)
-    return see_other(f"/cases/{case_id}", notice=f"已{label}")
+    return await _change(
+        request, db, ctx, case_id, schema=schemas.Transition, body=body,
+        change=service.transition, form=action or "act", notice=f"已{label}",
+    )  # fmt: skip
 
 
 @post("/cases/{case_id:int}/owner", status_code=200)
 async def owner(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]) -> Response[Any]:
-    form = await request.form()
-    fields = ("leader_id", "plan", "target_date", "stability_contact", "reason")
-    try:
-        data = to_body(schemas.OwnershipAssign, {k: form.get(k, "") for k in fields})
-        await assign_owner(
-            session=db,
-            ctx=ctx,
-            actor=request.user,
-            case_id=case_id,
-            data=data,
-            if_match=str(form.get("etag") or "") or None,
-        )
-    except (DomainError, FormErrors) as exc:
-        return await _failed(request, db, ctx, case_id, exc, "owner")
-    return see_other(f"/cases/{case_id}", notice="包案领导已确定")
+    body = _picked(
+        await request.form(), ("leader_id", "plan", "target_date", "stability_contact", "reason")
+    )
+    return await _change(
+        request, db, ctx, case_id, schema=schemas.OwnershipAssign, body=body,
+        change=assign_owner, form="owner", notice="包案领导已确定",
+    )  # fmt: skip
 
 
 @post("/cases/{case_id:int}/resolution", status_code=200)
 async def resolution(
     db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
-    fields = ("resolution", "on", "method", "evidence")
-    try:
-        data = to_body(schemas.ResolutionPut, {k: form.get(k, "") for k in fields})
-        await service.set_resolution(
-            session=db,
-            ctx=ctx,
-            actor=request.user,
-            case_id=case_id,
-            data=data,
-            if_match=str(form.get("etag") or "") or None,
-        )
-    except (DomainError, FormErrors) as exc:
-        return await _failed(request, db, ctx, case_id, exc, "resolution")
-    return see_other(f"/cases/{case_id}", notice="化解情况已记录")
+    body = _picked(await request.form(), ("resolution", "on", "method", "evidence"))
+    return await _change(
+        request, db, ctx, case_id, schema=schemas.ResolutionPut, body=body,
+        change=service.set_resolution, form="resolution", notice="化解情况已记录",
+    )  # fmt: skip
 
 
 @post("/cases/{case_id:int}/evaluation", status_code=200)
 async def evaluation(
     db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
-    try:
-        data = to_body(
-            schemas.EvaluationPut,
-            {k: form.get(k, "") for k in ("satisfaction", "on")},
-        )
-        await service.set_evaluation(
-            session=db,
-            ctx=ctx,
-            actor=request.user,
-            case_id=case_id,
-            data=data,
-            if_match=str(form.get("etag") or "") or None,
-        )
-    except (DomainError, FormErrors) as exc:
-        return await _failed(request, db, ctx, case_id, exc, "evaluation")
-    return see_other(f"/cases/{case_id}", notice="评价已记录")
+    body = _picked(await request.form(), ("satisfaction", "on"))
+    return await _change(
+        request, db, ctx, case_id, schema=schemas.EvaluationPut, body=body,
+        change=service.set_evaluation, form="evaluation", notice="评价已记录",
+    )  # fmt: skip
 
 
 @post("/cases/{case_id:int}/repeat", guards=CLERKS, status_code=200)
@@ -657,20 +653,11 @@ async def confirm_repeat(
     db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
 ) -> Response[Any]:
     """One click: this case is a 重复信访 of an earlier one."""
-    form = await request.form()
-    try:
-        data = to_body(schemas.CaseUpdate, {"repeat_of": form.get("repeat_of", "")})
-        await registration.update_case(
-            session=db,
-            ctx=ctx,
-            actor=request.user,
-            case_id=case_id,
-            data=data,
-            if_match=str(form.get("etag") or "") or None,
-        )
-    except (DomainError, FormErrors) as exc:
-        return await _failed(request, db, ctx, case_id, exc, "repeat")
-    return see_other(f"/cases/{case_id}", notice="已确认为重复信访")
+    body = _picked(await request.form(), ("repeat_of",))
+    return await _change(
+        request, db, ctx, case_id, schema=schemas.CaseUpdate, body=body,
+        change=registration.update_case, form="repeat", notice="已确认为重复信访",
+    )  # fmt: skip
 
 
 @post("/cases/{case_id:int}/documents", guards=CLERKS, status_code=200)
