@@ -11,12 +11,14 @@ from typing import Any
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from reception.crypto import Keyring
 from reception.db import migrate
 from reception.models import metadata
 from tests.conftest import create_pg_database, drop_pg_database
+from tests.live import TEST_KEYS
 
 
 @pytest.fixture
@@ -62,3 +64,123 @@ async def test_upgrade_head_has_no_drift_and_downgrade_base_empties(empty_databa
     # And back up again: the chain is repeatable.
     await asyncio.to_thread(migrate, empty_database, "upgrade", "head")
     assert await _inspect(empty_database, _diff) == []
+
+
+async def _run(url: str, *statements: tuple[str, dict[str, Any]]) -> list[Any]:
+    engine = create_async_engine(url)
+    out: list[Any] = []
+    try:
+        async with engine.begin() as conn:
+            for sql, params in statements:
+                result = await conn.execute(text(sql), params)
+                out.append(result.all() if result.returns_rows else None)
+    finally:
+        await engine.dispose()
+    return out
+
+
+async def _one_case(url: str) -> int:
+    """A case registered by the service itself (the schema at head), its id."""
+    from reception.cases import registration, schemas
+    from reception.config import Settings
+    from reception.context import Context
+    from reception.db import create_engine, create_sessionmaker
+    from reception.org import schemas as org_schemas
+    from reception.org import service as org
+    from tests.builders import VALID_ID
+
+    settings = Settings(database_url=url, data_keys=TEST_KEYS, now="2026-12-01T10:00:00+08:00")
+    ctx = Context.of(settings)
+    engine = create_engine(settings)
+    try:
+        async with create_sessionmaker(engine)() as s:
+            unit = await org.create_unit(
+                session=s, actor=None, data=org_schemas.UnitCreate(name="蓟州区", kind="district")
+            )
+            assert unit.id is not None
+            done = await registration.register(
+                session=s,
+                ctx=ctx,
+                actor=None,
+                data=schemas.CaseCreate(
+                    petitioners=[
+                        schemas.PetitionerIn(
+                            name="人0", id_number=VALID_ID, phone="13900000000", address="某村0号"
+                        )
+                    ],
+                    channel="visit",
+                    category="housing",
+                    summary="逾期交房",
+                    unit_id=unit.id,
+                    received_on=ctx.today(),
+                ),
+            )
+            await s.commit()
+            assert done.case.id is not None
+            return done.case.id
+    finally:
+        await engine.dispose()
+
+
+async def test_0012_seals_existing_rows_in_batches_and_downgrade_opens_them(
+    empty_database: str,
+) -> None:
+    """Plain rows as they were before 0012 — more than a batch of them — come out sealed with
+    blind indexes that match what the service computes; 0011 gets the plain values back."""
+    await asyncio.to_thread(migrate, empty_database, "upgrade", "head")
+    case_id = await _one_case(empty_database)
+    await asyncio.to_thread(migrate, empty_database, "downgrade", "0011")
+    n = 1_234
+    await _run(
+        empty_database,
+        *[
+            (
+                "INSERT INTO case_petitioner (case_id, position, name, id_number, phone, address)"
+                " VALUES (:case, :i, :name, :id, :phone, :address)",
+                {
+                    "case": case_id,
+                    "i": i,
+                    "name": f"人{i}",
+                    "id": "" if i % 3 == 0 else f"{i:017d}X",
+                    "phone": f"139{i:08d}",
+                    "address": f"某村{i}号",
+                },
+            )
+            for i in range(1, n)
+        ],
+    )
+    await asyncio.to_thread(migrate, empty_database, "upgrade", "head")
+    assert await _inspect(empty_database, _diff) == []
+    keys = Keyring.parse(TEST_KEYS, "test")
+    (rows,) = await _run(
+        empty_database,
+        (
+            "SELECT id, name, id_number_sealed, id_number_index, phone_sealed, phone_index,"
+            " address_sealed FROM case_petitioner ORDER BY id",
+            {},
+        ),
+    )
+    assert len(rows) == n
+    for row_id, name, id_sealed, id_index, phone_sealed, phone_index, address_sealed in rows:
+        i = int(name[1:])
+
+        def opened(token: str, column: str, row_id: int = row_id) -> str:
+            return keys.open(token, table="case_petitioner", column=column, row_id=row_id)
+
+        phone = opened(phone_sealed, "phone_sealed")
+        assert phone == f"139{i:08d}" and phone_index == keys.blind("phone", phone)
+        assert opened(address_sealed, "address_sealed") == f"某村{i}号"
+        if i and i % 3 == 0:
+            assert id_sealed == "" and id_index == ""
+        elif i:
+            assert opened(id_sealed, "id_number_sealed") == f"{i:017d}X"
+            assert id_index == keys.blind("id_number", f"{i:017d}X")
+    # The service finds the converted rows by their blind index.
+    assert sum(1 for r in rows if r[3] == keys.blind("id_number", "00000000000000007X")) == 1
+
+    await asyncio.to_thread(migrate, empty_database, "downgrade", "0011")
+    (back,) = await _run(
+        empty_database, ("SELECT name, phone, address FROM case_petitioner ORDER BY id", {})
+    )
+    assert len(back) == n and back[7] == ("人7", "13900000007", "某村7号")
+    await asyncio.to_thread(migrate, empty_database, "upgrade", "head")

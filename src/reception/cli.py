@@ -20,12 +20,37 @@ from reception.errors import DomainError
 T = TypeVar("T")
 
 
+def _context(*, check_keys: bool = False, migrate_first: bool = True) -> Context:
+    """This command's settings, clock and data keys — or a clear refusal when the keys are
+    missing or (`check_keys`, after migrating) do not open the data. Commands work on a new
+    database too: it is brought to the current schema first (idempotent)."""
+    from reception import datakeys
+    from reception.crypto import KeyError_
+
+    try:
+        ctx = Context.of(get_settings())
+        if migrate_first:
+            migrate(ctx.settings.database_url, "upgrade", "head")
+        if check_keys:
+
+            async def probe() -> None:
+                engine = create_engine(ctx.settings)
+                try:
+                    async with create_sessionmaker(engine)() as session:
+                        await datakeys.check(session, ctx.keys)
+                finally:
+                    await engine.dispose()
+
+            asyncio.run(probe())
+    except KeyError_ as exc:
+        raise click.ClickException(str(exc)) from exc
+    return ctx
+
+
 def _run_in_transaction(work: Callable[[AsyncSession, Context], Awaitable[T]]) -> T:
     """Run `work` in one committed transaction against the configured database, with the
     settings and the clock of this command (read from the environment once)."""
-    ctx = Context.of(get_settings())
-    # Commands work on a new database too: bring it to the current schema first (idempotent).
-    migrate(ctx.settings.database_url, "upgrade", "head")
+    ctx = _context()
 
     async def runner() -> T:
         engine = create_engine(ctx.settings)
@@ -70,9 +95,9 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
 
     import uvicorn
 
-    settings = get_settings()
-    if not no_migrate:
-        migrate(settings.database_url, "upgrade", "head")
+    # Refuse to start (a clear message naming RECEPTION_DATA_KEYS) when the data keys are
+    # missing or do not open this database's data.
+    settings = _context(check_keys=True, migrate_first=not no_migrate).settings
     if "RECEPTION_PUBLIC_URL" not in os.environ:
         # Feed links must point at this server.
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
@@ -225,8 +250,7 @@ def worker(once: bool) -> None:
 
     from reception.notify import worker as notify_worker
 
-    ctx = Context.of(get_settings())
-    migrate(ctx.settings.database_url, "upgrade", "head")
+    ctx = _context(check_keys=True)
 
     async def runner() -> int:
         engine = create_engine(ctx.settings)
@@ -548,13 +572,14 @@ def documents_get(document_id: int, out: str, pdf: bool) -> None:
     from reception.documents import service as docs
 
     async def work(session: AsyncSession, ctx: Context) -> Any:
-        return await docs.readable_content(session=session, principal=None, document_id=document_id)
+        return await docs.readable_content(
+            session=session, ctx=ctx, principal=None, document_id=document_id
+        )
 
-    doc = _run_in_transaction(work)
-    content = doc.content
+    doc, content = _run_in_transaction(work)
     if pdf:
         try:
-            content = asyncio.run(rendering.to_pdf(doc.content))
+            content = asyncio.run(rendering.to_pdf(content))
         except rendering.NoConverter as exc:
             raise click.ClickException(str(exc)) from exc
     with open(out, "wb") as handle:
@@ -579,6 +604,171 @@ def keys_new() -> None:
     from reception.crypto import new_keys_document
 
     click.echo(json.dumps(new_keys_document()))
+
+
+@keys.command("check")
+def keys_check() -> None:
+    """Check that the data keys open this database's sealed data (as start-up does)."""
+    _context(check_keys=True)
+    click.echo("数据密钥正确:能打开数据库中的加密数据 / the data keys open the data")
+
+
+@keys.command("add")
+@click.option(
+    "--print",
+    "print_only",
+    is_flag=True,
+    help="Print the new key document instead of writing keys.json (for RECEPTION_DATA_KEYS).",
+)
+def keys_add(print_only: bool) -> None:
+    """Add a new data key and make it the active one (older keys stay, to read old values).
+
+    Then restart every server with the new document, and run `reception keys rotate`."""
+    import json
+    import os
+
+    from reception.crypto import KEY_FILE
+
+    ctx = _context()
+    keys = ctx.keys.with_new_active_key()
+    key_id = keys.active
+    text = json.dumps(keys.document(), indent=1)
+    if print_only or ctx.settings.data_keys.strip():
+        click.echo(text)
+        click.echo(
+            f"新的启用密钥 {key_id}:请把以上 JSON 设为 RECEPTION_DATA_KEYS 并重启所有服务,"
+            "然后运行 reception keys rotate。/ set it as RECEPTION_DATA_KEYS, restart, rotate.",
+            err=True,
+        )
+        return
+    path = ctx.settings.data_dir / KEY_FILE
+    temporary = path.with_suffix(".tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    os.replace(temporary, path)
+    click.echo(
+        f"{path}: 新的启用密钥 {key_id}(旧密钥保留)。请重启服务,再运行 reception keys rotate;"
+        "并重新备份此文件。/ new active key added: restart, then rotate; back the file up."
+    )
+
+
+@keys.command("rotate")
+@click.option("--batch", default=500, show_default=True, type=click.IntRange(1, 10_000))
+def keys_rotate(batch: int) -> None:
+    """Re-seal every value still under an older key with the active one: in short batches,
+    while the service keeps serving; stopped half-way, it resumes where it was."""
+    from reception import datakeys
+
+    ctx = _context(check_keys=True)
+
+    def report(p: datakeys.Progress) -> None:
+        if p.total:
+            click.echo(f"{p.column}: {p.done}/{p.total}", err=True)
+
+    async def runner() -> dict[str, int]:
+        engine = create_engine(ctx.settings)
+        try:
+            return await datakeys.rotate(
+                create_sessionmaker(engine), ctx.keys, batch=batch, report=report
+            )
+        finally:
+            await engine.dispose()
+
+    done = asyncio.run(runner())
+    old = sorted(k for k in ctx.keys.data if k != ctx.keys.active)
+    click.echo(
+        f"已用密钥 {ctx.keys.active} 重新加密 {sum(done.values())} 个值。"
+        + (f"旧密钥 {', '.join(old)} 可在所有服务重启后从密钥文档中删除。" if old else "")
+        + f" / re-sealed {sum(done.values())} values under {ctx.keys.active}"
+    )
+
+
+# ---------------------------------------------------------------- backup
+
+
+@main.command()
+@click.option("--out", "out", type=click.Path(dir_okay=False), required=True)
+def backup(out: str) -> None:
+    """Copy the embedded SQLite database to OUT while the service runs (SQLite's online
+    backup API). It holds sealed values and blind indexes only: back the keys up apart.
+    PostgreSQL: use pg_dump (README)."""
+    import sqlite3
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    settings = get_settings()
+    if not settings.is_sqlite:
+        raise click.ClickException(
+            "PostgreSQL 请用 pg_dump 备份(见 README“备份与恢复”)/ use pg_dump on PostgreSQL"
+        )
+    source = make_url(settings.database_url).database or ""
+    if not Path(source).is_file():
+        raise click.ClickException(f"数据库文件 {source} 不存在")
+    target = Path(out)
+    if target.exists():
+        raise click.ClickException(f"{out} 已存在:请换一个文件名(不覆盖旧备份)")
+    with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+        live.backup(copy)
+    target.chmod(0o600)
+    click.echo(
+        f"已备份到 {out}({target.stat().st_size} 字节)。备份中只有密文和盲索引:"
+        "数据密钥(keys.json 或 RECEPTION_DATA_KEYS)须另行备份,没有它备份无法读取。"
+    )
+
+
+@main.command()
+@click.option("--from", "source", type=click.Path(exists=True, dir_okay=False), required=True)
+@click.option("--yes", is_flag=True, help="Replace the current database without asking.")
+def restore(source: str, yes: bool) -> None:
+    """Replace the embedded SQLite database with a backup (stop the service first). The keys
+    it was sealed with must be the ones configured: they are checked before it is put in."""
+    import sqlite3
+    from pathlib import Path
+
+    from sqlalchemy.engine import make_url
+
+    from reception import datakeys
+    from reception.crypto import KeyError_
+
+    settings = get_settings()
+    if not settings.is_sqlite:
+        raise click.ClickException("PostgreSQL 请用 pg_restore / psql 恢复(见 README)")
+    try:
+        with sqlite3.connect(f"file:{source}?mode=ro", uri=True) as probe:
+            probe.execute("SELECT version_num FROM alembic_version").fetchone()
+    except sqlite3.DatabaseError as exc:
+        raise click.ClickException(f"{source} 不是本服务的数据库备份:{exc}") from exc
+    target = Path(make_url(settings.database_url).database or "")
+    if target.exists() and not yes:
+        click.confirm(f"用 {source} 替换 {target}?(请先停止服务)", abort=True)
+    staged = target.with_name(target.name + ".restoring")
+    staged.unlink(missing_ok=True)
+    with sqlite3.connect(source) as backup_db, sqlite3.connect(staged) as copy:
+        backup_db.backup(copy)
+    # The keys must open the backup before it replaces anything.
+    import dataclasses
+
+    staged_settings = dataclasses.replace(settings, database_url=f"sqlite+aiosqlite:///{staged}")
+
+    async def probe_keys() -> None:
+        engine = create_engine(staged_settings)
+        try:
+            async with create_sessionmaker(engine)() as session:
+                await datakeys.check(session, Context.of(staged_settings).keys)
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(probe_keys())
+    except KeyError_ as exc:
+        staged.unlink(missing_ok=True)
+        raise click.ClickException(f"备份未恢复:{exc}") from exc
+    for suffix in ("-wal", "-shm"):
+        Path(str(target) + suffix).unlink(missing_ok=True)
+    staged.replace(target)
+    click.echo(f"已从 {source} 恢复 {target}")
 
 
 # ---------------------------------------------------------------- users and tokens

@@ -87,6 +87,14 @@ class Keyring:
             "index": _b64(self.index),
         }
 
+    def with_new_active_key(self) -> Keyring:
+        """The same keyring plus a new random data key, made active (k1, k2, …)."""
+        numbers = [int(k[1:]) for k in self.data if k[:1] == "k" and k[1:].isdigit()]
+        key_id = f"k{max(numbers, default=0) + 1}"
+        return Keyring(
+            active=key_id, data={**self.data, key_id: secrets.token_bytes(32)}, index=self.index
+        )
+
     # ------------------------------------------------------------ sealing
 
     @staticmethod
@@ -122,6 +130,31 @@ class Keyring:
                 f"{table}.{column} of row {row_id} does not open here (moved or tampered)"
             ) from exc
         return plain.decode()
+
+    def seal_bytes(self, value: bytes, *, table: str, column: str, row_id: int) -> bytes:
+        """A file (a notice) sealed the same way: b"v1:<key id>:" ‖ nonce ‖ ciphertext ‖ tag."""
+        nonce = os.urandom(12)
+        sealed = AESGCM(self.data[self.active]).encrypt(
+            nonce, value, self._aad(table, column, row_id)
+        )
+        return f"{PREFIX}:{self.active}:".encode() + nonce + sealed
+
+    def open_bytes(self, token: bytes, *, table: str, column: str, row_id: int) -> bytes:
+        try:
+            prefix, key_id, raw = token.split(b":", 2)
+        except ValueError as exc:
+            raise Undecryptable(f"{table}.{column} of row {row_id} is not sealed") from exc
+        kid = key_id.decode(errors="replace")
+        if prefix.decode(errors="replace") != PREFIX or kid not in self.data:
+            raise Undecryptable(f"{table}.{column} of row {row_id}: unknown key {kid}")
+        try:
+            return AESGCM(self.data[kid]).decrypt(
+                raw[:12], raw[12:], self._aad(table, column, row_id)
+            )
+        except InvalidTag as exc:
+            raise Undecryptable(
+                f"{table}.{column} of row {row_id} does not open here (moved or tampered)"
+            ) from exc
 
     def key_of(self, token: str) -> str | None:
         return token.split(":", 2)[1] if token.count(":") >= 2 else None

@@ -19,6 +19,7 @@ from sqlalchemy.exc import (
 )
 
 from reception import messages
+from reception.crypto import Undecryptable
 
 log = logging.getLogger("reception.errors")
 
@@ -216,6 +217,20 @@ def _statement_error(request: Request[Any, Any, Any], exc: StatementError) -> Re
     return _unhandled(request, exc)
 
 
+def _undecryptable(request: Request[Any, Any, Any], exc: Undecryptable) -> Response[Any]:
+    # A sealed value that does not open with these keys at its place: copied from another
+    # row, tampered with, or sealed under a key this server was not given. Never garbage:
+    # name the place (no value) for the administrator, and say what it means.
+    log.error("undecryptable on %s %s: %s", request.method, request.url.path, exc)
+    return problem(
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "data-undecryptable",
+        "数据无法解密",
+        "这条记录中的加密信息无法用本服务的密钥解开(可能被移动、篡改,或密钥不符);"
+        "请联系管理员核对 RECEPTION_DATA_KEYS",
+    )
+
+
 def _unhandled(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     return problem(
@@ -228,6 +243,7 @@ def _unhandled(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]
 
 exception_handlers: Any = {
     DomainError: _domain_handler,
+    Undecryptable: _undecryptable,
     ValidationException: _validation_handler,
     HTTPException: _http_handler,
     IntegrityError: _integrity_handler,

@@ -60,6 +60,7 @@ class Identity:
     name: str
     id_number: str
     phone: str
+    address: str = ""
 
 
 def normalised(name: str, id_number: str, phone: str) -> Identity:

@@ -21,10 +21,24 @@ def actor_name(actor: Principal | None) -> str:
     return actor.name if actor else CLI_ACTOR
 
 
+BLIND_INDEXES = frozenset(
+    {
+        "id_number_index",
+        "phone_index",
+        "petitioner_id_number_index",
+        "petitioner_phone_index",
+        "query_code_index",
+    }
+)
+
+
 def snapshot(obj: SQLModel | None, *, exclude: set[str] | None = None) -> dict[str, Any] | None:
     if obj is None:
         return None
-    return obj.model_dump(mode="json", exclude=exclude)
+    data = obj.model_dump(mode="json", exclude=exclude)
+    # Sealed values and blind indexes (reception.pii) mean nothing to a reader of the trail
+    # and would tie its rows to a person: never in a snapshot.
+    return {k: v for k, v in data.items() if not (k.endswith("_sealed") or k in BLIND_INDEXES)}
 
 
 async def changed(

@@ -38,6 +38,7 @@ async def _detail_response(
 ) -> Response[schemas.CaseDetail]:
     body = await views.detail(
         session=db,
+        keys=ctx.keys,
         principal=principal,
         case=case,
         as_of=ctx.today(),
@@ -67,11 +68,12 @@ class CaseController(Controller):
 
     @post("/repeat-check", guards=[require("clerk")], status_code=200)
     async def repeat_check(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.RepeatCheck]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.RepeatCheck]
     ) -> list[schemas.RepeatCandidate]:
         """Before registering: earlier cases this one may repeat."""
         return await registration.repeat_candidates(
             session=db,
+            keys=ctx.keys,
             principal=request.user,
             petitioners=data.petitioners,
             category=data.category,
@@ -110,6 +112,7 @@ class CaseController(Controller):
         as_of = ctx.today()
         rows, total = await views.list_cases(
             session=db,
+            keys=ctx.keys,
             principal=request.user,
             as_of=as_of,
             limit=limit,

@@ -132,20 +132,26 @@ class PetitionCase(SQLModel, table=True):
 
 
 class CasePetitioner(SQLModel, table=True):
+    """A petitioner of a case. The ID number, phone and address are stored sealed (AES-GCM,
+    this row's id in the associated data) with keyed-hash blind indexes for exact lookups:
+    read and write them only through `reception.pii`."""
+
     __tablename__ = "case_petitioner"
     __table_args__ = (
-        Index("ix_case_petitioner_name_phone", "name", "phone"),
-        # Search by an exact phone (the worklist, the API's q=).
-        Index("ix_case_petitioner_phone", "phone"),
+        # Repeat detection by name and phone; search by an exact phone (the worklist, q=).
+        Index("ix_case_petitioner_name_phone", "name", "phone_index"),
+        Index("ix_case_petitioner_phone", "phone_index"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="petition_case.id", index=True)
     position: int = Field(default=0)
     name: str = Field(max_length=50)
-    id_number: str = Field(default="", max_length=18, index=True)
-    phone: str = Field(default="", max_length=20)
-    address: str = Field(default="", max_length=200)
+    id_number_sealed: str = Field(default="", max_length=120)
+    id_number_index: str = Field(default="", max_length=64, index=True)
+    phone_sealed: str = Field(default="", max_length=120)
+    phone_index: str = Field(default="", max_length=64)
+    address_sealed: str = Field(default="", max_length=1000)
 
 
 class CaseClock(SQLModel, table=True):

@@ -175,6 +175,7 @@ async def _list(
     as_of = ctx.today()
     rows, total = await views.list_cases(
         session=db,
+        keys=ctx.keys,
         principal=principal,
         as_of=as_of,
         limit=limit,
@@ -382,7 +383,7 @@ async def new_case(db: DB, request: AnyRequest) -> Template:
 
 
 @post("/cases/new/check", guards=CLERKS, status_code=200)
-async def repeat_check(db: DB, request: AnyRequest) -> Template:
+async def repeat_check(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
     """Repeat candidates beside the form while the clerk types (htmx)."""
     form = await request.form()
     people = [p for p in _petitioners(form) if p["name"]]
@@ -400,6 +401,7 @@ async def repeat_check(db: DB, request: AnyRequest) -> Template:
             )
             candidates = await registration.repeat_candidates(
                 session=db,
+                keys=ctx.keys,
                 principal=request.user,
                 petitioners=data.petitioners,
                 category=data.category,
@@ -477,12 +479,13 @@ async def _case_page(
 ) -> Template:
     case = await get_case(session=db, case_id=case_id, principal=request.user)
     detail = await views.detail(
-        session=db, principal=request.user, case=case, as_of=ctx.today(), tz=ctx.tz
+        session=db, keys=ctx.keys, principal=request.user, case=case, as_of=ctx.today(), tz=ctx.tz
     )
     if detail.first_time and not detail.repeat_of and detail.stage == "registered":
         candidates = (
             await registration.repeat_candidates(
                 session=db,
+                keys=ctx.keys,
                 principal=request.user,
                 petitioners=[
                     schemas.PetitionerIn(name=p.name, id_number=p.id_number, phone=p.phone)
@@ -677,13 +680,17 @@ async def issue_notice(
 
 
 @get("/documents/{document_id:int}/file.docx")
-async def document_docx(db: DB, request: AnyRequest, document_id: FromPath[int]) -> Response[bytes]:
-    return await files.docx_response(db, request.user, document_id)
+async def document_docx(
+    db: DB, ctx: Ctx, request: AnyRequest, document_id: FromPath[int]
+) -> Response[bytes]:
+    return await files.docx_response(db, ctx, request.user, document_id)
 
 
 @get("/documents/{document_id:int}/file.pdf")
-async def document_pdf(db: DB, request: AnyRequest, document_id: FromPath[int]) -> Response[bytes]:
-    return await files.pdf_response(db, request.user, document_id)
+async def document_pdf(
+    db: DB, ctx: Ctx, request: AnyRequest, document_id: FromPath[int]
+) -> Response[bytes]:
+    return await files.pdf_response(db, ctx, request.user, document_id)
 
 
 PAGES = [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, update
@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from reception import pii
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.base import COLLECTIVE_FROM
@@ -22,6 +23,7 @@ from reception.cases.clocks import start_clock
 from reception.cases.models import CaseCategory, CaseCounter, CasePetitioner, PetitionCase
 from reception.cases.timeline import effective_date, facts, record_event
 from reception.context import Context
+from reception.crypto import Keyring
 from reception.errors import Conflict, InvalidInput
 from reception.petitioner import Identity, checked, normalised
 
@@ -103,14 +105,20 @@ def _identities(petitioners: Sequence[schemas.PetitionerIn], today: date) -> lis
     ]
 
 
-def same_petitioner(who: Identity) -> ColumnElement[bool] | None:
-    """重复信访's "same petitioner": the same ID number, or the same name and phone."""
+def same_petitioner(keys: Keyring, who: Identity) -> ColumnElement[bool] | None:
+    """重复信访's "same petitioner": the same ID number, or the same name and phone (matched
+    by their blind indexes: nothing is decrypted to compare)."""
     terms: list[ColumnElement[bool]] = []
     if who.id_number:
-        terms.append(col(CasePetitioner.id_number) == who.id_number)
+        terms.append(
+            col(CasePetitioner.id_number_index) == pii.blind_id_number(keys, who.id_number)
+        )
     if who.name and who.phone:
         terms.append(
-            and_(col(CasePetitioner.name) == who.name, col(CasePetitioner.phone) == who.phone)
+            and_(
+                col(CasePetitioner.name) == who.name,
+                col(CasePetitioner.phone_index) == pii.blind_phone(keys, who.phone),
+            )
         )
     return or_(*terms) if terms else None
 
@@ -118,6 +126,7 @@ def same_petitioner(who: Identity) -> ColumnElement[bool] | None:
 async def repeat_candidates(
     *,
     session: AsyncSession,
+    keys: Keyring,
     principal: Principal | None,
     petitioners: Sequence[schemas.PetitionerIn],
     category: str,
@@ -128,7 +137,7 @@ async def repeat_candidates(
     """Earlier cases of the same petitioner (ID number, or name + phone) with a similar
     matter (same category or responsible unit, or a similar summary)."""
     people = [normalised(p.name, p.id_number, p.phone) for p in petitioners]
-    identity = [t for t in map(same_petitioner, people) if t is not None]
+    identity = [t for t in (same_petitioner(keys, p) for p in people) if t is not None]
     if not identity:
         return []
     query = (
@@ -175,6 +184,7 @@ async def repeat_candidates(
 
 async def _check_repeat_of(
     session: AsyncSession,
+    keys: Keyring,
     principal: Principal | None,
     repeat_of: int | None,
     case_id: int | None,
@@ -191,7 +201,7 @@ async def _check_repeat_of(
         query = query.where(case_scope(principal))
     if await session.scalar(query) is None:
         raise InvalidInput(f"信访事项 {repeat_of} 不存在", field="repeat_of")
-    same = [t for t in map(same_petitioner, people) if t is not None]
+    same = [t for t in (same_petitioner(keys, p) for p in people) if t is not None]
     match = (
         await session.scalar(
             select(CasePetitioner.id)
@@ -241,9 +251,10 @@ async def register(
     category = await _category(session, data.category)
     await unit_in_scope(session, actor, data.unit_id, "unit_id")
     people = _identities(data.petitioners, ctx.today())
-    await _check_repeat_of(session, actor, data.repeat_of, None, people)
+    await _check_repeat_of(session, ctx.keys, actor, data.repeat_of, None, people)
     candidates = await repeat_candidates(
         session=session,
+        keys=ctx.keys,
         principal=actor,
         petitioners=data.petitioners,
         category=category.code,
@@ -274,17 +285,14 @@ async def register(
     session.add(case)
     await session.flush()
     assert case.id is not None
+    rows = []
     for i, (given, who) in enumerate(zip(data.petitioners, people, strict=True)):
-        session.add(
-            CasePetitioner(
-                case_id=case.id,
-                position=i,
-                name=who.name,
-                id_number=who.id_number,
-                phone=who.phone,
-                address=given.address.strip(),
-            )
-        )
+        who = replace(who, address=given.address.strip())
+        rows.append((pii.new_petitioner(ctx.keys, case_id=case.id, position=i, who=who), who))
+    session.add_all([row for row, _ in rows])
+    await session.flush()
+    for row, who in rows:
+        pii.seal_petitioner(ctx.keys, row, who)
     # Art. 23: 15 days from receiving the matter (收到之日), not from the day it was entered:
     # a paper record entered late (补录) may be overdue the moment it is registered.
     code = await query_code.issue(session=session, ctx=ctx, case=case)
@@ -329,10 +337,11 @@ async def update_case(
         )
         await _check_repeat_of(
             session,
+            ctx.keys,
             actor,
             changes["repeat_of"],
             case.id,
-            [normalised(p.name, p.id_number, p.phone) for p in mine],
+            [pii.petitioner(ctx.keys, p) for p in mine],
         )
         case.first_time = changes["repeat_of"] is None
     for name, value in changes.items():

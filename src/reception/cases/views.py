@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
+from reception import pii
 from reception.auth import Principal
 from reception.cases import schemas, workflow
 from reception.cases.access import case_scope
@@ -28,6 +29,7 @@ from reception.cases.models import (
 )
 from reception.cases.ownership import ownership_history
 from reception.cases.service import allowed
+from reception.crypto import Keyring
 from reception.errors import InvalidInput
 from reception.expr import where
 from reception.org.access import subtree_ids
@@ -42,6 +44,7 @@ Clocks = list[tuple[CaseClock, list[ClockExtension]]]
 async def list_cases(
     *,
     session: AsyncSession,
+    keys: Keyring,
     principal: Principal,
     as_of: date,
     limit: int,
@@ -108,7 +111,7 @@ async def list_cases(
     if first_time is not None:
         query = query.where(PetitionCase.first_time == first_time)
     if q:
-        query = query.where(_search(q.strip()))
+        query = query.where(_search(keys, q.strip()))
     total = await _count(session, query, count_up_to)
     if sort == "due":
         # Overdue, or due before a day: the case's earliest office deadline is before it, so
@@ -132,16 +135,18 @@ async def _count(session: AsyncSession, query: Any, up_to: int | None) -> int:
     return await session.scalar(select(func.count()).select_from(query.subquery())) or 0
 
 
-def _search(term: str) -> ColumnElement[bool]:
-    """A petitioner's exact name, ID number or phone (each an indexed equality), or a
-    reference number or part of one (蓟信〔2026〕00012, 〔2026〕12, 00012) — the slow LIKE
-    only for what can be part of a reference, never for an ID number or a phone."""
+def _search(keys: Keyring, term: str) -> ColumnElement[bool]:
+    """A petitioner's exact name, ID number or phone (each an indexed equality; ID number and
+    phone by their blind indexes), or a reference number or part of one (蓟信〔2026〕00012,
+    〔2026〕12, 00012) — the slow LIKE only for what can be part of a reference, never for an
+    ID number or a phone."""
     by_person = col(PetitionCase.id).in_(
         select(CasePetitioner.case_id).where(
             or_(
                 col(CasePetitioner.name) == term,
-                col(CasePetitioner.id_number) == normal_id_number(term),
-                col(CasePetitioner.phone) == normal_phone(term),
+                col(CasePetitioner.id_number_index)
+                == pii.blind_id_number(keys, normal_id_number(term)),
+                col(CasePetitioner.phone_index) == pii.blind_phone(keys, normal_phone(term)),
             )
         )
     )
@@ -377,6 +382,7 @@ async def owners(*, session: AsyncSession, case_id: int) -> list[schemas.OwnerOu
 async def detail(
     *,
     session: AsyncSession,
+    keys: Keyring,
     principal: Principal | None,
     case: PetitionCase,
     as_of: date,
@@ -386,6 +392,14 @@ async def detail(
     assert case.id is not None
     unit = await session.get(Unit, case.unit_id)
     whole = shows_whole(principal, unit_path=unit.path if unit else None)
+    people = [
+        pii.petitioner(keys, p)
+        for p in await session.scalars(
+            select(CasePetitioner)
+            .where(CasePetitioner.case_id == case.id)
+            .order_by(col(CasePetitioner.position))
+        )
+    ]
     petitioners = [
         schemas.PetitionerOut(
             name=p.name if whole else mask_name(p.name),
@@ -393,11 +407,7 @@ async def detail(
             phone=p.phone if whole else mask_phone(p.phone),
             address=p.address if whole else mask_address(p.address),
         )
-        for p in await session.scalars(
-            select(CasePetitioner)
-            .where(CasePetitioner.case_id == case.id)
-            .order_by(col(CasePetitioner.position))
-        )
+        for p in people
     ]
     history = await ownership_history(session=session, case_id=case.id)
     # A closed case keeps its accountable leader: the last assignment, current or not.

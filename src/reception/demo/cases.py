@@ -454,6 +454,7 @@ async def measured(session: AsyncSession, ctx: Context) -> dict[str, Any]:
 async def portal_example(session: AsyncSession, ctx: Context) -> tuple[str, str, str] | None:
     """A demo case to try the petitioner's page with: the latest delivered reply still in its
     rating window — (reference, query code as printed, the last 4 of the phone)."""
+    from reception import pii
     from reception.cases import query_code
     from reception.cases.models import CasePetitioner
 
@@ -471,9 +472,13 @@ async def portal_example(session: AsyncSession, ctx: Context) -> tuple[str, str,
         code = query_code.read(ctx, case)
         person = await session.scalar(
             select(CasePetitioner).where(
-                col(CasePetitioner.case_id) == case.id, col(CasePetitioner.phone) != ""
+                col(CasePetitioner.case_id) == case.id, col(CasePetitioner.phone_index) != ""
             )
         )
         if code and person is not None:
-            return case.reference, query_code.shown(code), person.phone[-4:]
+            return (
+                case.reference,
+                query_code.shown(code),
+                pii.petitioner(ctx.keys, person).phone[-4:],
+            )
     return None

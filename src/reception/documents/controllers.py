@@ -112,15 +112,17 @@ class DocumentController(Controller):
 
     @get("/{document_id:int}/file.docx", media_type=DOCX)
     async def docx(
-        self, db: DB, request: AnyRequest, document_id: FromPath[int]
+        self, db: DB, ctx: Ctx, request: AnyRequest, document_id: FromPath[int]
     ) -> Response[bytes]:
-        return await docx_response(db, request.user, document_id)
+        return await docx_response(db, ctx, request.user, document_id)
 
     @get("/{document_id:int}/file.pdf", media_type="application/pdf")
-    async def pdf(self, db: DB, request: AnyRequest, document_id: FromPath[int]) -> Response[bytes]:
+    async def pdf(
+        self, db: DB, ctx: Ctx, request: AnyRequest, document_id: FromPath[int]
+    ) -> Response[bytes]:
         """The same document as PDF, converted by LibreOffice on this server (503 if it is
         not installed: the DOCX prints the same)."""
-        return await pdf_response(db, request.user, document_id)
+        return await pdf_response(db, ctx, request.user, document_id)
 
     @post("/{document_id:int}/delivery", guards=[require("clerk")])
     async def deliver(

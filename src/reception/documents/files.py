@@ -8,6 +8,7 @@ from typing import Any
 from litestar import Response
 
 from reception.auth import Principal
+from reception.context import Context
 from reception.documents import rendering, service
 from reception.errors import DomainError
 from reception.responses import attachment
@@ -19,11 +20,15 @@ class PdfUnavailable(DomainError):
     status, slug, title = 503, "pdf-unavailable", "无法生成 PDF"
 
 
-async def docx_response(db: Any, principal: Principal | None, document_id: int) -> Response[bytes]:
+async def docx_response(
+    db: Any, ctx: Context, principal: Principal | None, document_id: int
+) -> Response[bytes]:
     """A document's file as issued (the API and the console serve it the same way)."""
-    doc = await service.readable_content(session=db, principal=principal, document_id=document_id)
+    doc, content = await service.readable_content(
+        session=db, ctx=ctx, principal=principal, document_id=document_id
+    )
     return Response(
-        doc.content,
+        content,
         media_type=DOCX,
         headers={
             "Content-Disposition": attachment(
@@ -34,10 +39,14 @@ async def docx_response(db: Any, principal: Principal | None, document_id: int) 
     )
 
 
-async def pdf_response(db: Any, principal: Principal | None, document_id: int) -> Response[bytes]:
-    doc = await service.readable_content(session=db, principal=principal, document_id=document_id)
+async def pdf_response(
+    db: Any, ctx: Context, principal: Principal | None, document_id: int
+) -> Response[bytes]:
+    doc, content = await service.readable_content(
+        session=db, ctx=ctx, principal=principal, document_id=document_id
+    )
     try:
-        body = await rendering.to_pdf(doc.content)
+        body = await rendering.to_pdf(content)
     except rendering.NoConverter as exc:
         raise PdfUnavailable(str(exc)) from exc
     return Response(

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from reception import pii
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.cases import query_code, workflow
@@ -30,6 +31,7 @@ from reception.cases.clocks import latest, restart_window
 from reception.cases.models import CaseClock, CasePetitioner, ClockExtension, PetitionCase
 from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
+from reception.crypto import Undecryptable
 from reception.documents import defaults, rendering
 from reception.documents.kinds import (
     FIELD_LABELS,
@@ -48,6 +50,8 @@ from reception.privacy import shows_whole
 
 # What a stored document's `fields` never keep (they are printed, not listed).
 UNLISTED = frozenset({"query_code", "petitioners", "address"})
+# The issued file is stored sealed (`reception.pii.SEALED`).
+TABLE = "case_document"
 
 
 # ---------------------------------------------------------------- templates
@@ -172,7 +176,7 @@ async def context_for(
     """Every value the notice prints. Deadlines are the clocks' (never typed)."""
     assert case.id is not None
     unit = await session.get(Unit, case.unit_id)
-    people = await _petitioners(session, case.id)
+    people = [pii.petitioner(ctx.keys, p) for p in await _petitioners(session, case.id)]
     out: dict[str, Any] = {
         "office_name": ctx.settings.office_name,
         "title": kind.title,
@@ -355,7 +359,7 @@ async def issue(
         issued_on=on,
         template_version=template.version,
         template_sha256=template.sha256,
-        content=content,
+        content=b"",
         sha256=hashlib.sha256(content).hexdigest(),
         fields={k: v for k, v in values.items() if k not in UNLISTED},
         supersedes_id=superseded.id if superseded else None,
@@ -365,6 +369,8 @@ async def issue(
     )
     session.add(doc)
     await session.flush()
+    assert doc.id is not None
+    doc.content = ctx.keys.seal_bytes(content, table=TABLE, column="content", row_id=doc.id)
     if data.delivery is not None:
         session.add(_delivery_row(doc, actor, data.delivery))
         await session.flush()
@@ -528,8 +534,8 @@ async def get_document(
 
 
 async def readable_content(
-    *, session: AsyncSession, principal: Principal | None, document_id: int
-) -> CaseDocument:
+    *, session: AsyncSession, ctx: Context, principal: Principal | None, document_id: int
+) -> tuple[CaseDocument, bytes]:
     """The document's bytes print the petitioner's name and address whole: only for those
     the privacy policy shows them to (the clerk handling the case, an admin)."""
     doc = await get_document(session=session, principal=principal, document_id=document_id)
@@ -537,7 +543,17 @@ async def readable_content(
     unit = await session.get(Unit, case.unit_id) if case else None
     if not shows_whole(principal, unit_path=unit.path if unit else None):
         raise Forbidden("文书载有信访人的个人信息,只有承办单位的信访干部和管理员可以下载")
-    return doc
+    return doc, opened_content(ctx, doc)
+
+
+def opened_content(ctx: Context, doc: CaseDocument) -> bytes:
+    """The file as issued (stored sealed: it prints the petitioner's name and address)."""
+    assert doc.id is not None
+    content = ctx.keys.open_bytes(doc.content, table=TABLE, column="content", row_id=doc.id)
+    if hashlib.sha256(content).hexdigest() != doc.sha256:
+        # Only `content` may be rewritten (sealing, key rotation): never to another file.
+        raise Undecryptable(f"{TABLE}.content of row {doc.id} is not the file issued")
+    return content
 
 
 async def documents_of(

@@ -142,7 +142,7 @@ async def notice_pdf(
     db: DB, ctx: Ctx, document_id: FromPath[int], ticket: Ticket
 ) -> Response[bytes]:
     await _document(db, ctx, document_id, ticket)
-    return await files.pdf_response(db, None, document_id)
+    return await files.pdf_response(db, ctx, None, document_id)
 
 
 @get("/public/documents/{document_id:int}/file.docx")
@@ -150,7 +150,7 @@ async def notice_docx(
     db: DB, ctx: Ctx, document_id: FromPath[int], ticket: Ticket
 ) -> Response[bytes]:
     await _document(db, ctx, document_id, ticket)
-    return await files.docx_response(db, None, document_id)
+    return await files.docx_response(db, ctx, None, document_id)
 
 
 # ---------------------------------------------------------------- the JSON twin

@@ -26,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from reception import pii
 from reception.audit import service as audit
 from reception.cases import query_code, workflow
 from reception.cases.clocks import clocks_of
@@ -36,6 +37,7 @@ from reception.documents.kinds import KINDS
 from reception.documents.models import CaseDocument, Delivery
 from reception.errors import Conflict, DomainError, InvalidInput
 from reception.org.models import Unit
+from reception.petitioner import Identity
 from reception.portal import schemas
 from reception.portal.models import PortalThrottle
 
@@ -116,7 +118,7 @@ def _last4(value: str) -> str:
     return cleaned[-4:] if len(cleaned) >= 4 else ""
 
 
-def _factor_matches(typed: str, petitioners: list[CasePetitioner]) -> bool:
+def _factor_matches(typed: str, petitioners: list[Identity]) -> bool:
     """Constant-time against every candidate (a decoy when there is no case), no early exit."""
     wanted = _last4(typed).encode() or b"\x00"
     found = False
@@ -139,11 +141,12 @@ async def lookup(
         select(PetitionCase).where(col(PetitionCase.query_code_index) == index)
     )
     petitioners = (
-        list(
-            await session.scalars(
+        [
+            pii.petitioner(ctx.keys, p)
+            for p in await session.scalars(
                 select(CasePetitioner).where(col(CasePetitioner.case_id) == case.id)
             )
-        )
+        ]
         if case is not None
         else []
     )

@@ -16,12 +16,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from reception import idempotency
+from reception import idempotency, pii
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.base import COLLECTIVE_FROM
 from reception.cases.access import check_case_visible
 from reception.context import Context
+from reception.crypto import Keyring
 from reception.db import utcnow
 from reception.errors import Conflict, InvalidInput
 from reception.petitioner import checked
@@ -144,19 +145,21 @@ def _check_open(ctx: Context, subject: ReceptionSession) -> None:
 async def _first_booking(
     session: AsyncSession,
     session_id: int,
-    id_number: str,
+    id_index: str,
     name: str,
-    phone: str,
+    phone_index: str,
     exclude_id: int | None = None,
 ) -> Appointment | None:
-    """The petitioner's live booking in the session already (ID number, or name + phone)."""
+    """The petitioner's live booking in the session already (ID number, or name + phone:
+    by their blind indexes, as the unique indexes judge them)."""
     same = []
-    if id_number:
-        same.append(col(Appointment.petitioner_id_number) == id_number)
-    if phone:
+    if id_index:
+        same.append(col(Appointment.petitioner_id_number_index) == id_index)
+    if phone_index:
         same.append(
             and_(
-                col(Appointment.petitioner_name) == name, col(Appointment.petitioner_phone) == phone
+                col(Appointment.petitioner_name) == name,
+                col(Appointment.petitioner_phone_index) == phone_index,
             )
         )
     if not same:
@@ -181,9 +184,9 @@ def _second_booking(first: Appointment) -> Conflict:
 
 
 async def _refuse_second_booking(
-    session: AsyncSession, session_id: int, id_number: str, name: str, phone: str
+    session: AsyncSession, session_id: int, id_index: str, name: str, phone_index: str
 ) -> None:
-    first = await _first_booking(session, session_id, id_number, name, phone)
+    first = await _first_booking(session, session_id, id_index, name, phone_index)
     if first is not None:
         raise _second_booking(first)
 
@@ -203,9 +206,9 @@ async def _flush_once_per_petitioner(session: AsyncSession, appointment: Appoint
             first = await _first_booking(
                 probe,
                 appointment.session_id,
-                appointment.petitioner_id_number,
+                appointment.petitioner_id_number_index,
                 appointment.petitioner_name,
-                appointment.petitioner_phone,
+                appointment.petitioner_phone_index,
                 exclude_id=appointment.id,
             )
         if first is None:
@@ -266,8 +269,11 @@ async def book(
     _check_party(data)
     if data.case_id is not None:
         await check_case_visible(session=session, case_id=data.case_id, principal=actor)
+    # The blind indexes: what the once-per-session rule (and its unique indexes) compare.
+    id_index = pii.blind_id_number(ctx.keys, who.id_number)
+    phone_index = pii.blind_phone(ctx.keys, who.phone)
     if not data.allow_duplicate:
-        await _refuse_second_booking(session, session_id, who.id_number, who.name, who.phone)
+        await _refuse_second_booking(session, session_id, id_index, who.name, phone_index)
     places = rules.places_for(data.party_size, len(data.representatives))
     slot = await _take_place(
         session,
@@ -281,8 +287,8 @@ async def book(
         session_id=session_id,
         slot_id=slot.id or 0,
         petitioner_name=who.name,
-        petitioner_phone=who.phone,
-        petitioner_id_number=who.id_number,
+        petitioner_phone_index=phone_index,
+        petitioner_id_number_index=id_index,
         matter_summary=data.matter_summary,
         party_size=data.party_size,
         collective=data.party_size >= COLLECTIVE_FROM,
@@ -296,6 +302,7 @@ async def book(
     session.add(appointment)
     await _flush_once_per_petitioner(session, appointment)
     assert appointment.id is not None
+    pii.seal_appointment(ctx.keys, appointment, who)
     await idempotency.complete(
         session=session, row=row, resource_type="appointment", resource_id=appointment.id
     )
@@ -304,17 +311,18 @@ async def book(
         actor=actor,
         action="appointment.create",
         target=appointment,
-        after=appointment_snapshot(appointment),
+        after=appointment_snapshot(appointment, ctx.keys),
     )
     return Booking(appointment, slot, False)
 
 
-def appointment_snapshot(a: Appointment) -> dict[str, Any]:
+def appointment_snapshot(a: Appointment, keys: Keyring) -> dict[str, Any]:
     """Audit view of an appointment: personal data masked even here."""
+    who = pii.appointment(keys, a)
     data = audit.snapshot(a) or {}
     data["petitioner_name"] = mask_name(a.petitioner_name)
-    data["petitioner_phone"] = mask_phone(a.petitioner_phone)
-    data["petitioner_id_number"] = mask_id_number(a.petitioner_id_number)
+    data["petitioner_phone"] = mask_phone(who.phone)
+    data["petitioner_id_number"] = mask_id_number(who.id_number)
     data["representatives"] = [mask_name(n) for n in a.representatives]
     return data
 
@@ -348,7 +356,7 @@ async def transition_appointment(
         raise InvalidInput("取消须写明原因", field="reason")
     if to in rules.ON_THE_DAY and ctx.local(subject.starts_at).date() > ctx.today():
         raise Conflict("接访日还没有到")
-    before = appointment_snapshot(appointment)
+    before = appointment_snapshot(appointment, ctx.keys)
     now = ctx.now()
     appointment.status = to
     appointment.status_changed_at = now
@@ -369,7 +377,7 @@ async def transition_appointment(
         action=f"appointment.{to}",
         target=appointment,
         before=before,
-        after=appointment_snapshot(appointment),
+        after=appointment_snapshot(appointment, ctx.keys),
     )
     return appointment
 
@@ -409,7 +417,7 @@ async def move_appointment(
         raise InvalidInput("请选择要改到的时段", field="slot_index")
     old_slot = await session.get(SessionSlot, appointment.slot_id)
     assert old_slot is not None
-    before = appointment_snapshot(appointment)
+    before = appointment_snapshot(appointment, ctx.keys)
     await session.execute(
         update(SessionSlot)
         .where(col(SessionSlot.id) == old_slot.id)
@@ -430,9 +438,9 @@ async def move_appointment(
         await _refuse_second_booking(
             session,
             target.id or 0,
-            appointment.petitioner_id_number,
+            appointment.petitioner_id_number_index,
             appointment.petitioner_name,
-            appointment.petitioner_phone,
+            appointment.petitioner_phone_index,
         )
     appointment.session_id = target.id or 0
     appointment.slot_id = slot.id or 0
@@ -444,6 +452,6 @@ async def move_appointment(
         action="appointment.move",
         target=appointment,
         before=before,
-        after={**appointment_snapshot(appointment), "reason": data.reason},
+        after={**appointment_snapshot(appointment, ctx.keys), "reason": data.reason},
     )
     return appointment

@@ -154,7 +154,7 @@ class SessionController(Controller):
         move or cancellation sends back as If-Match."""
         subject = await get_session(session=db, session_id=session_id, principal=request.user)
         sheet = await views.day_sheet(
-            session=db, subject=subject, principal=request.user, tz=ctx.tz
+            session=db, subject=subject, principal=request.user, tz=ctx.tz, keys=ctx.keys
         )
         return Response(sheet, headers={"ETag": session_etag(subject)})
 
@@ -177,7 +177,7 @@ class SessionController(Controller):
             if_match=if_match,
         )
         sheet = await views.day_sheet(
-            session=db, subject=subject, principal=request.user, tz=ctx.tz
+            session=db, subject=subject, principal=request.user, tz=ctx.tz, keys=ctx.keys
         )
         return Response(sheet, headers={"ETag": session_etag(subject)})
 
@@ -208,6 +208,7 @@ class SessionController(Controller):
                 principal=request.user,
                 leader_id=subject.leader_id,
                 tz=ctx.tz,
+                keys=ctx.keys,
             ),
         )
 
@@ -234,7 +235,7 @@ class SessionController(Controller):
         subject = await get_session(session=db, session_id=session_id, principal=request.user)
         pairs = await views.appointments_of(session=db, session_id=session_id)
         items = views.appointment_reads(
-            pairs, principal=request.user, leader_id=subject.leader_id, tz=ctx.tz
+            pairs, principal=request.user, leader_id=subject.leader_id, tz=ctx.tz, keys=ctx.keys
         )
         return Page(items, len(items), len(items), 0)
 
@@ -277,6 +278,7 @@ class SessionController(Controller):
             result.slot,
             whole=shows_whole(request.user, leader_id=subject.leader_id),
             tz=ctx.tz,
+            keys=ctx.keys,
         )
         headers = {"Idempotent-Replayed": "true"} if result.replayed else {}
         return Response(body, status_code=201, headers=headers)
@@ -288,7 +290,11 @@ async def _appointment_body(
     subject = await get_session(session=db, session_id=appointment.session_id, principal=None)
     slot = await views.slot_of(session=db, appointment=appointment)
     (body,) = views.appointment_reads(
-        [(appointment, slot)], principal=principal, leader_id=subject.leader_id, tz=ctx.tz
+        [(appointment, slot)],
+        principal=principal,
+        leader_id=subject.leader_id,
+        tz=ctx.tz,
+        keys=ctx.keys,
     )
     return body
 
@@ -352,7 +358,11 @@ class AppointmentController(Controller):
     ) -> schemas.AppointmentRead:
         """Link the appointment to the case registered for it (or unlink with null)."""
         appointment = await links.set_appointment_case(
-            session=db, actor=request.user, appointment_id=appointment_id, case_id=data.case_id
+            session=db,
+            keys=ctx.keys,
+            actor=request.user,
+            appointment_id=appointment_id,
+            case_id=data.case_id,
         )
         return await _appointment_body(db, ctx, request.user, appointment)
 

@@ -8,6 +8,7 @@ from sqlalchemy import and_, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from reception import pii
 from reception.auth import Principal
 from reception.cases.access import case_scope
 from reception.cases.models import CasePetitioner, PetitionCase
@@ -36,18 +37,24 @@ async def before_booking(
     who = normalised(data.petitioner_name, data.petitioner_id_number, data.petitioner_phone)
     same_booking = []
     same_person = []
+    # By the blind indexes: nothing is decrypted to compare.
     if who.id_number:
-        same_booking.append(col(Appointment.petitioner_id_number) == who.id_number)
-        same_person.append(col(CasePetitioner.id_number) == who.id_number)
+        id_index = pii.blind_id_number(ctx.keys, who.id_number)
+        same_booking.append(col(Appointment.petitioner_id_number_index) == id_index)
+        same_person.append(col(CasePetitioner.id_number_index) == id_index)
     if who.name and who.phone:
+        phone_index = pii.blind_phone(ctx.keys, who.phone)
         same_booking.append(
             and_(
                 col(Appointment.petitioner_name) == who.name,
-                col(Appointment.petitioner_phone) == who.phone,
+                col(Appointment.petitioner_phone_index) == phone_index,
             )
         )
         same_person.append(
-            and_(col(CasePetitioner.name) == who.name, col(CasePetitioner.phone) == who.phone)
+            and_(
+                col(CasePetitioner.name) == who.name,
+                col(CasePetitioner.phone_index) == phone_index,
+            )
         )
     if not same_booking:
         return []

@@ -15,6 +15,7 @@ from reception.cases.access import case_scope, check_case_visible, get_case
 from reception.cases.models import PetitionCase
 from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
+from reception.crypto import Keyring
 from reception.db import utcnow
 from reception.errors import Conflict, Forbidden, NotFound
 from reception.org.models import Leader
@@ -150,7 +151,12 @@ async def case_sessions(
 
 
 async def set_appointment_case(
-    *, session: AsyncSession, actor: Principal | None, appointment_id: int, case_id: int | None
+    *,
+    session: AsyncSession,
+    keys: Keyring,
+    actor: Principal | None,
+    appointment_id: int,
+    case_id: int | None,
 ) -> Appointment:
     """Link an appointment to the case registered for it (a clerk, after the reception day)."""
     appointment = await get_appointment(
@@ -161,7 +167,7 @@ async def set_appointment_case(
         require_manage(actor, subject.leader_id)
     if case_id is not None:
         await check_case_visible(session=session, case_id=case_id, principal=actor)
-    before = appointment_snapshot(appointment)
+    before = appointment_snapshot(appointment, keys)
     appointment.case_id = case_id
     appointment.updated_at = utcnow()
     await audit.changed(
@@ -170,6 +176,6 @@ async def set_appointment_case(
         action="appointment.case",
         target=appointment,
         before=before,
-        after=appointment_snapshot(appointment),
+        after=appointment_snapshot(appointment, keys),
     )
     return appointment

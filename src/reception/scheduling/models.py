@@ -134,19 +134,19 @@ class Appointment(SQLModel, table=True):
         Index(
             "uq_appointment_live_id_number",
             "session_id",
-            "petitioner_id_number",
+            "petitioner_id_number_index",
             unique=True,
-            postgresql_where=text(LIVE_UNIQUE + " AND petitioner_id_number <> ''"),
-            sqlite_where=text(LIVE_UNIQUE + " AND petitioner_id_number <> ''"),
+            postgresql_where=text(LIVE_UNIQUE + " AND petitioner_id_number_index <> ''"),
+            sqlite_where=text(LIVE_UNIQUE + " AND petitioner_id_number_index <> ''"),
         ),
         Index(
             "uq_appointment_live_name_phone",
             "session_id",
             "petitioner_name",
-            "petitioner_phone",
+            "petitioner_phone_index",
             unique=True,
-            postgresql_where=text(LIVE_UNIQUE + " AND petitioner_phone <> ''"),
-            sqlite_where=text(LIVE_UNIQUE + " AND petitioner_phone <> ''"),
+            postgresql_where=text(LIVE_UNIQUE + " AND petitioner_phone_index <> ''"),
+            sqlite_where=text(LIVE_UNIQUE + " AND petitioner_phone_index <> ''"),
         ),
     )
 
@@ -154,8 +154,12 @@ class Appointment(SQLModel, table=True):
     session_id: int = Field(foreign_key="reception_session.id", index=True)
     slot_id: int = Field(foreign_key="session_slot.id", index=True)
     petitioner_name: str = Field(max_length=50)
-    petitioner_phone: str = Field(default="", max_length=20)
-    petitioner_id_number: str = Field(default="", max_length=18)
+    # Sealed (AES-GCM, this row's id in the associated data) with keyed-hash blind indexes
+    # for the once-per-session rule: read and write them only through `reception.pii`.
+    petitioner_phone_sealed: str = Field(default="", max_length=120)
+    petitioner_phone_index: str = Field(default="", max_length=64)
+    petitioner_id_number_sealed: str = Field(default="", max_length=120)
+    petitioner_id_number_index: str = Field(default="", max_length=64)
     matter_summary: str = Field(max_length=2000)
     party_size: int = Field(default=1)
     # 集体访: five people or more.

@@ -151,7 +151,9 @@ async def desk(
 
 async def load_sheet(db: DB, ctx: Context, principal: Principal, session_id: int) -> Any:
     subject = await get_session(session=db, session_id=session_id, principal=principal)
-    sheet = await views.day_sheet(session=db, subject=subject, principal=principal, tz=ctx.tz)
+    sheet = await views.day_sheet(
+        session=db, subject=subject, principal=principal, tz=ctx.tz, keys=ctx.keys
+    )
     return subject, sheet
 
 
@@ -227,7 +229,9 @@ async def print_day(
         date_to=day,
     )
     sheets = [
-        await views.day_sheet(session=db, subject=r, principal=request.user, tz=ctx.tz)
+        await views.day_sheet(
+            session=db, subject=r, principal=request.user, tz=ctx.tz, keys=ctx.keys
+        )
         for r in rows
     ]
     return _print(sheets, request, ctx, day=day)

@@ -9,7 +9,9 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from reception import pii
 from reception.auth import Principal
+from reception.crypto import Keyring
 from reception.org.models import Leader, Venue
 from reception.privacy import mask_id_number, mask_name, mask_phone, shows_whole
 from reception.responses import read_as
@@ -149,20 +151,19 @@ def slot_read(slot: SessionSlot, tz: tzinfo) -> schemas.SlotRead:
 
 
 def appointment_read(
-    appointment: Appointment, slot: SessionSlot, *, whole: bool, tz: tzinfo
+    appointment: Appointment, slot: SessionSlot, *, whole: bool, tz: tzinfo, keys: Keyring
 ) -> schemas.AppointmentRead:
     a = appointment
     assert a.id is not None
+    who = pii.appointment(keys, a)
     return schemas.AppointmentRead(
         id=a.id,
         session_id=a.session_id,
         slot_index=slot.slot_index,
         slot_starts_at=slot.starts_at.astimezone(tz),
         petitioner_name=a.petitioner_name if whole else mask_name(a.petitioner_name),
-        petitioner_phone=a.petitioner_phone if whole else mask_phone(a.petitioner_phone),
-        petitioner_id_number=(
-            a.petitioner_id_number if whole else mask_id_number(a.petitioner_id_number)
-        ),
+        petitioner_phone=who.phone if whole else mask_phone(who.phone),
+        petitioner_id_number=who.id_number if whole else mask_id_number(who.id_number),
         matter_summary=a.matter_summary,
         party_size=a.party_size,
         collective=a.collective,
@@ -186,14 +187,20 @@ def appointment_reads(
     principal: Principal | None,
     leader_id: int,
     tz: tzinfo,
+    keys: Keyring,
 ) -> list[schemas.AppointmentRead]:
     """Appointments of one session (one leader), shown as the privacy policy allows."""
     whole = shows_whole(principal, leader_id=leader_id)
-    return [appointment_read(a, s, whole=whole, tz=tz) for a, s in pairs]
+    return [appointment_read(a, s, whole=whole, tz=tz, keys=keys) for a, s in pairs]
 
 
 async def day_sheet(
-    *, session: AsyncSession, subject: ReceptionSession, principal: Principal, tz: tzinfo
+    *,
+    session: AsyncSession,
+    subject: ReceptionSession,
+    principal: Principal,
+    tz: tzinfo,
+    keys: Keyring,
 ) -> schemas.DaySheet:
     assert subject.id is not None
     slots = await slots_of(session=session, session_id=subject.id)
@@ -202,7 +209,7 @@ async def day_sheet(
         session=await session_row(session=session, subject=subject, tz=tz),
         slots=[slot_read(s, tz) for s in slots],
         appointments=appointment_reads(
-            pairs, principal=principal, leader_id=subject.leader_id, tz=tz
+            pairs, principal=principal, leader_id=subject.leader_id, tz=tz, keys=keys
         ),
     )
 
