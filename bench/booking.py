@@ -3,11 +3,18 @@
 Measured in one run, on one machine, against one fresh PostgreSQL database:
 - API: N x POST /api/sessions/{id}/appointments to a real `reception serve --workers 2`
   (uvicorn, loopback, no access log), from exactly C concurrent httpx clients (keep-alive);
-  every answer must be 201.
+  every answer must be 201. Each booking carries a phone and a valid ID number, distinct
+  per booking (the service seals both and indexes them).
 - floor: N raw asyncpg transactions from a pool of C connections, each doing the essential
-  database work of a booking: the conditional UPDATE of the slot plus the INSERT of the
-  appointment (RETURNING id), in one transaction.
-- orientation: N bare single-INSERT transactions (autocommit) from the same pool.
+  work of a booking as the service now writes it: the two blind indexes computed
+  (HMAC-SHA256, tests.live.TEST_KEYS), the conditional UPDATE of the slot, the INSERT of the
+  appointment with the indexes (RETURNING id), then the phone and ID number sealed with that
+  id (AES-GCM, the row id in the associated data) and written by an UPDATE — one
+  transaction, the statements `reception.pii` makes the service issue (the id is not
+  pre-computed: the sealed values need it, and the sequence hands it out at the INSERT).
+- orientation: N bare single-INSERT transactions (autocommit) from the same pool (no
+  petitioner data: empty indexes and sealed values); and a bare ASGI app (uvicorn, 2
+  workers) doing the floor's transaction per POST, behind the same httpx client.
 
 Bookings are spread round-robin over the slots of many future reception sessions (each
 09:00-12:00, 6 slots of 100 places), so C consecutive bookings hit C different slots; the API
@@ -49,6 +56,11 @@ if str(ROOT) not in sys.path:
 from tests.builders import at, build_world  # noqa: E402
 from tests.live import TEST_KEYS, free_port, serve  # noqa: E402
 
+from reception.crypto import Keyring  # noqa: E402
+from reception.petitioner import id_check_digit  # noqa: E402
+
+KEYS = Keyring.parse(TEST_KEYS, "bench")
+
 PG_SERVER = os.environ.get("RECEPTION_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 SLOTS_PER_SESSION = 6  # 09:00-12:00 in 30-minute slots
 PLACES_PER_SLOT = 100  # the API's maximum people_per_slot
@@ -88,6 +100,18 @@ def with_db(server: str, name: str, *, driver: str = "") -> str:
     if driver:
         scheme = "postgresql+" + driver
     return f"{scheme}://{rest.rstrip('/')}/{name}"
+
+
+def petitioner_id(i: int) -> str:
+    """A valid resident ID number (GB 11643 check digit), a different one for each
+    0 <= i < 25,000,000: 110105, a birth date from 1950-01-01, a 3-digit sequence."""
+    born = date(1950, 1, 1) + timedelta(days=(i // 1000) % 25_000)
+    first_17 = f"110105{born:%Y%m%d}{i % 1000:03d}"
+    return first_17 + id_check_digit(first_17)
+
+
+def petitioner_phone(i: int) -> str:
+    return f"139{i % 100_000_000:08d}"
 
 
 # ---------------------------------------------------------------- CPU accounting (Linux /proc)
@@ -240,6 +264,8 @@ def api_booker(
             f"/api/sessions/{slot.session_id}/appointments",
             json={
                 "petitioner_name": f"来访人{offset + i}",
+                "petitioner_phone": petitioner_phone(offset + i),
+                "petitioner_id_number": petitioner_id(offset + i),
                 "matter_summary": "讨薪",
                 "slot_index": slot.slot_index,
             },
@@ -253,16 +279,58 @@ def api_booker(
 
 
 APPOINTMENT_COLUMNS = (
-    "session_id, slot_id, petitioner_name, petitioner_phone, petitioner_id_number, "
-    "matter_summary, party_size, collective, representatives, places, case_id, status, "
-    "booked_by_user_id, booked_by_name, created_at, updated_at"
+    "session_id, slot_id, petitioner_name, petitioner_phone_index, petitioner_id_number_index, "
+    "petitioner_phone_sealed, petitioner_id_number_sealed, matter_summary, party_size, "
+    "collective, representatives, places, case_id, status, booked_by_user_id, booked_by_name, "
+    "created_at, updated_at"
 )
+# The blind indexes go in with the row (the unique indexes judge them there); the sealed
+# values follow once the row has its id (it is in their associated data).
 INSERT_APPOINTMENT = (
     f"INSERT INTO appointment ({APPOINTMENT_COLUMNS}) "
-    "VALUES ($1, $2, $3, '', '', $4, 1, false, $5, 1, NULL, 'booked', NULL, $6, $7, $7) "
+    "VALUES ($1, $2, $3, $4, $5, '', '', $6, 1, false, $7, 1, NULL, 'booked', NULL, $8, $9, $9) "
     "RETURNING id"
 )
+SEAL_APPOINTMENT = (
+    "UPDATE appointment SET petitioner_phone_sealed = $2, petitioner_id_number_sealed = $3 "
+    "WHERE id = $1"
+)
 TAKE_PLACE = "UPDATE session_slot SET booked = booked + 1 WHERE id = $1 AND booked + 1 <= capacity"
+
+
+def blind_indexes(phone: str, id_number: str) -> tuple[str, str]:
+    return KEYS.blind("phone", phone), KEYS.blind("id_number", id_number)
+
+
+def sealed_values(appointment_id: int, phone: str, id_number: str) -> tuple[str, str]:
+    t = "appointment"
+    return (
+        KEYS.seal(phone, table=t, column="petitioner_phone_sealed", row_id=appointment_id),
+        KEYS.seal(id_number, table=t, column="petitioner_id_number_sealed", row_id=appointment_id),
+    )
+
+
+async def book_with_sql(
+    conn: asyncpg.Connection, slot: Slot, name: str, phone: str, id_number: str, booked_by: str
+) -> int | None:
+    """The floor's transaction (the caller opens it); None when the slot is full."""
+    phone_index, id_index = blind_indexes(phone, id_number)
+    if await conn.execute(TAKE_PLACE, slot.slot_id) != "UPDATE 1":
+        return None
+    new_id: int = await conn.fetchval(
+        INSERT_APPOINTMENT,
+        slot.session_id,
+        slot.slot_id,
+        name,
+        phone_index,
+        id_index,
+        "讨薪",
+        "[]",
+        booked_by,
+        datetime.now(UTC),
+    )
+    await conn.execute(SEAL_APPOINTMENT, new_id, *sealed_values(new_id, phone, id_number))
+    return new_id
 
 
 def floor_booker(
@@ -270,20 +338,12 @@ def floor_booker(
 ) -> Callable[[int], Awaitable[None]]:
     async def one(i: int) -> None:
         slot = slots[(offset + i) % len(slots)]
-        now = datetime.now(UTC)
+        k = offset + i
         async with pool.acquire() as conn, conn.transaction():
-            status = await conn.execute(TAKE_PLACE, slot.slot_id)
-            assert status == "UPDATE 1", status
-            await conn.fetchval(
-                INSERT_APPOINTMENT,
-                slot.session_id,
-                slot.slot_id,
-                f"来访人{offset + i}",
-                "讨薪",
-                "[]",
-                FLOOR_NAME,
-                now,
+            new_id = await book_with_sql(
+                conn, slot, f"来访人{k}", petitioner_phone(k), petitioner_id(k), FLOOR_NAME
             )
+            assert new_id is not None, f"slot {slot} is full"
 
     return one
 
@@ -297,6 +357,8 @@ def bare_inserter(pool: asyncpg.Pool, slot: Slot) -> Callable[[int], Awaitable[N
                 slot.session_id,
                 slot.slot_id,
                 f"来访人{i}",
+                "",
+                "",
                 "讨薪",
                 "[]",
                 BARE_NAME,
@@ -337,22 +399,20 @@ async def http_floor_app(scope: dict[str, Any], receive: Any, send: Any) -> None
             break
     data = json.loads(body)
     pool: asyncpg.Pool = _HTTP_FLOOR["pool"]
+    slot = Slot(data["session_id"], -1, data["slot_id"])
     async with pool.acquire() as conn, conn.transaction():
-        taken = await conn.execute(TAKE_PLACE, data["slot_id"])
-        if taken != "UPDATE 1":
-            status, payload = 409, b'{"detail": "full"}'
-        else:
-            new_id = await conn.fetchval(
-                INSERT_APPOINTMENT,
-                data["session_id"],
-                data["slot_id"],
-                data["petitioner_name"],
-                data["matter_summary"],
-                "[]",
-                HTTP_FLOOR_NAME,
-                datetime.now(UTC),
-            )
-            status, payload = 201, json.dumps({"id": new_id}).encode()
+        new_id = await book_with_sql(
+            conn,
+            slot,
+            data["petitioner_name"],
+            data["petitioner_phone"],
+            data["petitioner_id_number"],
+            HTTP_FLOOR_NAME,
+        )
+    if new_id is None:
+        status, payload = 409, b'{"detail": "full"}'
+    else:
+        status, payload = 201, json.dumps({"id": new_id}).encode()
     headers = [(b"content-type", b"application/json")]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": payload})
@@ -403,6 +463,8 @@ def http_floor_booker(
                 "session_id": slot.session_id,
                 "slot_id": slot.slot_id,
                 "petitioner_name": f"来访人{offset + i}",
+                "petitioner_phone": petitioner_phone(offset + i),
+                "petitioner_id_number": petitioner_id(offset + i),
                 "matter_summary": "讨薪",
             },
         )
@@ -536,7 +598,7 @@ async def main() -> int:
         )
         for label, phase in (
             ("API: POST /api/sessions/{id}/appointments", api),
-            ("floor: asyncpg UPDATE slot + INSERT, 1 tx", floor),
+            ("floor: asyncpg slot + INSERT + sealing, 1 tx", floor),
             ("orientation: asyncpg bare single INSERT", bare),
             ("orientation: bare ASGI app, same tx as floor", http_floor),
         ):

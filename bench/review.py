@@ -4,7 +4,9 @@ against the bare SQL aggregates it runs (the floor).
 Set-up (one fresh PostgreSQL database): the org through the services (a district,
 27 townships with 2 villages each, 5 departments, 35 leaders, a reviewer with a token),
 then N cases (default 1,000,000) over the last 5 years written with COPY
-(asyncpg `copy_records_to_table`): each case with its petitioner, its accept clock and,
+(asyncpg `copy_records_to_table`): each case with its petitioner (ID number, phone and
+address sealed with tests.live.TEST_KEYS — AES-GCM, the row id in the associated data — and
+blind indexes beside them, as `reception.pii` writes them), its accept clock and,
 once accepted, its handle clock (on time / late / still running past due), replies,
 deliveries, evaluations and resolutions consistent with its stage, ~5% with 包案 rows
 (some reassigned), ~55% repeat petitions, ~75% letter+online+phone; plus monthly reception
@@ -55,9 +57,13 @@ from tests.live import TEST_KEYS, serve  # noqa: E402
 
 from reception.config import Settings as _Settings  # noqa: E402
 from reception.context import Context  # noqa: E402
+from reception.crypto import Keyring  # noqa: E402
 
 # Benchmarks run on the real date (their data is built around it).
 CTX = Context.of(_Settings(data_keys=TEST_KEYS))
+# The keys the server is started with (tests.live.serve): the COPY'd rows are sealed and
+# indexed with them exactly as reception.pii does, so the service opens and finds them.
+KEYS = Keyring.parse(TEST_KEYS, "bench")
 
 PG_SERVER = os.environ.get("RECEPTION_BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432")
 TIME_LIMIT = 900.0  # seconds, per phase (set-up, each measured figure)
@@ -95,7 +101,10 @@ CLOCK_COLUMNS = (
     "current_due", "extended_days", "status", "met_on", "on_time", "provisional",
     "created_at", "updated_at",
 )  # fmt: skip
-PETITIONER_COLUMNS = ("id", "case_id", "position", "name", "id_number", "phone", "address")
+PETITIONER_COLUMNS = (
+    "id", "case_id", "position", "name", "id_number_sealed", "id_number_index", "phone_sealed",
+    "phone_index", "address_sealed",
+)  # fmt: skip
 OWNERSHIP_COLUMNS = (
     "id", "case_id", "leader_id", "responsible_unit_id", "plan", "target_date",
     "stability_contact", "reason", "started_on", "started_at", "ended_on", "ended_at",
@@ -108,9 +117,10 @@ SESSION_COLUMNS = (
 )  # fmt: skip
 SLOT_COLUMNS = ("id", "session_id", "slot_index", "starts_at", "ends_at", "capacity", "booked")
 APPOINTMENT_COLUMNS = (
-    "id", "session_id", "slot_id", "petitioner_name", "petitioner_phone",
-    "petitioner_id_number", "matter_summary", "party_size", "collective", "representatives",
-    "places", "case_id", "status", "booked_by_name", "created_at", "updated_at",
+    "id", "session_id", "slot_id", "petitioner_name", "petitioner_phone_sealed",
+    "petitioner_phone_index", "petitioner_id_number_sealed", "petitioner_id_number_index",
+    "matter_summary", "party_size", "collective", "representatives", "places", "case_id",
+    "status", "booked_by_name", "created_at", "updated_at",
 )  # fmt: skip
 
 
@@ -245,6 +255,22 @@ class Generator:
             name += GIVEN[(p // 131) % len(GIVEN)]
         id_number = f"120225{1950 + p % 50}{1 + p % 12:02d}{1 + p % 28:02d}{p % 10000:04d}"
         return name, id_number[:18], f"139{p % 100_000_000:08d}"
+
+    def petitioner_row(
+        self, row_id: int, name: str, id_number: str, phone: str, address: str
+    ) -> tuple[Any, ...]:
+        """A case_petitioner row as reception.pii writes it: the ID number, phone and address
+        sealed with this row's id in the associated data, blind indexes beside them (one
+        case, one petitioner: the row id is the case id)."""
+        t, seal = "case_petitioner", KEYS.seal
+        return (
+            row_id, row_id, 0, name,
+            seal(id_number, table=t, column="id_number_sealed", row_id=row_id),
+            KEYS.blind("id_number", id_number),
+            seal(phone, table=t, column="phone_sealed", row_id=row_id),
+            KEYS.blind("phone", phone),
+            seal(address, table=t, column="address_sealed", row_id=row_id),
+        )  # fmt: skip
 
     def chunk(self, first_id: int, last_id: int) -> dict[str, list[tuple[Any, ...]]]:
         rng, today, now = self.rng, self.today, self.now
@@ -384,7 +410,7 @@ class Generator:
                     "冯某登", 1, now, now,
                 )
             )  # fmt: skip
-            petitioners.append((cid, cid, 0, name, id_number, phone, "天津市蓟州区"))
+            petitioners.append(self.petitioner_row(cid, name, id_number, phone, "天津市蓟州区"))
             # 包案: ~5% of cases, mostly the harder ones; some were reassigned once.
             if rng.random() < 0.05:
                 start = registered + timedelta(days=rng.randint(1, 20))
@@ -485,8 +511,9 @@ def sessions_and_appointments(
                     )
                     appointments.append(
                         (
-                            appt_id, sid, first_slot + a % 6, f"来访人{appt_id}", "", "",
-                            "反映问题", 1, False, "[]", 1, case_id, state, "孙某秘", now, now,
+                            appt_id, sid, first_slot + a % 6, f"来访人{appt_id}", "", "", "",
+                            "", "反映问题", 1, False, "[]", 1, case_id, state, "孙某秘", now,
+                            now,
                         )
                     )  # fmt: skip
             visit_day = month.replace(day=10)
