@@ -140,16 +140,13 @@ def _search(keys: Keyring, term: str) -> ColumnElement[bool]:
     phone by their blind indexes), or a reference number or part of one (蓟信〔2026〕00012,
     〔2026〕12, 00012) — the slow LIKE only for what can be part of a reference, never for an
     ID number or a phone."""
-    by_person = col(PetitionCase.id).in_(
-        select(CasePetitioner.case_id).where(
-            or_(
-                col(CasePetitioner.name) == term,
-                col(CasePetitioner.id_number_index)
-                == pii.blind_id_number(keys, normal_id_number(term)),
-                col(CasePetitioner.phone_index) == pii.blind_phone(keys, normal_phone(term)),
-            )
-        )
-    )
+    person: list[ColumnElement[bool]] = [col(CasePetitioner.name) == term]
+    # A term with no ID or phone in it ("-") must not match everyone without one.
+    if id_number := normal_id_number(term):
+        person.append(col(CasePetitioner.id_number_index) == pii.blind_id_number(keys, id_number))
+    if phone := normal_phone(term):
+        person.append(col(CasePetitioner.phone_index) == pii.blind_phone(keys, phone))
+    by_person = col(PetitionCase.id).in_(select(CasePetitioner.case_id).where(or_(*person)))
     if len(term) > REFERENCE_MAX or not any(ch in "〔〕" or ch.isdigit() for ch in term):
         return by_person
     if term.isdigit() and len(term) > 5:

@@ -139,6 +139,10 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
                 + rng.choice(PETITIONER_GIVEN),
                 "id_number": fake_id_number(rng),
                 "phone": f"138{rng.randint(0, 99_999_999):08d}",
+                # Where they live (sealed at rest like the ID and phone); drawn without the
+                # random stream, so the demo's proportions stay as they were.
+                "address": f"蓟州区{townships[len(people) % len(townships)].name}"
+                f"某村{len(people) % 40 + 1}号",
                 "category": category,
                 "unit_id": unit.id,
                 "summary": rng.choice(CATEGORY_MATTERS[category]),
@@ -155,7 +159,10 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
         data = cs.CaseCreate(
             petitioners=[
                 cs.PetitionerIn(
-                    name=person["name"], id_number=person["id_number"], phone=person["phone"]
+                    name=person["name"],
+                    id_number=person["id_number"],
+                    phone=person["phone"],
+                    address=person["address"],
                 )
             ],
             channel=_pick(rng, CHANNEL_SHARES),  # type: ignore[arg-type]
@@ -385,7 +392,10 @@ async def _late_entries(
         data = cs.CaseCreate(
             petitioners=[
                 cs.PetitionerIn(
-                    name=person["name"], id_number=person["id_number"], phone=person["phone"]
+                    name=person["name"],
+                    id_number=person["id_number"],
+                    phone=person["phone"],
+                    address=person["address"],
                 )
             ],
             channel="letter",
