@@ -180,6 +180,26 @@ def _drop_indexes(names: dict[str, list[str]]) -> None:
             op.drop_index(name, table_name=table)
 
 
+def _create_indexes(*, suffix: str) -> None:
+    """The lookup indexes over the ID number and phone columns: the blind indexes
+    (`suffix="_index"`) or, downgraded, the plain columns (`suffix=""`). The ID number's own
+    index was named after its column before, and is now."""
+    id_number, phone = f"petitioner_id_number{suffix}", f"petitioner_phone{suffix}"
+    for name, columns, column in (
+        ("uq_appointment_live_id_number", ["session_id", id_number], id_number),
+        ("uq_appointment_live_name_phone", ["session_id", "petitioner_name", phone], phone),
+    ):
+        where = sa.text(f"{LIVE} AND {column} <> ''")
+        op.create_index(
+            name, "appointment", columns, unique=True, postgresql_where=where, sqlite_where=where
+        )
+    op.create_index(
+        f"ix_case_petitioner_id_number{suffix}", "case_petitioner", [f"id_number{suffix}"]
+    )
+    op.create_index("ix_case_petitioner_name_phone", "case_petitioner", ["name", f"phone{suffix}"])
+    op.create_index("ix_case_petitioner_phone", "case_petitioner", [f"phone{suffix}"])
+
+
 def upgrade() -> None:
     bind = op.get_bind()
     if bind.dialect.name == "sqlite":
@@ -219,25 +239,7 @@ def upgrade() -> None:
                     batch.alter_column(index, server_default=None)
     _document_trigger(content_may_change=True)
     _convert_documents(bind, seal=True)
-    op.create_index(
-        "uq_appointment_live_id_number",
-        "appointment",
-        ["session_id", "petitioner_id_number_index"],
-        unique=True,
-        postgresql_where=sa.text(LIVE + " AND petitioner_id_number_index <> ''"),
-        sqlite_where=sa.text(LIVE + " AND petitioner_id_number_index <> ''"),
-    )
-    op.create_index(
-        "uq_appointment_live_name_phone",
-        "appointment",
-        ["session_id", "petitioner_name", "petitioner_phone_index"],
-        unique=True,
-        postgresql_where=sa.text(LIVE + " AND petitioner_phone_index <> ''"),
-        sqlite_where=sa.text(LIVE + " AND petitioner_phone_index <> ''"),
-    )
-    op.create_index("ix_case_petitioner_id_number_index", "case_petitioner", ["id_number_index"])
-    op.create_index("ix_case_petitioner_name_phone", "case_petitioner", ["name", "phone_index"])
-    op.create_index("ix_case_petitioner_phone", "case_petitioner", ["phone_index"])
+    _create_indexes(suffix="_index")
 
 
 def downgrade() -> None:
@@ -267,22 +269,4 @@ def downgrade() -> None:
                 batch.drop_column(sealed)
                 if index:
                     batch.drop_column(index)
-    op.create_index(
-        "uq_appointment_live_id_number",
-        "appointment",
-        ["session_id", "petitioner_id_number"],
-        unique=True,
-        postgresql_where=sa.text(LIVE + " AND petitioner_id_number <> ''"),
-        sqlite_where=sa.text(LIVE + " AND petitioner_id_number <> ''"),
-    )
-    op.create_index(
-        "uq_appointment_live_name_phone",
-        "appointment",
-        ["session_id", "petitioner_name", "petitioner_phone"],
-        unique=True,
-        postgresql_where=sa.text(LIVE + " AND petitioner_phone <> ''"),
-        sqlite_where=sa.text(LIVE + " AND petitioner_phone <> ''"),
-    )
-    op.create_index("ix_case_petitioner_id_number", "case_petitioner", ["id_number"])
-    op.create_index("ix_case_petitioner_name_phone", "case_petitioner", ["name", "phone"])
-    op.create_index("ix_case_petitioner_phone", "case_petitioner", ["phone"])
+    _create_indexes(suffix="")
