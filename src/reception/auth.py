@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from reception.base import role_label
+from reception.errors import Broken
 from reception.org.models import ApiToken, SecretaryLeader, Unit, User
 
 TOKEN_PREFIX = "rcp_"
@@ -99,7 +100,8 @@ async def principal_of(
     if not rows:
         return None
     user_id, name, role, unit_id, leader_id, credential_id, unit_path, _, must_change = rows[0]
-    assert user_id is not None and credential_id is not None  # primary keys
+    if user_id is None or credential_id is None:  # primary keys
+        raise Broken("expected: user_id is not None and credential_id is not None")
     by_token = credential is ApiToken
     return Principal(
         user_id=user_id,

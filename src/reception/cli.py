@@ -15,7 +15,7 @@ from reception.base import ROLES
 from reception.config import get_settings
 from reception.context import Context
 from reception.db import create_engine, create_sessionmaker, migrate
-from reception.errors import DomainError
+from reception.errors import Broken, DomainError
 
 T = TypeVar("T")
 
@@ -814,7 +814,8 @@ def user_add(
             leader_ids=list(leaders) if role != "leader" else [],
         )
         created = await org.create_user(session=session, actor=None, data=data)
-        assert created.id is not None
+        if created.id is None:
+            raise Broken("expected: created.id is not None")
         _, token = await org.issue_token(
             session=session, actor=None, user_id=created.id, label=label
         )

@@ -26,6 +26,12 @@ log = logging.getLogger("reception.errors")
 PROBLEM_JSON = "application/problem+json"
 
 
+class Broken(RuntimeError):
+    """Something that must hold did not (a row without its id, a foreign key without its
+    row): a defect in the code, never a client's doing. Raised where an `assert` would be
+    stripped by `python -O`; answered as a 500 with the place in the log."""
+
+
 class DomainError(Exception):
     """An error a client can act on. Subclasses fix the status, type and title."""
 
@@ -258,6 +264,7 @@ exception_handlers: Any = {
 
 __all__ = [
     "PROBLEM_JSON",
+    "Broken",
     "Conflict",
     "DomainError",
     "Forbidden",

@@ -26,7 +26,7 @@ from litestar.openapi.spec import (
 from litestar.openapi.spec.enums import OpenAPIType
 
 from reception import __version__
-from reception.errors import PROBLEM_JSON
+from reception.errors import PROBLEM_JSON, Broken
 
 STATIC_DIR = Path(__file__).parent / "web" / "static"
 STATIC_PATH = "/static"
@@ -121,7 +121,8 @@ def document_problems(app: Litestar) -> None:
     may answer are documented on it (done to the generated description before it is first
     served)."""
     spec = app.openapi_schema
-    assert spec.components is not None
+    if spec.components is None:
+        raise Broken("expected: spec.components is not None")
     schemas = spec.components.schemas if isinstance(spec.components.schemas, dict) else {}
     schemas["Problem"] = PROBLEM
     spec.components.schemas = schemas

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from reception.cases.models import CasePetitioner
 from reception.crypto import Keyring
+from reception.errors import Broken
 from reception.petitioner import Identity
 from reception.scheduling.models import Appointment
 
@@ -82,7 +83,8 @@ def new_petitioner(keys: Keyring, *, case_id: int, position: int, who: Identity)
 
 
 def seal_petitioner(keys: Keyring, row: CasePetitioner, who: Identity) -> None:
-    assert row.id is not None, "flush the row first: its id is in the associated data"
+    if row.id is None:
+        raise Broken("expected: flush the row first: its id is in the associated data")
     t = "case_petitioner"
     row.id_number_sealed = keys.seal(
         who.id_number, table=t, column="id_number_sealed", row_id=row.id
@@ -92,7 +94,8 @@ def seal_petitioner(keys: Keyring, row: CasePetitioner, who: Identity) -> None:
 
 
 def petitioner(keys: Keyring, row: CasePetitioner) -> Identity:
-    assert row.id is not None
+    if row.id is None:
+        raise Broken("expected: row.id is not None")
     t = "case_petitioner"
     return Identity(
         name=row.name,
@@ -108,7 +111,8 @@ def petitioner(keys: Keyring, row: CasePetitioner) -> Identity:
 
 
 def seal_appointment(keys: Keyring, row: Appointment, who: Identity) -> None:
-    assert row.id is not None, "flush the row first: its id is in the associated data"
+    if row.id is None:
+        raise Broken("expected: flush the row first: its id is in the associated data")
     t = "appointment"
     row.petitioner_id_number_sealed = keys.seal(
         who.id_number, table=t, column="petitioner_id_number_sealed", row_id=row.id
@@ -119,7 +123,8 @@ def seal_appointment(keys: Keyring, row: Appointment, who: Identity) -> None:
 
 
 def appointment(keys: Keyring, row: Appointment) -> Identity:
-    assert row.id is not None
+    if row.id is None:
+        raise Broken("expected: row.id is not None")
     t = "appointment"
     return Identity(
         address="",

@@ -12,6 +12,7 @@ from reception.auth import Principal, require
 from reception.campaigns import schemas, service
 from reception.context import Ctx
 from reception.db import DB
+from reception.errors import Broken
 
 AnyRequest = Request[Principal, Any, Any]
 
@@ -25,7 +26,8 @@ class CampaignController(Controller):
         self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.CampaignCreate]
     ) -> schemas.CampaignProgress:
         campaign = await service.create_campaign(session=db, actor=request.user, data=data)
-        assert campaign.id is not None
+        if campaign.id is None:
+            raise Broken("expected: campaign.id is not None")
         return await service.campaign_progress(
             session=db, campaign_id=campaign.id, as_of=ctx.today()
         )

@@ -19,7 +19,7 @@ from reception.campaigns.models import Campaign, CampaignCase, CampaignTarget
 from reception.cases.access import case_scope
 from reception.cases.models import PetitionCase
 from reception.cases.workflow import resolved_as_of
-from reception.errors import InvalidInput, NotFound
+from reception.errors import Broken, InvalidInput, NotFound
 from reception.expr import where
 
 
@@ -35,7 +35,8 @@ async def create_campaign(
     campaign = Campaign(name=data.name, description=data.description)
     session.add(campaign)
     await session.flush()
-    assert campaign.id is not None
+    if campaign.id is None:
+        raise Broken("expected: campaign.id is not None")
     for t in ordered:
         session.add(CampaignTarget(campaign_id=campaign.id, due_on=t.due_on, percent=t.percent))
     await session.flush()
@@ -122,7 +123,8 @@ async def campaign_progress(
         status = "no target due yet"
     else:
         status = "on track" if on_track else "behind"
-    assert campaign.id is not None
+    if campaign.id is None:
+        raise Broken("expected: campaign.id is not None")
     return schemas.CampaignProgress(
         id=campaign.id,
         name=campaign.name,

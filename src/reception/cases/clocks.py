@@ -16,7 +16,7 @@ from reception.cases import workflow
 from reception.cases.models import CaseClock, ClockExtension, ClockPause, PetitionCase
 from reception.context import Context
 from reception.db import utcnow
-from reception.errors import Conflict, InvalidInput
+from reception.errors import Broken, Conflict, InvalidInput
 from reception.workcal import service as workcal
 from reception.workcal.models import CalendarDay, CalendarYear
 from reception.workdays import WorkCalendar
@@ -35,7 +35,8 @@ async def _calendar_for(session: AsyncSession, start: date) -> WorkCalendar:
 async def start_clock(
     session: AsyncSession, case: PetitionCase, kind: str, started_on: date, *, round_: int = 1
 ) -> CaseClock:
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     calendar = await _calendar_for(session, started_on)
     due = workflow.due_date(calendar, kind, started_on)
     rule = workflow.CLOCK_RULES[kind]
@@ -108,7 +109,8 @@ async def extend_handling(
 ) -> None:
     """延期: at most 30 days in all, with a reason, an approver and the day the petitioner was
     told; granted before the period runs out (art. 34)."""
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     clock = await running(session, case.id, "handle")
     if clock is None:
         raise Conflict("没有正在计算的办理期限,无法延期")
@@ -137,7 +139,8 @@ async def extend_handling(
     clock.current_due = due.value
     clock.provisional = due.provisional
     clock.updated_at = utcnow()
-    assert clock.id is not None
+    if clock.id is None:
+        raise Broken("expected: clock.id is not None")
     session.add(
         ClockExtension(
             clock_id=clock.id,
@@ -165,7 +168,8 @@ async def pause(
 ) -> ClockPause:
     """Days a running clock does not count (复核's hearing, 听证, art. 36): its due date moves by
     the days from `starts_on` to `ends_on`, both counted."""
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     clock = await running(session, case.id, kind)
     if clock is None:
         raise Conflict(f"没有正在计算的{workflow.CLOCK_LABELS[kind]}期限")
@@ -180,7 +184,8 @@ async def pause(
         )
     if ends_on > ctx.today():
         raise InvalidInput("听证结束日期晚于今天:听证结束后再登记", field="hearing_to")
-    assert clock.id is not None
+    if clock.id is None:
+        raise Broken("expected: clock.id is not None")
     earlier = await session.scalars(select(ClockPause).where(ClockPause.clock_id == clock.id))
     for other in earlier:
         if other.starts_on <= ends_on and starts_on <= other.ends_on:
@@ -332,7 +337,8 @@ async def restart_window(session: AsyncSession, case: PetitionCase, received_on:
     """The petitioner's 30 days to ask for 复核 run from receiving the 复查意见书 (art. 36):
     when its delivery is recorded after the decision, the window started at the decision is
     replaced by one from the day of delivery (the first is kept, void)."""
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     window = await running(session, case.id, "review_request")
     if window is None or window.started_on >= received_on:
         return

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reception.cases.models import PetitionCase
 from reception.context import Context
+from reception.errors import Broken
 
 # 21 letters and 7 digits; left out: O and 0, I and 1, S and 5, B (8 stays), Z (2 stays).
 ALPHABET = "ACDEFGHJKLMNPQRTUVWXY2346789"
@@ -36,7 +37,8 @@ def normal(typed: str) -> str:
 
 async def issue(*, session: AsyncSession, ctx: Context, case: PetitionCase) -> str:
     """Give the case a new code (registration; or a case registered before codes existed)."""
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     code = new_code()
     case.query_code_sealed = ctx.keys.seal(code, table=TABLE, column=COLUMN, row_id=case.id)
     case.query_code_index = ctx.keys.blind(INDEX_KIND, code)

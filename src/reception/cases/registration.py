@@ -24,7 +24,7 @@ from reception.cases.models import CaseCategory, CaseCounter, CasePetitioner, Pe
 from reception.cases.timeline import effective_date, facts, record_event
 from reception.context import Context
 from reception.crypto import Keyring
-from reception.errors import Conflict, InvalidInput
+from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import Identity, checked, normalised
 
 REPEAT_SUMMARY_SIMILARITY = 0.5
@@ -152,7 +152,8 @@ async def repeat_candidates(
         query = query.where(PetitionCase.id != exclude_case_id)
     out = []
     for case in await session.scalars(query):
-        assert case.id is not None
+        if case.id is None:
+            raise Broken("expected: case.id is not None")
         reasons = []
         if category and case.category_code == category:
             reasons.append("同一类别")
@@ -284,7 +285,8 @@ async def register(
     )
     session.add(case)
     await session.flush()
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     rows = []
     for i, (given, who) in enumerate(zip(data.petitioners, people, strict=True)):
         who = replace(who, address=given.address.strip())

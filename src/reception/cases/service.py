@@ -21,7 +21,7 @@ from reception.cases.models import PetitionCase
 from reception.cases.ownership import current_owner
 from reception.cases.timeline import effective_date, facts, record_event
 from reception.context import Context
-from reception.errors import Conflict, InvalidInput
+from reception.errors import Broken, Conflict, InvalidInput
 
 
 async def matter_re_reviewed(session: AsyncSession, case: PetitionCase) -> bool:
@@ -159,7 +159,8 @@ async def _deliver(act: Act) -> None:
 
 def _window_check(label: str) -> Step:
     async def check(act: Act) -> None:
-        assert act.case.id is not None
+        if act.case.id is None:
+            raise Broken("expected: act.case.id is not None")
         window = await clocks.running(act.session, act.case.id, "review_request")
         if window is not None and act.on > window.current_due:
             raise Conflict(
@@ -200,7 +201,8 @@ async def _apply(act: Act, action: str) -> None:
     """One action: its own step, then what the move table says, in the table's order."""
     session, case, on = act.session, act.case, act.on
     move = workflow.MOVES[action]
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     step = STEPS.get(action)
     if step is not None:
         await step(act)

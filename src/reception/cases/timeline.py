@@ -19,7 +19,7 @@ from reception.auth import Principal
 from reception.cases.models import CaseEvent, PetitionCase
 from reception.context import Context
 from reception.db import utcnow
-from reception.errors import InvalidInput
+from reception.errors import Broken, InvalidInput
 
 
 def effective_date(
@@ -61,7 +61,8 @@ async def record_event(
     actor_label: str | None = None,
 ) -> CaseEvent:
     """Append a timeline event and bump the case's version (its ETag)."""
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     event = CaseEvent(
         case_id=case.id,
         effective_on=on,

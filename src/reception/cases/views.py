@@ -30,7 +30,7 @@ from reception.cases.models import (
 from reception.cases.ownership import ownership_history
 from reception.cases.service import allowed
 from reception.crypto import Keyring
-from reception.errors import InvalidInput
+from reception.errors import Broken, InvalidInput
 from reception.expr import where
 from reception.org.access import subtree_ids
 from reception.org.models import Leader, Unit
@@ -257,7 +257,8 @@ async def summaries(
     calendar = await workcal.calendar_around(session=session, start=min(dues), end=max(dues))
     out = []
     for c in cases:
-        assert c.id is not None
+        if c.id is None:
+            raise Broken("expected: c.id is not None")
         nxt = next_due(clocks[c.id])
         left = workflow.time_left(calendar, nxt.kind, nxt.current_due, as_of) if nxt else None
         owner = owners.get(c.id)
@@ -300,7 +301,8 @@ def clock_out(
     as_of: date,
     pauses: list[ClockPause] | None = None,
 ) -> schemas.ClockOut:
-    assert clock.id is not None
+    if clock.id is None:
+        raise Broken("expected: clock.id is not None")
     return schemas.ClockOut(
         id=clock.id,
         kind=clock.kind,
@@ -351,7 +353,8 @@ async def case_clocks(
 
 
 def owner_out(o: CaseOwnership, leader: Leader) -> schemas.OwnerOut:
-    assert o.id is not None
+    if o.id is None:
+        raise Broken("expected: o.id is not None")
     return schemas.OwnerOut(
         id=o.id,
         leader_id=o.leader_id,
@@ -386,7 +389,8 @@ async def detail(
     tz: tzinfo,
     candidates: list[schemas.RepeatCandidate] | None = None,
 ) -> schemas.CaseDetail:
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     unit = await session.get(Unit, case.unit_id)
     whole = shows_whole(principal, unit_path=unit.path if unit else None)
     people = [
@@ -528,7 +532,8 @@ async def leader_cases(
     calendar = await workcal.calendar_around(session=session, start=min(dues), end=max(dues))
     out = []
     for o, c in rows:
-        assert c.id is not None
+        if c.id is None:
+            raise Broken("expected: c.id is not None")
         nxt = next_due(clocks[c.id])
         left = workflow.time_left(calendar, nxt.kind, nxt.current_due, as_of) if nxt else None
         out.append(

@@ -22,7 +22,7 @@ from reception.context import Context
 from reception.demo.schedule import PETITIONER_GIVEN, PETITIONER_SURNAMES, fake_id_number
 from reception.documents import schemas as ds
 from reception.documents import service as documents
-from reception.errors import DomainError
+from reception.errors import Broken, DomainError
 from reception.org.models import Leader, Unit
 from reception.reports.models import Incident
 from reception.scheduling.models import Appointment, ReceptionSession
@@ -104,7 +104,8 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
         u.name: u for u in await session.scalars(select(Unit).where(Unit.kind == "department"))
     }
     district = await session.scalar(select(Unit).where(Unit.kind == "district"))
-    assert district is not None
+    if district is None:
+        raise Broken("expected: district is not None")
     leaders = list(
         await session.scalars(
             select(Leader).where(Leader.unit_id == district.id).order_by(col(Leader.id))
@@ -175,7 +176,8 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
             repeat_of=repeat_of,
         )
         case = (await registration.register(session=session, ctx=ctx, actor=None, data=data)).case
-        assert case.id is not None
+        if case.id is None:
+            raise Broken("expected: case.id is not None")
         person["cases"].append(case.id)
         stats["cases"] += 1
         stats["repeat"] += repeat_of is not None
@@ -197,7 +199,8 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
         hard = collective or len(person["cases"]) >= 4
         if hard and rng.random() < 0.6:
             owner = rng.choice(leaders)
-            assert owner.id is not None
+            if owner.id is None:
+                raise Broken("expected: owner.id is not None")
             current = await current_owner(session, case.id)
             if current is None:
                 await assign_owner(
@@ -408,7 +411,8 @@ async def _late_entries(
             source_batch="补录",
         )
         case = (await registration.register(session=session, ctx=ctx, actor=None, data=data)).case
-        assert case.id is not None
+        if case.id is None:
+            raise Broken("expected: case.id is not None")
         if accept:
             await service.transition(
                 session=session,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.auth import hash_token
+from reception.errors import Broken
 from reception.org import schemas
 from reception.org import service as org
 from reception.org.models import ApiToken, Leader, Unit, User, Venue
@@ -121,7 +122,8 @@ async def _leader(session: AsyncSession, name: str, title: str, unit: Unit) -> L
     found = await session.scalar(select(Leader).where(Leader.name == name))
     if found is not None:
         return found
-    assert unit.id is not None
+    if unit.id is None:
+        raise Broken("expected: unit.id is not None")
     return await org.create_leader(
         session=session,
         actor=None,
@@ -135,7 +137,8 @@ async def _venue(
     found = await session.scalar(select(Venue).where(Venue.name == name))
     if found is not None:
         return found
-    assert unit.id is not None
+    if unit.id is None:
+        raise Broken("expected: unit.id is not None")
     return await org.create_venue(
         session=session,
         actor=None,
@@ -210,7 +213,8 @@ async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[
     kept = _read_kept(data_dir)
     result = []
     for user, note in logins:
-        assert user.id is not None
+        if user.id is None:
+            raise Broken("expected: user.id is not None")
         token = kept.get(str(user.id))
         if token is None or not await _live(session, user.id, token):
             await _revoke_demo_tokens(session, user.id)
@@ -269,5 +273,6 @@ async def _revoke_demo_tokens(session: AsyncSession, user_id: int) -> None:
             col(ApiToken.revoked_at).is_(None),
         )
     ):
-        assert row.id is not None
+        if row.id is None:
+            raise Broken("expected: row.id is not None")
         await org.revoke_token(session=session, actor=None, token_id=row.id)

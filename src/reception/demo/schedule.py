@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from reception.context import Context, FixedClock
 from reception.demo.org import DISTRICT
-from reception.errors import Conflict
+from reception.errors import Broken, Conflict
 from reception.org.models import Leader, Unit, Venue
 from reception.petitioner import id_check_digit
 from reception.scheduling import booking, generation, service
@@ -61,7 +61,10 @@ async def load_schedule(session: AsyncSession, ctx: Context) -> dict[str, int]:
     district = await session.scalar(
         select(Unit).where(Unit.kind == "district", Unit.name == DISTRICT)
     )
-    assert venue is not None and venue.id is not None and district is not None
+    if venue is None or venue.id is None or district is None:
+        raise Broken(
+            "expected: venue is not None and venue.id is not None and (district is not None)"
+        )
     leaders = list(
         await session.scalars(
             select(Leader).where(Leader.unit_id == district.id).order_by(col(Leader.id))
@@ -74,7 +77,8 @@ async def load_schedule(session: AsyncSession, ctx: Context) -> dict[str, int]:
     calendar = await calendar_around(session=session, start=today - timedelta(days=60), end=today)
     counts = {"rules": 0, "sessions": 0, "appointments": 0, "field_visits": 0}
     for leader in leaders:
-        assert leader.id is not None
+        if leader.id is None:
+            raise Broken("expected: leader.id is not None")
         rule = await session.scalar(
             select(ReceptionRule).where(ReceptionRule.leader_id == leader.id)
         )
@@ -93,13 +97,15 @@ async def load_schedule(session: AsyncSession, ctx: Context) -> dict[str, int]:
                 ),
             )
             counts["rules"] += 1
-        assert rule.id is not None
+        if rule.id is None:
+            raise Broken("expected: rule.id is not None")
         generated = await generation.generate(
             session=session, ctx=ctx, actor=None, rule_id=rule.id, until=until
         )
         counts["sessions"] += len(generated.created)
         for subject in generated.created:
-            assert subject.id is not None
+            if subject.id is None:
+                raise Broken("expected: subject.id is not None")
             past = subject.local_date < today
             for _ in range(rng.randint(2, 5) if past else rng.randint(0, 3)):
                 matter, size = rng.choice(MATTERS)
@@ -135,7 +141,8 @@ async def load_schedule(session: AsyncSession, ctx: Context) -> dict[str, int]:
                     break
                 counts["appointments"] += 1
                 if past:
-                    assert appointment.id is not None
+                    if appointment.id is None:
+                        raise Broken("expected: appointment.id is not None")
                     await booking.transition_appointment(
                         session=session,
                         ctx=ctx,
@@ -190,7 +197,8 @@ async def load_schedule(session: AsyncSession, ctx: Context) -> dict[str, int]:
                 continue
             counts["field_visits"] += 1
             if offset < 0:
-                assert visit.id is not None
+                if visit.id is None:
+                    raise Broken("expected: visit.id is not None")
                 await service.hold_session(
                     session=session,
                     ctx=ctx,

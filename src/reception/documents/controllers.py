@@ -18,14 +18,15 @@ from reception.documents import schemas, service
 from reception.documents.files import DOCX, docx_response, pdf_response
 from reception.documents.kinds import KINDS, METHOD_LABELS
 from reception.documents.models import CaseDocument, Delivery
-from reception.errors import InvalidInput
+from reception.errors import Broken, InvalidInput
 from reception.responses import attachment
 
 AnyRequest = Request[Principal, Any, Any]
 
 
 def delivery_read(d: Delivery, ctx: Context) -> schemas.DeliveryRead:
-    assert d.id is not None
+    if d.id is None:
+        raise Broken("expected: d.id is not None")
     return schemas.DeliveryRead(
         id=d.id,
         document_id=d.document_id,
@@ -44,7 +45,8 @@ def delivery_read(d: Delivery, ctx: Context) -> schemas.DeliveryRead:
 def document_read(
     doc: CaseDocument, ctx: Context, delivery: Delivery | None, superseded_by: int | None
 ) -> schemas.DocumentRead:
-    assert doc.id is not None
+    if doc.id is None:
+        raise Broken("expected: doc.id is not None")
     return schemas.DocumentRead(
         id=doc.id,
         case_id=doc.case_id,

@@ -44,7 +44,7 @@ from reception.documents.kinds import (
 )
 from reception.documents.models import CaseDocument, Delivery, DocumentCounter, DocumentTemplate
 from reception.documents.schemas import DeliveryIn, DocumentIssue
-from reception.errors import Conflict, Forbidden, InvalidInput, NotFound
+from reception.errors import Broken, Conflict, Forbidden, InvalidInput, NotFound
 from reception.org.models import Unit
 from reception.privacy import shows_whole
 
@@ -174,7 +174,8 @@ async def context_for(
     for_document: CaseDocument | None,
 ) -> dict[str, Any]:
     """Every value the notice prints. Deadlines are the clocks' (never typed)."""
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     unit = await session.get(Unit, case.unit_id)
     people = [pii.petitioner(ctx.keys, p) for p in await _petitioners(session, case.id)]
     out: dict[str, Any] = {
@@ -263,7 +264,8 @@ async def context_for(
             "organ": data.organ,
         }
     elif code == "service_receipt":
-        assert for_document is not None
+        if for_document is None:
+            raise Broken("expected: for_document is not None")
         out |= {"doc_title": for_document.title, "doc_number": for_document.number}
         if for_document.kind in ("reply_opinion", "review_opinion"):
             step = "复查" if for_document.kind == "reply_opinion" else "复核"
@@ -290,7 +292,8 @@ async def _perform(
     on: date,
 ) -> None:
     """The case step the 意见书 is (reply, decision), dated and numbered by the document."""
-    assert case.id is not None and kind.performs is not None
+    if case.id is None or kind.performs is None:
+        raise Broken("expected: case.id is not None and kind.performs is not None")
     await cases.transition(
         session=session,
         ctx=ctx,
@@ -314,7 +317,8 @@ async def issue(
 ) -> CaseDocument:
     kind = KINDS[data.kind]
     case = await for_change(session, actor, case_id, None)
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     _check_fields(kind, data)
     superseded = await _superseded(session, case, kind, data.supersedes)
     for_document = await _for_document(session, case, kind, data.for_document_id)
@@ -369,7 +373,8 @@ async def issue(
     )
     session.add(doc)
     await session.flush()
-    assert doc.id is not None
+    if doc.id is None:
+        raise Broken("expected: doc.id is not None")
     doc.content = ctx.keys.seal_bytes(content, table=TABLE, column="content", row_id=doc.id)
     if data.delivery is not None:
         session.add(_delivery_row(doc, actor, data.delivery))
@@ -442,7 +447,8 @@ async def _case_delivered(
     data: DeliveryIn,
 ) -> None:
     """What a delivery starts on the case: the 意见书's the petitioner's 30 days (arts. 35–36)."""
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     if kind.code == "reply_opinion" and case.delivered_on is None:
         await cases.transition(
             session=session,
@@ -461,7 +467,8 @@ async def _case_delivered(
 
 
 def _delivery_row(doc: CaseDocument, actor: Principal | None, data: DeliveryIn) -> Delivery:
-    assert doc.id is not None
+    if doc.id is None:
+        raise Broken("expected: doc.id is not None")
     return Delivery(
         document_id=doc.id,
         method=data.method,
@@ -548,7 +555,8 @@ async def readable_content(
 
 def opened_content(ctx: Context, doc: CaseDocument) -> bytes:
     """The file as issued (stored sealed: it prints the petitioner's name and address)."""
-    assert doc.id is not None
+    if doc.id is None:
+        raise Broken("expected: doc.id is not None")
     content = ctx.keys.open_bytes(doc.content, table=TABLE, column="content", row_id=doc.id)
     if hashlib.sha256(content).hexdigest() != doc.sha256:
         # Only `content` may be rewritten (sealing, key rotation): never to another file.

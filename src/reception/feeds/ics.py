@@ -25,6 +25,8 @@ from zoneinfo import ZoneInfo
 from icalendar import Calendar, Component, Event, Timezone
 from icalendar.prop import vCategory, vDDDTypes, vDuration, vInt, vText
 
+from reception.errors import Broken
+
 PRODID = "-//reception//信访接访日历 1.0//ZH"
 PROVISIONAL_NOTE = "（日期按未公布的节假日安排推算，可能调整）"
 KIND_LABEL = {"reception": "接访日", "field_visit": "下访"}
@@ -292,5 +294,6 @@ def _shell(tzid: str, name: str | None, ttl_minutes: int | None) -> tuple[bytes,
     events go."""
     body = serialize(calendar((), tzid=tzid, name=name, ttl_minutes=ttl_minutes))
     end = b"END:VCALENDAR\r\n"
-    assert body.endswith(end)
+    if not body.endswith(end):
+        raise Broken("expected: body.endswith(end)")
     return body[: -len(end)], end

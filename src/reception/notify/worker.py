@@ -36,6 +36,7 @@ from standardwebhooks.webhooks import Webhook
 from reception.audit import service as audit
 from reception.context import Context
 from reception.db import SQLITE_WRITE
+from reception.errors import Broken
 from reception.notify import messages, outbox
 from reception.notify.models import Delivery, Endpoint, OutboxEvent
 
@@ -173,7 +174,8 @@ def webhook_body(event: OutboxEvent) -> str:
 async def _send_webhook(
     client: httpx.AsyncClient, ctx: Context, endpoint: Endpoint, event: OutboxEvent
 ) -> Outcome:
-    assert endpoint.id is not None
+    if endpoint.id is None:
+        raise Broken("expected: endpoint.id is not None")
     url = ctx.keys.open(endpoint.url_sealed, table=TABLE, column="url", row_id=endpoint.id)
     keys = [
         ctx.keys.open(v, table=TABLE, column=c, row_id=endpoint.id)
@@ -192,7 +194,8 @@ async def _send_webhook(
 async def _send_robot(
     client: httpx.AsyncClient, ctx: Context, endpoint: Endpoint, text_: str
 ) -> Outcome:
-    assert endpoint.id is not None
+    if endpoint.id is None:
+        raise Broken("expected: endpoint.id is not None")
     url = ctx.keys.open(endpoint.url_sealed, table=TABLE, column="url", row_id=endpoint.id)
     if endpoint.kind == "dingtalk":
         secret = (
@@ -311,7 +314,8 @@ async def _record(
 ) -> int:
     d = await session.get(Delivery, c.delivery.id)
     endpoint = await session.get(Endpoint, c.endpoint.id)
-    assert d is not None and endpoint is not None
+    if d is None or endpoint is None:
+        raise Broken("expected: d is not None and endpoint is not None")
     d.claimed_until = None
     d.last_status = outcome.status
     if outcome.ok:

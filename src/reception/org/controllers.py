@@ -12,6 +12,7 @@ from reception.auth import Principal, require
 from reception.base import Role, UnitKind
 from reception.context import Ctx
 from reception.db import DB
+from reception.errors import Broken
 from reception.org import schemas, service
 from reception.responses import Limit, Offset, Page, read_as
 from reception.web import signin
@@ -267,7 +268,8 @@ class UserController(Controller):
         row, token = await service.issue_token(
             session=db, actor=request.user, user_id=user_id, label=label
         )
-        assert row.id is not None
+        if row.id is None:
+            raise Broken("expected: row.id is not None")
         return schemas.NewToken(id=row.id, user_id=user_id, token=token, label=row.label)
 
 

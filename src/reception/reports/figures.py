@@ -19,7 +19,7 @@ from sqlmodel import col, select
 
 from reception.cases import workflow
 from reception.cases.models import CaseClock, PetitionCase
-from reception.errors import InvalidInput, NotFound
+from reception.errors import Broken, InvalidInput, NotFound
 from reception.expr import where
 from reception.org.access import in_subtree
 from reception.org.models import Unit
@@ -133,7 +133,8 @@ async def scope_of(session: AsyncSession, unit_id: int | None) -> Scope:
     row_ids = [u.id for u in units if u.kind in ("township", "department") or u.id == root.id]
     row_set = set(row_ids)
     for u in units:
-        assert u.id is not None
+        if u.id is None:
+            raise Broken("expected: u.id is not None")
         ancestors = [int(x) for x in u.path.strip("/").split("/")]
         scope.row_of[u.id] = next((a for a in reversed(ancestors) if a in row_set), root.id or 0)
     order = {"district": 0, "township": 1, "department": 2, "village": 3}

@@ -24,7 +24,7 @@ from reception.cases.access import check_case_visible
 from reception.context import Context
 from reception.crypto import Keyring
 from reception.db import utcnow
-from reception.errors import Conflict, InvalidInput
+from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import checked
 from reception.privacy import mask_id_number, mask_name, mask_phone
 from reception.scheduling import rules, schemas
@@ -254,9 +254,11 @@ async def book(
     )
     if replay_id is not None:
         existing = await session.get(Appointment, replay_id)
-        assert existing is not None
+        if existing is None:
+            raise Broken("expected: existing is not None")
         existing_slot = await session.get(SessionSlot, existing.slot_id)
-        assert existing_slot is not None
+        if existing_slot is None:
+            raise Broken("expected: existing_slot is not None")
         return Booking(existing, existing_slot, True)
     _check_open(ctx, subject)
     who = checked(
@@ -301,7 +303,8 @@ async def book(
     )
     session.add(appointment)
     await _flush_once_per_petitioner(session, appointment)
-    assert appointment.id is not None
+    if appointment.id is None:
+        raise Broken("expected: appointment.id is not None")
     pii.seal_appointment(ctx.keys, appointment, who)
     await idempotency.complete(
         session=session, row=row, resource_type="appointment", resource_id=appointment.id
@@ -416,7 +419,8 @@ async def move_appointment(
     if data.slot_index is None and data.slot_starts_at is None and target.id == source.id:
         raise InvalidInput("请选择要改到的时段", field="slot_index")
     old_slot = await session.get(SessionSlot, appointment.slot_id)
-    assert old_slot is not None
+    if old_slot is None:
+        raise Broken("expected: old_slot is not None")
     before = appointment_snapshot(appointment, ctx.keys)
     await session.execute(
         update(SessionSlot)

@@ -19,7 +19,7 @@ from reception.audit import service as audit
 from reception.auth import Principal
 from reception.context import Context
 from reception.db import paginate, utcnow
-from reception.errors import Conflict, InvalidInput, NotFound
+from reception.errors import Broken, Conflict, InvalidInput, NotFound
 from reception.org.access import in_subtree, visible_leader_ids
 from reception.org.models import Leader, Unit, Venue
 from reception.scheduling import rules, schemas
@@ -150,7 +150,8 @@ async def reset_slots(session: AsyncSession, subject: ReceptionSession) -> None:
     """
     if subject.kind != "reception":
         return
-    assert subject.slot_minutes and subject.people_per_slot and subject.id
+    if not subject.slot_minutes or not subject.people_per_slot or not subject.id:
+        raise Broken("expected: subject.slot_minutes and subject.people_per_slot and subject.id")
     starts = rules.slot_starts(subject.starts_at, subject.ends_at, subject.slot_minutes)
     if not starts:
         raise InvalidInput("场次时长不足一个时段", field="ends_at")

@@ -12,6 +12,7 @@ from sqlmodel import col, select
 from reception import pii
 from reception.auth import Principal
 from reception.crypto import Keyring
+from reception.errors import Broken
 from reception.org.models import Leader, Venue
 from reception.privacy import mask_id_number, mask_name, mask_phone, shows_whole
 from reception.responses import read_as
@@ -66,7 +67,8 @@ async def session_rows(
     for s in subjects:
         leader = leaders[s.leader_id]
         venue = venues.get(s.venue_id) if s.venue_id else None
-        assert s.id is not None
+        if s.id is None:
+            raise Broken("expected: s.id is not None")
         places, booked = totals.get(s.id, (0, 0))
         out.append(
             schemas.SessionRead(
@@ -114,7 +116,8 @@ async def session_row(
 async def slot_of(*, session: AsyncSession, appointment: Appointment) -> SessionSlot:
     """The slot an appointment holds (one primary-key read)."""
     slot = await session.get(SessionSlot, appointment.slot_id)
-    assert slot is not None  # a foreign key
+    if slot is None:  # a foreign key
+        raise Broken("expected: slot is not None")
     return slot
 
 
@@ -154,7 +157,8 @@ def appointment_read(
     appointment: Appointment, slot: SessionSlot, *, whole: bool, tz: tzinfo, keys: Keyring
 ) -> schemas.AppointmentRead:
     a = appointment
-    assert a.id is not None
+    if a.id is None:
+        raise Broken("expected: a.id is not None")
     who = pii.appointment(keys, a)
     return schemas.AppointmentRead(
         id=a.id,
@@ -202,7 +206,8 @@ async def day_sheet(
     tz: tzinfo,
     keys: Keyring,
 ) -> schemas.DaySheet:
-    assert subject.id is not None
+    if subject.id is None:
+        raise Broken("expected: subject.id is not None")
     slots = await slots_of(session=session, session_id=subject.id)
     pairs = await appointments_of(session=session, session_id=subject.id)
     return schemas.DaySheet(

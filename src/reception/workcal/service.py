@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.db import utcnow
-from reception.errors import InvalidInput
+from reception.errors import Broken, InvalidInput
 from reception.workcal import schemas
 from reception.workcal.models import CalendarDay, CalendarYear
 from reception.workdays import CalendarError, WorkCalendar, YearCalendar, from_holidays_package
@@ -90,7 +90,8 @@ async def calendar_around(*, session: AsyncSession, start: date, end: date) -> W
 async def get_year(*, session: AsyncSession, year: int) -> tuple[CalendarYear, list[CalendarDay]]:
     await ensure_years(session=session, years=[year])
     row = await session.get(CalendarYear, year)
-    assert row is not None
+    if row is None:
+        raise Broken("expected: row is not None")
     days = await session.scalars(
         select(CalendarDay).where(CalendarDay.year == year).order_by(col(CalendarDay.day))
     )
@@ -131,7 +132,8 @@ async def put_year(
             )
     await ensure_years(session=session, years=[year])
     row = await session.get(CalendarYear, year)
-    assert row is not None
+    if row is None:
+        raise Broken("expected: row is not None")
     before_days = await session.scalars(select(CalendarDay).where(CalendarDay.year == year))
     before = {
         "official": row.official,
