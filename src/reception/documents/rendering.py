@@ -15,6 +15,8 @@ from typing import Any
 
 from docxtpl import DocxTemplate
 
+from reception.sandbox import SecurityError, environment
+
 # Every field a template may use, with an example (the sample case an upload must render).
 SAMPLE: dict[str, str] = {
     "office_name": "天津市蓟州区信访办公室",
@@ -71,18 +73,26 @@ def check_docx(content: bytes) -> None:
 
 
 def render(template: bytes, context: dict[str, Any]) -> bytes:
-    """The DOCX for `context`. Any failure of the template is a TemplateBroken."""
+    """The DOCX for `context`, rendered in the sandbox with the documented fields only (as
+    text). Any failure of the template is a TemplateBroken."""
     check_docx(template)
+    fields = {k: str(v) for k, v in context.items() if k in SAMPLE}
     try:
         doc = DocxTemplate(io.BytesIO(template))
-        unknown = doc.get_undeclared_template_variables() - set(SAMPLE)
+        unknown = doc.get_undeclared_template_variables(jinja_env=environment(strict=True)) - set(
+            SAMPLE
+        )
         if unknown:
             raise TemplateBroken(f"模板中有未知字段:{'、'.join(sorted(unknown))}")
-        doc.render(context, autoescape=True)
+        doc.render(fields, jinja_env=environment(strict=True), autoescape=True)
         out = io.BytesIO()
         doc.save(out)
     except TemplateBroken:
         raise
+    except SecurityError as exc:
+        # A field's hidden attributes or methods, a huge product: not what a notice needs.
+        what = str(exc) if not str(exc).isascii() else "访问字段的内部属性或方法"
+        raise TemplateBroken(f"模板使用了不允许的写法({what}),只能使用文档列出的字段") from exc
     except Exception as exc:  # Jinja syntax, a broken document: the template is at fault
         raise TemplateBroken(f"模板无法生成文书:{type(exc).__name__}: {exc}") from exc
     return out.getvalue()
