@@ -8,12 +8,13 @@ null in JSON; a comparison with a month before the first record is "无数据" (
 
 from __future__ import annotations
 
-import csv
 import io
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
+
+from reception.spreadsheet import TextCells, csv_bytes
 
 MISSING = "—"
 # A comparison with a month before the first record: not a zero denominator, no data at all.
@@ -299,22 +300,18 @@ def to_json(report: dict[str, Any]) -> bytes:
 
 def to_csv(report: dict[str, Any]) -> bytes:
     """All sections one after another, each under its title; UTF-8 with BOM for Excel."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([f"书记点评会信访工作月报 {report['month']} {report['unit']['name']}"])
-    for label, value in _meta_lines(report):
-        writer.writerow([label, value])
+    rows: list[list[Any]] = [
+        [f"书记点评会信访工作月报 {report['month']} {report['unit']['name']}"],
+        *([label, value] for label, value in _meta_lines(report)),
+    ]
     for section in SECTIONS:
-        writer.writerow([])
-        writer.writerow([section.title])
-        writer.writerow([c.header for c in section.columns])
-        for row in section.rows(report):
-            writer.writerow([_text(row.get(c.key), _kind(c, row)) for c in section.columns])
-    writer.writerow([])
-    writer.writerow(["说明"])
-    for d in report["definitions"]:
-        writer.writerow([d["name"], d["definition"]])
-    return ("\ufeff" + buffer.getvalue()).encode("utf-8")
+        rows += [[], [section.title], [c.header for c in section.columns]]
+        rows += [
+            [_text(row.get(c.key), _kind(c, row)) for c in section.columns]
+            for row in section.rows(report)
+        ]
+    rows += [[], ["说明"], *([d["name"], d["definition"]] for d in report["definitions"])]
+    return csv_bytes(rows)
 
 
 def to_xlsx(report: dict[str, Any]) -> bytes:
@@ -339,11 +336,12 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
     total = book.add_format({"bold": True, "top": 1})
     total_pct = book.add_format({"bold": True, "top": 1, "num_format": "0.0%"})
     title = book.add_format({"bold": True, "font_size": 13})
+    cells = TextCells(book)
     for section in SECTIONS:
         sheet = book.add_worksheet(section.sheet)
         for i, column in enumerate(section.columns):
             sheet.set_column(i, i, column.width)
-            sheet.write(0, i, column.header, header)
+            sheet.write_string(0, i, column.header, header)
         sheet.set_row(0, 30)
         sheet.freeze_panes(1, 0)
         rows = section.rows(report)
@@ -365,27 +363,27 @@ def to_xlsx(report: dict[str, Any]) -> bytes:
                 elif kind == "int" and isinstance(value, int | float):
                     sheet.write_number(r, i, value, total if is_total else integer)
                 else:
-                    sheet.write(r, i, value, total if is_total else None)
+                    cells.write(sheet, r, i, value, total if is_total else None)
         if not rows:
-            sheet.write(1, 0, "(本月无)")
+            sheet.write_string(1, 0, "(本月无)")
         sheet.autofilter(0, 0, max(len(rows), 1), len(section.columns) - 1)
     notes = book.add_worksheet("说明")
     notes.set_column(0, 0, 16)
     notes.set_column(1, 1, 90)
-    notes.write(0, 0, "项目", header)
-    notes.write(0, 1, "说明", header)
+    notes.write_string(0, 0, "项目", header)
+    notes.write_string(0, 1, "说明", header)
     notes.freeze_panes(1, 0)
     line = 1
-    notes.write(line, 0, f"书记点评会信访工作月报 {report['month']}", title)
+    notes.write_string(line, 0, f"书记点评会信访工作月报 {report['month']}", title)
     line += 1
     for label, value in _meta_lines(report):
-        notes.write(line, 0, label)
-        notes.write(line, 1, value)
+        cells.write(notes, line, 0, label)
+        cells.write(notes, line, 1, value)
         line += 1
     line += 1
     for d in report["definitions"]:
-        notes.write(line, 0, d["name"])
-        notes.write(line, 1, d["definition"])
+        cells.write(notes, line, 0, d["name"])
+        cells.write(notes, line, 1, d["definition"])
         line += 1
     book.close()
     return output.getvalue()
