@@ -35,6 +35,12 @@ LOCK_MAX = timedelta(hours=1)
 # A session's last_seen moves at most this often (a write per request would be wasteful).
 TOUCH_EVERY = timedelta(minutes=1)
 MIN_LENGTH = 8
+# The one answer to a refused sign-in, whatever the reason (unknown name, wrong password,
+# locked account): it must not tell which names exist.
+REFUSED = (
+    f"用户名或密码不正确。连续输错{LOCK_AFTER}次后账号会暂时锁定,"
+    "锁定期间请稍后再试,或请管理员重置密码"
+)
 
 _hasher = PasswordHasher()
 # Verified when the username is unknown, so a wrong name costs the same time as a wrong
@@ -85,8 +91,7 @@ def lock_for(failures: int) -> timedelta | None:
 
 
 def _as_actor(user: User) -> Principal:
-    assert user.id is not None
-    return Principal(user_id=user.id, name=user.name, role=user.role)
+    return Principal(user_id=user.id or 0, name=user.name, role=user.role)
 
 
 # ---------------------------------------------------------------- passwords set by an admin
@@ -146,7 +151,8 @@ async def change_password(
     """The person's own new password (after checking the current one); their other sessions
     end, this one stays."""
     user = await session.get(User, actor.user_id)
-    assert user is not None
+    if user is None:
+        raise NotFound("该账号不存在")
     if not await asyncio.to_thread(_verify, user.password_hash, current):
         raise InvalidInput("当前密码不正确", field="current")
     if new != repeat:
@@ -198,7 +204,9 @@ async def sign_in(
     user_agent: str = "",
 ) -> SignedIn | Refused:
     """Check a username and password. Wrong ones count towards a lock that doubles with each
-    further failure; a locked account is refused without looking at the password."""
+    further failure. An unknown name, a wrong password and a locked account get the same
+    answer after the same work (a password is verified in every case), so the answer does
+    not tell which names exist; the audit log says which it was."""
     now = ctx.now()
     name = username.strip()
     user = (
@@ -206,19 +214,10 @@ async def sign_in(
         if name
         else None
     )
-    if user is not None and user.locked_until is not None and user.locked_until > now:
-        until = ctx.local(user.locked_until).strftime("%H:%M")
-        await audit.record(
-            session=session,
-            actor=_as_actor(user),
-            action="auth.sign_in_locked",
-            target_type="user",
-            target_id=user.id,
-        )
-        return Refused(f"连续输错密码次数过多,账号已暂时锁定,请于 {until} 后再试")
+    locked = user is not None and user.locked_until is not None and user.locked_until > now
     good = await asyncio.to_thread(_verify, user.password_hash if user else "", password)
-    if user is None or not good or not user.active:
-        if user is not None:
+    if user is None or locked or not good:
+        if user is not None and not locked:
             user.failed_sign_ins += 1
             lock = lock_for(user.failed_sign_ins)
             user.locked_until = now + lock if lock else None
@@ -226,23 +225,27 @@ async def sign_in(
         await audit.record(
             session=session,
             actor=_as_actor(user) if user else None,
-            action="auth.sign_in_failed",
+            action="auth.sign_in_locked" if locked else "auth.sign_in_failed",
             target_type="user" if user else "username",
             target_id=user.id if user else name[:50],
             after={"failures": user.failed_sign_ins} if user else None,
         )
-        if user is not None and user.locked_until is not None:
-            until = ctx.local(user.locked_until).strftime("%H:%M")
-            return Refused(f"连续输错密码次数过多,账号已暂时锁定,请于 {until} 后再试")
-        if user is not None and good and not user.active:
-            return Refused("该账号已停用,请联系管理员")
-        return Refused("用户名或密码不正确")
+        return Refused(REFUSED)
+    if not user.active:
+        # Only someone who knows the password learns that the account was switched off.
+        await audit.record(
+            session=session,
+            actor=_as_actor(user),
+            action="auth.sign_in_inactive",
+            target_type="user",
+            target_id=user.id,
+        )
+        return Refused("该账号已停用,请联系管理员")
     user.failed_sign_ins = 0
     user.locked_until = None
     token = secrets.token_urlsafe(32)
-    assert user.id is not None
     row = ConsoleSession(
-        user_id=user.id,
+        user_id=user.id or 0,
         token_hash=hash_secret(token),
         created_at=now,
         last_seen_at=now,
@@ -292,11 +295,15 @@ async def end_sessions(
 
 @dataclass(frozen=True)
 class Seen:
-    """What a request tells about its session: still in use at `at`, or ended (`ended`)."""
+    """What a request tells about its session: still in use at `at` (touched, or its flash
+    shown), or ended (`ended`)."""
 
     session_id: int
     at: datetime
     ended: str = ""
+    touch: bool = True
+    # The flash shown by this request (cleared unless a newer one was written meanwhile).
+    shown: str = ""
 
 
 @dataclass(frozen=True)
@@ -306,6 +313,8 @@ class Resolved:
     ended: str = ""
     # What to write about the session afterwards (None: nothing).
     write: Seen | None = None
+    # The message the page shows once (the flash).
+    flash: str = ""
 
 
 async def resolve(*, session: AsyncSession, ctx: Context, token: str) -> Resolved:
@@ -326,17 +335,33 @@ async def resolve(*, session: AsyncSession, ctx: Context, token: str) -> Resolve
         return Resolved(None, reason, Seen(row.id, now, reason))
     principal = await principal_of(session, ConsoleSession, col(ConsoleSession.id) == row.id)
     touch = principal is not None and now - row.last_seen_at >= TOUCH_EVERY
-    return Resolved(principal, "", Seen(row.id, now) if touch else None)
+    flash = row.flash if principal is not None else ""
+    write = Seen(row.id, now, touch=touch, shown=flash) if touch or flash else None
+    return Resolved(principal, "", write, flash)
 
 
 async def record_seen(*, session: AsyncSession, write: Seen) -> None:
-    values: dict[str, object] = (
-        {"ended_at": write.at, "end_reason": write.ended}
-        if write.ended
-        else {"last_seen_at": write.at}
-    )
+    where = [col(ConsoleSession.id) == write.session_id, col(ConsoleSession.ended_at).is_(None)]
+    if write.ended:
+        values: dict[str, object] = {"ended_at": write.at, "end_reason": write.ended}
+    else:
+        values = {"last_seen_at": write.at} if write.touch else {}
+        if write.shown:
+            await session.execute(
+                update(ConsoleSession)
+                .where(*where, col(ConsoleSession.flash) == write.shown)
+                .values(flash="")
+            )
+    if values:
+        await session.execute(update(ConsoleSession).where(*where).values(**values))
+
+
+async def set_flash(*, session: AsyncSession, principal: Principal, text: str) -> None:
+    """The line the next page of this console session shows (in the change's transaction)."""
+    if principal.session_id is None:
+        return
     await session.execute(
         update(ConsoleSession)
-        .where(col(ConsoleSession.id) == write.session_id, col(ConsoleSession.ended_at).is_(None))
-        .values(**values)
+        .where(col(ConsoleSession.id) == principal.session_id)
+        .values(flash=text[:500])
     )
