@@ -14,7 +14,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct
 
 # Ids are PostgreSQL INTEGER columns: anything beyond is refused here, not by the database.
-Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]
+Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]  # ID_MAX
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 
 Role = Literal["admin", "secretary", "clerk", "leader", "reviewer"]
@@ -43,6 +43,11 @@ COLLECTIVE_FROM = 5
 
 # Every date a request may carry lies within the working-day calendar's range.
 MIN_DAY, MAX_DAY = date(2000, 1, 1), date(2100, 12, 31)
+# A month as people pick it (2026-11): ASCII digits (Python's \d also takes ２０２６), a year
+# within the range above.
+MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"
+# The largest id a column holds (PostgreSQL INTEGER).
+ID_MAX = 2**31 - 1
 
 
 class BodyRule(ValueError):

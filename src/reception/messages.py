@@ -78,14 +78,14 @@ _RULES: list[tuple[re.Pattern[str], Any]] = [
 
 # What a pattern asks for, in words a person can follow.
 _PATTERN_HINTS = {
-    "YYYY-MM": "须为 YYYY-MM 格式(如 2026-10)",
+    "YYYY-MM": "须为 YYYY-MM 格式(如 2026-10),年份在2000至2100之间",
     "[01]": "须为 HH:MM 格式(如 09:00)",
     "[a-z]": "须为小写字母开头、只含小写字母、数字和下划线的代码",
 }
 
 
 def _pattern_hint(pattern: str) -> str:
-    if "\\d{4}-" in pattern or r"\d{4}-" in pattern:
+    if "-(0[1-9]|1[0-2])$" in pattern:
         return _PATTERN_HINTS["YYYY-MM"]
     if "[01]" in pattern:
         return _PATTERN_HINTS["[01]"]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 
@@ -10,9 +11,9 @@ from reception.errors import InvalidInput
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
-_ID_PATTERN = re.compile(r"^\d{17}[\dX]$")
+_ID_PATTERN = re.compile(r"^[0-9]{17}[0-9X]$")
 # After normalising: digits, with an optional leading + (a landline may carry its area code).
-_PHONE_PATTERN = re.compile(r"^\+?\d{7,19}$")
+_PHONE_PATTERN = re.compile(r"^\+?[0-9]{7,19}$")
 _PHONE_SEPARATORS = re.compile(r"[\s\-().]")
 
 
@@ -40,15 +41,21 @@ def id_number_problem(id_number: str, today: date | None = None) -> str | None:
     return None
 
 
+def _half_width(text: str) -> str:
+    # An IME in full-width mode types １３８ and Ｘ: the same digits as 138 and X.
+    return unicodedata.normalize("NFKC", text)
+
+
 def normal_id_number(id_number: str) -> str:
-    """As stored and matched: upper-case X, spaces dropped (110105 19491231 002x)."""
-    return re.sub(r"\s", "", id_number).upper()
+    """As stored and matched: upper-case X, spaces dropped (110105 19491231 002x), full-width
+    digits as ASCII ones."""
+    return re.sub(r"\s", "", _half_width(id_number)).upper()
 
 
 def normal_phone(phone: str) -> str:
     """As stored and matched: 138 1234-5678 → 13812345678 (spaces, dashes, brackets dropped);
     +86 138… and 0086 138… → 138… (the same mobile, as it is stored when typed at home)."""
-    digits = _PHONE_SEPARATORS.sub("", phone)
+    digits = _PHONE_SEPARATORS.sub("", _half_width(phone))
     for country in ("+86", "0086"):
         if digits.startswith(country) and len(digits) - len(country) == 11:
             return digits[len(country) :]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -28,6 +29,7 @@ from sqlmodel import col
 
 from reception import pii
 from reception.audit import service as audit
+from reception.base import ID_MAX
 from reception.cases import query_code, workflow
 from reception.cases.clocks import clocks_of
 from reception.cases.models import CaseEvaluation, CasePetitioner, PetitionCase
@@ -35,7 +37,7 @@ from reception.cases.timeline import record_event
 from reception.context import Context
 from reception.documents.kinds import KINDS
 from reception.documents.models import CaseDocument, Delivery
-from reception.errors import Conflict, DomainError, InvalidInput
+from reception.errors import Broken, Conflict, DomainError, InvalidInput
 from reception.org.models import Unit
 from reception.petitioner import Identity
 from reception.portal import schemas
@@ -191,22 +193,24 @@ def ticket_for(ctx: Context, case_id: int) -> str:
     return f"{body}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
 
 
+# case id . expiry (seconds) . the MAC in unpadded URL-safe base64: nothing else is a ticket.
+TICKET = re.compile(r"([0-9]{1,10})\.([0-9]{1,12})\.([A-Za-z0-9_-]{43})")
+
+
 def case_of_ticket(ctx: Context, ticket: str) -> int:
-    try:
-        case_id, expires, mac = ticket.split(".")
-        good = (
-            base64.urlsafe_b64encode(
-                hmac.new(_ticket_key(ctx), f"{case_id}.{expires}".encode(), hashlib.sha256).digest()
-            )
-            .decode()
-            .rstrip("=")
-        )
-        valid = hmac.compare_digest(good, mac) and int(expires) >= ctx.now().timestamp()
-    except ValueError:
-        valid = False
-    if not valid:
+    """The case a ticket was made for. Its form is checked first (ASCII, the three parts),
+    then its MAC compared as bytes in constant time, then its expiry."""
+    parts = TICKET.fullmatch(ticket) if ticket.isascii() else None
+    valid = False
+    if parts is not None:
+        case_id, expires, mac = parts.groups()
+        good = base64.urlsafe_b64encode(
+            hmac.new(_ticket_key(ctx), f"{case_id}.{expires}".encode(), hashlib.sha256).digest()
+        ).rstrip(b"=")
+        valid = hmac.compare_digest(good, mac.encode()) and int(expires) >= ctx.now().timestamp()
+    if parts is None or not valid or int(parts.group(1)) > ID_MAX:
         raise WrongLookup("查询已过期,请重新输入查询码查询")
-    return int(case_id)
+    return int(parts.group(1))
 
 
 # ---------------------------------------------------------------- what the petitioner sees
@@ -244,7 +248,8 @@ class Window:
 async def evaluation_window(session: AsyncSession, ctx: Context, case: PetitionCase) -> Window:
     """When the petitioner may rate the reply they hold: once it is delivered, until their
     own request window (复查 / 复核) ends — or for RECEPTION_EVALUATION_DAYS days."""
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     round_ = reply_round(case)
     decided = {1: case.replied_on, 2: case.review_decided_on, 3: case.re_review_decided_on}.get(
         round_
@@ -265,7 +270,8 @@ async def public_view(
 ) -> schemas.PublicCase:
     """What a petitioner may read about their own matter: no staff names beyond the unit, no
     other petitioner, no internal note, nothing about the owning leader."""
-    assert case.id is not None
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
     unit = await session.get(Unit, case.unit_id)
     clocks = (await clocks_of(session=session, case_ids=[case.id]))[case.id]
     handle = [c for c, _ in clocks if c.kind in ("handle", "simple")]

@@ -10,6 +10,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.params import FromQuery, JSONBody, QueryParameter
 
 from reception.auth import Principal, require
+from reception.base import MONTH_PATTERN
 from reception.context import Ctx
 from reception.db import DB
 from reception.reports import incidents, schemas, service, writers
@@ -29,16 +30,14 @@ class ReportController(Controller):
         db: DB,
         ctx: Ctx,
         request: AnyRequest,
-        month: Annotated[
-            str, QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM")
-        ],
+        month: Annotated[str, QueryParameter(pattern=MONTH_PATTERN, description="YYYY-MM")],
         unit_id: Annotated[
             int | None, QueryParameter(description="Root of the subtree (default: the district)")
         ] = None,
         as_of: FromQuery[date | None] = None,
         format: FromQuery[Literal["json", "csv", "xlsx"]] = "json",
         unmasked: Annotated[bool, QueryParameter(description="Admins only; audited")] = False,
-    ) -> Response[bytes]:
+    ) -> Response[Any]:
         """The monthly review: one row per unit and a total, the case lists behind them,
         leaders' reception days and 包案, campaigns and 三无 townships, with 同比/环比."""
         report = await service.review(
@@ -66,11 +65,11 @@ class ReportController(Controller):
         ctx: Ctx,
         first_month: Annotated[
             str,
-            QueryParameter(name="from", pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+            QueryParameter(name="from", pattern=MONTH_PATTERN, description="YYYY-MM"),
         ],
         last_month: Annotated[
             str,
-            QueryParameter(name="to", pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM"),
+            QueryParameter(name="to", pattern=MONTH_PATTERN, description="YYYY-MM"),
         ],
         unit_id: Annotated[
             int | None, QueryParameter(description="Root of the subtree (default: the district)")

@@ -15,19 +15,22 @@ from reception.cases import views as case_views
 from reception.cases.access import get_case
 from reception.context import Ctx
 from reception.db import DB
-from reception.errors import DomainError
+from reception.errors import DomainError, Forbidden
 from reception.org import service as org
 from reception.scheduling import links, schemas, service, views
 from reception.scheduling.pages import KIND_LABELS, load_sheet, sheet_page
 from reception.scheduling.rules import APPOINTMENT_LABELS, STATUS_LABELS
-from reception.web.render import FormErrors, page, refused, see_other, to_body
+from reception.web.render import FormErrors, page, read_form, refused, see_other, to_body
 
 AnyRequest = Request[Principal, Any, Any]
 
 
 def _leader_id(request: AnyRequest) -> int:
+    """The signed-in leader's own record. Other roles (an administrator opening a leader's
+    page) have none: refused in words, not with a crash."""
     leader_id = request.user.leader_id
-    assert leader_id is not None  # a leader's login always names him (org service rule)
+    if leader_id is None:
+        raise Forbidden("这是领导本人的页面:当前账号没有关联领导,请从“接访日历”查看各位领导的安排")
     return leader_id
 
 
@@ -86,7 +89,7 @@ async def my_cases(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
 @post("/sessions/{session_id:int}/hold", status_code=200)
 async def hold(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Response[Any]:
     """接访/下访情况: the session took place, and what it achieved."""
-    form = await request.form()
+    form = await read_form(request)
     try:
         data = to_body(schemas.HoldRequest, {"outcome": str(form.get("outcome") or "").strip()})
         await service.hold_session(
@@ -99,7 +102,7 @@ async def hold(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int])
         return sheet_page(
             request, ctx, subject, sheet, status=problem.status, errors=fields, form="hold"
         )
-    return see_other(f"/sessions/{session_id}", notice="已记录接访/下访情况")
+    return await see_other(request, db, f"/sessions/{session_id}", notice="已记录接访/下访情况")
 
 
 @get("/cases/{case_id:int}/sessions")

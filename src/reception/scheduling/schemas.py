@@ -14,7 +14,7 @@ Reason = Annotated[str, Meta(min_length=1, max_length=500)]
 # Local wall-clock time, "09:00" or "09:00:00" (Asia/Shanghai).
 LocalTime = Annotated[
     str,
-    Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$", examples=["09:00"]),
+    Meta(pattern=r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", examples=["09:00"]),
 ]
 
 
