@@ -101,7 +101,10 @@ async def test_leader_visibility_follows_the_role(client: httpx.AsyncClient, wor
     assert await visible("admin") == every
     assert await visible("reviewer") == every
     assert await visible("secretary") == {world.leaders["mayor"], world.leaders["deputy"]}
-    assert await visible("clerk_a") == {world.leaders["township_a"]}
+    # A township clerk: his township's leaders and the district's above it (who own its hard
+    # cases), not another township's.
+    district = {world.leaders[k] for k in ("mayor", "deputy", "other")}
+    assert await visible("clerk_a") == {world.leaders["township_a"], *district}
     assert await visible("clerk_district") == every
     assert await visible("leader") == {world.leaders["mayor"]}
     # Outside one's scope a leader does not exist.

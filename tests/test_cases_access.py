@@ -232,6 +232,13 @@ async def test_field_visit_outcome_goes_on_the_case_timeline(
 ) -> None:
     clerk = auth(world.tokens["clerk_district"])
     case = (await client.post("/api/cases", json=case_body(world), headers=clerk)).json()
+    # 带案下访: the leader takes a case he owns (writing follows the current owner).
+    r = await client.post(
+        f"/api/cases/{case['id']}/ownership",
+        json={"leader_id": world.leaders["mayor"]},
+        headers=clerk,
+    )
+    assert r.status_code == 201, r.text
     secretary = auth(world.tokens["secretary"])
     r = await client.post(
         "/api/sessions",

@@ -14,7 +14,13 @@ from reception.cases import workflow
 from reception.cases.models import CaseClock, PetitionCase
 from reception.cases.registration import ensure_default_categories
 from reception.expr import where
-from reception.org.access import Viewer, leader_scope, sees_leader
+from reception.org.access import (
+    Viewer,
+    calendar_scope,
+    leader_scope,
+    reads_calendar_of,
+    sees_leader,
+)
 from reception.org.models import Leader, Unit
 from tests.builders import build_world
 
@@ -94,6 +100,7 @@ async def test_leader_scope_in_python_and_in_sql_agree(
             )
         ).all()
         seen: dict[str, set[int]] = {}
+        calendars: dict[str, set[int]] = {}
         for who, token in world.tokens.items():
             principal = await load_principal(s, token)
             assert principal is not None
@@ -102,8 +109,24 @@ async def test_leader_scope_in_python_and_in_sql_agree(
             in_python = {leader.id for leader, path in rows if sees_leader(viewer, leader.id, path)}
             assert in_python == in_sql, who
             seen[who] = in_sql
+            # Whose calendar he reads: the same rule, again in both.
+            in_sql = set(await s.scalars(select(Leader.id).where(calendar_scope(principal))))
+            in_python = {
+                leader.id for leader, path in rows if reads_calendar_of(viewer, leader.id, path)
+            }
+            assert in_python == in_sql, who
+            calendars[who] = in_sql
     leaders = world.leaders
     assert seen["secretary"] == {leaders["mayor"], leaders["deputy"]}
     assert seen["leader"] == {leaders["mayor"]}
-    assert seen["clerk_a"] == {leaders["township_a"]}
+    assert seen["clerk_a"] == {
+        leaders["township_a"],
+        leaders["mayor"],
+        leaders["deputy"],
+        leaders["other"],
+    }
     assert seen["clerk_district"] == seen["admin"] == seen["reviewer"] == set(leaders.values())
+    # A township clerk knows the district's leaders (to name one as 包案 owner) but reads
+    # only his own township's calendars.
+    assert calendars["clerk_a"] == {leaders["township_a"]}
+    assert calendars["secretary"] == seen["secretary"] and calendars["leader"] == seen["leader"]

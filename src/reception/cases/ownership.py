@@ -10,12 +10,13 @@ from sqlmodel import col, select
 from reception.audit.service import actor_name
 from reception.auth import Principal
 from reception.cases import schemas
-from reception.cases.access import for_change
+from reception.cases.access import for_change, unit_in_scope
 from reception.cases.models import CaseOwnership
 from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
-from reception.errors import Conflict, InvalidInput
-from reception.org.models import Leader, Unit
+from reception.errors import Broken, Conflict, InvalidInput
+from reception.org.access import leader_scope
+from reception.org.models import Leader
 
 
 async def current_owner(session: AsyncSession, case_id: int) -> CaseOwnership | None:
@@ -37,13 +38,18 @@ async def assign_owner(
 ) -> CaseOwnership:
     """Make a leader the case's accountable leader; the previous assignment ends, with a reason."""
     case = await for_change(session, actor, case_id, if_match)
-    assert case.id is not None
-    leader = await session.get(Leader, data.leader_id)
+    if case.id is None:
+        raise Broken("expected: case.id is not None")
+    # The leader and the unit named are checked against the caller's scope like any id a
+    # request names: one he may not see does not exist for him.
+    leader_query = select(Leader).where(Leader.id == data.leader_id)
+    if actor is not None:
+        leader_query = leader_query.where(leader_scope(actor))
+    leader = await session.scalar(leader_query)
     if leader is None or not leader.active:
         raise InvalidInput(f"领导 {data.leader_id} 不存在或已停用", field="leader_id")
     unit_id = data.responsible_unit_id or case.unit_id
-    if await session.get(Unit, unit_id) is None:
-        raise InvalidInput(f"单位 {unit_id} 不存在", field="responsible_unit_id")
+    await unit_in_scope(session, actor, unit_id, "responsible_unit_id")
     previous = await current_owner(session, case.id)
     on = effective_date(
         ctx,

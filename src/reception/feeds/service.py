@@ -43,7 +43,7 @@ from reception.etags import digest_etag
 from reception.feeds import ics
 from reception.feeds.cache import FeedCache
 from reception.feeds.models import FeedToken
-from reception.org.access import Viewer, in_subtree, leader_scope, sees_leader
+from reception.org.access import Viewer, calendar_scope, in_subtree, reads_calendar_of
 from reception.org.models import Leader, SecretaryLeader, Unit, User, Venue
 from reception.scheduling.models import Appointment, ReceptionSession
 
@@ -131,7 +131,7 @@ def _feed_ctes() -> tuple[CTE, CTE]:
             _LINK.c.user_id == f.created_by_user_id, _LINK.c.leader_id == leader_id
         ),
     )
-    allowed = or_(f.created_by_user_id.is_(None), sees_leader(viewer, ld.c.id, unit.c.path))
+    allowed = or_(f.created_by_user_id.is_(None), reads_calendar_of(viewer, ld.c.id, unit.c.path))
     leaders = (
         sa.select(ld.c.id)
         .select_from(feed.join(ld, true()).join(unit, unit.c.id == ld.c.unit_id))
@@ -409,7 +409,7 @@ async def session_ics(
 ) -> bytes:
     """One session as a calendar to forward, if the caller may read its leader."""
     S = _SESSION.c
-    readable = S.leader_id.in_(sa.select(_LEADER.c.id).where(leader_scope(principal)))
+    readable = S.leader_id.in_(sa.select(_LEADER.c.id).where(calendar_scope(principal)))
     rows = await session.execute(_entries_statement(and_(S.id == session_id, readable)))
     entries = [_entry(r) for r in rows]
     if not entries:

@@ -16,7 +16,7 @@ from reception.db import paginate
 from reception.errors import Forbidden, InvalidInput, NotFound
 from reception.feeds.models import FeedToken
 from reception.feeds.schemas import FeedCreate
-from reception.org.access import in_subtree, leader_scope
+from reception.org.access import calendar_scope, in_subtree
 from reception.org.models import Leader, Unit, User
 
 FEED_TOKEN_PREFIX = "fd_"
@@ -54,7 +54,7 @@ async def _check_may_create(
         # Creating a feed is a write: a leader the caller may not read is "not yours" (403),
         # as for every other write (SPEC §1; reading the same leader is a 404).
         visible = await session.scalar(
-            select(Leader.id).where(Leader.id == data.leader_id, leader_scope(actor))
+            select(Leader.id).where(Leader.id == data.leader_id, calendar_scope(actor))
         )
         if visible is None:
             raise Forbidden(f"您无权订阅领导 {data.leader_id} 的日程")

@@ -52,9 +52,10 @@ class Viewer:
         )
 
 
-def sees_leader(viewer: Viewer, leader_id: Any, leader_unit_path: Any) -> Any:
-    """SPEC §1: admins and reviewers every leader; a secretary her linked leaders; a leader
-    himself; a clerk the leaders of his unit subtree."""
+def reads_calendar_of(viewer: Viewer, leader_id: Any, leader_unit_path: Any) -> Any:
+    """Whose reception days and field visits a viewer reads (sessions, their day sheets,
+    rules, feeds), SPEC §1: admins and reviewers every leader's; a secretary her linked
+    leaders'; a leader his own; a clerk those of the leaders of his unit subtree."""
     return any_of(
         member(viewer.role, READ_ALL),
         lambda: all_of(viewer.role == "secretary", lambda: viewer.linked(leader_id)),
@@ -65,20 +66,42 @@ def sees_leader(viewer: Viewer, leader_id: Any, leader_unit_path: Any) -> Any:
     )
 
 
+def sees_leader(viewer: Viewer, leader_id: Any, leader_unit_path: Any) -> Any:
+    """Which leaders a viewer knows of and may name (the org chart: GET /api/leaders, the
+    包案 owner a clerk gives a case to): those whose calendar he reads, and for a clerk also
+    the leaders of the units above his own — a township's hard case is usually owned by a
+    district leader. Another township's leaders stay out of sight."""
+    return any_of(
+        lambda: reads_calendar_of(viewer, leader_id, leader_unit_path),
+        lambda: all_of(
+            viewer.role == "clerk", lambda: in_subtree(viewer.unit_path, leader_unit_path)
+        ),
+    )
+
+
 def _leader_unit_path() -> Any:
     return select(col(Unit.path)).where(col(Unit.id) == col(Leader.unit_id)).scalar_subquery()
 
 
 def leader_scope(principal: Principal) -> ColumnElement[bool]:
-    """The leaders a caller may see, as a WHERE clause over `leader`."""
+    """The leaders a caller knows of and may name, as a WHERE clause over `leader`."""
     clause: ColumnElement[bool] = where(
         sees_leader, Viewer.of(principal), col(Leader.id), _leader_unit_path()
     )
     return clause
 
 
+def calendar_scope(principal: Principal) -> ColumnElement[bool]:
+    """The leaders whose sessions a caller reads, as a WHERE clause over `leader`."""
+    clause: ColumnElement[bool] = where(
+        reads_calendar_of, Viewer.of(principal), col(Leader.id), _leader_unit_path()
+    )
+    return clause
+
+
 def visible_leader_ids(principal: Principal) -> Select[Any]:
-    return select(col(Leader.id)).where(leader_scope(principal))
+    """The leaders whose reception days and field visits the caller reads."""
+    return select(col(Leader.id)).where(calendar_scope(principal))
 
 
 def unit_in_reach(principal: Principal | None, unit: Unit) -> bool:

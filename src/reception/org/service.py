@@ -7,13 +7,14 @@ from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token, new_token
 from reception.base import UNIT_KIND_LABELS as KIND_LABELS
 from reception.db import paginate, utcnow
-from reception.errors import Conflict, InvalidInput, NotFound
+from reception.errors import Broken, Conflict, InvalidInput, NotFound
 from reception.org import schemas
 from reception.org.access import in_subtree, leader_scope, subtree_ids
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
@@ -112,7 +113,8 @@ async def update_unit(
     changes = data.changes()
     if "parent_id" in changes and changes["parent_id"] != unit.parent_id:
         parent = await _check_parent(session, unit.kind, changes["parent_id"])
-        assert parent is not None
+        if parent is None:
+            raise Broken("expected: parent is not None")
         if in_subtree(parent.path, unit.path):
             raise InvalidInput("单位不能移到自己的下级之下", field="parent_id")
         old_path, new_path = unit.path, f"{parent.path}{unit.id}/"
@@ -148,14 +150,16 @@ async def get_leader(
     return leader
 
 
-async def assignable_leaders(*, session: AsyncSession) -> list[Leader]:
-    """Every active leader a case can be given to (包案): a township's case is usually owned
-    by a district leader, above the clerk's own unit (cases.ownership takes any of them)."""
+async def assignable_leaders(*, session: AsyncSession, principal: Principal) -> list[Leader]:
+    """The active leaders a caller may give a case to (包案): those he may see
+    (`org.access.sees_leader`; for a township clerk, his own subtree's and the district's)."""
+    # The scope's own subquery reads `unit`: the order comes through an alias of it.
+    unit = aliased(Unit)
     rows = await session.scalars(
         select(Leader)
-        .join(Unit, col(Unit.id) == col(Leader.unit_id))
-        .where(col(Leader.active).is_(True))
-        .order_by(col(Unit.path), col(Leader.id))
+        .join(unit, col(unit.id) == col(Leader.unit_id))
+        .where(col(Leader.active).is_(True), leader_scope(principal))
+        .order_by(col(unit.path), col(Leader.id))
     )
     return list(rows.all())
 
@@ -349,7 +353,8 @@ async def create_user(
     user = User(name=data.name, role=data.role, unit_id=data.unit_id, leader_id=data.leader_id)
     session.add(user)
     await session.flush()
-    assert user.id is not None
+    if user.id is None:
+        raise Broken("expected: user.id is not None")
     await _set_links(session, user.id, data.leader_ids)
     await audit.changed(
         session=session,

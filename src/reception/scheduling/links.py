@@ -26,12 +26,6 @@ from reception.scheduling.models import Appointment, ReceptionSession, SessionCa
 KIND_LABEL = {"reception": "接访", "field_visit": "下访"}
 
 
-def _case_reader(actor: Principal | None) -> Principal | None:
-    """Whose case scope applies when writing through a session link: a clerk's own; the
-    visiting leader (or his secretary) may write on a case he does not own through the link."""
-    return actor if actor is not None and actor.role == "clerk" else None
-
-
 async def _may_change_session_cases(
     session: AsyncSession, actor: Principal | None, subject: ReceptionSession
 ) -> None:
@@ -91,9 +85,9 @@ async def record_session_outcome(
     if link is None or subject is None:
         raise NotFound(f"信访事项 {case_id} 未关联场次 {session_id}")
     await _may_change_session_cases(session, actor, subject)
-    case = await get_case(
-        session=session, case_id=case_id, principal=_case_reader(actor), for_update=True
-    )
+    # Writing follows the case's current owner, as reading does: a leader the case moved away
+    # from (and his secretaries) no longer reaches it, not even through an old visit's link.
+    case = await get_case(session=session, case_id=case_id, principal=actor, for_update=True)
     day = effective_date(ctx, on, not_before=subject.local_date, label="场次日期")
     before = {"outcome": link.outcome}
     link.outcome = outcome
@@ -121,8 +115,8 @@ async def session_cases(
         .where(SessionCase.session_id == session_id)
         .order_by(col(PetitionCase.id))
     )
-    if principal is not None and principal.role not in ("leader", "secretary"):
-        # The visiting leader and his secretaries see what the visit is about.
+    if principal is not None:
+        # The cases the caller may read now: a visit's leader those he still owns.
         query = query.where(case_scope(principal))
     rows = await session.execute(query)
     return [(link, case) for link, case in rows.all()]
