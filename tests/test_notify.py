@@ -213,6 +213,40 @@ async def test_a_rolled_back_change_emits_nothing(
     assert sid
 
 
+async def test_a_new_endpoint_receives_what_happens_after_it_is_made(
+    app: Litestar, world: World, client: httpx.AsyncClient, receiver: Receiver,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:  # fmt: skip
+    """A backlog never fanned out (the demo writes events and no worker runs): an endpoint
+    registered afterwards gets the booking made after it, not the three made before."""
+    sid = await new_session(client, world)
+    secretary = auth(world.tokens["secretary"])
+    for name in ("甲", "乙", "丙"):
+        r = await client.post(
+            f"/api/sessions/{sid}/appointments",
+            json={"petitioner_name": f"张{name}", "matter_summary": "交房"},
+            headers=secretary,
+        )
+        assert r.status_code == 201, r.text
+    waiting = await count(sessionmaker, OutboxEvent, fanned_out=False)
+    assert waiting == 4  # the session and the three bookings
+    await endpoint(
+        client, world, name="预约", kind="webhook", url=receiver.url, events=["appointment.booked"]
+    )
+    r = await client.post(
+        f"/api/sessions/{sid}/appointments",
+        json={"petitioner_name": "张丁", "matter_summary": "交房"},
+        headers=secretary,
+    )
+    new_id = r.json()["id"]
+    while await run(app):
+        pass
+    assert len(receiver.requests) == 1
+    payload = json.loads(receiver.requests[0]["body"])
+    assert payload["type"] == "appointment.booked" and payload["data"]["id"] == new_id
+    assert await count(sessionmaker, OutboxEvent, fanned_out=False) == 0
+
+
 async def test_two_workers_never_send_one_delivery_at_once(
     app: Litestar, world: World, client: httpx.AsyncClient, receiver: Receiver,
     sessionmaker: async_sessionmaker[AsyncSession],

@@ -77,6 +77,9 @@ class Endpoint(SQLModel, table=True):
     active: bool = Field(default=True)
     disabled_reason: str = Field(default="", max_length=200)
     failing_since: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # The last event written before this endpoint existed: it receives only later ones (a
+    # group robot added to a running office is not flooded with the past).
+    after_event_id: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from reception.errors import Broken
 from reception.notify.models import Delivery, Endpoint, OutboxEvent
 
 # Audit actions that are events for the outside, and the event type each becomes.
@@ -77,9 +78,13 @@ class Route:
     scope: str
     unit_id: int | None
     leader_id: int | None
+    # Events up to this id were written before the endpoint existed.
+    after_event_id: int = 0
 
 
 def wants(endpoint: Endpoint | Route, event: OutboxEvent) -> bool:
+    if (event.id or 0) <= endpoint.after_event_id:
+        return False
     if endpoint.events and not any(
         event.type == e or (e.endswith(".") and event.type.startswith(e)) for e in endpoint.events
     ):
@@ -131,11 +136,12 @@ async def fan_out(session: AsyncSession, limit: int = 500) -> int:
     if not events:
         return 0
     targets = [
-        Route(e.id or 0, tuple(e.events), e.scope, e.unit_id, e.leader_id)
+        Route(e.id or 0, tuple(e.events), e.scope, e.unit_id, e.leader_id, e.after_event_id)
         for e in await session.scalars(select(Endpoint).where(col(Endpoint.active).is_(True)))
     ]
     for event in events:
-        assert event.id is not None
+        if event.id is None:
+            raise Broken("expected: event.id is not None")
         for route in targets:
             if wants(route, event):
                 session.add(Delivery(event_id=event.id, endpoint_id=route.id))

@@ -17,7 +17,7 @@ from reception.errors import DomainError, NotFound
 from reception.notify import schemas, service
 from reception.notify.models import Endpoint
 from reception.org import service as org
-from reception.web.render import FormErrors, page, refused, see_other, to_body, values_of
+from reception.web.render import FormErrors, page, read_form, refused, see_other, to_body, values_of
 
 AnyRequest = Request[Principal, Any, Any]
 ADMIN = [require("admin")]
@@ -79,7 +79,7 @@ async def endpoints(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
 
 @post("/admin/notify", guards=ADMIN, status_code=200)
 async def create(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     values = values_of(form)
     body = {
         k: form.get(k, "")
@@ -99,7 +99,7 @@ async def create(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
     if secret:
         # Shown now and never again (it is kept sealed).
         return await _page(request, db, ctx, secret=secret, shown=e.id)
-    return see_other("/admin/notify", notice=f"已登记 {e.name}")
+    return await see_other(request, db, "/admin/notify", notice=f"已登记 {e.name}")
 
 
 @post("/admin/notify/{endpoint_id:int}/{action:str}", guards=ADMIN, status_code=200)
@@ -109,7 +109,9 @@ async def act(
     user = request.user
     if action == "test":
         await service.send_test(session=db, ctx=ctx, actor=user, endpoint_id=endpoint_id)
-        return see_other("/admin/notify", notice="测试消息已排队,几秒内发出;结果见下方记录")
+        return await see_other(
+            request, db, "/admin/notify", notice="测试消息已排队,几秒内发出;结果见下方记录"
+        )
     if action == "rotate":
         e, secret = await service.rotate_secret(
             session=db, ctx=ctx, actor=user, endpoint_id=endpoint_id
@@ -117,15 +119,17 @@ async def act(
         return await _page(request, db, ctx, secret=secret, shown=e.id)
     if action == "finish-rotation":
         await service.finish_rotation(session=db, actor=user, endpoint_id=endpoint_id)
-        return see_other("/admin/notify", notice="旧密钥已停用")
+        return await see_other(request, db, "/admin/notify", notice="旧密钥已停用")
     if action in ("enable", "disable"):
         await service.set_active(
             session=db, actor=user, endpoint_id=endpoint_id, active=action == "enable"
         )
-        return see_other("/admin/notify", notice="已启用" if action == "enable" else "已停用")
+        return await see_other(
+            request, db, "/admin/notify", notice="已启用" if action == "enable" else "已停用"
+        )
     if action.startswith("retry-") and action[6:].isdigit():
         await service.retry_now(session=db, ctx=ctx, actor=user, delivery_id=int(action[6:]))
-        return see_other("/admin/notify", notice="已安排立即重试")
+        return await see_other(request, db, "/admin/notify", notice="已安排立即重试")
     raise NotFound("没有这个操作")
 
 

@@ -6,13 +6,14 @@ from __future__ import annotations
 import base64
 import os
 
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.context import Context
-from reception.errors import Conflict, InvalidInput, NotFound
+from reception.errors import Broken, Conflict, InvalidInput, NotFound
 from reception.notify import schemas
 from reception.notify.models import Delivery, Endpoint, OutboxEvent
 
@@ -29,7 +30,8 @@ def _host(url: str) -> str:
 
 
 def endpoint_out(ctx: Context, e: Endpoint, secret: str | None = None) -> schemas.EndpointOut:
-    assert e.id is not None
+    if e.id is None:
+        raise Broken("expected: e.id is not None")
     url = ctx.keys.open(e.url_sealed, table=TABLE, column="url", row_id=e.id)
     return schemas.EndpointOut(
         id=e.id,
@@ -65,10 +67,13 @@ async def create_endpoint(
         scope=data.scope,
         unit_id=data.unit_id,
         leader_id=data.leader_id,
+        after_event_id=await session.scalar(select(func.coalesce(func.max(OutboxEvent.id), 0)))
+        or 0,
     )
     session.add(e)
     await session.flush()
-    assert e.id is not None
+    if e.id is None:
+        raise Broken("expected: e.id is not None")
     secret = new_secret() if data.kind == "webhook" else data.secret
     e.url_sealed = ctx.keys.seal(data.url, table=TABLE, column="url", row_id=e.id)
     if secret:
@@ -97,7 +102,8 @@ async def rotate_secret(
     e = await get_endpoint(session, endpoint_id)
     if e.kind != "webhook":
         raise Conflict("群机器人的密钥在钉钉/企业微信中更换后,请重新登记地址")
-    assert e.id is not None
+    if e.id is None:
+        raise Broken("expected: e.id is not None")
     old = ctx.keys.open(e.secret_sealed, table=TABLE, column="secret", row_id=e.id)
     secret = new_secret()
     e.previous_secret_sealed = ctx.keys.seal(
@@ -151,7 +157,8 @@ async def send_test(
 ) -> OutboxEvent:
     """An event for this endpoint only."""
     e = await get_endpoint(session, endpoint_id)
-    assert e.id is not None
+    if e.id is None:
+        raise Broken("expected: e.id is not None")
     now = ctx.now()
     event = OutboxEvent(
         uid=f"evt_test_{os.urandom(8).hex()}",
@@ -163,7 +170,8 @@ async def send_test(
     )
     session.add(event)
     await session.flush()
-    assert event.id is not None
+    if event.id is None:
+        raise Broken("expected: event.id is not None")
     session.add(Delivery(event_id=event.id, endpoint_id=e.id))
     await audit.record(
         session=session,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import UniqueConstraint
+from sqlalchemy import UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.db import UTCDateTime
@@ -28,3 +28,7 @@ class ConsoleSession(SQLModel, table=True):
     # Why it ended: signed_out, idle, expired, password_changed, deactivated.
     end_reason: str = Field(default="", max_length=20)
     user_agent: str = Field(default="", max_length=200)
+    # The line the next page shows ("已登记 …"), written by the change that earned it and
+    # cleared as it is shown: a message after a redirect comes from here, never from the URL
+    # (where anyone could put words in the system's mouth).
+    flash: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": text("''")})
