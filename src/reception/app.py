@@ -193,7 +193,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 include_in_schema=False,
             ),
         ],
-        middleware=[boundary_middleware],
+        middleware=[console.security_headers, boundary_middleware],
         dependencies={
             "db": Provide(provide_db),
             "ctx": Provide(provide_ctx, sync_to_thread=False),

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router
@@ -25,6 +25,7 @@ from litestar.middleware import (
     DefineMiddleware,
 )
 from litestar.response import Redirect, Template
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception import messages
@@ -32,6 +33,7 @@ from reception.context import Context
 from reception.db import SQLITE_WRITE
 from reception.errors import DomainError
 from reception.web import signin
+from reception.web.render import FormErrors
 
 log = logging.getLogger("reception.web")
 
@@ -40,6 +42,10 @@ NOT_CONSOLE = ("/api/", "/feeds/", "/health", "/schema", "/static/", "/public/ap
 PUBLIC_PAGES = ("/login", "/static/")
 # Pages a person whose password an admin set may still open before choosing their own.
 BEFORE_NEW_PASSWORD = ("/password", "/logout")
+
+
+# Where the request carries its session's flash to the page.
+FLASH = "reception.flash"
 
 
 def is_console(path: str) -> bool:
@@ -80,6 +86,8 @@ class ConsoleAuthMiddleware(AbstractAuthenticationMiddleware):
         principal = resolved.principal
         if principal is None:
             raise SignInRequired(resolved.ended)
+        # What the page shows once (web.render.page reads it from here).
+        cast("dict[str, Any]", connection.scope)[FLASH] = resolved.flash
         if principal.must_change_password and not connection.url.path.startswith(
             BEFORE_NEW_PASSWORD
         ):
@@ -99,6 +107,51 @@ def csrf_config(ctx: Context) -> CSRFConfig:
         # The API authenticates with bearer tokens, never cookies: no CSRF there.
         exclude=[f"^{p}" for p in NOT_CONSOLE],
     )
+
+
+# ---------------------------------------------------------------- headers on every page
+
+# The console's pages run only this service's own scripts and styles: no inline script, no
+# inline style, no eval, nothing from another host, and no framing (clickjacking). A script
+# that a person managed to put into a page would not run.
+CONSOLE_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+CONSOLE_HEADERS = (
+    (b"content-security-policy", CONSOLE_CSP.encode()),
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+    (b"cross-origin-opener-policy", b"same-origin"),
+)
+
+
+def security_headers(app: ASGIApp) -> ASGIApp:
+    """Every response says what it is (nosniff); every console page — errors and refusals
+    included, which no route hook sees — carries the CSP and its companions, unless the route
+    set a stricter one of its own (the petitioner's page)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        console = is_console(scope["path"]) and not scope["path"].startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                present = {k.lower() for k, _ in headers}
+                extra = [(b"x-content-type-options", b"nosniff")]
+                if console:
+                    extra += CONSOLE_HEADERS
+                headers += [(k, v) for k, v in extra if k not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
 
 
 # ---------------------------------------------------------------- errors as pages
@@ -139,6 +192,10 @@ def error_page(
         message=message,
         status_code=status,
     )
+    # An error can be raised before the route's own middleware had its turn: the page still
+    # goes out under the console's CSP.
+    response.headers.update({k.decode(): v.decode() for k, v in CONSOLE_HEADERS})
+    response.headers["X-Content-Type-Options"] = "nosniff"
     if _wants_htmx(request):
         # htmx swaps an error into the page's message area, not over the whole page.
         response.headers["HX-Retarget"] = "#flash"
@@ -161,6 +218,12 @@ def _password_required(
 
 def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     return error_page(request, exc.status, exc.detail, exc.title)
+
+
+def _form(request: Request[Any, Any, Any], exc: FormErrors) -> Response[Any]:
+    # A form refused before its page could show it again (e.g. a control character).
+    message = exc.general or next(iter(exc.fields.values()), "提交的内容有误")
+    return error_page(request, exc.status, f"提交的内容未予处理:{message}")
 
 
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
@@ -186,6 +249,7 @@ CONSOLE_HANDLERS: dict[Any, Any] = {
     SignInRequired: _sign_in_required,
     PasswordChangeRequired: _password_required,
     DomainError: _domain,
+    FormErrors: _form,
     HTTPException: _http,
     Exception: _crash,
 }
