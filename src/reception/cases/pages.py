@@ -4,8 +4,6 @@ actions the stage machine allows. Over the same services and scope as the API.""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import timedelta
@@ -28,7 +26,19 @@ from reception.documents import service as documents
 from reception.documents.schemas import DocumentIssue
 from reception.errors import DomainError
 from reception.org import service as org
-from reception.web.render import FormErrors, page, query, refused, see_other, to_body, values_of
+from reception.spreadsheet import csv_bytes
+from reception.web.render import (
+    FormErrors,
+    check_form,
+    page,
+    query,
+    read_form,
+    refused,
+    see_other,
+    to_body,
+    unchecked_form,
+    values_of,
+)
 
 AnyRequest = Request[Principal, Any, Any]
 CLERKS = [require("clerk")]
@@ -198,7 +208,7 @@ async def _list(
 
 async def _choices(db: DB, principal: Principal) -> dict[str, Any]:
     categories = await registration.list_categories(session=db)
-    leaders = await org.assignable_leaders(session=db)
+    leaders = await org.assignable_leaders(session=db, principal=principal)
     return {
         "categories": [(c.code, c.name) for c in categories if c.active],
         "category_names": {c.code: c.name for c in categories},
@@ -279,33 +289,31 @@ async def export_csv(
     )
     items, _ = await _list(db, ctx, request.user, f, limit=EXPORT_MAX, offset=0)
     names = (await _choices(db, request.user))["category_names"]
-    out = io.StringIO()
-    w = csv.writer(out)
-    w.writerow(
+    rows: list[list[Any]] = [
         ["编号", "登记日期", "渠道", "类别", "责任单位", "信访人", "人数", "初信初访",
          "阶段", "下一期限", "期限", "剩余", "超期", "包案领导", "反映事项"]
-    )  # fmt: skip
-    for c in items:
-        w.writerow(
-            [
-                c.reference,
-                c.registered_on.isoformat(),
-                workflow.CHANNEL_LABELS.get(c.channel, c.channel),
-                names.get(c.category, c.category),
-                c.unit_name,
-                "、".join(c.petitioner_names),
-                c.people_count,
-                "是" if c.first_time else "否",
-                c.stage_label,
-                workflow.CLOCK_LABELS.get(c.next_due_kind or "", ""),
-                c.next_due.isoformat() if c.next_due else "",
-                c.time_left or "",
-                "是" if c.overdue else "否",
-                c.owner_leader_name or "",
-                c.summary,
-            ]
-        )
-    body = ("\ufeff" + out.getvalue()).encode("utf-8")
+    ]  # fmt: skip
+    rows += [
+        [
+            c.reference,
+            c.registered_on.isoformat(),
+            workflow.CHANNEL_LABELS.get(c.channel, c.channel),
+            names.get(c.category, c.category),
+            c.unit_name,
+            "、".join(c.petitioner_names),
+            c.people_count,
+            "是" if c.first_time else "否",
+            c.stage_label,
+            workflow.CLOCK_LABELS.get(c.next_due_kind or "", ""),
+            c.next_due.isoformat() if c.next_due else "",
+            c.time_left or "",
+            "是" if c.overdue else "否",
+            c.owner_leader_name or "",
+            c.summary,
+        ]
+        for c in items
+    ]
+    body = csv_bytes(rows)
     name = f"cases-{ctx.today().isoformat()}.csv"
     return Response(
         body,
@@ -385,7 +393,7 @@ async def new_case(db: DB, request: AnyRequest) -> Template:
 @post("/cases/new/check", guards=CLERKS, status_code=200)
 async def repeat_check(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
     """Repeat candidates beside the form while the clerk types (htmx)."""
-    form = await request.form()
+    form = await read_form(request)
     people = [p for p in _petitioners(form) if p["name"]]
     candidates: list[schemas.RepeatCandidate] = []
     if people:
@@ -436,12 +444,13 @@ CASE_FIELDS = (
 
 @post("/cases/new", guards=CLERKS, status_code=200)
 async def register(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
-    form = await request.form()
+    form = await unchecked_form(request)
     values = values_of(form)
     people = _petitioners(form)
     body: dict[str, Any] = {k: form.get(k, "") for k in CASE_FIELDS}
     body["petitioners"] = people
     try:
+        check_form(form)
         if not people:
             raise FormErrors({"p_name": "请至少登记一名信访人"})
         data = to_body(schemas.CaseCreate, body)
@@ -449,19 +458,19 @@ async def register(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
     except (DomainError, FormErrors) as exc:
         problem = await refused(db, exc)
         fields = {
-            ("p_name" if k.startswith("petitioners") else k): v for k, v in problem.fields.items()
+            ("p_name" if k.startswith(("petitioners", "p_")) else k): v
+            for k, v in problem.fields.items()
         }
         return await _new_page(
             request, db, status=problem.status, errors=fields, values=values, petitioners=people
         )
     case = done.case
-    code = query_code.shown(done.query_code)
-    notice = f"已登记 {case.reference}"
-    if code:
-        notice += f";查询码 {code}(受理告知书上也会印出)"
+    # The query code is shown on the case page (to those who see the petitioners whole),
+    # never carried in a URL or a message.
+    notice = f"已登记 {case.reference};查询码见“基本情况”"
     if done.candidates and not case.repeat_of_id:
         notice += f";有 {len(done.candidates)} 件可能重复的事项,请在下方核对"
-    return see_other(f"/cases/{case.id}", notice=notice)
+    return await see_other(request, db, f"/cases/{case.id}", notice=notice)
 
 
 # ---------------------------------------------------------------- the case page
@@ -549,8 +558,16 @@ async def _case_page(
         else [],
         errors=errors or {},
         open_form=open_form,
+        code=_code_for(ctx, case, detail.masked),
+        public_page=f"{ctx.settings.public_url.rstrip('/')}/public",
         **await _choices(db, user),
     )
+
+
+def _code_for(ctx: Context, case: Any, masked: bool) -> str:
+    """The case's query code, for those the privacy policy shows the petitioners whole."""
+    code = None if masked else query_code.read(ctx, case)
+    return query_code.shown(code) if code else ""
 
 
 @get("/cases/{case_id:int}")
@@ -559,9 +576,13 @@ async def case_page(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int
 
 
 async def _failed(
-    request: AnyRequest, db: DB, ctx: Context, case_id: int, exc: Exception, form: str
+    request: AnyRequest,
+    db: DB,
+    ctx: Context,
+    case_id: int,
+    exc: DomainError | FormErrors,
+    form: str,
 ) -> Template:
-    assert isinstance(exc, DomainError | FormErrors)
     problem = await refused(db, exc)
     fields = {f"{form}.{k}" if k else form: v for k, v in problem.fields.items()}
     if problem.general:
@@ -578,15 +599,17 @@ async def _change(
     case_id: int,
     *,
     schema: type[Any],
-    body: dict[str, Any],
+    names: tuple[str, ...],
     change: Callable[..., Awaitable[Any]],
     form: str,
     notice: str,
+    extra: dict[str, Any] | None = None,
 ) -> Response[Any]:
-    """One of the case page's small forms: its body, the service's change with the page's
+    """One of the case page's small forms: its fields, the service's change with the page's
     ETag as If-Match, and the page again with the message beside the form if refused."""
-    fields = await request.form()
     try:
+        fields = await read_form(request)
+        body = {k: fields.get(k, "") for k in names if k in fields} | (extra or {})
         data = to_body(schema, body)
         await change(
             session=db,
@@ -598,33 +621,28 @@ async def _change(
         )
     except (DomainError, FormErrors) as exc:
         return await _failed(request, db, ctx, case_id, exc, form)
-    return see_other(f"/cases/{case_id}", notice=notice)
-
-
-def _picked(form: Any, names: tuple[str, ...]) -> dict[str, Any]:
-    return {k: form.get(k, "") for k in names}
+    return await see_other(request, db, f"/cases/{case_id}", notice=notice)
 
 
 @post("/cases/{case_id:int}/act", status_code=200)
 async def act(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]) -> Response[Any]:
-    form = await request.form()
-    action = str(form.get("action") or "")
-    body = {k: form.get(k, "") for k in TRANSITION_FIELDS if k in form}
-    body["action"] = action
+    try:
+        action = str((await read_form(request)).get("action") or "")
+    except FormErrors as exc:
+        return await _failed(request, db, ctx, case_id, exc, "act")
     label = workflow.ACTION_LABELS.get(action, action)
     return await _change(
-        request, db, ctx, case_id, schema=schemas.Transition, body=body,
-        change=service.transition, form=action or "act", notice=f"已{label}",
+        request, db, ctx, case_id, schema=schemas.Transition, names=tuple(TRANSITION_FIELDS),
+        extra={"action": action}, change=service.transition, form=action or "act",
+        notice=f"已{label}",
     )  # fmt: skip
 
 
 @post("/cases/{case_id:int}/owner", status_code=200)
 async def owner(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]) -> Response[Any]:
-    body = _picked(
-        await request.form(), ("leader_id", "plan", "target_date", "stability_contact", "reason")
-    )
     return await _change(
-        request, db, ctx, case_id, schema=schemas.OwnershipAssign, body=body,
+        request, db, ctx, case_id, schema=schemas.OwnershipAssign,
+        names=("leader_id", "plan", "target_date", "stability_contact", "reason"),
         change=assign_owner, form="owner", notice="包案领导已确定",
     )  # fmt: skip
 
@@ -633,9 +651,9 @@ async def owner(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]) -
 async def resolution(
     db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
 ) -> Response[Any]:
-    body = _picked(await request.form(), ("resolution", "on", "method", "evidence"))
     return await _change(
-        request, db, ctx, case_id, schema=schemas.ResolutionPut, body=body,
+        request, db, ctx, case_id, schema=schemas.ResolutionPut,
+        names=("resolution", "on", "method", "evidence"),
         change=service.set_resolution, form="resolution", notice="化解情况已记录",
     )  # fmt: skip
 
@@ -644,9 +662,8 @@ async def resolution(
 async def evaluation(
     db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
 ) -> Response[Any]:
-    body = _picked(await request.form(), ("satisfaction", "on"))
     return await _change(
-        request, db, ctx, case_id, schema=schemas.EvaluationPut, body=body,
+        request, db, ctx, case_id, schema=schemas.EvaluationPut, names=("satisfaction", "on"),
         change=service.set_evaluation, form="evaluation", notice="评价已记录",
     )  # fmt: skip
 
@@ -656,9 +673,8 @@ async def confirm_repeat(
     db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
 ) -> Response[Any]:
     """One click: this case is a 重复信访 of an earlier one."""
-    body = _picked(await request.form(), ("repeat_of",))
     return await _change(
-        request, db, ctx, case_id, schema=schemas.CaseUpdate, body=body,
+        request, db, ctx, case_id, schema=schemas.CaseUpdate, names=("repeat_of",),
         change=registration.update_case, form="repeat", notice="已确认为重复信访",
     )  # fmt: skip
 
@@ -667,16 +683,18 @@ async def confirm_repeat(
 async def issue_notice(
     db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
     fields = ("kind", "on", "facts", "basis", "decision", "redirect_to", "transferred_to", "note")
     try:
+        form = await read_form(request)
         data = to_body(DocumentIssue, {k: form.get(k, "") for k in fields})
         doc = await documents.issue(
             session=db, ctx=ctx, actor=request.user, case_id=case_id, data=data
         )
     except (DomainError, FormErrors) as exc:
         return await _failed(request, db, ctx, case_id, exc, "document")
-    return see_other(f"/cases/{case_id}", notice=f"已出具{doc.title} {doc.number}")
+    return await see_other(
+        request, db, f"/cases/{case_id}", notice=f"已出具{doc.title} {doc.number}"
+    )
 
 
 @get("/documents/{document_id:int}/file.docx")

@@ -19,7 +19,7 @@ from reception.db import DB
 from reception.errors import DomainError
 from reception.feeds import schemas, tokens
 from reception.org import service as org
-from reception.web.render import FormErrors, page, refused, see_other, to_body
+from reception.web.render import FormErrors, page, read_form, refused, see_other, to_body
 
 AnyRequest = Request[Principal, Any, Any]
 SCOPE_LABELS = {
@@ -73,7 +73,7 @@ async def subscriptions(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
 
 @post("/subscriptions", status_code=200)
 async def create(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     values = {k: form.get(k, "") for k in ("scope", "leader_id", "unit_id", "name")}
     body = {"scope": values["scope"], "name": values["name"]}
     if values["scope"] == "leader":
@@ -98,7 +98,9 @@ async def create(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
 @post("/subscriptions/{feed_id:int}/revoke", status_code=200)
 async def revoke(db: DB, request: AnyRequest, feed_id: FromPath[int]) -> Response[Any]:
     await tokens.revoke_feed(session=db, actor=request.user, feed_id=feed_id)
-    return see_other("/subscriptions", notice=f"订阅 {feed_id} 已停用,原地址不再更新")
+    return await see_other(
+        request, db, "/subscriptions", notice=f"订阅 {feed_id} 已停用,原地址不再更新"
+    )
 
 
 PAGES = [subscriptions, create, revoke]

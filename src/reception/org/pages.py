@@ -15,10 +15,10 @@ from reception.auth import Principal, require
 from reception.base import ROLE_LABELS
 from reception.context import Context, Ctx
 from reception.db import DB
-from reception.errors import DomainError
+from reception.errors import Broken, DomainError
 from reception.org import schemas, service
 from reception.web import signin
-from reception.web.render import FormErrors, page, refused, see_other, to_body, values_of
+from reception.web.render import FormErrors, page, read_form, refused, see_other, to_body, values_of
 
 AnyRequest = Request[Principal, Any, Any]
 ADMIN = [require("admin")]
@@ -91,7 +91,7 @@ def _links(form: Any, role: str) -> dict[str, Any]:
 
 @post("/admin/users", guards=ADMIN, status_code=200)
 async def create_user(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     values = values_of(form, "leader_ids")
     role = str(form.get("role") or "")
     try:
@@ -99,7 +99,8 @@ async def create_user(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
             schemas.UserCreate, {"name": form.get("name", ""), "role": role, **_links(form, role)}
         )
         user = await service.create_user(session=db, actor=request.user, data=data)
-        assert user.id is not None
+        if user.id is None:
+            raise Broken("expected: user.id is not None")
         await signin.set_password(
             session=db,
             ctx=ctx,
@@ -113,7 +114,9 @@ async def create_user(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
         return await _list_page(
             request, db, status=problem.status, errors=problem.fields, values=values
         )
-    return see_other(
+    return await see_other(
+        request,
+        db,
         f"/admin/users/{user.id}",
         notice=f"已创建 {user.name}({ROLE_LABELS[user.role]}),用户名 {user.username}:"
         "请把初始密码当面告知本人,首次登录须修改",
@@ -158,7 +161,7 @@ async def user_page(db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int
 async def update_user(
     db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     try:
         user = await service.get_user(session=db, user_id=user_id)
         links = _links(form, user.role)
@@ -185,14 +188,14 @@ async def update_user(
             errors=problem.fields,
             values=values_of(form, "leader_ids"),
         )
-    return see_other(f"/admin/users/{user_id}", notice="已保存")
+    return await see_other(request, db, f"/admin/users/{user_id}", notice="已保存")
 
 
 @post("/admin/users/{user_id:int}/password", guards=ADMIN, status_code=200)
 async def reset_password(
     db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     try:
         await signin.set_password(
             session=db,
@@ -206,7 +209,9 @@ async def reset_password(
         problem = await refused(db, exc)
         fields = {f"pw_{k}" if k else "pw": v for k, v in problem.fields.items()}
         return await _user_page(request, db, ctx, user_id, status=problem.status, errors=fields)
-    return see_other(
+    return await see_other(
+        request,
+        db,
         f"/admin/users/{user_id}",
         notice="已设置初始密码(原登录已失效):请当面告知本人,首次登录须修改",
     )
@@ -216,7 +221,7 @@ async def reset_password(
 async def set_active(
     db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     active = form.get("active") == "true"
     try:
         await service.update_user(
@@ -232,8 +237,11 @@ async def set_active(
         )
     if not active:
         await signin.end_sessions(session=db, user_id=user_id, reason="deactivated", at=ctx.now())
-    return see_other(
-        f"/admin/users/{user_id}", notice="已启用" if active else "已停用,该用户已无法登录"
+    return await see_other(
+        request,
+        db,
+        f"/admin/users/{user_id}",
+        notice="已启用" if active else "已停用,该用户已无法登录",
     )
 
 

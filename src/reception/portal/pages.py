@@ -14,9 +14,9 @@ from reception.context import Context, Ctx
 from reception.db import DB
 from reception.documents import files
 from reception.documents.models import CaseDocument
-from reception.errors import DomainError, NotFound
+from reception.errors import Broken, DomainError, NotFound
 from reception.portal import schemas, service
-from reception.web.render import FormErrors, page, refused, to_body
+from reception.web.render import FormErrors, page, read_form, refused, to_body
 
 AnyRequest = Request[Any, Any, Any]
 
@@ -76,7 +76,7 @@ async def lookup_form(request: AnyRequest) -> Template:
 
 @post("/public", status_code=200)
 async def lookup(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
-    form = await request.form()
+    form = await read_form(request)
     code = str(form.get("code") or "")[:40]
     try:
         data = to_body(schemas.LookupIn, {"code": code, "factor": form.get("factor", "")})
@@ -93,7 +93,7 @@ async def lookup(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
 
 @post("/public/evaluation", status_code=200)
 async def evaluate(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
-    form = await request.form()
+    form = await read_form(request)
     try:
         case_id = service.case_of_ticket(ctx, str(form.get("ticket") or ""))
     except service.WrongLookup as exc:
@@ -185,7 +185,8 @@ async def api_evaluation(
         session=db, ctx=ctx, case_id=case_id, satisfaction=data.satisfaction, comment=data.comment
     )
     case = await db.get(PetitionCase, case_id)
-    assert case is not None
+    if case is None:
+        raise Broken("expected: case is not None")
     return await service.public_view(session=db, ctx=ctx, case=case, ticket=data.ticket)
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any, Literal
 
-import msgspec
 from litestar import Request, Response, get
 from litestar.params import QueryParameter
 from litestar.response import Template
 
 from reception.auth import Principal, require
+from reception.base import MONTH_PATTERN
 from reception.context import Ctx
 from reception.db import DB
 from reception.org import service as org
@@ -23,7 +23,7 @@ from reception.web.render import page
 
 AnyRequest = Request[Principal, Any, Any]
 REVIEWERS = [require("reviewer")]
-Month = Annotated[str | None, QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str | None, QueryParameter(pattern=MONTH_PATTERN)]
 UnitId = Annotated[int | None, QueryParameter(name="unit_id", ge=1)]
 
 # The headline figures, in the order the meeting reads them: (key, label, is a rate).
@@ -122,7 +122,7 @@ async def dashboard(
         headline=headline,
         trend=trend["months"],
         rate_labels=[(k, label) for k, label, rate in FIGURES if rate],
-        charts=msgspec.json.encode(charts).decode(),
+        charts=charts,
         cell=_cell,
     )
 
@@ -132,7 +132,7 @@ async def export(
     db: DB,
     ctx: Ctx,
     request: AnyRequest,
-    month: Annotated[str, QueryParameter(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+    month: Annotated[str, QueryParameter(pattern=MONTH_PATTERN)],
     unit_id: UnitId = None,
     format: Annotated[Literal["xlsx", "csv", "json"], QueryParameter()] = "xlsx",
 ) -> Response[bytes]:

@@ -17,6 +17,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from reception.auth import Principal
+from reception.base import MONTH_PATTERN
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError
@@ -27,17 +28,20 @@ from reception.scheduling.access import get_appointment, get_session, session_et
 from reception.scheduling.rules import APPOINTMENT_LABELS, APPOINTMENT_MOVES, STATUS_LABELS
 from reception.web.render import (
     FormErrors,
+    check_form,
     cn_date,
     page,
+    read_form,
     refused,
     see_other,
     to_body,
+    unchecked_form,
     values_of,
 )
 from reception.workcal import service as workcal
 
 AnyRequest = Request[Principal, Any, Any]
-Month = Annotated[str | None, QueryParameter(name="month", pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+Month = Annotated[str | None, QueryParameter(name="month", pattern=MONTH_PATTERN)]
 KIND_LABELS = {"reception": "接访日", "field_visit": "下访"}
 STATUS_ACTIONS = {"checked_in": "签到", "no_show": "未到", "completed": "已接待"}
 
@@ -288,7 +292,7 @@ async def book_form(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[
 @post("/sessions/{session_id:int}/book/check", status_code=200)
 async def book_check(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Template:
     """The warnings beside the booking form, while the secretary types (htmx)."""
-    form = await request.form()
+    form = await read_form(request)
     try:
         data = to_body(
             schemas.PetitionerCheck,
@@ -330,9 +334,10 @@ def _booking_body(form: Any) -> dict[str, Any]:
 
 @post("/sessions/{session_id:int}/book", status_code=200)
 async def book(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Response[Any]:
-    form = await request.form()
+    form = await unchecked_form(request)
     values = _booking_body(form)
     try:
+        check_form(form)
         data = to_body(schemas.AppointmentCreate, values)
         result = await booking.book(
             session=db, ctx=ctx, actor=request.user, session_id=session_id, data=data
@@ -364,7 +369,9 @@ async def book(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int])
             warnings=warnings,
         )
     slot_time = ctx.local(result.slot.starts_at).strftime("%H:%M")
-    return see_other(
+    return await see_other(
+        request,
+        db,
         f"/sessions/{session_id}",
         notice=f"已预约:{result.appointment.petitioner_name},{slot_time} 时段(预约 {result.appointment.id})",
     )
@@ -377,7 +384,7 @@ async def book(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int])
 async def appointment_status(
     db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     found = await get_appointment(session=db, appointment_id=appointment_id, principal=request.user)
     session_id = found.session_id
     try:
@@ -399,7 +406,9 @@ async def appointment_status(
         fields = {f"a{appointment_id}": problem.general or next(iter(problem.fields.values()))}
         return sheet_page(request, ctx, subject, sheet, status=problem.status, errors=fields)
     label = APPOINTMENT_LABELS[data.status]
-    return see_other(f"/sessions/{session_id}", notice=f"预约 {appointment_id} 已改为“{label}”")
+    return await see_other(
+        request, db, f"/sessions/{session_id}", notice=f"预约 {appointment_id} 已改为“{label}”"
+    )
 
 
 async def _move_page(
@@ -459,7 +468,7 @@ async def move_form(
 async def move_appointment(
     db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     target = form.get("session_id") or None
     try:
         data = to_body(
@@ -485,7 +494,9 @@ async def move_appointment(
             status=problem.status,
             errors=problem.fields,
         )
-    return see_other(f"/sessions/{moved.session_id}", notice=f"预约 {appointment_id} 已改约")
+    return await see_other(
+        request, db, f"/sessions/{moved.session_id}", notice=f"预约 {appointment_id} 已改约"
+    )
 
 
 # ---------------------------------------------------------------- moving and cancelling
@@ -502,7 +513,7 @@ def _local(ctx: Context, day: Any, at: Any, field: str) -> datetime:
 async def move_session(
     db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     values = values_of(form)
     try:
         starts = _local(ctx, form.get("date"), form.get("start"), "date")
@@ -533,14 +544,16 @@ async def move_session(
             values=values,
             form="move",
         )
-    return see_other(f"/sessions/{session_id}", notice="场次已调整;已预约的信访人请电话告知新时间")
+    return await see_other(
+        request, db, f"/sessions/{session_id}", notice="场次已调整;已预约的信访人请电话告知新时间"
+    )
 
 
 @post("/sessions/{session_id:int}/cancel", status_code=200)
 async def cancel_session(
     db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     try:
         data = to_body(schemas.CancelRequest, {"reason": str(form.get("reason") or "").strip()})
         _, cancelled = await service.cancel_session(
@@ -558,7 +571,9 @@ async def cancel_session(
         return sheet_page(
             request, ctx, subject, sheet, status=problem.status, errors=fields, form="cancel"
         )
-    return see_other(
+    return await see_other(
+        request,
+        db,
         f"/sessions/{session_id}/calls",
         notice=f"场次已取消,{len(cancelled)} 个预约随之取消:请逐一电话告知",
     )

@@ -19,7 +19,7 @@ from reception.errors import DomainError
 from reception.org import service as org
 from reception.scheduling import generation, schemas, service, views
 from reception.scheduling.pages import KIND_LABELS
-from reception.web.render import FormErrors, page, refused, see_other, to_body, values_of
+from reception.web.render import FormErrors, page, read_form, refused, see_other, to_body, values_of
 
 AnyRequest = Request[Principal, Any, Any]
 ADMIN = [require("admin")]
@@ -88,7 +88,7 @@ async def rules_page(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
 
 @post("/admin/rules", guards=ADMIN, status_code=200)
 async def create_rule(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     values = values_of(form)
     try:
         data = to_body(schemas.RuleCreate, {k: form.get(k, "") for k in RULE_FIELDS})
@@ -99,7 +99,9 @@ async def create_rule(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
         return await _list_page(
             request, db, ctx, status=problem.status, errors=problem.fields, values=values
         )
-    return see_other(f"/admin/rules/{rule.id}", notice="接访规则已建立:请生成场次")
+    return await see_other(
+        request, db, f"/admin/rules/{rule.id}", notice="接访规则已建立:请生成场次"
+    )
 
 
 async def _rule_page(
@@ -149,7 +151,7 @@ async def rule_page(db: DB, ctx: Ctx, request: AnyRequest, rule_id: FromPath[int
 async def update_rule(
     db: DB, ctx: Ctx, request: AnyRequest, rule_id: FromPath[int]
 ) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     body = {k: form.get(k, "") for k in RULE_FIELDS if k not in ("leader_id", "valid_to")}
     body["active"] = form.get("active") == "on"
     try:
@@ -163,14 +165,17 @@ async def update_rule(
         return await _rule_page(
             request, db, ctx, rule_id, status=problem.status, errors=problem.fields
         )
-    return see_other(
-        f"/admin/rules/{rule_id}", notice="已保存;已生成的未预约场次会在下次生成时按新规则调整"
+    return await see_other(
+        request,
+        db,
+        f"/admin/rules/{rule_id}",
+        notice="已保存;已生成的未预约场次会在下次生成时按新规则调整",
     )
 
 
 @post("/admin/rules/{rule_id:int}/generate", guards=ADMIN, status_code=200)
 async def generate(db: DB, ctx: Ctx, request: AnyRequest, rule_id: FromPath[int]) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     until_text = str(form.get("until") or "")
     confirm = form.get("confirm") == "yes"
     try:
@@ -179,7 +184,9 @@ async def generate(db: DB, ctx: Ctx, request: AnyRequest, rule_id: FromPath[int]
             result = await generation.generate(
                 session=db, ctx=ctx, actor=request.user, rule_id=rule_id, until=data.until
             )
-            return see_other(
+            return await see_other(
+                request,
+                db,
                 f"/admin/rules/{rule_id}",
                 notice=f"已生成 {len(result.created)} 个场次,调整 {len(result.updated)} 个,"
                 f"跳过 {len(result.skipped)} 个",

@@ -15,7 +15,7 @@ from reception.context import Ctx
 from reception.db import DB
 from reception.errors import DomainError
 from reception.web import signin
-from reception.web.render import HOME, FormErrors, page, refused, see_other
+from reception.web.render import HOME, FormErrors, page, read_form, refused, see_other
 
 AnyRequest = Request[Principal, Any, Any]
 
@@ -53,7 +53,19 @@ async def login_form(
 
 @post("/login", opt={"exclude_from_auth": True}, status_code=200)
 async def login(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
-    form = await request.form()
+    try:
+        form = await read_form(request)
+    except FormErrors as exc:
+        return page(
+            request,
+            "web/login.html",
+            status=exc.status,
+            title="登录",
+            next="",
+            ended="",
+            values={},
+            errors=exc.fields,
+        )
     username = str(form.get("username") or "")[:50]
     outcome = await signin.sign_in(
         session=db,
@@ -99,7 +111,7 @@ async def password_form(request: AnyRequest) -> Template:
 
 @post("/password", status_code=200)
 async def change_password(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     try:
         await signin.change_password(
             session=db,
@@ -114,7 +126,7 @@ async def change_password(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any
         return page(
             request, "web/password.html", status=400, title="修改密码", errors=problem.fields
         )
-    return see_other(HOME.get(request.user.role, "/"), notice="密码已修改")
+    return await see_other(request, db, HOME.get(request.user.role, "/"), notice="密码已修改")
 
 
 @get("/")

@@ -13,11 +13,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import urlencode
 
 import msgspec
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from jinja2 import FileSystemLoader
 from litestar import Request
 from litestar.datastructures import FormMultiDict
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -25,11 +25,14 @@ from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reception import sandbox
 from reception.auth import Principal
 from reception.base import role_label
+from reception.boundary import CONTROL_MESSAGE, has_control
 from reception.context import Context
 from reception.errors import DomainError
 from reception.messages import body_allowed, translate
+from reception.web import signin
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = "/static"
@@ -79,15 +82,20 @@ def query(base: str, **params: Any) -> str:
     return f"{base}?{urlencode(kept)}" if kept else base
 
 
+def _json_text(value: Any) -> str:
+    return msgspec.json.encode(value).decode()
+
+
 def template_config() -> TemplateConfig[JinjaTemplateEngine]:
-    environment = Environment(
-        loader=FileSystemLoader(TEMPLATES),
-        autoescape=True,
-        # A misspelt variable is an error in the tests, not a blank on a secretary's screen.
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
+    # The sandbox like every template (sandbox.py); a misspelt variable is an error in the
+    # tests, not a blank on a secretary's screen.
+    environment = sandbox.environment(loader=FileSystemLoader(TEMPLATES), strict=True)
+    environment.trim_blocks = True
+    environment.lstrip_blocks = True
+    # `| tojson` (the only way data enters a page's <script type="application/json">) encodes
+    # what the services return (dates, structs) and escapes <, >, & and ' for HTML.
+    environment.policies["json.dumps_function"] = _json_text
+    environment.policies["json.dumps_kwargs"] = {}
     environment.filters.update(
         cn_date=cn_date, cn_day=cn_day, hm=hm, cn_datetime=cn_datetime, weekday=weekday
     )
@@ -173,17 +181,21 @@ def page(
         "today": ctx.today(),
         "errors": {},
         "values": {},
-        "notice": request.query_params.get("notice", ""),
+        # The flash of the change that led here (web.console), never a query parameter.
+        "notice": cast("dict[str, Any]", request.scope).get("reception.flash", ""),
         "htmx": request.headers.get("hx-request") == "true",
     }
     return Template(template_name=name, context={**base, **context}, status_code=status)
 
 
-def see_other(url: str, *, notice: str = "") -> Redirect:
+async def see_other(
+    request: AnyRequest, db: AsyncSession, url: str, *, notice: str = ""
+) -> Redirect:
     """After a successful form: go to the page that shows the result (PRG), with a line
-    saying what was done."""
-    target = f"{url}{'&' if '?' in url else '?'}{urlencode({'notice': notice})}" if notice else url
-    return Redirect(target, status_code=303)
+    saying what was done — kept in the console session (a flash), not in the URL."""
+    if notice:
+        await signin.set_flash(session=db, principal=request.user, text=notice)
+    return Redirect(url, status_code=303)
 
 
 # ---------------------------------------------------------------- forms
@@ -199,6 +211,31 @@ class FormErrors(Exception):
     @property
     def general(self) -> str:
         return self.fields.get("", "")
+
+
+async def read_form(request: Request[Any, Any, Any]) -> FormMultiDict:
+    """The submitted form, checked (`check_form`). Every page reads its form here, or with
+    `unchecked_form` and then `check_form` inside its own error handling (a long form shown
+    again as typed)."""
+    return check_form(await unchecked_form(request))
+
+
+async def unchecked_form(request: Request[Any, Any, Any]) -> FormMultiDict:
+    return await request.form()
+
+
+def check_form(form: FormMultiDict) -> FormMultiDict:
+    """Every field checked at the boundary as JSON bodies are (`reception.boundary`): a
+    control character (NUL …) is refused with a message beside the field it is in, and
+    nothing is done."""
+    bad = {
+        str(key) if not has_control(str(key)) else "": CONTROL_MESSAGE
+        for key, value in form.multi_items()
+        if has_control(str(key)) or (isinstance(value, str) and has_control(value))
+    }
+    if bad:
+        raise FormErrors(bad, status=400)
+    return form
 
 
 def values_of(form: FormMultiDict, *lists: str) -> dict[str, Any]:

@@ -26,7 +26,7 @@ from reception.auth import Principal, require
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError
-from reception.web.render import FormErrors, page, refused, see_other
+from reception.web.render import FormErrors, page, read_form, refused, see_other
 from reception.workcal import schemas, service
 from reception.workcal.models import CalendarDay, CalendarYear
 from reception.workcal.service import MAX_YEAR, MIN_YEAR
@@ -152,7 +152,7 @@ async def import_year(
     apply_year: NamedDependency[ApplyYear],
     year: FromPath[int],
 ) -> Response[Any]:
-    form = await request.form()
+    form = await read_form(request)
     confirm = form.get("confirm") == "yes"
     try:
         holidays, workdays, official = await _read_schedule(form, year)
@@ -167,7 +167,9 @@ async def import_year(
                 official=official,
                 source=source,
             )
-            return see_other(f"/admin/calendar?year={year}", notice=f"{year}年工作日历已更新")
+            return await see_other(
+                request, db, f"/admin/calendar?year={year}", notice=f"{year}年工作日历已更新"
+            )
         _, days = await service.get_year(session=db, year=year)
         before = {d.day: (d.kind, d.name) for d in days}
         dues_before = await _clock_dues(db)
