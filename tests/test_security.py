@@ -486,3 +486,13 @@ async def test_after_registration_the_message_is_a_flash_and_the_code_is_on_the_
     # The reviewer sees the petitioners masked: no code for him.
     await second.sign_in("reviewer")
     assert code.group(1) not in (await second.get(location)).text
+
+
+async def test_a_forged_calendar_confirmation_is_refused_not_crashed(
+    browser: Console, world: World
+) -> None:
+    """Found by the console fuzzer: the preview's carried schedule was decoded unchecked."""
+    await browser.sign_in("admin")
+    for carried in ("{", "7", '{"holidays": 3}'):
+        r = await browser.post("/admin/calendar/2027", {"schedule": carried, "confirm": "yes"})
+        assert r.status_code == 400 and "导入预览已失效" in r.text, r.text[-500:]

@@ -26,6 +26,7 @@ from reception.auth import Principal, require
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError
+from reception.messages import translate
 from reception.web.render import FormErrors, page, read_form, refused, see_other
 from reception.workcal import schemas, service
 from reception.workcal.models import CalendarDay, CalendarYear
@@ -111,7 +112,11 @@ async def _read_schedule(form: Any, year: int) -> tuple[dict[date, str], dict[da
     official = form.get("official") == "on"
     carried = form.get("schedule")
     if carried:
-        data = msgspec.json.decode(str(carried), type=schemas.YearPut)
+        # What the preview page carried: anything else is not a confirmation of it.
+        try:
+            data = msgspec.json.decode(str(carried), type=schemas.YearPut)
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            raise FormErrors({"file": "导入预览已失效,请重新选择文件并预览"}) from None
         return service.days_of(data.holidays), service.days_of(data.workdays), official
     upload = form.get("file")
     if not isinstance(upload, UploadFile) or not upload.filename:
@@ -129,7 +134,7 @@ async def _read_schedule(form: Any, year: int) -> tuple[dict[date, str], dict[da
             {"file": "无法读取的 JSON:格式同 PUT /api/calendar/{year}(holidays、workdays)"}
         ) from None
     except msgspec.ValidationError as exc:
-        raise FormErrors({"file": f"JSON 内容有误:{exc}"}) from None
+        raise FormErrors({"file": f"JSON 内容有误:{translate(str(exc))}"}) from None
     return service.days_of(data.holidays), service.days_of(data.workdays), official
 
 
