@@ -1,0 +1,18 @@
+"""The `reception` command, one module per command group (each registers its commands on
+the group `main`)."""
+
+from reception.cli import (  # noqa: F401  (importing a module registers its commands)
+    backup,
+    database,
+    demo,
+    documents,
+    export,
+    keys,
+    schedule,
+    serve,
+    users,
+    worker,
+)
+from reception.cli.common import main
+
+__all__ = ["main"]
