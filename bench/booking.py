@@ -180,13 +180,13 @@ async def seed(sa_url: str, sessions_needed: int) -> tuple[str, list[Slot]]:
     from sqlalchemy import select
 
     from reception.config import Settings
-    from reception.context import Context
+    from reception.context import Context, SystemClock
     from reception.db import create_engine, create_sessionmaker
     from reception.scheduling import schemas, service
     from reception.scheduling.models import SessionSlot
 
     engine = create_engine(Settings(database_url=sa_url, data_keys=TEST_KEYS))
-    maker = create_sessionmaker(engine)
+    maker = create_sessionmaker(engine, SystemClock())
     try:
         world = await build_world(maker)
         leaders = [world.leaders["mayor"], world.leaders["deputy"]]

@@ -119,6 +119,7 @@ async def seed(database_url: str) -> str:
 
     from reception.auth import Principal
     from reception.config import Settings
+    from reception.context import SystemClock
     from reception.db import create_engine, create_sessionmaker
     from reception.feeds import tokens as feed_tokens
     from reception.feeds.schemas import FeedCreate
@@ -128,7 +129,7 @@ async def seed(database_url: str) -> str:
 
     settings = Settings(database_url=database_url, data_keys=TEST_KEYS)
     engine = create_engine(settings)
-    maker = create_sessionmaker(engine)
+    maker = create_sessionmaker(engine, SystemClock())
     tz = settings.tz
     today = datetime.now(tz).date()
     async with maker() as s:
@@ -249,7 +250,7 @@ async def cold_build(
             t0 = time.perf_counter()
             window = feeds.Window.for_day(datetime.now(settings.tz).date(), settings)
             version = await feeds.feed_version(
-                conn=conn, token=token, window=window, settings=settings
+                conn=conn, token=token, window=window, settings=settings, now=datetime.now(UTC)
             )
             entries = await feeds.feed_entries(conn=conn, token=token, window=window)
             t1 = time.perf_counter()

@@ -88,7 +88,7 @@ async def main() -> int:
 
     from reception.audit import service as audit
     from reception.config import Settings
-    from reception.context import Context
+    from reception.context import Context, SystemClock
     from reception.db import create_engine, create_sessionmaker, migrate
     from reception.notify import outbox, schemas, service, worker
     from reception.notify.models import Delivery
@@ -107,7 +107,7 @@ async def main() -> int:
         settings = Settings(database_url=sa_url, data_keys=TEST_KEYS)
         ctx = Context.of(settings)
         engine = create_engine(settings)
-        maker = create_sessionmaker(engine)
+        maker = create_sessionmaker(engine, SystemClock())
         world = await build_world(maker)
         async with maker() as s:
             _, secret = await service.create_endpoint(

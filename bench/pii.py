@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import inspect
 import json
 import math
 import os
@@ -124,7 +125,13 @@ def world_setup(out: str, sessions_needed: int) -> None:
 
         settings = Settings(database_url=os.environ["RECEPTION_DATABASE_URL"], data_keys=TEST_KEYS)
         engine = create_engine(settings)
-        maker = create_sessionmaker(engine)
+        # The variant before #23 made sessions without a clock.
+        takes_clock = "clock" in inspect.signature(create_sessionmaker).parameters
+        maker = (
+            create_sessionmaker(engine, Context.of(settings).clock)  # type: ignore[call-arg]
+            if takes_clock
+            else create_sessionmaker(engine)  # type: ignore[call-arg]
+        )
         try:
             world = await build_world(maker)
             leaders = [world.leaders["mayor"], world.leaders["deputy"]]

@@ -704,6 +704,7 @@ async def main() -> int:
         parser.error("--cases must be at least 2000")
 
     from reception.config import Settings
+    from reception.context import SystemClock
     from reception.db import create_engine, create_sessionmaker, migrate
     from reception.reports import service, writers
 
@@ -721,7 +722,7 @@ async def main() -> int:
         await asyncio.to_thread(migrate, sa_url, "upgrade", "head")
         migrate_s = time.perf_counter() - s0
         engine = create_engine(Settings(database_url=sa_url, data_keys=TEST_KEYS))
-        maker = create_sessionmaker(engine)
+        maker = create_sessionmaker(engine, SystemClock())
         o0 = time.perf_counter()
         org = await build_org(maker)
         org_s = time.perf_counter() - o0

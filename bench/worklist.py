@@ -197,6 +197,7 @@ async def main() -> int:
 
     from reception.app import create_app
     from reception.config import Settings
+    from reception.context import SystemClock
     from reception.db import create_engine, create_sessionmaker, migrate
 
     today = CTX.today()
@@ -210,7 +211,7 @@ async def main() -> int:
         s0 = time.perf_counter()
         await asyncio.to_thread(migrate, sa_url, "upgrade", "head")
         engine = create_engine(Settings(database_url=sa_url, data_keys=TEST_KEYS))
-        maker = create_sessionmaker(engine)
+        maker = create_sessionmaker(engine, SystemClock())
         org = await build_org(maker)
         township = org.townships[9]  # 下仓镇, with its villages
         await make_clerks(maker, township, org.district)

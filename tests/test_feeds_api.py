@@ -16,7 +16,7 @@ from reception.org import schemas
 from reception.org import service as org
 from tests.builders import build_world
 from tests.conftest import assert_problem, auth
-from tests.test_feeds_support import PII, add_appointment, add_session, create_feed, today
+from tests.feeds_support import PII, add_appointment, add_session, create_feed, today
 
 
 async def test_create_returns_url_once_and_stores_only_a_hash(

@@ -23,12 +23,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.app import create_app
 from reception.config import Settings
+from reception.context import FixedClock
 from reception.feeds import ics
 from reception.feeds import service as feed_service
 from reception.scheduling.models import Appointment, ReceptionSession
 from tests.builders import World, build_world
 from tests.conftest import auth
-from tests.test_feeds_support import (
+from tests.feeds_support import (
     PII,
     add_appointment,
     add_session,
@@ -108,7 +109,7 @@ def _events(body: bytes) -> dict[str, Any]:
 
 
 async def test_unit_feed_content_and_headers(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
     w, s = await _calendar_world(sessionmaker)
     new = await create_feed(client, w.tokens["admin"], scope="unit", unit_id=w.district)
@@ -144,7 +145,7 @@ async def test_unit_feed_content_and_headers(
     assert moved["DTEND"].dt - moved["DTSTART"].dt == timedelta(hours=3)
     # DTSTAMP/LAST-MODIFIED come from the data: the latest change, here an appointment.
     assert moved["DTSTAMP"].dt == moved["LAST-MODIFIED"].dt
-    assert moved["CREATED"].dt <= moved["DTSTAMP"].dt <= datetime.now(UTC)
+    assert moved["CREATED"].dt <= moved["DTSTAMP"].dt <= clock.now()
 
     cancelled = events[s["cancelled"].uid]
     assert cancelled["STATUS"] == "CANCELLED" and int(cancelled["SEQUENCE"]) == 1
@@ -214,7 +215,7 @@ async def test_no_personal_data_in_any_feed(
 
 
 async def test_conditional_requests_and_head(
-    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession]
+    client: httpx.AsyncClient, sessionmaker: async_sessionmaker[AsyncSession], clock: FixedClock
 ) -> None:
     w, s = await _calendar_world(sessionmaker)
     path = feed_path(await create_feed(client, w.tokens["admin"], scope="unit", unit_id=w.district))
@@ -246,13 +247,13 @@ async def test_conditional_requests_and_head(
     assert (await client.head(path, headers={"If-None-Match": etag})).status_code == 304
 
     # A change (an appointment cancelled) gives new validators, and the old ones no 304.
-    # (HTTP dates have one-second resolution: the change comes in a later second.)
-    await asyncio.sleep(1.1)
+    # (HTTP dates have one-second resolution: the change comes a minute later, by the clock.)
+    clock.set(clock.now() + timedelta(minutes=1))
     async with sessionmaker() as db:
         await db.execute(
             update(Appointment)
             .where(Appointment.session_id == s["moved"].id, Appointment.status == "booked")  # type: ignore[arg-type]
-            .values(status="cancelled", updated_at=datetime.now(UTC))
+            .values(status="cancelled", updated_at=clock.now())
         )
         await db.commit()
     changed = await client.get(path, headers={"If-None-Match": etag})
@@ -267,6 +268,7 @@ async def test_body_is_cached_per_version_and_fresh_in_every_process(
     client: httpx.AsyncClient,
     sessionmaker: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
+    clock: FixedClock,
 ) -> None:
     w, s = await _calendar_world(sessionmaker)
     path = feed_path(await create_feed(client, w.tokens["admin"], scope="unit", unit_id=w.district))
@@ -295,6 +297,7 @@ async def test_body_is_cached_per_version_and_fresh_in_every_process(
 
             # Moved through "process 1": process 2's next poll shows it at once.
             new_start = s["moved"].starts_at + timedelta(days=1)
+            clock.set(clock.now() + timedelta(minutes=1))
             async with sessionmaker() as db:
                 await db.execute(
                     update(ReceptionSession)
@@ -303,7 +306,7 @@ async def test_body_is_cached_per_version_and_fresh_in_every_process(
                         starts_at=new_start,
                         ends_at=new_start + timedelta(hours=3),
                         sequence=3,
-                        updated_at=datetime.now(UTC),
+                        updated_at=clock.now(),
                     )
                 )
                 await db.commit()
@@ -426,6 +429,7 @@ async def test_a_change_rebuilds_only_its_event_and_unrelated_changes_keep_the_e
     client: httpx.AsyncClient,
     sessionmaker: async_sessionmaker[AsyncSession],
     monkeypatch: pytest.MonkeyPatch,
+    clock: FixedClock,
 ) -> None:
     w, s = await _calendar_world(sessionmaker)
     path = feed_path(
@@ -460,11 +464,12 @@ async def test_a_change_rebuilds_only_its_event_and_unrelated_changes_keep_the_e
 
     # A change to the township's own session changes its body and ETag.
     rendered.clear()
+    clock.set(clock.now() + timedelta(minutes=1))
     async with sessionmaker() as db:
         await db.execute(
             update(ReceptionSession)
             .where(ReceptionSession.id == s["visit"].id)  # type: ignore[arg-type]
-            .values(address="镇政府", sequence=1, updated_at=datetime.now(UTC))
+            .values(address="镇政府", sequence=1, updated_at=clock.now())
         )
         await db.commit()
     after = await client.get(path, headers={"If-None-Match": first.headers["etag"]})

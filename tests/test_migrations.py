@@ -93,7 +93,7 @@ async def _one_case(url: str) -> int:
     ctx = Context.of(settings)
     engine = create_engine(settings)
     try:
-        async with create_sessionmaker(engine)() as s:
+        async with create_sessionmaker(engine, ctx.clock)() as s:
             unit = await org.create_unit(
                 session=s, actor=None, data=org_schemas.UnitCreate(name="蓟州区", kind="district")
             )

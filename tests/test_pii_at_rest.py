@@ -26,7 +26,7 @@ from reception import datakeys
 from reception.crypto import KeyError_, Keyring
 from reception.pii import SEALED, aad_column
 from tests.builders import World, at, build_world, case_body, future_workday
-from tests.conftest import assert_problem, auth
+from tests.conftest import NOW, assert_problem, auth
 from tests.live import RECEPTION, TEST_KEYS, serve
 
 # GB 11643 check digit holds (the API checks it); used by no other test.
@@ -303,10 +303,10 @@ def _seal_one(database_url: str) -> None:
         from reception.notify import schemas as nschemas
         from reception.notify import service as notify
 
-        settings = Settings(database_url=database_url, data_keys=TEST_KEYS)
+        settings = Settings(database_url=database_url, data_keys=TEST_KEYS, now=NOW)
         engine = create_engine(settings)
         try:
-            async with create_sessionmaker(engine)() as s:
+            async with create_sessionmaker(engine, Context.of(settings).clock)() as s:
                 await notify.create_endpoint(
                     session=s,
                     ctx=Context.of(settings),
@@ -456,7 +456,7 @@ from reception.org.models import Unit
 async def main():
     ctx = Context.of(get_settings())
     engine = create_engine(ctx.settings)
-    async with create_sessionmaker(engine)() as s:
+    async with create_sessionmaker(engine, ctx.clock)() as s:
         unit = (await s.scalars(select(Unit))).first()
         await registration.register(session=s, ctx=ctx, actor=None, data=schemas.CaseCreate(
             petitioners=[schemas.PetitionerIn(name="严守密", id_number={PLANTED_ID!r},

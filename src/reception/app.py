@@ -38,6 +38,7 @@ from reception.documents.controllers import (
 from reception.errors import exception_handlers
 from reception.feeds import pages as feeds_pages
 from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
+from reception.notify import outbox
 from reception.notify import pages as notify_pages
 from reception.notify import worker as notify_worker
 from reception.notify.controllers import NotifyController
@@ -154,8 +155,10 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     environment)."""
     settings = settings or get_settings()
     ctx = Context.of(settings, clock)
+    # Audited writes become outbox events (notify hears of them; audit imports no notify).
+    outbox.listen()
     engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine)
+    sessionmaker = create_sessionmaker(engine, ctx.clock)
 
     tasks: list[asyncio.Task[None]] = []
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar.di import NamedDependency
-from sqlalchemy import DateTime, event, make_url
+from sqlalchemy import DateTime, event, inspect, make_url
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -15,10 +15,12 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeDecorator
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 
 from reception.config import Settings
+from reception.errors import Broken
 
 # Named constraints let SQLite batch migrations drop them, and keep names equal on both databases.
 SQLModel.metadata.naming_convention = {
@@ -42,8 +44,43 @@ SQLITE_WRITE = "reception_sqlite_write"
 POOL_RECYCLE_SECONDS = 1800
 
 
-def utcnow() -> datetime:
-    return datetime.now(UTC)
+# Where a session carries the clock of the request (or command) it serves: every "now" a
+# service stamps comes from there (`now_of`), so a test's clock rules everything.
+CLOCK = "reception.clock"
+
+
+def now_of(session: AsyncSession | Session) -> datetime:
+    """The current instant of the request or command this session serves (UTC)."""
+    clock = session.info.get(CLOCK)
+    if clock is None:
+        raise Broken("expected: a database session made by create_sessionmaker(engine, clock)")
+    now: datetime = clock.now()
+    return now
+
+
+STAMP = "reception.stamp"
+
+
+def stamped(**kwargs: Any) -> Any:
+    """An instant column a new row gets the session's now in, unless the code set it (a
+    row's created_at, updated_at …): from the request's clock, never the wall clock."""
+    return Field(
+        default=None,
+        sa_type=UTCDateTime,
+        nullable=False,
+        sa_column_kwargs={"info": {STAMP: True}},
+        **kwargs,
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _stamp_new_rows(session: Session, _context: Any, _instances: Any) -> None:
+    now = None
+    for row in session.new:
+        for column in inspect(row).mapper.columns:
+            if column.info.get(STAMP) and getattr(row, column.key) is None:
+                now = now or now_of(session)
+                setattr(row, column.key, now)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -120,8 +157,9 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
-def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+def create_sessionmaker(engine: AsyncEngine, clock: Any) -> async_sessionmaker[AsyncSession]:
+    """Sessions for the engine, each carrying `clock` (reception.context.Clock)."""
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info={CLOCK: clock})
 
 
 # ---------------------------------------------------------------- migrations

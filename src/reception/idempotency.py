@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, select
 
-from reception.db import UTCDateTime, utcnow
+from reception.db import stamped
 from reception.errors import InvalidInput
 
 MAX_KEY_LENGTH = 100
@@ -34,7 +34,7 @@ class IdempotencyKey(SQLModel, table=True):
     request_hash: str = Field(max_length=64)
     resource_type: str = Field(default="", max_length=40)
     resource_id: int | None = Field(default=None)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
 
 
 def fingerprint(payload: Any) -> str:

@@ -8,14 +8,14 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlmodel import Field, SQLModel
 
-from reception.db import UTCDateTime, utcnow
+from reception.db import stamped
 
 
 class AuditEvent(SQLModel, table=True):
     __tablename__ = "audit_event"
 
     id: int | None = Field(default=None, primary_key=True)
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False, index=True)
+    at: datetime = stamped(index=True)
     actor_user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     # Copied, not joined: the name must survive the user's deactivation or renaming.
     actor_name: str = Field(max_length=50)

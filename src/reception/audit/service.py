@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import inspect
@@ -10,10 +11,23 @@ from sqlmodel import SQLModel, col, select
 
 from reception.audit.models import AuditEvent
 from reception.auth import Principal
-from reception.db import paginate, utcnow
-from reception.notify import outbox
+from reception.db import paginate
 
 CLI_ACTOR = "命令行"
+
+# Who hears of every audited write, in its transaction: (session, action, target type, target
+# id, before, after). The audit trail knows no listener by name: notify's outbox subscribes
+# itself at start-up (reception.notify.outbox.listen, called by the app and the command line).
+Listener = Callable[
+    [AsyncSession, str, str, Any, dict[str, Any] | None, dict[str, Any] | None], Awaitable[None]
+]
+_LISTENERS: list[Listener] = []
+
+
+def subscribe(listener: Listener) -> None:
+    """Hear of every audited write from now on (once, however often it is called)."""
+    if listener not in _LISTENERS:
+        _LISTENERS.append(listener)
 
 
 def actor_name(actor: Principal | None) -> str:
@@ -90,40 +104,9 @@ async def record(
     )
     session.add(event)
     await session.flush()
-    await _emit(session, action, target_type, target_id, before, after)
+    for listener in _LISTENERS:
+        await listener(session, action, target_type, target_id, before, after)
     return event
-
-
-async def _emit(
-    session: AsyncSession,
-    action: str,
-    target_type: str,
-    target_id: Any,
-    before: dict[str, Any] | None,
-    after: dict[str, Any] | None,
-) -> None:
-    """The outside hears of the writes it cares about (sessions, appointments, cases) from
-    here, in the same transaction: the outbox (reception.notify)."""
-    kind = outbox.event_type(action)
-    if kind is None:
-        return
-    facts = after or before or {}
-    session_id = facts.get("session_id") if target_type == "appointment" else None
-    aggregate = f"session:{session_id}" if session_id else f"{target_type}:{target_id}"
-    await outbox.emit(
-        session,
-        type=kind,
-        aggregate=aggregate,
-        payload={
-            "object": target_type,
-            "id": int(target_id) if str(target_id).isdigit() else target_id,
-            "action": action,
-            "changes": outbox.public_facts(after),
-        },
-        now=utcnow(),
-        unit_id=facts.get("unit_id") if isinstance(facts.get("unit_id"), int) else None,
-        leader_id=facts.get("leader_id") if isinstance(facts.get("leader_id"), int) else None,
-    )
 
 
 async def list_events(

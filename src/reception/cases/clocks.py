@@ -5,7 +5,7 @@ on-time verdict frozen when it is met (`reception.cases.workflow` holds the rule
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -15,7 +15,7 @@ from reception.auth import Principal
 from reception.cases import workflow
 from reception.cases.models import CaseClock, ClockExtension, ClockPause, PetitionCase
 from reception.context import Context
-from reception.db import utcnow
+from reception.db import now_of
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.workcal import service as workcal
 from reception.workcal.models import CalendarDay, CalendarYear
@@ -67,7 +67,7 @@ async def running(session: AsyncSession, case_id: int, kind: str) -> CaseClock |
     )
 
 
-def meet(clock: CaseClock, on: date) -> None:
+def meet(clock: CaseClock, on: date, now: datetime) -> None:
     """Stop a clock; its on-time verdict is frozen here and never recomputed."""
     if on < clock.started_on:
         raise InvalidInput(
@@ -78,13 +78,13 @@ def meet(clock: CaseClock, on: date) -> None:
     clock.met_on = on
     clock.on_time = on <= clock.current_due
     clock.status = "met"
-    clock.updated_at = utcnow()
+    clock.updated_at = now
 
 
 async def meet_running(session: AsyncSession, case_id: int, kind: str, on: date) -> None:
     clock = await running(session, case_id, kind)
     if clock is not None:
-        meet(clock, on)
+        meet(clock, on, now_of(session))
         await session.flush()
 
 
@@ -92,7 +92,7 @@ async def void_running(session: AsyncSession, case_id: int, kind: str) -> None:
     clock = await running(session, case_id, kind)
     if clock is not None:
         clock.status = "void"
-        clock.updated_at = utcnow()
+        clock.updated_at = now_of(session)
         await session.flush()
 
 
@@ -138,7 +138,7 @@ async def extend_handling(
     clock.extended_days = total
     clock.current_due = due.value
     clock.provisional = due.provisional
-    clock.updated_at = utcnow()
+    clock.updated_at = now_of(session)
     if clock.id is None:
         raise Broken("expected: clock.id is not None")
     session.add(
@@ -209,7 +209,7 @@ async def pause(
     )
     clock.current_due = due.value
     clock.provisional = due.provisional
-    clock.updated_at = utcnow()
+    clock.updated_at = now_of(session)
     await session.flush()
     return row
 
@@ -302,7 +302,7 @@ async def recompute_running_clocks(*, session: AsyncSession, years: Iterable[int
         ):
             clock.original_due, clock.current_due = original.value, current.value
             clock.provisional = current.provisional
-            clock.updated_at = utcnow()
+            clock.updated_at = now_of(session)
             changed += 1
     await session.flush()
     return changed
@@ -343,6 +343,6 @@ async def restart_window(session: AsyncSession, case: PetitionCase, received_on:
     if window is None or window.started_on >= received_on:
         return
     window.status = "void"
-    window.updated_at = utcnow()
+    window.updated_at = now_of(session)
     await session.flush()
     await start_clock(session, case, "review_request", received_on, round_=window.round + 1)

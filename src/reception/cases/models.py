@@ -16,7 +16,7 @@ from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import sql_in
-from reception.db import UTCDateTime, utcnow
+from reception.db import UTCDateTime, stamped
 
 CHANNELS = ("letter", "visit", "online", "phone", "grid_proxy")
 STAGES = (
@@ -127,8 +127,8 @@ class PetitionCase(SQLModel, table=True):
     query_code_index: str | None = Field(default=None, max_length=64, unique=True)
     # Bumped on every change: the ETag, checked against If-Match.
     version: int = Field(default=1)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()
 
 
 class CasePetitioner(SQLModel, table=True):
@@ -195,8 +195,8 @@ class CaseClock(SQLModel, table=True):
     # Frozen when the clock is met; never recomputed afterwards.
     on_time: bool | None = Field(default=None)
     provisional: bool = Field(default=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()
 
 
 class ClockExtension(SQLModel, table=True):
@@ -212,7 +212,7 @@ class ClockExtension(SQLModel, table=True):
     # 告知信访人: when the petitioner was told of the extension.
     petitioner_told_on: date
     created_by_name: str = Field(max_length=50)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
 
 
 class ClockPause(SQLModel, table=True):
@@ -232,7 +232,7 @@ class ClockPause(SQLModel, table=True):
     days: int
     reason: str = Field(max_length=1000)
     created_by_name: str = Field(max_length=50)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
 
 
 class CaseOwnership(SQLModel, table=True):
@@ -258,7 +258,7 @@ class CaseOwnership(SQLModel, table=True):
     stability_contact: str = Field(default="", max_length=100)
     reason: str = Field(default="", max_length=500)
     started_on: date
-    started_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    started_at: datetime = stamped()
     ended_on: date | None = Field(default=None)
     ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     end_reason: str = Field(default="", max_length=500)
@@ -273,7 +273,7 @@ class CaseEvent(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     case_id: int = Field(foreign_key="petition_case.id", index=True)
-    at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    at: datetime = stamped()
     # The day it happened (补录: entered later, dated when it happened).
     effective_on: date
     actor_user_id: int | None = Field(default=None, foreign_key="app_user.id")
@@ -308,4 +308,4 @@ class CaseEvaluation(SQLModel, table=True):
     satisfaction: str = Field(max_length=30)
     comment: str = Field(default="", max_length=500)
     evaluated_on: date
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()

@@ -18,7 +18,7 @@ from reception.audit.service import actor_name
 from reception.auth import Principal
 from reception.cases.models import CaseEvent, PetitionCase
 from reception.context import Context
-from reception.db import utcnow
+from reception.db import now_of
 from reception.errors import Broken, InvalidInput
 
 
@@ -75,7 +75,7 @@ async def record_event(
     )
     session.add(event)
     case.version += 1
-    case.updated_at = utcnow()
+    case.updated_at = now_of(session)
     await session.flush()
     # The office's audit log sees every write, cases included (the timeline is the case's own
     # story; before/after hold facts of the case, never a petitioner's data).

@@ -79,9 +79,10 @@ def restore(source: str, yes: bool) -> None:
 
     async def probe_keys() -> None:
         engine = create_engine(staged_settings)
+        staged_ctx = Context.of(staged_settings)
         try:
-            async with create_sessionmaker(engine)() as session:
-                await datakeys.check(session, Context.of(staged_settings).keys)
+            async with create_sessionmaker(engine, staged_ctx.clock)() as session:
+                await datakeys.check(session, staged_ctx.keys)
         finally:
             await engine.dispose()
 

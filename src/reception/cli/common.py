@@ -25,7 +25,10 @@ def command_context(*, check_keys: bool = False, migrate_first: bool = True) -> 
     database too: it is brought to the current schema first (idempotent)."""
     from reception import datakeys
     from reception.crypto import KeyError_
+    from reception.notify import outbox
 
+    # Audited writes of a command become outbox events too, as in the service.
+    outbox.listen()
     try:
         ctx = Context.of(get_settings())
         if migrate_first:
@@ -35,7 +38,7 @@ def command_context(*, check_keys: bool = False, migrate_first: bool = True) -> 
             async def probe() -> None:
                 engine = create_engine(ctx.settings)
                 try:
-                    async with create_sessionmaker(engine)() as session:
+                    async with create_sessionmaker(engine, ctx.clock)() as session:
                         await datakeys.check(session, ctx.keys)
                 finally:
                     await engine.dispose()
@@ -54,7 +57,7 @@ def run_in_transaction(work: Callable[[AsyncSession, Context], Awaitable[T]]) ->
     async def runner() -> T:
         engine = create_engine(ctx.settings)
         try:
-            async with create_sessionmaker(engine)() as session:
+            async with create_sessionmaker(engine, ctx.clock)() as session:
                 result = await work(session, ctx)
                 await session.commit()
                 return result

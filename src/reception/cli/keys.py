@@ -90,7 +90,7 @@ def keys_rotate(batch: int) -> None:
         engine = create_engine(ctx.settings)
         try:
             return await datakeys.rotate(
-                create_sessionmaker(engine), ctx.keys, batch=batch, report=report
+                create_sessionmaker(engine, ctx.clock), ctx.keys, batch=batch, report=report
             )
         finally:
             await engine.dispose()

@@ -18,7 +18,7 @@ from sqlalchemy import JSON, CheckConstraint, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from reception.base import sql_in
-from reception.db import UTCDateTime, utcnow
+from reception.db import stamped
 
 KINDS = (
     "accept_notice",
@@ -51,7 +51,7 @@ class DocumentTemplate(SQLModel, table=True):
     content: bytes = Field(sa_type=LargeBinary)
     sha256: str = Field(max_length=64)
     uploaded_by_name: str = Field(max_length=50)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
 
 
 class DocumentCounter(SQLModel, table=True):
@@ -96,7 +96,7 @@ class CaseDocument(SQLModel, table=True):
     for_document_id: int | None = Field(default=None, foreign_key="case_document.id", index=True)
     issued_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     issued_by_name: str = Field(max_length=50)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
 
 
 class Delivery(SQLModel, table=True):
@@ -117,4 +117,4 @@ class Delivery(SQLModel, table=True):
     witnesses: str = Field(default="", max_length=200)
     evidence: str = Field(default="", max_length=200)
     recorded_by_name: str = Field(max_length=50)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()

@@ -139,7 +139,7 @@ async def feed_ics(request: Request[Any, Any, Any], filename: FromPath[str]) -> 
             # One statement is its own snapshot: no BEGIN/COMMIT round trips.
             await conn.execution_options(isolation_level="AUTOCOMMIT")
         version = await service.feed_version(
-            conn=conn, token=token, window=window, settings=settings
+            conn=conn, token=token, window=window, settings=settings, now=ctx.now()
         )
         if _fresh(request, version):
             return Response(b"", status_code=304, headers=_validators(version), media_type=CALENDAR)
@@ -151,7 +151,7 @@ async def feed_ics(request: Request[Any, Any, Any], filename: FromPath[str]) -> 
             # The data may have moved on since: take the version again in the snapshot the
             # events are read in (SQLite's read transaction is a snapshot already).
             version = await service.feed_version(
-                conn=conn, token=token, window=window, settings=settings
+                conn=conn, token=token, window=window, settings=settings, now=ctx.now()
             )
             body = await service.feed_body(
                 conn=conn,

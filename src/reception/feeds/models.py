@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from reception.db import UTCDateTime, utcnow
+from reception.db import UTCDateTime, stamped
 
 FEED_SCOPES = ("leader", "unit", "secretary")
 
@@ -42,5 +42,5 @@ class FeedToken(SQLModel, table=True):
     created_by_user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True)
     # Copied, not joined: the name must survive the user's deactivation or renaming.
     created_by_name: str = Field(max_length=50)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

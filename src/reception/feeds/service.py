@@ -318,7 +318,7 @@ def _calname(row: Any) -> str:
 
 
 async def feed_version(
-    *, conn: Executor, token: str, window: Window, settings: Settings
+    *, conn: Executor, token: str, window: Window, settings: Settings, now: datetime
 ) -> FeedVersion:
     """The live feed behind a URL token and what its body depends on, in one query cheap
     enough for every poll; NotFound if the token is unknown, revoked or its creator
@@ -339,7 +339,7 @@ async def feed_version(
         row.venue_updated,
         row.unit_updated,
     ]
-    last_modified = min(max(_aware(t) for t in changed if t is not None), datetime.now(UTC))
+    last_modified = min(max(_aware(t) for t in changed if t is not None), now)
     key = (
         ics.FORMAT_VERSION,
         calname,

@@ -4,7 +4,6 @@ hashed. Who may create which feed is decided here; what a feed then shows is `se
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -12,7 +11,7 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token
 from reception.base import role_label
-from reception.db import paginate
+from reception.db import now_of, paginate
 from reception.errors import Forbidden, InvalidInput, NotFound
 from reception.feeds.models import FeedToken
 from reception.feeds.schemas import FeedCreate
@@ -124,7 +123,7 @@ async def revoke_feed(*, session: AsyncSession, actor: Principal, feed_id: int) 
         raise NotFound(f"订阅 {feed_id} 不存在")
     if row.revoked_at is None:
         before = audit.snapshot(row, exclude={"token_hash"})
-        row.revoked_at = datetime.now(UTC)
+        row.revoked_at = now_of(session)
         await audit.changed(
             session=session,
             actor=actor,

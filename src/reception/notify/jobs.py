@@ -20,6 +20,7 @@ from sqlmodel import col
 from reception.cases import workflow
 from reception.cases.models import CaseClock, CaseOwnership, PetitionCase
 from reception.context import Context
+from reception.db import now_of
 from reception.notify import outbox
 from reception.notify.models import JobMark
 from reception.org.models import Leader, Unit, Venue
@@ -40,7 +41,7 @@ async def mark(session: AsyncSession, key: str) -> bool:
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
         insert(JobMark.__table__)  # type: ignore[attr-defined]
-        .values(key=key[:100])
+        .values(key=key[:100], created_at=now_of(session))
         .on_conflict_do_nothing(index_elements=["key"])
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -15,7 +15,7 @@ from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import sql_in
-from reception.db import UTCDateTime, utcnow
+from reception.db import UTCDateTime, stamped
 
 ENDPOINT_KINDS = ("webhook", "dingtalk", "wecom")
 DELIVERY_STATUSES = ("pending", "delivered", "dead")
@@ -47,7 +47,7 @@ class OutboxEvent(SQLModel, table=True):
     # Given a delivery per endpoint that wants it (by the worker, so the change's own
     # transaction only writes this row).
     fanned_out: bool = Field(default=False)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
 
 
 class Endpoint(SQLModel, table=True):
@@ -80,7 +80,7 @@ class Endpoint(SQLModel, table=True):
     # The last event written before this endpoint existed: it receives only later ones (a
     # group robot added to a running office is not flooded with the past).
     after_event_id: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
 
 
 class Delivery(SQLModel, table=True):
@@ -111,4 +111,4 @@ class JobMark(SQLModel, table=True):
     __tablename__ = "notify_job_mark"
 
     key: str = Field(primary_key=True, max_length=100)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()

@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
+from reception.audit import service as audit
+from reception.db import now_of
 from reception.errors import Broken
 from reception.notify.models import Delivery, Endpoint, OutboxEvent
 
@@ -148,3 +150,40 @@ async def fan_out(session: AsyncSession, limit: int = 500) -> int:
         event.fanned_out = True
     await session.flush()
     return len(events)
+
+
+async def from_audit(
+    session: AsyncSession,
+    action: str,
+    target_type: str,
+    target_id: Any,
+    before: dict[str, Any] | None,
+    after: dict[str, Any] | None,
+) -> None:
+    """An audited write the outside cares about (sessions, appointments, cases) becomes an
+    event, in the same transaction (the audit trail calls this: `listen`)."""
+    kind = event_type(action)
+    if kind is None:
+        return
+    facts = after or before or {}
+    session_id = facts.get("session_id") if target_type == "appointment" else None
+    aggregate = f"session:{session_id}" if session_id else f"{target_type}:{target_id}"
+    await emit(
+        session,
+        type=kind,
+        aggregate=aggregate,
+        payload={
+            "object": target_type,
+            "id": int(target_id) if str(target_id).isdigit() else target_id,
+            "action": action,
+            "changes": public_facts(after),
+        },
+        now=now_of(session),
+        unit_id=facts.get("unit_id") if isinstance(facts.get("unit_id"), int) else None,
+        leader_id=facts.get("leader_id") if isinstance(facts.get("leader_id"), int) else None,
+    )
+
+
+def listen() -> None:
+    """Subscribe the outbox to the audit trail (the app and the command line, at start-up)."""
+    audit.subscribe(from_audit)

@@ -8,7 +8,7 @@ from sqlalchemy import CheckConstraint, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import ROLES, UNIT_KINDS, sql_in
-from reception.db import UTCDateTime, utcnow
+from reception.db import UTCDateTime, stamped
 
 
 class Unit(SQLModel, table=True):
@@ -22,8 +22,8 @@ class Unit(SQLModel, table=True):
     # Materialised path "/1/7/42/" so a subtree is one indexed LIKE on both databases.
     path: str = Field(default="/", max_length=400, index=True)
     active: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()
 
 
 class Leader(SQLModel, table=True):
@@ -34,8 +34,8 @@ class Leader(SQLModel, table=True):
     title: str = Field(max_length=100)
     unit_id: int = Field(foreign_key="unit.id", index=True)
     active: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()
 
 
 class Venue(SQLModel, table=True):
@@ -48,8 +48,8 @@ class Venue(SQLModel, table=True):
     address: str = Field(default="", max_length=200)
     capacity: int = Field(default=10)
     active: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()
 
 
 class User(SQLModel, table=True):
@@ -82,8 +82,8 @@ class User(SQLModel, table=True):
     # Consecutive failures since the last good sign-in, and the lock they earned.
     failed_sign_ins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()
 
 
 class SecretaryLeader(SQLModel, table=True):
@@ -106,5 +106,5 @@ class ApiToken(SQLModel, table=True):
     # First characters of the token, so a person can tell tokens apart in a list.
     prefix: str = Field(max_length=12)
     label: str = Field(default="", max_length=100)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

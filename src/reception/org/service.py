@@ -13,7 +13,7 @@ from sqlmodel import SQLModel, col, select
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token, new_token
 from reception.base import UNIT_KIND_LABELS as KIND_LABELS
-from reception.db import paginate, utcnow
+from reception.db import now_of, paginate
 from reception.errors import Broken, Conflict, InvalidInput, NotFound
 from reception.org import schemas
 from reception.org.access import in_subtree, leader_scope, subtree_ids
@@ -128,7 +128,7 @@ async def update_unit(
         unit.name = changes["name"]
     if "active" in changes:
         unit.active = changes["active"]
-    unit.updated_at = utcnow()
+    unit.updated_at = now_of(session)
     await audit.changed(
         session=session, actor=actor, action="unit.update", target=unit, before=before
     )
@@ -202,7 +202,7 @@ async def update_leader(
         await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="单位")
     for name, value in changes.items():
         setattr(leader, name, value)
-    leader.updated_at = utcnow()
+    leader.updated_at = now_of(session)
     await audit.changed(
         session=session, actor=actor, action="leader.update", target=leader, before=before
     )
@@ -256,7 +256,7 @@ async def update_venue(
         await _must_exist(session, Unit, changes["unit_id"], field="unit_id", label="单位")
     for name, value in changes.items():
         setattr(venue, name, value)
-    venue.updated_at = utcnow()
+    venue.updated_at = now_of(session)
     await audit.changed(
         session=session, actor=actor, action="venue.update", target=venue, before=before
     )
@@ -387,7 +387,7 @@ async def update_user(
     )
     for name, value in changes.items():
         setattr(user, name, value)
-    user.updated_at = utcnow()
+    user.updated_at = now_of(session)
     await session.flush()
     await _set_links(session, user_id, new_links)
     await audit.changed(
@@ -432,7 +432,7 @@ async def revoke_token(
     row: ApiToken = await _get_or_404(session, ApiToken, token_id, "令牌")
     if row.revoked_at is None:
         before = audit.snapshot(row, exclude={"token_hash"})
-        row.revoked_at = utcnow()
+        row.revoked_at = now_of(session)
         await audit.changed(
             session=session,
             actor=actor,

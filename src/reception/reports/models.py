@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint, Index
 from sqlmodel import Field, SQLModel
 
-from reception.db import UTCDateTime, utcnow
+from reception.db import stamped
 
 INCIDENT_KINDS = ("beijing_irregular", "city_collective", "online_opinion")
 
@@ -32,4 +32,4 @@ class Incident(SQLModel, table=True):
     case_id: int | None = Field(default=None, foreign_key="petition_case.id", index=True)
     description: str = Field(default="", max_length=2000)
     recorded_by_name: str = Field(max_length=50)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()

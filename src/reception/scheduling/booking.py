@@ -23,7 +23,7 @@ from reception.base import COLLECTIVE_FROM
 from reception.cases.access import check_case_visible
 from reception.context import Context
 from reception.crypto import Keyring
-from reception.db import utcnow
+from reception.db import now_of
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import checked
 from reception.privacy import mask_id_number, mask_name, mask_phone
@@ -363,7 +363,7 @@ async def transition_appointment(
     now = ctx.now()
     appointment.status = to
     appointment.status_changed_at = now
-    appointment.updated_at = utcnow()
+    appointment.updated_at = now_of(session)
     if to == "cancelled":
         appointment.cancelled_at = now
         appointment.cancelled_by_name = audit.actor_name(actor)
@@ -448,7 +448,7 @@ async def move_appointment(
         )
     appointment.session_id = target.id or 0
     appointment.slot_id = slot.id or 0
-    appointment.updated_at = utcnow()
+    appointment.updated_at = now_of(session)
     await _flush_once_per_petitioner(session, appointment)
     await audit.changed(
         session=session,

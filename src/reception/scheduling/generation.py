@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.context import Context
-from reception.db import utcnow
+from reception.db import now_of
 from reception.errors import Conflict, InvalidInput
 from reception.scheduling import rules, schemas
 from reception.scheduling.access import require_manage
@@ -177,7 +177,7 @@ async def _realign(
             current.slot_minutes = rule.slot_minutes
             current.people_per_slot = rule.people_per_slot
             current.sequence += 1
-            current.updated_at = utcnow()
+            current.updated_at = now_of(session)
             await session.flush()
             await reset_slots(session, current)
     except IntegrityError as exc:

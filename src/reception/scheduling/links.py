@@ -16,7 +16,7 @@ from reception.cases.models import PetitionCase
 from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
 from reception.crypto import Keyring
-from reception.db import utcnow
+from reception.db import now_of
 from reception.errors import Conflict, Forbidden, NotFound
 from reception.org.models import Leader
 from reception.scheduling.access import get_appointment, get_session, require_manage
@@ -163,7 +163,7 @@ async def set_appointment_case(
         await check_case_visible(session=session, case_id=case_id, principal=actor)
     before = appointment_snapshot(appointment, keys)
     appointment.case_id = case_id
-    appointment.updated_at = utcnow()
+    appointment.updated_at = now_of(session)
     await audit.changed(
         session=session,
         actor=actor,

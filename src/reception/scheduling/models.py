@@ -17,7 +17,7 @@ from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import HOLIDAY_POLICIES, sql_in
-from reception.db import UTCDateTime, utcnow
+from reception.db import UTCDateTime, stamped
 
 SESSION_KINDS = ("reception", "field_visit")
 # Appointments that hold a place, and may not be a petitioner's second booking in a session.
@@ -50,8 +50,8 @@ class ReceptionRule(SQLModel, table=True):
     valid_from: date
     valid_to: date | None = Field(default=None)
     active: bool = Field(default=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()
 
 
 class ReceptionSession(SQLModel, table=True):
@@ -97,8 +97,8 @@ class ReceptionSession(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     cancelled_by_name: str | None = Field(default=None, max_length=50)
     cancel_reason: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()
 
 
 class SessionSlot(SQLModel, table=True):
@@ -179,8 +179,8 @@ class Appointment(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     cancelled_by_name: str | None = Field(default=None, max_length=50)
     cancel_reason: str | None = Field(default=None, max_length=500)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()
 
 
 class SessionCase(SQLModel, table=True):
@@ -192,4 +192,4 @@ class SessionCase(SQLModel, table=True):
     case_id: int = Field(foreign_key="petition_case.id", primary_key=True, index=True)
     outcome: str = Field(default="", max_length=2000)
     outcome_on: date | None = Field(default=None)
-    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    created_at: datetime = stamped()

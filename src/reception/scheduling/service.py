@@ -18,7 +18,7 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.context import Context
-from reception.db import paginate, utcnow
+from reception.db import now_of, paginate
 from reception.errors import Broken, Conflict, InvalidInput, NotFound
 from reception.org.access import in_subtree, visible_leader_ids
 from reception.org.models import Leader, Unit, Venue
@@ -136,7 +136,7 @@ async def update_rule(
     for name, value in changes.items():
         setattr(rule, name, value)
     _check_rule_shape(rule)
-    rule.updated_at = utcnow()
+    rule.updated_at = now_of(session)
     await audit.changed(
         session=session, actor=actor, action="rule.update", target=rule, before=before
     )
@@ -339,7 +339,7 @@ async def move_session(
     subject.provisional = False
     subject.edited = True
     subject.sequence += 1
-    subject.updated_at = utcnow()
+    subject.updated_at = now_of(session)
     await guarded_flush(session, ctx, subject)
     await reset_slots(session, subject)
     await audit.changed(
@@ -412,7 +412,7 @@ async def cancel_session(
     subject.cancel_reason = reason
     subject.sequence += 1
     subject.edited = True
-    subject.updated_at = utcnow()
+    subject.updated_at = now_of(session)
     live = list(
         await session.scalars(
             select(Appointment)
@@ -429,7 +429,7 @@ async def cancel_session(
         appointment.cancelled_by_name = by
         appointment.cancel_reason = f"接访场次取消:{reason}"
         appointment.status_changed_at = now
-        appointment.updated_at = utcnow()
+        appointment.updated_at = now_of(session)
     await session.execute(
         update(SessionSlot).where(col(SessionSlot.session_id) == session_id).values(booked=0)
     )
@@ -466,7 +466,7 @@ async def hold_session(
     before = audit.snapshot(subject)
     subject.status = "held"
     subject.outcome = outcome
-    subject.updated_at = utcnow()
+    subject.updated_at = now_of(session)
     await audit.changed(
         session=session, actor=actor, action="session.hold", target=subject, before=before
     )

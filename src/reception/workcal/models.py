@@ -7,7 +7,7 @@ from datetime import date, datetime
 from sqlalchemy import CheckConstraint
 from sqlmodel import Field, SQLModel
 
-from reception.db import UTCDateTime, utcnow
+from reception.db import stamped
 
 
 class CalendarYear(SQLModel, table=True):
@@ -18,7 +18,7 @@ class CalendarYear(SQLModel, table=True):
     official: bool = Field(default=False)
     # Where the data came from: "holidays-package", "json", "ics".
     source: str = Field(max_length=40)
-    updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
+    updated_at: datetime = stamped()
     updated_by_name: str = Field(default="", max_length=50)
 
 

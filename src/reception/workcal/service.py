@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal
-from reception.db import utcnow
+from reception.db import now_of
 from reception.errors import Broken, InvalidInput
 from reception.workcal import schemas
 from reception.workcal.models import CalendarDay, CalendarYear
@@ -147,7 +147,7 @@ async def put_year(
         session.add(CalendarDay(day=day, year=year, kind="workday", name=name or "调休上班"))
     row.official = official
     row.source = source
-    row.updated_at = utcnow()
+    row.updated_at = now_of(session)
     row.updated_by_name = audit.actor_name(actor)
     await audit.changed(
         session=session,
