@@ -79,7 +79,7 @@ async def make_clerks(maker: Any, township: int, district: int) -> None:
     from reception.org import schemas
     from reception.org import service as org_service
     from reception.org.models import User
-    from reception.web.signin import hash_password
+    from reception.org.signin import hash_password
 
     encoded = hash_password(PASSWORD)
     async with maker() as s:

@@ -200,7 +200,7 @@ async def give_passwords(
 ) -> None:
     """A console login for each of the world's users: username = the world's key."""
     from reception.org.models import User
-    from reception.web.signin import hash_password
+    from reception.org.signin import hash_password
 
     encoded = hash_password(password)
     async with maker() as s:

@@ -12,10 +12,10 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from reception.app import create_app
-from reception.auth import load_principal
 from reception.config import Settings
 from reception.db import migrate
 from reception.org.models import Unit
+from reception.org.principals import load_principal
 from tests.builders import World, build_world
 from tests.conftest import assert_problem, auth, create_pg_database, drop_pg_database
 from tests.live import TEST_KEYS

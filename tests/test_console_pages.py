@@ -20,10 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reception.audit.models import AuditEvent
 from reception.context import FixedClock
 from reception.feeds.models import FeedToken
+from reception.org import signin
 from reception.org.models import User
 from reception.scheduling.models import Appointment, ReceptionSession, SessionSlot
-from reception.web import signin
-from reception.web.signin import COOKIE
+from reception.web.console import COOKIE
 from tests.builders import PASSWORD, World, at, build_world, future_workday, give_passwords
 from tests.conftest import auth
 from tests.console import Console

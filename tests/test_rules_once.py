@@ -9,7 +9,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
-from reception.auth import load_principal
 from reception.cases import workflow
 from reception.cases.models import CaseClock, PetitionCase
 from reception.cases.registration import ensure_default_categories
@@ -22,6 +21,7 @@ from reception.org.access import (
     sees_leader,
 )
 from reception.org.models import Leader, Unit
+from reception.org.principals import load_principal
 from tests.builders import build_world
 
 DUE = date(2026, 10, 8)

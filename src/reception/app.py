@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from types import SimpleNamespace
 from collections.abc import AsyncGenerator
 from typing import Any
 
@@ -20,7 +21,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import reception.models  # noqa: F401  (the whole metadata, so every foreign key resolves)
 from reception import __version__, openapi
 from reception.audit.controllers import AuditController
-from reception.auth import TokenAuthMiddleware
 from reception.boundary import boundary_middleware
 from reception.campaigns.controllers import CampaignController
 from reception.cases import pages as cases_pages
@@ -43,6 +43,7 @@ from reception.notify import pages as notify_pages
 from reception.notify import worker as notify_worker
 from reception.notify.controllers import NotifyController
 from reception.org import pages as org_pages
+from reception.org import signin, signin_pages
 from reception.org.controllers import (
     LeaderController,
     MeController,
@@ -51,6 +52,7 @@ from reception.org.controllers import (
     UserController,
     VenueController,
 )
+from reception.org.principals import TokenAuthMiddleware
 from reception.portal import pages as portal_pages
 from reception.reports import pages as reports_pages
 from reception.reports.controllers import IncidentController, ReportController
@@ -63,7 +65,6 @@ from reception.scheduling.controllers import (
     SessionController,
 )
 from reception.web import console
-from reception.web import pages as web_pages
 from reception.web.render import template_config
 from reception.workcal import pages as workcal_pages
 from reception.workcal.controllers import CalendarController
@@ -100,7 +101,7 @@ API_HANDLERS: list[Any] = [
 PUBLIC_HANDLERS: list[Any] = [feed_ics]
 # The console: pages for people signed in with a password (a session cookie), and the sign-in.
 CONSOLE_PAGES: list[Any] = [
-    *web_pages.PAGES,
+    *signin_pages.PAGES,
     *scheduling_pages.PAGES,
     *leader_pages.PAGES,
     *rule_pages.PAGES,
@@ -111,7 +112,7 @@ CONSOLE_PAGES: list[Any] = [
     *workcal_pages.PAGES,
     *notify_pages.PAGES,
 ]
-CONSOLE_PUBLIC_PAGES: list[Any] = [*web_pages.PUBLIC_PAGES]
+CONSOLE_PUBLIC_PAGES: list[Any] = [*signin_pages.PUBLIC_PAGES]
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -186,7 +187,12 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             health,
             *PUBLIC_HANDLERS,
             api,
-            *console.console_router(CONSOLE_PAGES, CONSOLE_PUBLIC_PAGES),
+            *console.console_router(
+                CONSOLE_PAGES,
+                CONSOLE_PUBLIC_PAGES,
+                # Sign-in (org) handed to the console's shell, which imports no org.
+                SimpleNamespace(resolve=signin.resolve, record_seen=signin.record_seen),
+            ),
             portal_pages.portal_router(),
             create_static_files_router(
                 path=openapi.STATIC_PATH,

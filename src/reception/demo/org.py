@@ -16,7 +16,7 @@ from reception.errors import Broken
 from reception.org import schemas
 from reception.org import service as org
 from reception.org.models import ApiToken, Leader, Unit, User, Venue
-from reception.web.signin import hash_password
+from reception.org.signin import hash_password
 
 DISTRICT = "蓟州区"
 TOWNSHIPS = [

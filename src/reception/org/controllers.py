@@ -13,9 +13,8 @@ from reception.base import Role, UnitKind
 from reception.context import Ctx
 from reception.db import DB
 from reception.errors import Broken
-from reception.org import schemas, service
+from reception.org import schemas, service, signin
 from reception.responses import Limit, Offset, Page, read_as
-from reception.web import signin
 
 AnyRequest = Request[Principal, Any, Any]
 admin_only = [require("admin")]

@@ -16,8 +16,7 @@ from reception.base import ROLE_LABELS
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import Broken, DomainError
-from reception.org import schemas, service
-from reception.web import signin
+from reception.org import schemas, service, signin
 from reception.web.render import FormErrors, page, read_form, refused, see_other, to_body, values_of
 
 AnyRequest = Request[Principal, Any, Any]

@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-from typing import Any, cast
+from typing import Any, Protocol, cast
 from urllib.parse import quote, urlencode
 
 from litestar import Request, Response, Router
@@ -32,7 +32,6 @@ from reception import messages
 from reception.context import Context
 from reception.db import SQLITE_WRITE
 from reception.errors import DomainError
-from reception.web import signin
 from reception.web.render import FormErrors
 
 log = logging.getLogger("reception.web")
@@ -46,6 +45,17 @@ BEFORE_NEW_PASSWORD = ("/password", "/logout")
 
 # Where the request carries its session's flash to the page.
 FLASH = "reception.flash"
+# The console session's cookie (its value: 256 random bits; only a hash is stored).
+COOKIE = "reception_session"
+
+
+class Sessions(Protocol):
+    """What the console's shell needs of sign-in (reception.org.signin, handed in by the app:
+    the shell imports nothing of the org)."""
+
+    async def resolve(self, *, session: AsyncSession, ctx: Context, token: str) -> Any: ...
+
+    async def record_seen(self, *, session: AsyncSession, write: Any) -> None: ...
 
 
 def is_console(path: str) -> bool:
@@ -66,10 +76,15 @@ class PasswordChangeRequired(PermissionDeniedException):
 
 
 class ConsoleAuthMiddleware(AbstractAuthenticationMiddleware):
+    def __init__(self, app: ASGIApp, sessions: Sessions, **kwargs: Any) -> None:
+        super().__init__(app, **kwargs)
+        self.sessions = sessions
+
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
-        token = connection.cookies.get(signin.COOKIE, "")
+        signin = self.sessions
+        token = connection.cookies.get(COOKIE, "")
         if not token:
             raise SignInRequired()
         maker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
@@ -278,13 +293,16 @@ def html_errors(api_handlers: dict[Any, Any]) -> dict[Any, Any]:
     return {kind: choose(fallback) for kind, fallback in api_handlers.items()}
 
 
-def console_router(handlers: list[Any], public: list[Any]) -> list[Router]:
-    """The signed-in pages (the session middleware in front) and the public ones (sign-in)."""
+def console_router(handlers: list[Any], public: list[Any], sessions: Sessions) -> list[Router]:
+    """The signed-in pages (the session middleware in front, resolving cookies through
+    `sessions`) and the public ones (sign-in)."""
     return [
         Router(
             path="/",
             route_handlers=handlers,
-            middleware=[DefineMiddleware(ConsoleAuthMiddleware, exclude_http_methods=[])],
+            middleware=[
+                DefineMiddleware(ConsoleAuthMiddleware, sessions=sessions, exclude_http_methods=[])
+            ],
             exception_handlers=CONSOLE_HANDLERS,
             include_in_schema=False,
         ),

@@ -23,7 +23,9 @@ from litestar.datastructures import FormMultiDict
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 from litestar.template import TemplateConfig
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col
 
 from reception import sandbox
 from reception.auth import Principal
@@ -32,7 +34,7 @@ from reception.boundary import CONTROL_MESSAGE, has_control
 from reception.context import Context
 from reception.errors import DomainError
 from reception.messages import body_allowed, translate
-from reception.web import signin
+from reception.web.models import ConsoleSession
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = "/static"
@@ -193,8 +195,12 @@ async def see_other(
 ) -> Redirect:
     """After a successful form: go to the page that shows the result (PRG), with a line
     saying what was done — kept in the console session (a flash), not in the URL."""
-    if notice:
-        await signin.set_flash(session=db, principal=request.user, text=notice)
+    if notice and request.user.session_id is not None:
+        await db.execute(
+            update(ConsoleSession)
+            .where(col(ConsoleSession.id) == request.user.session_id)
+            .values(flash=notice[:500])
+        )
     return Redirect(url, status_code=303)
 
 

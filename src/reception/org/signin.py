@@ -22,13 +22,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.audit import service as audit
-from reception.auth import Principal, principal_of
+from reception.auth import Principal
 from reception.context import Context
 from reception.errors import InvalidInput, NotFound
 from reception.org.models import User
+from reception.org.principals import principal_of
 from reception.web.models import ConsoleSession
 
-COOKIE = "reception_session"
 # Failures before the first lock; each further failure doubles it, up to an hour.
 LOCK_AFTER = 5
 LOCK_MAX = timedelta(hours=1)
@@ -354,14 +354,3 @@ async def record_seen(*, session: AsyncSession, write: Seen) -> None:
             )
     if values:
         await session.execute(update(ConsoleSession).where(*where).values(**values))
-
-
-async def set_flash(*, session: AsyncSession, principal: Principal, text: str) -> None:
-    """The line the next page of this console session shows (in the change's transaction)."""
-    if principal.session_id is None:
-        return
-    await session.execute(
-        update(ConsoleSession)
-        .where(col(ConsoleSession.id) == principal.session_id)
-        .values(flash=text[:500])
-    )

@@ -1,4 +1,4 @@
-"""The console's own pages: sign in, sign out, change password, and the home page (each role
+"""Signing in to the console (reception.org.signin behind them): sign in, sign out, change password, and the home page (each role
 starts where its work is)."""
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from reception.auth import Principal
 from reception.context import Ctx
 from reception.db import DB
 from reception.errors import DomainError
-from reception.web import signin
+from reception.org import signin
+from reception.web.console import COOKIE
 from reception.web.render import HOME, FormErrors, page, read_form, refused, see_other
 
 AnyRequest = Request[Principal, Any, Any]
@@ -30,7 +31,7 @@ def _safe_next(target: str) -> str:
 def _session_cookie(request: AnyRequest, value: str, *, clear: bool = False) -> Cookie:
     settings = request.app.state.settings
     return Cookie(
-        key=signin.COOKIE,
+        key=COOKIE,
         value=value,
         path="/",
         httponly=True,
