@@ -269,11 +269,15 @@ async def test_a_notice_is_issued_and_downloaded_from_the_case_page(
     cid = await register(client, world, received_on="2026-11-25", on="2026-11-25")
     await step(client, world, cid, action="accept")
     await browser.sign_in("clerk_a")
+    # The case page loads its 文书 section (htmx), which is also a page of its own.
     r = await browser.get(f"/cases/{cid}")
+    assert f'hx-get="/cases/{cid}/documents"' in r.text
+    r = await browser.get(f"/cases/{cid}/documents", headers={"hx-request": "true"})
     assert "出具文书" in r.text and 'value="accept_notice"' in r.text
     r = await browser.post(f"/cases/{cid}/documents", {"kind": "accept_notice"})
     assert r.status_code == 303, r.text[:800]
-    r = await browser.get(r.headers["location"])
+    assert "已出具" in (await browser.get(r.headers["location"])).text
+    r = await browser.get(f"/cases/{cid}/documents")
     link = re.search(r'href="(/documents/\d+/file\.docx)"', r.text)
     assert link and "受理告知书" in r.text
     r = await browser.get(link.group(1))

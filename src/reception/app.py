@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from types import SimpleNamespace
 from collections.abc import AsyncGenerator
+from types import SimpleNamespace
 from typing import Any
 
 from litestar import Litestar, MediaType, Request, Router, get
@@ -29,6 +29,7 @@ from reception.cases.controllers import CaseController, CategoryController, Lead
 from reception.config import Settings, get_settings
 from reception.context import Clock, Context
 from reception.db import SQLITE_WRITE, create_engine, create_sessionmaker
+from reception.documents import pages as documents_pages
 from reception.documents.controllers import (
     CaseDocumentController,
     DocumentController,
@@ -106,6 +107,7 @@ CONSOLE_PAGES: list[Any] = [
     *leader_pages.PAGES,
     *rule_pages.PAGES,
     *cases_pages.PAGES,
+    *documents_pages.PAGES,
     *reports_pages.PAGES,
     *feeds_pages.PAGES,
     *org_pages.PAGES,

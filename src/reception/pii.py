@@ -9,17 +9,17 @@ table. Names stay plain: see README "Encryption at rest".
 
 The row id is part of the associated data, so a new row is inserted with its indexes (the
 unique indexes judge it there) and sealed right after its INSERT, in the same transaction.
+Each domain seals and opens its own rows (cases/petitioners.py, scheduling/sealed.py) through
+`seal` / `opened`, which refuse any column not listed in SEALED.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from reception.cases.models import CasePetitioner
 from reception.crypto import Keyring
 from reception.errors import Broken
-from reception.petitioner import Identity
-from reception.scheduling.models import Appointment
 
 ID_NUMBER, PHONE = "id_number", "phone"
 
@@ -68,74 +68,32 @@ def blind_phone(keys: Keyring, phone: str) -> str:
     return keys.blind(PHONE, phone)
 
 
-# ---------------------------------------------------------------- case petitioners
+# ---------------------------------------------------------------- sealing a row
 
 
-def new_petitioner(keys: Keyring, *, case_id: int, position: int, who: Identity) -> CasePetitioner:
-    """A row to insert (indexes set); seal it with `seal_petitioner` once it has its id."""
-    return CasePetitioner(
-        case_id=case_id,
-        position=position,
-        name=who.name,
-        id_number_index=blind_id_number(keys, who.id_number),
-        phone_index=blind_phone(keys, who.phone),
-    )
+def _sealed(table: str, column: str) -> None:
+    if SealedColumn(table, column) not in SEALED:
+        raise Broken(f"expected: {table}.{column} listed in pii.SEALED")
 
 
-def seal_petitioner(keys: Keyring, row: CasePetitioner, who: Identity) -> None:
-    if row.id is None:
+def seal(keys: Keyring, row: Any, **values: str) -> None:
+    """Seal plain values into a flushed row's sealed columns (`column=plain`): the row's
+    table, the column and its id are the associated data, so the row must have its id."""
+    table, row_id = row.__tablename__, row.id
+    if row_id is None:
         raise Broken("expected: flush the row first: its id is in the associated data")
-    t = "case_petitioner"
-    row.id_number_sealed = keys.seal(
-        who.id_number, table=t, column="id_number_sealed", row_id=row.id
-    )
-    row.phone_sealed = keys.seal(who.phone, table=t, column="phone_sealed", row_id=row.id)
-    row.address_sealed = keys.seal(who.address, table=t, column="address_sealed", row_id=row.id)
+    for column, plain in values.items():
+        _sealed(table, column)
+        setattr(row, column, keys.seal(plain, table=table, column=column, row_id=row_id))
 
 
-def petitioner(keys: Keyring, row: CasePetitioner) -> Identity:
-    if row.id is None:
-        raise Broken("expected: row.id is not None")
-    t = "case_petitioner"
-    return Identity(
-        name=row.name,
-        id_number=keys.open(
-            row.id_number_sealed, table=t, column="id_number_sealed", row_id=row.id
-        ),
-        phone=keys.open(row.phone_sealed, table=t, column="phone_sealed", row_id=row.id),
-        address=keys.open(row.address_sealed, table=t, column="address_sealed", row_id=row.id),
-    )
-
-
-# ---------------------------------------------------------------- appointments
-
-
-def seal_appointment(keys: Keyring, row: Appointment, who: Identity) -> None:
-    if row.id is None:
-        raise Broken("expected: flush the row first: its id is in the associated data")
-    t = "appointment"
-    row.petitioner_id_number_sealed = keys.seal(
-        who.id_number, table=t, column="petitioner_id_number_sealed", row_id=row.id
-    )
-    row.petitioner_phone_sealed = keys.seal(
-        who.phone, table=t, column="petitioner_phone_sealed", row_id=row.id
-    )
-
-
-def appointment(keys: Keyring, row: Appointment) -> Identity:
-    if row.id is None:
-        raise Broken("expected: row.id is not None")
-    t = "appointment"
-    return Identity(
-        address="",
-        name=row.petitioner_name,
-        id_number=keys.open(
-            row.petitioner_id_number_sealed,
-            table=t,
-            column="petitioner_id_number_sealed",
-            row_id=row.id,
-        ),
-        phone=keys.open(
-            row.petitioner_phone_sealed, table=t, column="petitioner_phone_sealed", row_id=row.id
-        ),
-    )
+def opened(keys: Keyring, row: Any, *columns: str) -> list[str]:
+    """The plain values of a row's sealed columns, in the order asked."""
+    table, row_id = row.__tablename__, row.id
+    if row_id is None:
+        raise Broken("expected: a row read from the database (with its id)")
+    out = []
+    for column in columns:
+        _sealed(table, column)
+        out.append(keys.open(getattr(row, column), table=table, column=column, row_id=row_id))
+    return out

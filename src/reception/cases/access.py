@@ -46,9 +46,28 @@ def case_scope(principal: Principal) -> ColumnElement[bool]:
     return false()
 
 
+def writes(principal: Principal | None) -> bool:
+    """Whether a caller handles cases (registers, moves them on, issues their notices): the
+    clerks (within their scope) and admins; the command line."""
+    return principal is None or principal.role in WRITERS
+
+
+def resolves(principal: Principal | None, owner_leader_id: int | None) -> bool:
+    """Whether a caller records a case's 化解: those who handle it, or the leader who owns it
+    now."""
+    owner = (
+        principal is not None
+        and principal.role == "leader"
+        and owner_leader_id is not None
+        and principal.leader_id == owner_leader_id
+    )
+    return owner or writes(principal)
+
+
 def may_write(principal: Principal | None) -> None:
-    if principal is not None and principal.role not in WRITERS:
-        raise Forbidden(f"{role_label(principal.role)}不能修改信访事项")
+    if not writes(principal):
+        role = role_label(principal.role) if principal else ""
+        raise Forbidden(f"{role}不能修改信访事项")
 
 
 async def unit_in_scope(

@@ -14,16 +14,12 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from reception.auth import Principal, require
-from reception.cases import query_code, registration, schemas, service, views, workflow
-from reception.cases.access import case_etag, get_case
+from reception.cases import delivery, query_code, registration, schemas, service, views, workflow
+from reception.cases.access import case_etag, get_case, resolves, writes
 from reception.cases.ownership import assign_owner
 from reception.cases.timeline import timeline
 from reception.context import Context, Ctx
 from reception.db import DB
-from reception.documents import files
-from reception.documents import kinds as document_kinds
-from reception.documents import service as documents
-from reception.documents.schemas import DocumentIssue
 from reception.errors import DomainError
 from reception.org import service as org
 from reception.spreadsheet import csv_bytes
@@ -69,7 +65,7 @@ ACTION_INPUTS: dict[str, tuple[Input, ...]] = {
             "导入的法定程序",
             "select",
             required=True,
-            options=tuple(document_kinds.PROCEDURE_LABELS.items()),
+            options=tuple(workflow.PROCEDURE_LABELS.items()),
         ),
         Input("reason", "说明"),
         ON,
@@ -96,7 +92,7 @@ ACTION_INPUTS: dict[str, tuple[Input, ...]] = {
             "送达方式",
             "select",
             required=True,
-            options=tuple(document_kinds.METHOD_LABELS.items()),
+            options=tuple(delivery.METHOD_LABELS.items()),
         ),
         Input("delivered_on", "送达日期", "date", required=True),
     ),
@@ -513,14 +509,8 @@ async def _case_page(
         candidates = []
     events = [views.event_out(e, ctx.tz) for e in await timeline(session=db, case_id=case_id)]
     owners = await views.owners(session=db, case_id=case_id)
-    docs = await documents.documents_of(session=db, principal=request.user, case_id=case_id)
     user = request.user
-    writer = user.role in ("clerk", "admin")
-    owner_now = (
-        detail.owner is not None
-        and user.role == "leader"
-        and (detail.owner.leader_id == user.leader_id)
-    )
+    writer = writes(user)
     return page(
         request,
         "cases/case.html",
@@ -530,11 +520,9 @@ async def _case_page(
         etag=case_etag(case),
         events=events,
         owners=owners,
-        documents=[(d, delivery) for d, delivery, _ in docs],
-        superseded={d.supersedes_id for d, _, _ in docs if d.supersedes_id},
         candidates=candidates,
         may_act=writer,
-        may_resolve=writer or owner_now,
+        may_resolve=resolves(user, detail.owner.leader_id if detail.owner else None),
         actions=[
             (a, workflow.ACTION_LABELS[a], ACTION_INPUTS.get(a, (ON,)))
             for a in detail.allowed_actions
@@ -542,20 +530,7 @@ async def _case_page(
         if writer
         else [],
         event_labels=EVENT_LABELS,
-        methods=document_kinds.METHOD_LABELS,
-        notice_options=[("", "—")]
-        + [
-            (k.code, k.title)
-            for k in document_kinds.KINDS.values()
-            if writer and (not k.stages or detail.stage in k.stages)
-        ],
-        notice_kinds=[
-            (k.code, k.title, [(f, document_kinds.FIELD_LABELS.get(f, f)) for f in k.required])
-            for k in document_kinds.KINDS.values()
-            if not k.stages or detail.stage in k.stages
-        ]
-        if writer
-        else [],
+        methods=delivery.METHOD_LABELS,
         errors=errors or {},
         open_form=open_form,
         code=_code_for(ctx, case, detail.masked),
@@ -679,41 +654,7 @@ async def confirm_repeat(
     )  # fmt: skip
 
 
-@post("/cases/{case_id:int}/documents", guards=CLERKS, status_code=200)
-async def issue_notice(
-    db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
-) -> Response[Any]:
-    fields = ("kind", "on", "facts", "basis", "decision", "redirect_to", "transferred_to", "note")
-    try:
-        form = await read_form(request)
-        data = to_body(DocumentIssue, {k: form.get(k, "") for k in fields})
-        doc = await documents.issue(
-            session=db, ctx=ctx, actor=request.user, case_id=case_id, data=data
-        )
-    except (DomainError, FormErrors) as exc:
-        return await _failed(request, db, ctx, case_id, exc, "document")
-    return await see_other(
-        request, db, f"/cases/{case_id}", notice=f"已出具{doc.title} {doc.number}"
-    )
-
-
-@get("/documents/{document_id:int}/file.docx")
-async def document_docx(
-    db: DB, ctx: Ctx, request: AnyRequest, document_id: FromPath[int]
-) -> Response[bytes]:
-    return await files.docx_response(db, ctx, request.user, document_id)
-
-
-@get("/documents/{document_id:int}/file.pdf")
-async def document_pdf(
-    db: DB, ctx: Ctx, request: AnyRequest, document_id: FromPath[int]
-) -> Response[bytes]:
-    return await files.pdf_response(db, ctx, request.user, document_id)
-
-
 PAGES = [
-    document_docx,
-    document_pdf,
     worklist,
     export_csv,
     new_case,
@@ -725,5 +666,4 @@ PAGES = [
     resolution,
     evaluation,
     confirm_repeat,
-    issue_notice,
 ]

@@ -21,6 +21,7 @@ from reception.cases import query_code, schemas, workflow
 from reception.cases.access import case_scope, for_change, may_write, unit_in_scope
 from reception.cases.clocks import start_clock
 from reception.cases.models import CaseCategory, CaseCounter, CasePetitioner, PetitionCase
+from reception.cases.petitioners import new_petitioner, petitioner, seal_petitioner
 from reception.cases.timeline import effective_date, facts, record_event
 from reception.context import Context
 from reception.crypto import Keyring
@@ -290,11 +291,11 @@ async def register(
     rows = []
     for i, (given, who) in enumerate(zip(data.petitioners, people, strict=True)):
         who = replace(who, address=given.address.strip())
-        rows.append((pii.new_petitioner(ctx.keys, case_id=case.id, position=i, who=who), who))
+        rows.append((new_petitioner(ctx.keys, case_id=case.id, position=i, who=who), who))
     session.add_all([row for row, _ in rows])
     await session.flush()
     for row, who in rows:
-        pii.seal_petitioner(ctx.keys, row, who)
+        seal_petitioner(ctx.keys, row, who)
     # Art. 23: 15 days from receiving the matter (收到之日), not from the day it was entered:
     # a paper record entered late (补录) may be overdue the moment it is registered.
     code = await query_code.issue(session=session, ctx=ctx, case=case)
@@ -343,7 +344,7 @@ async def update_case(
             actor,
             changes["repeat_of"],
             case.id,
-            [pii.petitioner(ctx.keys, p) for p in mine],
+            [petitioner(ctx.keys, p) for p in mine],
         )
         case.first_time = changes["repeat_of"] is None
     for name, value in changes.items():

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reception.auth import Principal
 from reception.cases import clocks, schemas, workflow
-from reception.cases.access import check_if_match, for_change, get_case, may_write
+from reception.cases.access import check_if_match, for_change, get_case, may_write, resolves
 from reception.cases.models import PetitionCase
 from reception.cases.ownership import current_owner
 from reception.cases.timeline import effective_date, facts, record_event
@@ -277,13 +277,7 @@ async def set_resolution(
     """化解 / 息诉罢访: by the office, or by the leader who owns the case now."""
     case = await get_case(session=session, case_id=case_id, principal=actor, for_update=True)
     owner = await current_owner(session, case_id)
-    is_owner = (
-        actor is not None
-        and actor.role == "leader"
-        and owner is not None
-        and owner.leader_id == actor.leader_id
-    )
-    if not is_owner:
+    if not resolves(actor, owner.leader_id if owner else None):
         may_write(actor)
     check_if_match(case, if_match)
     if case.stage == "registered":

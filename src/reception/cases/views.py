@@ -28,6 +28,7 @@ from reception.cases.models import (
     PetitionCase,
 )
 from reception.cases.ownership import ownership_history
+from reception.cases.petitioners import petitioner
 from reception.cases.service import allowed
 from reception.crypto import Keyring
 from reception.errors import Broken, InvalidInput
@@ -394,7 +395,7 @@ async def detail(
     unit = await session.get(Unit, case.unit_id)
     whole = shows_whole(principal, unit_path=unit.path if unit else None)
     people = [
-        pii.petitioner(keys, p)
+        petitioner(keys, p)
         for p in await session.scalars(
             select(CasePetitioner)
             .where(CasePetitioner.case_id == case.id)

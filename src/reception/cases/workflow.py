@@ -15,6 +15,13 @@ from typing import Any
 from reception.expr import all_of, any_of, is_false, is_true, member, missing, present
 from reception.workdays import Computed, WorkCalendar
 
+# 导入法定程序: where a matter goes instead (the `divert` step).
+PROCEDURE_LABELS = {
+    "litigation": "提起诉讼",
+    "arbitration": "申请仲裁",
+    "reconsideration": "申请行政复议",
+}
+
 STAGE_LABELS = {
     "registered": "登记",
     "accepted": "受理",

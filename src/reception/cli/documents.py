@@ -95,8 +95,8 @@ def documents_issue(
 @click.argument("case")
 def documents_list(case: str) -> None:
     """The documents of CASE (id or reference), with their delivery."""
+    from reception.cases.delivery import METHOD_LABELS
     from reception.documents import service as docs
-    from reception.documents.kinds import METHOD_LABELS
 
     async def work(session: AsyncSession, ctx: Context) -> list[Any]:
         case_id = await _case_id(session, case)

@@ -18,6 +18,7 @@ from reception.cases import registration, service
 from reception.cases import schemas as cs
 from reception.cases.models import PetitionCase
 from reception.cases.ownership import assign_owner, current_owner
+from reception.cases.petitioners import petitioner
 from reception.context import Context
 from reception.demo.schedule import PETITIONER_GIVEN, PETITIONER_SURNAMES, fake_id_number
 from reception.documents import schemas as ds
@@ -468,7 +469,6 @@ async def measured(session: AsyncSession, ctx: Context) -> dict[str, Any]:
 async def portal_example(session: AsyncSession, ctx: Context) -> tuple[str, str, str] | None:
     """A demo case to try the petitioner's page with: the latest delivered reply still in its
     rating window — (reference, query code as printed, the last 4 of the phone)."""
-    from reception import pii
     from reception.cases import query_code
     from reception.cases.models import CasePetitioner
 
@@ -493,6 +493,6 @@ async def portal_example(session: AsyncSession, ctx: Context) -> tuple[str, str,
             return (
                 case.reference,
                 query_code.shown(code),
-                pii.petitioner(ctx.keys, person).phone[-4:],
+                petitioner(ctx.keys, person).phone[-4:],
             )
     return None

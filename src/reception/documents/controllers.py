@@ -12,11 +12,12 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 from sqlmodel import select
 
 from reception.auth import Principal, require
+from reception.cases.delivery import METHOD_LABELS
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.documents import schemas, service
 from reception.documents.files import DOCX, docx_response, pdf_response
-from reception.documents.kinds import KINDS, METHOD_LABELS
+from reception.documents.kinds import KINDS
 from reception.documents.models import CaseDocument, Delivery
 from reception.errors import Broken, InvalidInput
 from reception.responses import attachment

@@ -90,20 +90,6 @@ KINDS: dict[str, Kind] = {
     )
 }
 
-METHOD_LABELS = {
-    "direct": "直接送达",
-    "mail": "邮寄送达",
-    "electronic": "电子送达",
-    "left": "留置送达",
-    "public": "公告送达",
-}
-# How a method may be written on a case by hand (older records): the same methods.
-METHOD_ALIASES = {"当面送达": "direct", "网上答复": "electronic"}
-PROCEDURE_LABELS = {
-    "litigation": "提起诉讼",
-    "arbitration": "申请仲裁",
-    "reconsideration": "申请行政复议",
-}
 FIELD_LABELS = {
     "redirect_to": "可以向哪里反映(告知去向)",
     "transferred_to": "转送(交办)的机关",
@@ -111,14 +97,6 @@ FIELD_LABELS = {
     "basis": "处理依据",
     "decision": "处理意见",
 }
-
-
-def method_of(label: str) -> str | None:
-    """The method code of a delivery written on a case (a code, its label or an alias)."""
-    if label in METHOD_LABELS:
-        return label
-    by_label = {v: k for k, v in METHOD_LABELS.items()}
-    return by_label.get(label) or METHOD_ALIASES.get(label)
 
 
 def number(prefix: str, kind: Kind, year: int, seq: int) -> str:

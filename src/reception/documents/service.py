@@ -20,7 +20,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from reception import pii
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.cases import query_code, workflow
@@ -28,16 +27,17 @@ from reception.cases import schemas as case_schemas
 from reception.cases import service as cases
 from reception.cases.access import for_change, get_case, may_write
 from reception.cases.clocks import latest, restart_window
+from reception.cases.delivery import METHOD_LABELS
 from reception.cases.models import CaseClock, CasePetitioner, ClockExtension, PetitionCase
+from reception.cases.petitioners import petitioner
 from reception.cases.timeline import effective_date, record_event
+from reception.cases.workflow import PROCEDURE_LABELS
 from reception.context import Context
 from reception.crypto import Undecryptable
 from reception.documents import defaults, rendering
 from reception.documents.kinds import (
     FIELD_LABELS,
     KINDS,
-    METHOD_LABELS,
-    PROCEDURE_LABELS,
     Kind,
     chinese_date,
     number,
@@ -177,7 +177,7 @@ async def context_for(
     if case.id is None:
         raise Broken("expected: case.id is not None")
     unit = await session.get(Unit, case.unit_id)
-    people = [pii.petitioner(ctx.keys, p) for p in await _petitioners(session, case.id)]
+    people = [petitioner(ctx.keys, p) for p in await _petitioners(session, case.id)]
     out: dict[str, Any] = {
         "office_name": ctx.settings.office_name,
         "title": kind.title,

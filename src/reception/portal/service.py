@@ -27,12 +27,12 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
-from reception import pii
 from reception.audit import service as audit
 from reception.base import ID_MAX
 from reception.cases import query_code, workflow
 from reception.cases.clocks import clocks_of
 from reception.cases.models import CaseEvaluation, CasePetitioner, PetitionCase
+from reception.cases.petitioners import petitioner
 from reception.cases.timeline import record_event
 from reception.context import Context
 from reception.documents.kinds import KINDS
@@ -144,7 +144,7 @@ async def lookup(
     )
     petitioners = (
         [
-            pii.petitioner(ctx.keys, p)
+            petitioner(ctx.keys, p)
             for p in await session.scalars(
                 select(CasePetitioner).where(col(CasePetitioner.case_id) == case.id)
             )

@@ -13,9 +13,10 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from reception.cases import workflow
+from reception.cases.delivery import METHOD_ALIASES, METHOD_LABELS
 from reception.cases.models import CaseClock, CaseOwnership, CasePetitioner, PetitionCase
 from reception.cases.timeline import stages_as_of
-from reception.documents.kinds import KINDS, METHOD_ALIASES, METHOD_LABELS
+from reception.documents.kinds import KINDS
 from reception.expr import where
 from reception.org.models import Leader, Unit
 from reception.privacy import mask_name

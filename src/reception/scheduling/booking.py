@@ -27,7 +27,7 @@ from reception.db import now_of
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import checked
 from reception.privacy import mask_id_number, mask_name, mask_phone
-from reception.scheduling import rules, schemas
+from reception.scheduling import rules, schemas, sealed
 from reception.scheduling.access import get_appointment, get_session_for_write
 from reception.scheduling.models import Appointment, ReceptionSession, SessionSlot
 from reception.scheduling.rules import APPOINTMENT_LABELS, STATUS_LABELS
@@ -305,7 +305,7 @@ async def book(
     await _flush_once_per_petitioner(session, appointment)
     if appointment.id is None:
         raise Broken("expected: appointment.id is not None")
-    pii.seal_appointment(ctx.keys, appointment, who)
+    sealed.seal_appointment(ctx.keys, appointment, who)
     await idempotency.complete(
         session=session, row=row, resource_type="appointment", resource_id=appointment.id
     )
@@ -321,7 +321,7 @@ async def book(
 
 def appointment_snapshot(a: Appointment, keys: Keyring) -> dict[str, Any]:
     """Audit view of an appointment: personal data masked even here."""
-    who = pii.appointment(keys, a)
+    who = sealed.appointment(keys, a)
     data = audit.snapshot(a) or {}
     data["petitioner_name"] = mask_name(a.petitioner_name)
     data["petitioner_phone"] = mask_phone(who.phone)

@@ -9,14 +9,13 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
-from reception import pii
 from reception.auth import Principal
 from reception.crypto import Keyring
 from reception.errors import Broken
 from reception.org.models import Leader, Venue
 from reception.privacy import mask_id_number, mask_name, mask_phone, shows_whole
 from reception.responses import read_as
-from reception.scheduling import schemas
+from reception.scheduling import schemas, sealed
 from reception.scheduling.models import Appointment, ReceptionRule, ReceptionSession, SessionSlot
 
 
@@ -159,7 +158,7 @@ def appointment_read(
     a = appointment
     if a.id is None:
         raise Broken("expected: a.id is not None")
-    who = pii.appointment(keys, a)
+    who = sealed.appointment(keys, a)
     return schemas.AppointmentRead(
         id=a.id,
         session_id=a.session_id,
