@@ -24,7 +24,7 @@ from reception.audit.controllers import AuditController
 from reception.boundary import boundary_middleware
 from reception.campaigns.controllers import CampaignController
 from reception.cases import pages as cases_pages
-from reception.cases.clocks import apply_calendar_year
+from reception.cases.clocks import apply_calendar_year, running_dues
 from reception.cases.controllers import CaseController, CategoryController, LeaderCasesController
 from reception.config import Settings, get_settings
 from reception.context import Clock, Context
@@ -65,6 +65,7 @@ from reception.scheduling.controllers import (
     SessionCasesController,
     SessionController,
 )
+from reception.scheduling.service import scheduled_between
 from reception.web import console
 from reception.web.render import template_config
 from reception.workcal import pages as workcal_pages
@@ -143,6 +144,14 @@ def provide_apply_year() -> Any:
     return apply_calendar_year
 
 
+# What the calendar import's preview reads of cases and sessions (workcal imports neither).
+YEAR_EFFECTS = SimpleNamespace(clock_dues=running_dues, scheduled_sessions=scheduled_between)
+
+
+def provide_year_effects() -> Any:
+    return YEAR_EFFECTS
+
+
 @get("/health", tags=["health"], media_type=MediaType.JSON, cache_control=None)
 async def health(state: State) -> dict[str, str]:
     try:
@@ -209,6 +218,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             "db": Provide(provide_db),
             "ctx": Provide(provide_ctx, sync_to_thread=False),
             "apply_year": Provide(provide_apply_year, sync_to_thread=False),
+            "year_effects": Provide(provide_year_effects, sync_to_thread=False),
         },
         exception_handlers=console.html_errors(exception_handlers),
         template_config=template_config(),

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from litestar.di import NamedDependency
-from sqlalchemy import DateTime, event, inspect, make_url
+from sqlalchemy import DateTime, event, inspect, make_url, select
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,7 +22,7 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 from reception.config import Settings
-from reception.errors import Broken
+from reception.errors import Broken, Conflict, NotFound
 
 # Named constraints let SQLite batch migrations drop them, and keep names equal on both databases.
 SQLModel.metadata.naming_convention = {
@@ -202,11 +204,58 @@ def migrate(database_url: str, action: str = "upgrade", revision: str = "head") 
         raise ValueError(f"unknown migration action {action!r}")
 
 
+async def flush_refused(
+    session: AsyncSession, *rows: Any, then: Callable[[], Awaitable[None]] | None = None
+) -> IntegrityError | None:
+    """Add `rows` (and do `then`) and flush in a savepoint. When the database refuses it — a
+    unique, check, exclusion or foreign-key constraint: a concurrent twin, a clash — the
+    refusal is returned and only the savepoint is rolled back; the transaction goes on."""
+    try:
+        async with session.begin_nested():
+            session.add_all(rows)
+            await session.flush()
+            if then is not None:
+                await then()
+    except IntegrityError as exc:
+        return exc
+    return None
+
+
+async def flush_or_conflict(session: AsyncSession, message: str, *rows: Any, **extra: Any) -> None:
+    """`flush_refused`, the refusal answered as a 409 with `message` (Chinese, for a person)."""
+    refused = await flush_refused(session, *rows)
+    if refused is not None:
+        raise Conflict(message, **extra) from refused
+
+
+async def get_in_scope(
+    session: AsyncSession,
+    model: Any,
+    row_id: int,
+    scope: Any,
+    *,
+    missing: str,
+    for_update: bool = False,
+) -> Any:
+    """One row by id if the caller's `scope` (a WHERE clause, or None for the command line)
+    lets him see it; else NotFound with `missing` — the same answer as for no row at all, so
+    existence outside one's scope does not leak. `for_update` locks the row."""
+    query = select(model).where(model.id == row_id)
+    if scope is not None:
+        query = query.where(scope)
+    if for_update:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    row = await session.scalar(query)
+    if row is None:
+        raise NotFound(missing)
+    return row
+
+
 async def paginate(
     session: AsyncSession, query: Any, *order_by: Any, limit: int, offset: int
 ) -> tuple[list[Any], int]:
     """One page of a list query, and the total number of rows it matches."""
-    from sqlalchemy import func, select
+    from sqlalchemy import func
 
     total = await session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = await session.scalars(query.order_by(*order_by).limit(limit).offset(offset))

@@ -12,11 +12,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import UniqueConstraint
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import Field, SQLModel, select
 
-from reception.db import stamped
+from reception.db import flush_refused, stamped
 from reception.errors import InvalidInput
 
 MAX_KEY_LENGTH = 100
@@ -59,15 +58,10 @@ async def claim(
         )
     request_hash = fingerprint(payload)
     row = IdempotencyKey(user_id=user_id, key=key, scope=scope, request_hash=request_hash)
-    try:
-        # A savepoint: on PostgreSQL a concurrent twin makes this wait for the other
-        # transaction, then fail on the unique constraint, and we can still read its result.
-        async with session.begin_nested():
-            session.add(row)
-            await session.flush()
+    # On PostgreSQL a concurrent twin makes this wait for the other transaction, then fail on
+    # the unique constraint, and we can still read its result.
+    if await flush_refused(session, row) is None:
         return row, None
-    except IntegrityError:
-        pass
     existing = await session.scalar(
         select(IdempotencyKey).where(IdempotencyKey.user_id == user_id, IdempotencyKey.key == key)
     )

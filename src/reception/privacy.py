@@ -7,7 +7,7 @@ Names, phones, ID numbers and addresses never reach feeds, logs or audit rows; e
 from __future__ import annotations
 
 from reception.auth import Principal
-from reception.org.access import in_subtree
+from reception.org.access import reaches
 
 
 def shows_whole(
@@ -32,7 +32,7 @@ def shows_whole(
     if leader_id is not None and principal.role == "secretary":
         return leader_id in principal.leader_ids
     if unit_path is not None and principal.role == "clerk":
-        return bool(in_subtree(unit_path, principal.unit_path))
+        return reaches(principal, unit_path)
     return False
 
 

@@ -9,7 +9,9 @@ from litestar import Controller, Request, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from reception.auth import Principal, require
+from reception.base import MIN_DAY
 from reception.campaigns import schemas, service
+from reception.cases.workflow import as_of_day
 from reception.context import Ctx
 from reception.db import DB
 from reception.errors import Broken
@@ -36,7 +38,9 @@ class CampaignController(Controller):
     async def list_campaigns(
         self, db: DB, ctx: Ctx, as_of: FromQuery[date | None] = None
     ) -> list[schemas.CampaignProgress]:
-        return await service.all_progress(session=db, as_of=as_of or ctx.today())
+        return await service.all_progress(
+            session=db, as_of=as_of_day(MIN_DAY, None, as_of, ctx.today())
+        )
 
     @get("/{campaign_id:int}", guards=[require("clerk", "reviewer")])
     async def progress(
@@ -44,7 +48,9 @@ class CampaignController(Controller):
     ) -> schemas.CampaignProgress:
         """Resolved ÷ total as of a date, against the target in force."""
         return await service.campaign_progress(
-            session=db, campaign_id=campaign_id, as_of=as_of or ctx.today()
+            session=db,
+            campaign_id=campaign_id,
+            as_of=as_of_day(MIN_DAY, None, as_of, ctx.today()),
         )
 
     @post("/{campaign_id:int}/cases", guards=[require("clerk")], status_code=200)

@@ -15,9 +15,10 @@ from sqlmodel import col, select
 from reception.auth import Principal
 from reception.base import role_label
 from reception.cases.models import CaseOwnership, PetitionCase
-from reception.errors import Forbidden, InvalidInput, NotFound
+from reception.db import get_in_scope
+from reception.errors import Forbidden, InvalidInput
 from reception.etags import etag, require_match
-from reception.org.access import READ_ALL, subtree_ids, unit_in_reach
+from reception.org.access import READ_ALL, reach_clause, unit_in_reach
 from reception.org.models import Unit
 
 WRITERS = ("admin", "clerk")
@@ -37,8 +38,8 @@ def case_scope(principal: Principal) -> ColumnElement[bool]:
     """The cases a caller may read, as a WHERE clause over `petition_case`."""
     if principal.role in READ_ALL:
         return true()
-    if principal.role == "clerk" and principal.unit_path:
-        return col(PetitionCase.unit_id).in_(subtree_ids(principal.unit_path))
+    if principal.role == "clerk":
+        return reach_clause(principal, col(PetitionCase.unit_id))
     if principal.role == "leader" and principal.leader_id:
         return _owned_now_by([principal.leader_id])
     if principal.role == "secretary":
@@ -85,14 +86,14 @@ async def unit_in_scope(
 async def get_case(
     *, session: AsyncSession, case_id: int, principal: Principal | None, for_update: bool = False
 ) -> PetitionCase:
-    query = select(PetitionCase).where(PetitionCase.id == case_id)
-    if principal is not None:
-        query = query.where(case_scope(principal))
-    if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    case = await session.scalar(query)
-    if case is None:
-        raise NotFound(f"信访事项 {case_id} 不存在")
+    case: PetitionCase = await get_in_scope(
+        session,
+        PetitionCase,
+        case_id,
+        case_scope(principal) if principal else None,
+        missing=f"信访事项 {case_id} 不存在",
+        for_update=for_update,
+    )
     return case
 
 

@@ -32,6 +32,12 @@ async def _calendar_for(session: AsyncSession, start: date) -> WorkCalendar:
     )
 
 
+async def due_from(session: AsyncSession, kind: str, started_on: date) -> date:
+    """When a clock of `kind` started on a day falls due, by its rule (without starting it)."""
+    calendar = await _calendar_for(session, started_on)
+    return workflow.due_date(calendar, kind, started_on).value
+
+
 async def start_clock(
     session: AsyncSession, case: PetitionCase, kind: str, started_on: date, *, round_: int = 1
 ) -> CaseClock:
@@ -346,3 +352,14 @@ async def restart_window(session: AsyncSession, case: PetitionCase, received_on:
     window.updated_at = now_of(session)
     await session.flush()
     await start_clock(session, case, "review_request", received_on, round_=window.round + 1)
+
+
+async def running_dues(session: AsyncSession) -> dict[int, date]:
+    """Every running clock's current due date, by clock id (the calendar import's preview:
+    which due dates a new schedule moves)."""
+    rows = await session.execute(
+        select(col(CaseClock.id), col(CaseClock.current_due)).where(
+            col(CaseClock.status) == "running"
+        )
+    )
+    return {int(clock_id or 0): due for clock_id, due in rows.all()}

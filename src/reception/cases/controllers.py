@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from reception.auth import Principal, require
-from reception.cases import query_code, registration, schemas, service, views
+from reception.cases import query_code, registration, schemas, service, views, workflow
 from reception.cases.access import case_etag, get_case
 from reception.cases.models import PetitionCase
 from reception.cases.ownership import assign_owner
@@ -93,8 +93,8 @@ class CaseController(Controller):
         due_before: FromQuery[date | None] = None,
         owner_leader_id: FromQuery[int | None] = None,
         unit_id: Annotated[int | None, QueryParameter(description="This unit and below")] = None,
-        stage: FromQuery[schemas.Stage | None] = None,
-        channel: FromQuery[schemas.Channel | None] = None,
+        stage: FromQuery[workflow.Stage | None] = None,
+        channel: FromQuery[workflow.Channel | None] = None,
         category: FromQuery[str | None] = None,
         first_time: FromQuery[bool | None] = None,
         q: Annotated[

@@ -3,6 +3,12 @@ knows, their labels, and reading a method written by hand. Pure."""
 
 from __future__ import annotations
 
+from typing import Literal, get_args
+
+# The methods of 送达 (the labels below are keyed by them).
+Method = Literal["direct", "mail", "electronic", "left", "public"]
+METHODS: tuple[str, ...] = get_args(Method)
+
 METHOD_LABELS = {
     "direct": "直接送达",
     "mail": "邮寄送达",

@@ -16,23 +16,9 @@ from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import sql_in
+from reception.cases.workflow import CHANNELS, RESOLUTIONS, SATISFACTION, SOURCES, STAGES
 from reception.db import UTCDateTime, stamped
 
-CHANNELS = ("letter", "visit", "online", "phone", "grid_proxy")
-STAGES = (
-    "registered",
-    "accepted",
-    "rejected",
-    "diverted",
-    "in_progress",
-    "replied",
-    "review",
-    "re_review",
-    "closed",
-)
-RESOLUTIONS = ("unresolved", "resolved", "ceased")
-SATISFACTION = ("satisfied", "basically_satisfied", "dissatisfied", "not_evaluated")
-SOURCES = ("own", "city", "national")
 CLOCK_KINDS = ("accept", "handle", "simple", "review_request", "review", "re_review", "objection")
 
 

@@ -3,7 +3,6 @@ unique index); every assignment is a history row with its start and end, never d
 
 from __future__ import annotations
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -14,6 +13,7 @@ from reception.cases.access import for_change, unit_in_scope
 from reception.cases.models import CaseOwnership
 from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
+from reception.db import flush_or_conflict
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.org.access import leader_scope
 from reception.org.models import Leader
@@ -80,13 +80,10 @@ async def assign_owner(
         assigned_by_user_id=actor.user_id if actor else None,
         assigned_by_name=actor_name(actor),
     )
-    try:
-        async with session.begin_nested():
-            session.add(ownership)
-            await session.flush()
-    except IntegrityError as exc:
-        # Two assignments at once: the partial unique index lets one through.
-        raise Conflict(f"信访事项 {case.id} 刚被他人指定了包案领导,请刷新后重试") from exc
+    # Two assignments at once: the partial unique index lets one through.
+    await flush_or_conflict(
+        session, f"信访事项 {case.id} 刚被他人指定了包案领导,请刷新后重试", ownership
+    )
     await record_event(
         session=session,
         case=case,

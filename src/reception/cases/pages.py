@@ -22,6 +22,7 @@ from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError
 from reception.org import service as org
+from reception.org.access import unit_in_reach
 from reception.spreadsheet import csv_bytes
 from reception.web.render import (
     FormErrors,
@@ -341,12 +342,7 @@ def _petitioners(form: Any) -> list[dict[str, str]]:
 
 async def _units(db: DB, principal: Principal) -> list[tuple[int, str]]:
     rows, _ = await org.list_units(session=db, limit=5000, offset=0, active=True)
-    reach = [
-        u
-        for u in rows
-        if principal.role != "clerk"
-        or (principal.unit_path and u.path.startswith(principal.unit_path))
-    ]
+    reach = [u for u in rows if unit_in_reach(principal, u)]
     low = min((u.path.count("/") for u in reach), default=0)
     # The org tree as the select shows it: each level indented under its parent.
     return [

@@ -9,7 +9,6 @@ from dataclasses import dataclass, replace
 from datetime import date
 
 from sqlalchemy import ColumnElement, and_, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -25,6 +24,7 @@ from reception.cases.petitioners import new_petitioner, petitioner, seal_petitio
 from reception.cases.timeline import effective_date, facts, record_event
 from reception.context import Context
 from reception.crypto import Keyring
+from reception.db import flush_refused
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import Identity, checked, normalised
 
@@ -39,13 +39,10 @@ async def ensure_default_categories(*, session: AsyncSession) -> None:
     missing = [c for c in workflow.DEFAULT_CATEGORIES if c not in present]
     if not missing:
         return
-    try:
-        async with session.begin_nested():
-            for code in missing:
-                session.add(CaseCategory(code=code, name=workflow.DEFAULT_CATEGORIES[code]))
-            await session.flush()
-    except IntegrityError:
-        pass  # seeded by a concurrent request
+    # Refused: seeded by a concurrent request meanwhile.
+    await flush_refused(
+        session, *(CaseCategory(code=c, name=workflow.DEFAULT_CATEGORIES[c]) for c in missing)
+    )
 
 
 async def list_categories(*, session: AsyncSession) -> list[CaseCategory]:
@@ -79,12 +76,7 @@ async def _category(session: AsyncSession, code: str) -> CaseCategory:
 
 async def _next_reference(session: AsyncSession, prefix: str, year: int) -> tuple[int, str]:
     """Allocate the year's next sequence: one UPDATE … RETURNING, serialised by the row lock."""
-    try:
-        async with session.begin_nested():
-            session.add(CaseCounter(year=year, last=0))
-            await session.flush()
-    except IntegrityError:
-        pass
+    await flush_refused(session, CaseCounter(year=year, last=0))  # refused: it exists
     seq = (
         await session.execute(
             update(CaseCounter)

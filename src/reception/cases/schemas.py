@@ -9,20 +9,14 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from reception.base import Id, Strict
+from reception.cases.workflow import (
+    Channel,
+    Procedure,
+    Resolution,
+    Satisfaction,
+    Source,
+)
 
-Channel = Literal["letter", "visit", "online", "phone", "grid_proxy"]
-Stage = Literal[
-    "registered",
-    "accepted",
-    "rejected",
-    "diverted",
-    "in_progress",
-    "replied",
-    "review",
-    "re_review",
-    "closed",
-]
-Source = Literal["own", "city", "national"]
 Text = Annotated[str, Meta(max_length=4000)]
 ShortText = Annotated[str, Meta(max_length=200)]
 
@@ -94,7 +88,7 @@ class Transition(Strict):
     # reject; extend; hearing
     reason: Annotated[str, Meta(max_length=1000)] = ""
     # divert
-    procedure: Literal["litigation", "arbitration", "reconsideration"] | None = None
+    procedure: Procedure | None = None
     # extend
     days: Annotated[int, Meta(ge=1, le=30)] | None = None
     approver: Annotated[str, Meta(max_length=50)] = ""
@@ -119,14 +113,14 @@ class OwnershipAssign(Strict):
 
 
 class ResolutionPut(Strict):
-    resolution: Literal["unresolved", "resolved", "ceased"]
+    resolution: Resolution
     on: date | None = None
     method: Annotated[str, Meta(max_length=500)] = ""
     evidence: ShortText = ""
 
 
 class EvaluationPut(Strict):
-    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied", "not_evaluated"]
+    satisfaction: Satisfaction
     on: date | None = None
 
 

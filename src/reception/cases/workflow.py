@@ -10,10 +10,37 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal, get_args
 
+from reception.errors import InvalidInput
 from reception.expr import all_of, any_of, is_false, is_true, member, missing, present
 from reception.workdays import Computed, WorkCalendar
+
+# The case's vocabulary, named once: the request bodies take these Literals, the tables'
+# CHECK constraints the tuples made of them, the labels below are keyed by them.
+Stage = Literal[
+    "registered",
+    "accepted",
+    "rejected",
+    "diverted",
+    "in_progress",
+    "replied",
+    "review",
+    "re_review",
+    "closed",
+]
+Channel = Literal["letter", "visit", "online", "phone", "grid_proxy"]
+Source = Literal["own", "city", "national"]
+Resolution = Literal["unresolved", "resolved", "ceased"]
+Satisfaction = Literal["satisfied", "basically_satisfied", "dissatisfied", "not_evaluated"]
+# What a petitioner answers on their own page (not_evaluated is nobody's answer).
+Rating = Literal["satisfied", "basically_satisfied", "dissatisfied"]
+Procedure = Literal["litigation", "arbitration", "reconsideration"]
+STAGES: tuple[str, ...] = get_args(Stage)
+CHANNELS: tuple[str, ...] = get_args(Channel)
+SOURCES: tuple[str, ...] = get_args(Source)
+RESOLUTIONS: tuple[str, ...] = get_args(Resolution)
+SATISFACTION: tuple[str, ...] = get_args(Satisfaction)
 
 # 导入法定程序: where a matter goes instead (the `divert` step).
 PROCEDURE_LABELS = {
@@ -154,6 +181,11 @@ def time_left(calendar: WorkCalendar, kind: str, due: date, as_of: date) -> Time
 OFFICE_CLOCKS = tuple(kind for kind in CLOCK_RULES if kind != "review_request")
 
 
+def running_office_clock(clock: Any) -> Any:
+    """A deadline on the office still running (the reminders' and escalations' clocks)."""
+    return all_of(member(clock.kind, OFFICE_CLOCKS), clock.status == "running")
+
+
 def overdue(clock: Any, as_of: date) -> Any:
     """An office deadline is overdue as of a day when, on that day, it was past its due date
     and not yet met (so a past month's figures stay what they were, even if it was met later).
@@ -171,6 +203,23 @@ def overdue(clock: Any, as_of: date) -> Any:
 #
 # A month's figures as they stood on an as-of day count only what had happened by then.
 # `first`..`last` is the month; `as_of` may fall inside it.
+
+
+def as_of_day(
+    first: date, last: date | None, as_of: date | None, today: date, *, after_end: bool = True
+) -> date:
+    """The day figures of a period (a month, a year, a campaign so far) stand at: the one
+    asked for, or the period's end — today while it runs. Never later than today (what has not
+    happened cannot be counted), never before the period; after its end only where the
+    figures may be taken again later (`after_end`: a month's review as known in a later month)."""
+    if first > today:
+        raise InvalidInput("统计期尚未开始", field="as_of")
+    day = as_of or (min(last, today) if last else today)
+    if day > today:
+        raise InvalidInput("统计日不能晚于今天:还没有发生的事无法统计", field="as_of")
+    if day < first or (not after_end and last is not None and day > last):
+        raise InvalidInput("统计日须在统计期内", field="as_of")
+    return day
 
 
 def happened(day: Any, first: date, last: date, as_of: date) -> Any:

@@ -4,6 +4,23 @@ case each belongs to, what a clerk must write into it, and how it may be served.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal, get_args
+
+from reception.cases.delivery import METHODS
+
+# The kinds of notice (KINDS below holds one entry for each).
+KindCode = Literal[
+    "accept_notice",
+    "reject_notice",
+    "transfer_notice",
+    "extension_notice",
+    "reply_opinion",
+    "review_opinion",
+    "re_review_opinion",
+    "diversion_notice",
+    "service_receipt",
+]
+KIND_CODES: tuple[str, ...] = get_args(KindCode)
 
 
 @dataclass(frozen=True)
@@ -19,7 +36,7 @@ class Kind:
     # The case step issuing it performs (the 意见书 are the replies and decisions).
     performs: str | None = None
     # Delivery methods the office allows for it (公告送达 only where a notice may be posted).
-    methods: frozenset[str] = frozenset({"direct", "mail", "electronic", "left", "public"})
+    methods: frozenset[str] = frozenset(METHODS)
 
 
 OPINION_METHODS = frozenset({"direct", "mail", "electronic", "left"})

@@ -18,20 +18,9 @@ from sqlalchemy import JSON, CheckConstraint, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from reception.base import sql_in
+from reception.cases.delivery import METHODS
 from reception.db import stamped
-
-KINDS = (
-    "accept_notice",
-    "reject_notice",
-    "transfer_notice",
-    "extension_notice",
-    "reply_opinion",
-    "review_opinion",
-    "re_review_opinion",
-    "diversion_notice",
-    "service_receipt",
-)
-DELIVERY_METHODS = ("direct", "mail", "electronic", "left", "public")
+from reception.documents.kinds import KIND_CODES
 
 
 class DocumentTemplate(SQLModel, table=True):
@@ -41,7 +30,7 @@ class DocumentTemplate(SQLModel, table=True):
     __tablename__ = "document_template"
     __table_args__ = (
         UniqueConstraint("kind", "version"),
-        CheckConstraint(sql_in("kind", KINDS), name="kind"),
+        CheckConstraint(sql_in("kind", KIND_CODES), name="kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -71,7 +60,7 @@ class CaseDocument(SQLModel, table=True):
     __table_args__ = (
         UniqueConstraint("kind", "year", "seq"),
         UniqueConstraint("number"),
-        CheckConstraint(sql_in("kind", KINDS), name="kind"),
+        CheckConstraint(sql_in("kind", KIND_CODES), name="kind"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -105,7 +94,7 @@ class Delivery(SQLModel, table=True):
     __tablename__ = "document_delivery"
     __table_args__ = (
         UniqueConstraint("document_id"),
-        CheckConstraint(sql_in("method", DELIVERY_METHODS), name="method"),
+        CheckConstraint(sql_in("method", METHODS), name="method"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

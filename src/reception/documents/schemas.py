@@ -3,24 +3,15 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
 from reception.base import Id, Strict
+from reception.cases.delivery import Method
+from reception.documents.kinds import KindCode
 
-Kind = Literal[
-    "accept_notice",
-    "reject_notice",
-    "transfer_notice",
-    "extension_notice",
-    "reply_opinion",
-    "review_opinion",
-    "re_review_opinion",
-    "diversion_notice",
-    "service_receipt",
-]
-Method = Literal["direct", "mail", "electronic", "left", "public"]
+Kind = KindCode
 Line = Annotated[str, Meta(max_length=200)]
 Passage = Annotated[str, Meta(max_length=2000)]
 

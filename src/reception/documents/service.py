@@ -16,7 +16,6 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import func, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -34,6 +33,7 @@ from reception.cases.timeline import effective_date, record_event
 from reception.cases.workflow import PROCEDURE_LABELS
 from reception.context import Context
 from reception.crypto import Undecryptable
+from reception.db import flush_or_conflict, flush_refused
 from reception.documents import defaults, rendering
 from reception.documents.kinds import (
     FIELD_LABELS,
@@ -120,12 +120,7 @@ async def upload_template(
 async def next_number(session: AsyncSession, kind: str, year: int) -> int:
     """The kind's next sequence for the year: one UPDATE … RETURNING, serialised by the row
     lock, so concurrent issues get consecutive numbers and a rolled-back one gives its back."""
-    try:
-        async with session.begin_nested():
-            session.add(DocumentCounter(kind=kind, year=year, last=0))
-            await session.flush()
-    except IntegrityError:
-        pass
+    await flush_refused(session, DocumentCounter(kind=kind, year=year, last=0))  # or it exists
     seq: int = (
         await session.execute(
             update(DocumentCounter)
@@ -500,12 +495,7 @@ async def deliver(
     _check_delivery(ctx, kind, data, doc.issued_on)
     await _case_delivered(session, ctx, actor, case, kind, data)
     row = _delivery_row(doc, actor, data)
-    session.add(row)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        raise Conflict(f"文书 {doc.number} 刚被他人登记送达") from exc
+    await flush_or_conflict(session, f"文书 {doc.number} 刚被他人登记送达", row)
     await record_event(
         session=session,
         case=case,

@@ -45,6 +45,7 @@ from reception.feeds.cache import FeedCache
 from reception.feeds.models import FeedToken
 from reception.org.access import Viewer, calendar_scope, in_subtree, reads_calendar_of
 from reception.org.models import Leader, SecretaryLeader, Unit, User, Venue
+from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession
 
 # A cancelled session stays in feeds (STATUS:CANCELLED) until this many days after the local
@@ -204,7 +205,7 @@ def _entries_statement(where: ColumnElement[bool], leaders: CTE | None = None) -
     BY: one query, no per-row subquery."""
     S, A, L, V = _SESSION, _APPT, _LEADER, _VENUE
     visited = _UNIT.alias("visited")
-    live = A.c.status != "cancelled"
+    live = rules.kept(A.c.status)
     joined = S.join(L, L.c.id == S.c.leader_id)
     if leaders is not None:
         joined = joined.join(leaders, leaders.c.id == S.c.leader_id)

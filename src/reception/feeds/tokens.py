@@ -15,7 +15,7 @@ from reception.db import now_of, paginate
 from reception.errors import Forbidden, InvalidInput, NotFound
 from reception.feeds.models import FeedToken
 from reception.feeds.schemas import FeedCreate
-from reception.org.access import calendar_scope, in_subtree
+from reception.org.access import calendar_scope, unit_in_reach
 from reception.org.models import Leader, Unit, User
 
 FEED_TOKEN_PREFIX = "fd_"
@@ -69,7 +69,7 @@ async def _check_may_create(
             raise InvalidInput(f"单位 {data.unit_id} 不存在", field="unit_id")
         if actor.role in ("admin", "reviewer"):
             return "unit_id", data.unit_id
-        if actor.role == "clerk" and in_subtree(unit.path, actor.unit_path):
+        if actor.role == "clerk" and unit_in_reach(actor, unit):
             return "unit_id", data.unit_id
         raise Forbidden(f"{role_label(actor.role)}不能订阅单位 {data.unit_id} 的日程")
 

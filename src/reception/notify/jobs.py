@@ -21,11 +21,12 @@ from reception.cases import workflow
 from reception.cases.models import CaseClock, CaseOwnership, PetitionCase
 from reception.context import Context
 from reception.db import now_of
+from reception.expr import where
 from reception.notify import outbox
 from reception.notify.models import JobMark
 from reception.org.models import Leader, Unit, Venue
+from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession
-from reception.scheduling.rules import LIVE_APPOINTMENTS
 from reception.workcal import service as workcal
 
 
@@ -62,10 +63,7 @@ async def reminders(session: AsyncSession, ctx: Context) -> tuple[int, int]:
             select(CaseClock, PetitionCase, Unit)
             .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
             .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
-            .where(
-                col(CaseClock.status) == "running",
-                col(CaseClock.kind).in_(workflow.OFFICE_CLOCKS),
-            )
+            .where(where(workflow.running_office_clock, CaseClock))
         )
     ).all()
     if not rows:
@@ -86,7 +84,7 @@ async def reminders(session: AsyncSession, ctx: Context) -> tuple[int, int]:
     soon = escalated = 0
     for clock, case, unit in rows:
         label = workflow.CLOCK_LABELS.get(clock.kind, clock.kind)
-        if clock.current_due < today:
+        if workflow.overdue(clock, today):
             if not await mark(session, f"overdue:{clock.id}:{clock.current_due}"):
                 continue
             await outbox.emit(
@@ -159,7 +157,7 @@ async def digest(session: AsyncSession, ctx: Context) -> int:
                     func.count().filter(col(Appointment.collective).is_(True)),
                 ).where(
                     col(Appointment.session_id) == s.id,
-                    col(Appointment.status).in_(LIVE_APPOINTMENTS),
+                    rules.holds_place(col(Appointment.status)),
                 )
             )
         ).one()

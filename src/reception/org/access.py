@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, select
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlmodel import col
 
 from reception.auth import Principal
@@ -104,8 +104,21 @@ def visible_leader_ids(principal: Principal) -> Select[Any]:
     return select(col(Leader.id)).where(calendar_scope(principal))
 
 
-def unit_in_reach(principal: Principal | None, unit: Unit) -> bool:
-    """A clerk works within his unit subtree; other roles are not limited by unit here."""
+def reaches(principal: Principal | None, unit_path: str) -> bool:
+    """Whether a caller works on a unit's records: a clerk within his unit subtree; other roles
+    (and the command line) are not limited by unit."""
     if principal is None or principal.role != "clerk":
         return True
-    return bool(in_subtree(unit.path, principal.unit_path))
+    return bool(in_subtree(unit_path, principal.unit_path))
+
+
+def unit_in_reach(principal: Principal | None, unit: Unit) -> bool:
+    return reaches(principal, unit.path)
+
+
+def reach_clause(principal: Principal | None, unit_id: Any) -> ColumnElement[bool]:
+    """`reaches` as a WHERE clause over a column holding a unit id."""
+    if principal is None or principal.role != "clerk":
+        return true()
+    clause: ColumnElement[bool] = unit_id.in_(subtree_ids(principal.unit_path or ""))
+    return clause

@@ -13,7 +13,7 @@ from sqlmodel import SQLModel, col, select
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token, new_token
 from reception.base import UNIT_KIND_LABELS as KIND_LABELS
-from reception.db import now_of, paginate
+from reception.db import get_in_scope, now_of, paginate
 from reception.errors import Broken, Conflict, InvalidInput, NotFound
 from reception.org import schemas
 from reception.org.access import in_subtree, leader_scope, subtree_ids
@@ -141,12 +141,13 @@ async def update_unit(
 async def get_leader(
     *, session: AsyncSession, leader_id: int, principal: Principal | None = None
 ) -> Leader:
-    query = select(Leader).where(Leader.id == leader_id)
-    if principal is not None:
-        query = query.where(leader_scope(principal))
-    leader = await session.scalar(query)
-    if leader is None:
-        raise NotFound(f"领导 {leader_id} 不存在")
+    leader: Leader = await get_in_scope(
+        session,
+        Leader,
+        leader_id,
+        leader_scope(principal) if principal else None,
+        missing=f"领导 {leader_id} 不存在",
+    )
     return leader
 
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated
 
 from msgspec import Meta, Struct
 
 from reception.base import Strict
+from reception.cases.workflow import Rating
 
 
 class LookupIn(Strict):
@@ -19,7 +20,7 @@ class LookupIn(Strict):
 
 class EvaluationIn(Strict):
     ticket: Annotated[str, Meta(min_length=1, max_length=200)]
-    satisfaction: Literal["satisfied", "basically_satisfied", "dissatisfied"]
+    satisfaction: Rating
     comment: Annotated[str, Meta(max_length=500)] = ""
 
 

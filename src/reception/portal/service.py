@@ -30,7 +30,7 @@ from sqlmodel import col
 from reception.audit import service as audit
 from reception.base import ID_MAX
 from reception.cases import query_code, workflow
-from reception.cases.clocks import clocks_of
+from reception.cases.clocks import clocks_of, due_from
 from reception.cases.models import CaseEvaluation, CasePetitioner, PetitionCase
 from reception.cases.petitioners import petitioner
 from reception.cases.timeline import record_event
@@ -261,8 +261,12 @@ async def evaluation_window(session: AsyncSession, ctx: Context, case: PetitionC
         return Window(round_, delivered, delivered + timedelta(days=ctx.settings.evaluation_days))
     clocks = (await clocks_of(session=session, case_ids=[case.id]))[case.id]
     windows = [c for c, _ in clocks if c.kind == "review_request"]
-    closes = max(windows, key=lambda c: c.round).current_due if windows else None
-    return Window(round_, delivered, closes or delivered + timedelta(days=30))
+    if windows:
+        closes = max(windows, key=lambda c: c.round).current_due
+    else:
+        # A delivery recorded without its window (older records): the window's own rule.
+        closes = await due_from(session, "review_request", delivered)
+    return Window(round_, delivered, closes)
 
 
 async def public_view(

@@ -21,7 +21,7 @@ from reception.cases import workflow
 from reception.cases.models import CaseClock, PetitionCase
 from reception.errors import Broken, InvalidInput, NotFound
 from reception.expr import where
-from reception.org.access import in_subtree
+from reception.org.access import in_subtree, subtree_ids
 from reception.org.models import Unit
 
 # 信网电: letters, online and phone (the seed report's "网升访降").
@@ -146,7 +146,7 @@ async def scope_of(session: AsyncSession, unit_id: int | None) -> Scope:
 
 
 def subtree(scope: Scope) -> Any:
-    return select(Unit.id).where(in_subtree(col(Unit.path), scope.root.path))
+    return subtree_ids(scope.root.path)
 
 
 def flag(condition: Any) -> Any:

@@ -13,10 +13,11 @@ from sqlmodel import col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal
+from reception.cases import workflow
 from reception.cases.access import check_case_visible
 from reception.context import Context
 from reception.errors import InvalidInput
-from reception.org.access import subtree_ids, unit_in_reach
+from reception.org.access import reach_clause, unit_in_reach
 from reception.org.models import Unit
 from reception.reports.figures import Scope, ratio, scope_of
 from reception.reports.models import Incident
@@ -106,8 +107,7 @@ async def list_incidents(
     principal: Principal | None = None,
 ) -> list[Incident]:
     query = select(Incident)
-    if principal is not None and principal.role == "clerk" and principal.unit_path:
-        query = query.where(col(Incident.unit_id).in_(subtree_ids(principal.unit_path)))
+    query = query.where(reach_clause(principal, col(Incident.unit_id)))
     if year is not None:
         query = query.where(col(Incident.occurred_on).between(date(year, 1, 1), date(year, 12, 31)))
     if unit_id is not None:
@@ -121,7 +121,7 @@ async def sanwu_status(
     *, session: AsyncSession, ctx: Context, year: int, as_of: date | None, unit_id: int | None
 ) -> dict[str, Any]:
     scope = await scope_of(session, unit_id)
-    day = as_of or min(date(year, 12, 31), ctx.today())
-    if day.year != year:
-        raise InvalidInput("统计日须在该年度内", field="as_of")
+    day = workflow.as_of_day(
+        date(year, 1, 1), date(year, 12, 31), as_of, ctx.today(), after_end=False
+    )
     return await sanwu(session, scope, year, day)

@@ -16,6 +16,7 @@ from reception.cases.models import CaseClock, CaseOwnership, PetitionCase
 from reception.expr import where
 from reception.org.models import Leader
 from reception.reports.figures import Scope, flag, ratio, subtree
+from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession
 
 
@@ -70,10 +71,7 @@ async def leader_figures(
             .where(
                 col(ReceptionSession.leader_id).in_(ids),
                 col(ReceptionSession.local_date).between(first, min(last, as_of)),
-                or_(
-                    col(Appointment.status) != "cancelled",
-                    col(Appointment.cancelled_at) >= day_end,
-                ),
+                rules.kept_as_of(col(Appointment.status), col(Appointment.cancelled_at), day_end),
             )
             .group_by(col(ReceptionSession.leader_id))
         )

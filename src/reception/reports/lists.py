@@ -21,6 +21,7 @@ from reception.expr import where
 from reception.org.models import Leader, Unit
 from reception.privacy import mask_name
 from reception.reports.figures import ACCEPT_KINDS, HANDLE_KINDS, Scope, late_clause, subtree
+from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession, SessionCase
 
 # How an 意见书 may be served (the office's rule, documents.kinds), as written on the case.
@@ -121,7 +122,7 @@ async def unregistered(
         .where(
             col(ReceptionSession.leader_id).in_(leaders_in_scope),
             col(ReceptionSession.local_date).between(first, until),
-            col(Appointment.status).in_(["checked_in", "completed"]),
+            rules.received(col(Appointment.status)),
             or_(col(Appointment.case_id).is_(None), col(linked_case.registered_on) > as_of),
         )
         .order_by(col(ReceptionSession.local_date), col(Appointment.id))

@@ -18,9 +18,11 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.campaigns.service import all_progress
+from reception.cases import workflow
 from reception.cases.models import PetitionCase
 from reception.context import Context
 from reception.errors import InvalidInput
+from reception.privacy import shows_whole
 from reception.reports import figures, incidents, leaders, lists
 from reception.workcal.models import CalendarYear
 from reception.workcal.service import ensure_years
@@ -132,12 +134,7 @@ def _month_as_of(month: str, as_of: date | None, today: date) -> tuple[date, dat
     first, last = figures.month_bounds(month)
     if first > today:
         raise InvalidInput(f"{month} 尚未开始", field="month")
-    day = as_of or min(last, today)
-    if day > today:
-        raise InvalidInput("统计日不能晚于今天:还没有发生的事无法统计", field="as_of")
-    if day < first:
-        raise InvalidInput("统计日早于该月", field="as_of")
-    return first, last, day
+    return first, last, workflow.as_of_day(first, last, as_of, today)
 
 
 async def _provisional(session: AsyncSession, first: date, last: date) -> bool:
@@ -159,7 +156,8 @@ async def review(
     unmasked: bool = False,
 ) -> dict[str, Any]:
     """Everything the review meeting reads, for a month and a unit subtree, as plain data."""
-    if unmasked and actor is not None and not actor.is_admin:
+    # Names whole in a list of many cases: the one visibility policy says who may.
+    if unmasked and not shows_whole(actor, listing=True):
         raise InvalidInput("只有管理员可以导出未脱敏的姓名", field="unmasked")
     first, last, day = _month_as_of(month, as_of, ctx.today())
     if session.get_bind().dialect.name == "postgresql":

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 
 from reception.auth import Principal
 from reception.base import role_label
+from reception.db import get_in_scope
 from reception.errors import Forbidden, NotFound
 from reception.etags import etag, require_match
 from reception.org.access import visible_leader_ids
@@ -33,12 +34,13 @@ def session_scope(principal: Principal) -> ColumnElement[bool]:
 async def get_session(
     *, session: AsyncSession, session_id: int, principal: Principal | None
 ) -> ReceptionSession:
-    query = select(ReceptionSession).where(ReceptionSession.id == session_id)
-    if principal is not None:
-        query = query.where(session_scope(principal))
-    subject = await session.scalar(query)
-    if subject is None:
-        raise NotFound(f"场次 {session_id} 不存在")
+    subject: ReceptionSession = await get_in_scope(
+        session,
+        ReceptionSession,
+        session_id,
+        session_scope(principal) if principal else None,
+        missing=f"场次 {session_id} 不存在",
+    )
     return subject
 
 
@@ -78,18 +80,17 @@ async def get_appointment(
     for_update: bool = False,
 ) -> Appointment:
     """An appointment the caller may read (it is as visible as its session)."""
-    query = select(Appointment).where(Appointment.id == appointment_id)
-    if for_update:
-        query = query.with_for_update().execution_options(populate_existing=True)
-    appointment = await session.scalar(query)
-    if appointment is None:
-        raise NotFound(f"预约 {appointment_id} 不存在")
-    if principal is not None:
-        try:
-            await get_session(
-                session=session, session_id=appointment.session_id, principal=principal
-            )
-        except NotFound:
-            # The same answer as for no appointment at all: nothing about its session leaks.
-            raise NotFound(f"预约 {appointment_id} 不存在") from None
+    visible = (
+        col(Appointment.session_id).in_(select(ReceptionSession.id).where(session_scope(principal)))
+        if principal
+        else None
+    )
+    appointment: Appointment = await get_in_scope(
+        session,
+        Appointment,
+        appointment_id,
+        visible,
+        missing=f"预约 {appointment_id} 不存在",
+        for_update=for_update,
+    )
     return appointment

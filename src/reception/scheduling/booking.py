@@ -12,7 +12,6 @@ from typing import Any
 
 import msgspec
 from sqlalchemy import ColumnElement, and_, or_, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -23,7 +22,7 @@ from reception.base import COLLECTIVE_FROM
 from reception.cases.access import check_case_visible
 from reception.context import Context
 from reception.crypto import Keyring
-from reception.db import now_of
+from reception.db import flush_refused, now_of
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import checked
 from reception.privacy import mask_id_number, mask_name, mask_phone
@@ -166,7 +165,7 @@ async def _first_booking(
         return None
     query = select(Appointment).where(
         Appointment.session_id == session_id,
-        col(Appointment.status).in_(rules.LIVE_APPOINTMENTS),
+        rules.holds_place(col(Appointment.status)),
         col(Appointment.duplicate_allowed).is_(False),
         or_(*same),
     )
@@ -194,14 +193,12 @@ async def _refuse_second_booking(
 async def _flush_once_per_petitioner(session: AsyncSession, appointment: Appointment) -> None:
     """Flush a new or moved appointment; a concurrent twin refused by the unique indexes
     becomes the same 409 as the check before it (naming the booking that won)."""
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
+    exc = await flush_refused(session)
+    if exc is not None:
         if "uq_appointment_live" not in str(exc.orig) and "appointment.session_id" not in str(
             exc.orig
         ):
-            raise
+            raise exc
         async with AsyncSession(session.bind) as probe:
             first = await _first_booking(
                 probe,
@@ -212,7 +209,7 @@ async def _flush_once_per_petitioner(session: AsyncSession, appointment: Appoint
                 exclude_id=appointment.id,
             )
         if first is None:
-            raise
+            raise exc
         raise _second_booking(first) from exc
 
 

@@ -14,7 +14,7 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.context import Context
-from reception.db import now_of
+from reception.db import flush_refused, now_of
 from reception.errors import Conflict, InvalidInput
 from reception.scheduling import rules, schemas
 from reception.scheduling.access import require_manage
@@ -127,14 +127,10 @@ async def _create(
         people_per_slot=rule.people_per_slot,
         provisional=plan.day.provisional,
     )
-    try:
-        async with session.begin_nested():
-            session.add(new)
-            await session.flush()
-            await reset_slots(session, new)
-    except IntegrityError as exc:
+    refused = await flush_refused(session, new, then=lambda: reset_slots(session, new))
+    if refused is not None:
         result.skipped.append(
-            schemas.GenerateSkip(plan.nominal, await _why(session, ctx, new, exc))
+            schemas.GenerateSkip(plan.nominal, await _why(session, ctx, new, refused))
         )
         return
     await audit.changed(session=session, actor=actor, action="session.generate", target=new)
@@ -168,19 +164,16 @@ async def _realign(
         result.skipped.append(schemas.GenerateSkip(plan.nominal, reason, current.id))
         return
     before = audit.snapshot(current)
-    try:
-        async with session.begin_nested():
-            current.local_date = plan.day.value
-            current.starts_at, current.ends_at = plan.starts_at, plan.ends_at
-            current.venue_id = rule.venue_id
-            current.provisional = plan.day.provisional
-            current.slot_minutes = rule.slot_minutes
-            current.people_per_slot = rule.people_per_slot
-            current.sequence += 1
-            current.updated_at = now_of(session)
-            await session.flush()
-            await reset_slots(session, current)
-    except IntegrityError as exc:
+    current.local_date = plan.day.value
+    current.starts_at, current.ends_at = plan.starts_at, plan.ends_at
+    current.venue_id = rule.venue_id
+    current.provisional = plan.day.provisional
+    current.slot_minutes = rule.slot_minutes
+    current.people_per_slot = rule.people_per_slot
+    current.sequence += 1
+    current.updated_at = now_of(session)
+    exc = await flush_refused(session, then=lambda: reset_slots(session, current))
+    if exc is not None:
         await session.refresh(current)
         moved = ReceptionSession(
             id=current.id,

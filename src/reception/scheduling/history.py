@@ -65,7 +65,7 @@ async def before_booking(
             .join(SessionSlot, col(SessionSlot.id) == col(Appointment.slot_id))
             .where(
                 Appointment.session_id == session_id,
-                col(Appointment.status).in_(rules.LIVE_APPOINTMENTS),
+                rules.holds_place(col(Appointment.status)),
                 or_(*same_booking),
             )
             .order_by(col(Appointment.id))
@@ -90,7 +90,7 @@ async def before_booking(
         .join(ReceptionSession, col(ReceptionSession.id) == col(Appointment.session_id))
         .where(
             or_(*same_booking),
-            col(Appointment.status) != "cancelled",
+            rules.kept(col(Appointment.status)),
             col(ReceptionSession.local_date) < subject.local_date,
         )
     )

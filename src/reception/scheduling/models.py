@@ -18,12 +18,12 @@ from sqlmodel import Field, SQLModel
 
 from reception.base import HOLIDAY_POLICIES, sql_in
 from reception.db import UTCDateTime, stamped
+from reception.scheduling.rules import APPOINTMENT_STATUSES, LIVE_APPOINTMENTS
 
 SESSION_KINDS = ("reception", "field_visit")
 # Appointments that hold a place, and may not be a petitioner's second booking in a session.
-LIVE_UNIQUE = "status IN ('booked', 'checked_in') AND NOT duplicate_allowed"
+LIVE_UNIQUE = f"{sql_in('status', LIVE_APPOINTMENTS)} AND NOT duplicate_allowed"
 SESSION_STATUSES = ("scheduled", "held", "cancelled")
-APPOINTMENT_STATUSES = ("booked", "checked_in", "completed", "no_show", "cancelled")
 
 
 class ReceptionRule(SQLModel, table=True):

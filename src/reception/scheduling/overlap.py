@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.context import Context
+from reception.db import flush_refused
 from reception.errors import Conflict
 from reception.scheduling.models import ReceptionSession
 
@@ -84,11 +85,9 @@ async def guarded_flush(session: AsyncSession, ctx: Context, subject: ReceptionS
         )
         if other is not None:
             raise Conflict(clash_text(other, ctx.tz), other_session_id=other.id)
-    try:
-        async with session.begin_nested():
-            await session.flush()
-    except IntegrityError as exc:
-        conflict = await named_clash(session, ctx, subject, exc)
+    refused = await flush_refused(session)
+    if refused is not None:
+        conflict = await named_clash(session, ctx, subject, refused)
         if conflict is None:
-            raise
-        raise conflict from exc
+            raise refused
+        raise conflict from refused

@@ -23,7 +23,7 @@ from reception.db import DB
 from reception.errors import DomainError
 from reception.org import service as org
 from reception.org.models import Leader
-from reception.scheduling import booking, history, schemas, service, views
+from reception.scheduling import booking, history, rules, schemas, service, views
 from reception.scheduling.access import get_appointment, get_session, session_etag
 from reception.scheduling.rules import APPOINTMENT_LABELS, APPOINTMENT_MOVES, STATUS_LABELS
 from reception.web.render import (
@@ -202,7 +202,7 @@ def sheet_page(
         errors=errors or {},
         values=values or {},
         open_form=form,
-        live=[a for a in sheet.appointments if a.status != "cancelled"],
+        live=[a for a in sheet.appointments if rules.kept(a.status)],
     )
 
 

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import calendar
 from datetime import date, datetime, time, timedelta
+from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
 
 from reception.base import COLLECTIVE_FROM, HolidayPolicy
+from reception.expr import any_of, member
 from reception.workdays import Computed, WorkCalendar
 
 
@@ -100,8 +102,36 @@ APPOINTMENT_MOVES: dict[str, frozenset[str]] = {
 }
 # Statuses that record what happened on the day: not before the session's day has come.
 ON_THE_DAY = frozenset({"checked_in", "completed", "no_show"})
-# Appointments still holding their places.
+# An appointment's statuses (the table's CHECK and the bodies take them from here), and those
+# a status change may set.
+AppointmentStatus = Literal["booked", "checked_in", "completed", "no_show", "cancelled"]
+APPOINTMENT_STATUSES: tuple[str, ...] = get_args(AppointmentStatus)
+StatusChange = Literal["checked_in", "completed", "no_show", "cancelled"]
+
+# What an appointment's status means, decided here once (Python and SQL alike, reception.expr):
+# still holding its place (capacity, once per session, who is still to come) …
 LIVE_APPOINTMENTS = ("booked", "checked_in")
+# … received on the day (a case should be registered for it: 应登不登) …
+RECEIVED = ("checked_in", "completed")
+
+
+def holds_place(status: Any) -> Any:
+    return member(status, LIVE_APPOINTMENTS)
+
+
+def received(status: Any) -> Any:
+    return member(status, RECEIVED)
+
+
+def kept(status: Any) -> Any:
+    """… or simply not called off: it counts as an appointment of its session (the feeds'
+    counts, the day sheet's list), whatever became of it on the day."""
+    return status != "cancelled"
+
+
+def kept_as_of(status: Any, cancelled_at: Any, instant: Any) -> Any:
+    """Kept as things stood at an instant: not called off, or called off only after it."""
+    return any_of(kept(status), lambda: cancelled_at >= instant)
 
 
 def session_move_refused(status: str, action: str) -> str | None:

@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from reception.base import AwareDatetime, HolidayPolicy, Id, Strict
+from reception.scheduling.rules import StatusChange
 
 Reason = Annotated[str, Meta(min_length=1, max_length=500)]
 # Local wall-clock time, "09:00" or "09:00:00" (Asia/Shanghai).
@@ -200,7 +201,7 @@ class AppointmentMove(Strict):
 
 
 class AppointmentStatusChange(Strict):
-    status: Literal["checked_in", "completed", "no_show", "cancelled"]
+    status: StatusChange
     reason: Annotated[str, Meta(max_length=500)] = ""
 
 

@@ -370,7 +370,7 @@ async def _check_booked_move(
         .select_from(Appointment)
         .where(
             Appointment.session_id == subject.id,
-            col(Appointment.status).in_(rules.LIVE_APPOINTMENTS),
+            rules.holds_place(col(Appointment.status)),
         )
     )
     if not live:
@@ -418,7 +418,7 @@ async def cancel_session(
             select(Appointment)
             .where(
                 Appointment.session_id == session_id,
-                col(Appointment.status).in_(rules.LIVE_APPOINTMENTS),
+                rules.holds_place(col(Appointment.status)),
             )
             .order_by(col(Appointment.id))
         )
@@ -471,3 +471,20 @@ async def hold_session(
         session=session, actor=actor, action="session.hold", target=subject, before=before
     )
     return subject
+
+
+async def scheduled_between(
+    session: AsyncSession, first: date, last: date
+) -> list[tuple[int, date, str]]:
+    """Scheduled sessions from `first` to `last` (local days) with their leader's name, in date
+    order (the calendar import's preview: which would fall on a day off)."""
+    rows = await session.execute(
+        select(col(ReceptionSession.id), col(ReceptionSession.local_date), col(Leader.name))
+        .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
+        .where(
+            ReceptionSession.status == "scheduled",
+            col(ReceptionSession.local_date).between(first, last),
+        )
+        .order_by(col(ReceptionSession.local_date))
+    )
+    return [(int(i or 0), d, name) for i, d, name in rows.all()]

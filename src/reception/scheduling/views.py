@@ -15,7 +15,7 @@ from reception.errors import Broken
 from reception.org.models import Leader, Venue
 from reception.privacy import mask_id_number, mask_name, mask_phone, shows_whole
 from reception.responses import read_as
-from reception.scheduling import schemas, sealed
+from reception.scheduling import rules, schemas, sealed
 from reception.scheduling.models import Appointment, ReceptionRule, ReceptionSession, SessionSlot
 
 
@@ -225,5 +225,5 @@ def call_list(sheet: schemas.DaySheet) -> list[schemas.AppointmentRead]:
     if cancelled_at is None:
         return []
     return [
-        a for a in sheet.appointments if a.status == "cancelled" and a.cancelled_at == cancelled_at
+        a for a in sheet.appointments if not rules.kept(a.status) and a.cancelled_at == cancelled_at
     ]

@@ -244,6 +244,9 @@ def _form(request: Request[Any, Any, Any], exc: FormErrors) -> Response[Any]:
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     status = exc.status_code
     detail = str(exc.detail or "")
+    if status >= 500:
+        # The framework's own failure (a dependency, a misconfigured route): a defect.
+        log.error("console page failed: %s %s: %s", request.method, request.url.path, detail)
     if isinstance(exc, PermissionDeniedException) and "CSRF" in detail:
         return error_page(request, 403, CSRF_MESSAGE, "无法提交")
     if isinstance(exc, ValidationException):

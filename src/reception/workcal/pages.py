@@ -5,14 +5,15 @@ that would fall on a day off — before anything is written.
 
 The preview runs the very import inside a savepoint and rolls it back, so what it shows is
 what applying will do. Applying is the same use case as PUT /api/calendar/{year}, handed in as
-the `apply_year` dependency (this package never imports cases)."""
+the `apply_year` dependency, and what it reads of cases and sessions as `year_effects`: this
+package never imports them."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 import msgspec
 from litestar import Request, Response, get, post
@@ -20,7 +21,7 @@ from litestar.datastructures import UploadFile
 from litestar.di import NamedDependency
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
-from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from reception.auth import Principal, require
 from reception.context import Context, Ctx
@@ -34,6 +35,18 @@ from reception.workcal.service import MAX_YEAR, MIN_YEAR
 
 AnyRequest = Request[Principal, Any, Any]
 ApplyYear = Callable[..., Awaitable[tuple[CalendarYear, list[CalendarDay]]]]
+
+
+class YearEffects(Protocol):
+    """What the preview reads of the domains above (handed in by the app)."""
+
+    async def clock_dues(self, session: AsyncSession) -> dict[int, date]: ...
+
+    async def scheduled_sessions(
+        self, session: AsyncSession, first: date, last: date
+    ) -> list[tuple[int, date, str]]: ...
+
+
 ADMIN = [require("admin")]
 MAX_FILE = 512 * 1024
 
@@ -144,19 +157,18 @@ def _source_of(form: Any) -> str:
     return "ics" if name.endswith(".ics") else "json"
 
 
-async def _clock_dues(db: DB) -> dict[int, date]:
-    rows = await db.execute(text("SELECT id, current_due FROM case_clock WHERE status = 'running'"))
-    return {int(r[0]): r[1] if isinstance(r[1], date) else date.fromisoformat(r[1]) for r in rows}
-
-
 @post("/admin/calendar/{year:int}", guards=ADMIN, status_code=200)
 async def import_year(
     db: DB,
     ctx: Ctx,
     request: AnyRequest,
     apply_year: NamedDependency[ApplyYear],
+    # Any: Litestar cannot model a Protocol in a handler's signature (YearEffects is what
+    # the app hands in).
+    year_effects: NamedDependency[Any],
     year: FromPath[int],
 ) -> Response[Any]:
+    effects: YearEffects = year_effects
     form = await read_form(request)
     confirm = form.get("confirm") == "yes"
     try:
@@ -177,7 +189,7 @@ async def import_year(
             )
         _, days = await service.get_year(session=db, year=year)
         before = {d.day: (d.kind, d.name) for d in days}
-        dues_before = await _clock_dues(db)
+        dues_before = await effects.clock_dues(db)
         trial = await db.begin_nested()
         try:
             await apply_year(
@@ -189,31 +201,17 @@ async def import_year(
                 official=official,
                 source=source,
             )
-            dues_after = await _clock_dues(db)
+            dues_after = await effects.clock_dues(db)
             calendar = await service.load_calendar(session=db, years=[year])
         finally:
             await trial.rollback()
-        on_days_off = (
-            await db.execute(
-                text(
-                    "SELECT s.id, s.local_date, l.name FROM reception_session s "
-                    "JOIN leader l ON l.id = s.leader_id "
-                    "WHERE s.status = 'scheduled' AND s.local_date BETWEEN :a AND :b "
-                    "ORDER BY s.local_date"
-                ),
-                {"a": date(year, 1, 1), "b": date(year, 12, 31)},
-            )
-        ).all()
+        scheduled = await effects.scheduled_sessions(db, date(year, 1, 1), date(year, 12, 31))
     except (DomainError, FormErrors) as exc:
         problem = await refused(db, exc)
         fields = {("file" if not k else k): v for k, v in problem.fields.items()}
         return await _year_page(request, db, ctx, year, status=problem.status, errors=fields)
     moved = [cid for cid, due in dues_after.items() if dues_before.get(cid) != due]
-    sessions_off = [
-        (sid, d if isinstance(d, date) else date.fromisoformat(d), name)
-        for sid, d, name in on_days_off
-        if not calendar.is_workday(d if isinstance(d, date) else date.fromisoformat(d))
-    ]
+    sessions_off = [(sid, d, name) for sid, d, name in scheduled if not calendar.is_workday(d)]
     schedule = msgspec.json.encode(
         {
             "holidays": [{"date": d.isoformat(), "name": n} for d, n in sorted(holidays.items())],

@@ -6,13 +6,12 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal
-from reception.db import now_of
+from reception.db import flush_refused, now_of
 from reception.errors import Broken, InvalidInput
 from reception.workcal import schemas
 from reception.workcal.models import CalendarDay, CalendarYear
@@ -28,20 +27,26 @@ def _check_year(year: int) -> None:
 
 async def _seed_year(session: AsyncSession, year: int) -> None:
     calendar, names = from_holidays_package(year)
-    try:
-        # A savepoint: another request may be seeding the same year right now.
-        async with session.begin_nested():
-            session.add(
-                CalendarYear(year=year, official=calendar.official, source="holidays-package")
-            )
-            await session.flush()
-            for day in sorted(calendar.holidays):
-                session.add(CalendarDay(day=day, year=year, kind="holiday", name=names[day]))
-            for day in sorted(calendar.workdays):
-                session.add(CalendarDay(day=day, year=year, kind="workday", name="调休上班"))
-            await session.flush()
-    except IntegrityError:
-        pass
+
+    async def days() -> None:
+        session.add_all(
+            [
+                CalendarDay(day=d, year=year, kind="holiday", name=names[d])
+                for d in calendar.holidays
+            ]
+            + [
+                CalendarDay(day=d, year=year, kind="workday", name="调休上班")
+                for d in calendar.workdays
+            ]
+        )
+        await session.flush()
+
+    # The year first (its days refer to it). Refused: another request seeded it meanwhile.
+    await flush_refused(
+        session,
+        CalendarYear(year=year, official=calendar.official, source="holidays-package"),
+        then=days,
+    )
 
 
 async def ensure_years(*, session: AsyncSession, years: Iterable[int]) -> None:
