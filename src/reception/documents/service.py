@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,25 +20,22 @@ from sqlmodel import col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal
-from reception.cases import query_code, workflow
 from reception.cases import schemas as case_schemas
 from reception.cases import service as cases
+from reception.cases import workflow
 from reception.cases.access import for_change, get_case, may_write
-from reception.cases.clocks import latest, restart_window
+from reception.cases.clocks import restart_window
 from reception.cases.delivery import METHOD_LABELS
-from reception.cases.models import CaseClock, CasePetitioner, ClockExtension, PetitionCase
-from reception.cases.petitioners import petitioner
+from reception.cases.models import PetitionCase
 from reception.cases.timeline import effective_date, record_event
-from reception.cases.workflow import PROCEDURE_LABELS
 from reception.context import Context
 from reception.crypto import Undecryptable
 from reception.db import flush_or_conflict, flush_refused
-from reception.documents import defaults, rendering
+from reception.documents import contexts, defaults, rendering
 from reception.documents.kinds import (
     FIELD_LABELS,
     KINDS,
     Kind,
-    chinese_date,
     number,
 )
 from reception.documents.models import CaseDocument, Delivery, DocumentCounter, DocumentTemplate
@@ -132,142 +128,6 @@ async def next_number(session: AsyncSession, kind: str, year: int) -> int:
     return seq
 
 
-# ---------------------------------------------------------------- what a document says
-
-
-async def _petitioners(session: AsyncSession, case_id: int) -> list[CasePetitioner]:
-    return list(
-        await session.scalars(
-            select(CasePetitioner)
-            .where(CasePetitioner.case_id == case_id)
-            .order_by(col(CasePetitioner.position))
-        )
-    )
-
-
-async def _clock(session: AsyncSession, case_id: int, *kinds: str) -> CaseClock | None:
-    for kind in kinds:
-        clock = await latest(session, case_id, kind)
-        if clock is not None and clock.status != "void":
-            return clock
-    return None
-
-
-def _day(value: date | None) -> str:
-    return chinese_date(value) if value else ""
-
-
-async def context_for(
-    session: AsyncSession,
-    ctx: Context,
-    case: PetitionCase,
-    kind: Kind,
-    data: DocumentIssue,
-    *,
-    doc_number: str,
-    on: date,
-    for_document: CaseDocument | None,
-) -> dict[str, Any]:
-    """Every value the notice prints. Deadlines are the clocks' (never typed)."""
-    if case.id is None:
-        raise Broken("expected: case.id is not None")
-    unit = await session.get(Unit, case.unit_id)
-    people = [petitioner(ctx.keys, p) for p in await _petitioners(session, case.id)]
-    out: dict[str, Any] = {
-        "office_name": ctx.settings.office_name,
-        "title": kind.title,
-        "number": doc_number,
-        "issued_on": chinese_date(on),
-        "petitioners": "、".join(p.name for p in people),
-        "address": next((p.address for p in people if p.address), ""),
-        "reference": case.reference,
-        "received_on": _day(case.received_on),
-        "registered_on": _day(case.registered_on),
-        "accepted_on": _day(case.accepted_on),
-        "summary": case.summary,
-        "unit_name": unit.name if unit else "",
-        "note": data.note,
-    }
-    code = kind.code
-    if code == "accept_notice":
-        handle = await _clock(session, case.id, "simple", "handle")
-        out["handle_due"] = _day(handle.current_due if handle else None)
-        out["query_code"] = query_code.shown(
-            query_code.read(ctx, case)
-            or await query_code.issue(session=session, ctx=ctx, case=case)
-        )
-    elif code == "reject_notice":
-        if not case.rejection_reason.strip():
-            raise Conflict("该事项没有记录不予受理的理由")
-        out |= {"reason": case.rejection_reason.rstrip("。"), "redirect_to": data.redirect_to}
-    elif code == "transfer_notice":
-        out["transferred_to"] = data.transferred_to
-    elif code == "extension_notice":
-        handle = await _clock(session, case.id, "handle")
-        ext = (
-            await session.scalar(
-                select(ClockExtension)
-                .where(ClockExtension.clock_id == handle.id)
-                .order_by(col(ClockExtension.id).desc())
-                .limit(1)
-            )
-            if handle
-            else None
-        )
-        if handle is None or ext is None:
-            raise Conflict("该事项的办理期限没有延期记录:请先办理延期")
-        out |= {
-            "reason": ext.reason.rstrip("。"),
-            "approver": ext.approver,
-            "days": str(handle.extended_days),
-            "original_due": _day(handle.original_due),
-            "new_due": _day(handle.current_due),
-        }
-    elif code == "reply_opinion":
-        window = await _clock(session, case.id, "review_request")
-        out |= {
-            "facts": data.facts,
-            "basis": data.basis,
-            "decision": data.decision,
-            "review_body": data.review_body or ctx.settings.review_body,
-            "delivered_on": _day(case.delivered_on),
-            "review_window_end": _day(window.current_due) if window and case.delivered_on else "",
-        }
-    elif code == "review_opinion":
-        out |= {
-            "facts": data.facts,
-            "basis": data.basis,
-            "decision": data.decision,
-            "reply_number": case.reply_doc_number,
-            "review_requested_on": _day(case.review_requested_on),
-            "re_review_body": data.re_review_body or "上一级人民政府",
-        }
-    elif code == "re_review_opinion":
-        re_review = await _clock(session, case.id, "re_review")
-        out |= {
-            "facts": data.facts,
-            "basis": data.basis,
-            "decision": data.decision,
-            "re_review_requested_on": _day(case.re_review_requested_on),
-            "hearing_days": str(re_review.paused_days)
-            if re_review and re_review.paused_days
-            else "",
-        }
-    elif code == "diversion_notice":
-        out |= {
-            "procedure": PROCEDURE_LABELS.get(case.diverted_to, "依法定程序解决"),
-            "organ": data.organ,
-        }
-    elif code == "service_receipt":
-        if for_document is None:
-            raise Broken("expected: for_document is not None")
-        out |= {"doc_title": for_document.title, "doc_number": for_document.number}
-        if for_document.kind in ("reply_opinion", "review_opinion"):
-            step = "复查" if for_document.kind == "reply_opinion" else "复核"
-            out["note"] = data.note or f"受送达人可以自收到该文书之日起30日内请求{step}"
-    return out
-
-
 # ---------------------------------------------------------------- issuing
 
 
@@ -317,16 +177,7 @@ async def issue(
     _check_fields(kind, data)
     superseded = await _superseded(session, case, kind, data.supersedes)
     for_document = await _for_document(session, case, kind, data.for_document_id)
-    if kind.stages and case.stage not in kind.stages:
-        raise Conflict(
-            f"处于“{workflow.STAGE_LABELS[case.stage]}”阶段的事项不能出具{kind.title}",
-            stage=case.stage,
-        )
-    step_done = kind.performs == "reply" and case.replied_on is not None
-    if kind.performs and step_done and superseded is None:
-        raise Conflict(
-            f"该事项已经答复(文号 {case.reply_doc_number}):更正请出具新文书并注明所更正的文书"
-        )
+    _check_issuable(case, kind, superseded)
     on = effective_date(ctx, data.on, not_before=case.registered_on, label="登记日期")
     seq = await next_number(session, kind.code, on.year)
     doc_number = number(ctx.settings.case_ref_prefix, kind, on.year, seq)
@@ -340,14 +191,10 @@ async def issue(
         _check_delivery(ctx, kind, data.delivery, on)
         await _case_delivered(session, ctx, actor, case, kind, data.delivery)
     await session.refresh(case)
-    template = await template_in_force(session, kind.code)
-    values = await context_for(
+    values = await contexts.context_for(
         session, ctx, case, kind, data, doc_number=doc_number, on=on, for_document=for_document
     )
-    try:
-        content = rendering.render(template.content, values)
-    except rendering.TemplateBroken as exc:
-        raise Conflict(f"{kind.title}的模板无法生成文书:{exc}") from exc
+    template, content = await _rendered(session, kind, values)
     doc = CaseDocument(
         case_id=case.id,
         kind=kind.code,
@@ -385,6 +232,31 @@ async def issue(
         note=f"{kind.title} {doc_number}",
     )
     return doc
+
+
+def _check_issuable(case: PetitionCase, kind: Kind, superseded: CaseDocument | None) -> None:
+    """The case's stage allows the kind; a reply is issued once (a correction supersedes)."""
+    if kind.stages and case.stage not in kind.stages:
+        raise Conflict(
+            f"处于“{workflow.STAGE_LABELS[case.stage]}”阶段的事项不能出具{kind.title}",
+            stage=case.stage,
+        )
+    step_done = kind.performs == "reply" and case.replied_on is not None
+    if kind.performs and step_done and superseded is None:
+        raise Conflict(
+            f"该事项已经答复(文号 {case.reply_doc_number}):更正请出具新文书并注明所更正的文书"
+        )
+
+
+async def _rendered(
+    session: AsyncSession, kind: Kind, values: dict[str, str]
+) -> tuple[InForce, bytes]:
+    """The template in force and the DOCX it makes of `values`."""
+    template = await template_in_force(session, kind.code)
+    try:
+        return template, rendering.render(template.content, values)
+    except rendering.TemplateBroken as exc:
+        raise Conflict(f"{kind.title}的模板无法生成文书:{exc}") from exc
 
 
 async def _superseded(
