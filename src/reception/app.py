@@ -24,6 +24,7 @@ from reception.audit.controllers import AuditController
 from reception.boundary import boundary_middleware
 from reception.campaigns.controllers import CampaignController
 from reception.cases import pages as cases_pages
+from reception.cases import registration_pages, worklist_pages
 from reception.cases.clocks import apply_calendar_year, running_dues
 from reception.cases.controllers import CaseController, CategoryController, LeaderCasesController
 from reception.config import Settings, get_settings
@@ -108,6 +109,8 @@ CONSOLE_PAGES: list[Any] = [
     *leader_pages.PAGES,
     *rule_pages.PAGES,
     *cases_pages.PAGES,
+    *worklist_pages.PAGES,
+    *registration_pages.PAGES,
     *documents_pages.PAGES,
     *reports_pages.PAGES,
     *feeds_pages.PAGES,

@@ -10,7 +10,7 @@ from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from reception.auth import Principal, require
-from reception.cases import query_code, registration, schemas, service, views, workflow
+from reception.cases import lists, query_code, registration, schemas, service, views, workflow
 from reception.cases.access import case_etag, get_case
 from reception.cases.models import PetitionCase
 from reception.cases.ownership import assign_owner
@@ -36,7 +36,7 @@ async def _detail_response(
     status: int = 200,
     candidates: list[schemas.RepeatCandidate] | None = None,
 ) -> Response[schemas.CaseDetail]:
-    body = await views.detail(
+    body = await views.detail_of(
         session=db,
         keys=ctx.keys,
         principal=principal,
@@ -110,7 +110,7 @@ class CaseController(Controller):
         ] = "registered",
     ) -> Page[schemas.CaseSummary]:
         as_of = ctx.today()
-        rows, total = await views.list_cases(
+        rows, total = await lists.list_cases(
             session=db,
             keys=ctx.keys,
             principal=request.user,
@@ -128,7 +128,7 @@ class CaseController(Controller):
             q=q,
             sort=sort,
         )
-        items = await views.summaries(session=db, principal=request.user, cases=rows, as_of=as_of)
+        items = await lists.summaries(session=db, principal=request.user, cases=rows, as_of=as_of)
         return Page(items, total, limit, offset)
 
     @get("/{case_id:int}")
@@ -256,7 +256,7 @@ class LeaderCasesController(Controller):
     ) -> list[schemas.LeaderCase]:
         """The cases a leader owns (包案), with stage, resolution and next due date."""
         await org.get_leader(session=db, leader_id=leader_id, principal=request.user)
-        return await views.leader_cases(
+        return await lists.leader_cases(
             session=db,
             leader_id=leader_id,
             principal=request.user,

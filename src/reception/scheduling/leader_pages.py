@@ -11,7 +11,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from reception.auth import Principal, require
-from reception.cases import views as case_views
+from reception.cases import lists as case_lists
 from reception.cases.access import get_case
 from reception.context import Ctx
 from reception.db import DB
@@ -57,7 +57,7 @@ async def my_schedule(
     sessions = await views.session_rows(session=db, subjects=rows, tz=ctx.tz)
     days = [monday + timedelta(days=i) for i in range(7)]
     leader = await org.get_leader(session=db, leader_id=leader_id, principal=request.user)
-    cases = await case_views.leader_cases(
+    cases = await case_lists.leader_cases(
         session=db, leader_id=leader_id, principal=request.user, as_of=today
     )
     return page(
@@ -79,7 +79,7 @@ async def my_schedule(
 
 @get("/me/cases", guards=[require("leader")])
 async def my_cases(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
-    cases = await case_views.leader_cases(
+    cases = await case_lists.leader_cases(
         session=db, leader_id=_leader_id(request), principal=request.user, as_of=ctx.today()
     )
     cases.sort(key=lambda c: (not c.overdue, c.days_left if c.days_left is not None else 10**6))
