@@ -58,7 +58,7 @@ from reception.org.principals import TokenAuthMiddleware
 from reception.portal import pages as portal_pages
 from reception.reports import pages as reports_pages
 from reception.reports.controllers import IncidentController, ReportController
-from reception.scheduling import leader_pages, rule_pages
+from reception.scheduling import booking_pages, leader_pages, rule_pages
 from reception.scheduling import pages as scheduling_pages
 from reception.scheduling.controllers import (
     AppointmentController,
@@ -106,6 +106,7 @@ PUBLIC_HANDLERS: list[Any] = [feed_ics]
 CONSOLE_PAGES: list[Any] = [
     *signin_pages.PAGES,
     *scheduling_pages.PAGES,
+    *booking_pages.PAGES,
     *leader_pages.PAGES,
     *rule_pages.PAGES,
     *cases_pages.PAGES,
