@@ -65,23 +65,9 @@ async def list_cases(
         # runs, blind to the subtree and the dates (measured: 375 ms instead of 75 ms for a
         # district's filtered worklist, bench/worklist.py). Transaction-local.
         await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
-    query = select(PetitionCase).where(case_scope(principal))
-    if overdue is not None:
-        late = exists().where(
-            col(CaseClock.case_id) == col(PetitionCase.id),
-            where(workflow.overdue, CaseClock, as_of),
-        )
-        query = query.where(late if overdue else ~late)
-    if due_before is not None:
-        # An office deadline (not the petitioner's own 复查 window) due before the day.
-        query = query.where(
-            exists().where(
-                col(CaseClock.case_id) == col(PetitionCase.id),
-                col(CaseClock.status) == "running",
-                col(CaseClock.kind).in_(workflow.OFFICE_CLOCKS),
-                col(CaseClock.current_due) < due_before,
-            )
-        )
+    query = _by_clocks(
+        select(PetitionCase).where(case_scope(principal)), as_of, overdue, due_before
+    )
     if owner_leader_id is not None:
         query = query.where(
             exists().where(
@@ -121,6 +107,26 @@ async def list_cases(
     order = (col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
     rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
     return list(rows.all()), total
+
+
+def _by_clocks(query: Any, as_of: date, overdue: bool | None, due_before: date | None) -> Any:
+    """Cases with (or without) an overdue clock; with an office deadline (not the
+    petitioner's own 复查 window) due before a day."""
+    if overdue is not None:
+        late = exists().where(
+            col(CaseClock.case_id) == col(PetitionCase.id),
+            where(workflow.overdue, CaseClock, as_of),
+        )
+        query = query.where(late if overdue else ~late)
+    if due_before is not None:
+        query = query.where(
+            exists().where(
+                col(CaseClock.case_id) == col(PetitionCase.id),
+                where(workflow.running_office_clock, CaseClock),
+                col(CaseClock.current_due) < due_before,
+            )
+        )
+    return query
 
 
 async def _count(session: AsyncSession, query: Any, up_to: int | None) -> int:

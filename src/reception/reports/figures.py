@@ -153,22 +153,30 @@ def flag(condition: Any) -> Any:
     return func.coalesce(func.sum(sql_case((condition, 1), else_=0)), 0)
 
 
-async def unit_figures(
-    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
-) -> tuple[list[UnitFigures], UnitFigures]:
-    """Every per-unit figure of a month as it stood on `as_of`: four grouped queries, each on
-    an indexed date, each counting by the cases domain's as-of rules (`workflow.happened`,
-    `counted_due`, `on_time_by`, `evaluated_by`, `satisfied_by`, `overdue`)."""
-    per_unit: dict[int, UnitFigures] = {
-        u.id: UnitFigures(u.id, u.name, u.kind) for u in scope.rows if u.id is not None
-    }
-    in_scope = col(PetitionCase.unit_id).in_(subtree(scope))
-    until = min(last, as_of)
+@dataclass
+class _Month:
+    """A month's per-unit figures being counted: the scope's units, the month, the as-of day."""
 
-    def bucket(unit_id: int) -> UnitFigures:
-        return per_unit[scope.row_of[unit_id]]
+    scope: Scope
+    first: date
+    last: date
+    as_of: date
+    per_unit: dict[int, UnitFigures]
 
-    new = await session.execute(
+    @property
+    def until(self) -> date:
+        return min(self.last, self.as_of)
+
+    @property
+    def in_scope(self) -> Any:
+        return col(PetitionCase.unit_id).in_(subtree(self.scope))
+
+    def bucket(self, unit_id: int) -> UnitFigures:
+        return self.per_unit[self.scope.row_of[unit_id]]
+
+
+async def _new_cases(session: AsyncSession, m: _Month) -> None:
+    rows = await session.execute(
         select(
             PetitionCase.unit_id,
             func.count(),
@@ -176,38 +184,40 @@ async def unit_figures(
             flag(col(PetitionCase.channel).in_(REMOTE_CHANNELS)),
         )
         .where(
-            in_scope,
-            col(PetitionCase.registered_on).between(first, until),
-            where(workflow.happened, PetitionCase.registered_on, first, last, as_of),
+            m.in_scope,
+            col(PetitionCase.registered_on).between(m.first, m.until),
+            where(workflow.happened, PetitionCase.registered_on, m.first, m.last, m.as_of),
         )
         .group_by(col(PetitionCase.unit_id))
     )
-    for unit_id, count, first_time, remote in new:
-        row = bucket(unit_id)
+    for unit_id, count, first_time, remote in rows:
+        row = m.bucket(unit_id)
         row.new_cases += int(count)
         row.first_time += int(first_time)
         row.repeat += int(count) - int(first_time)
         row.remote += int(remote)
 
-    due = await session.execute(
+
+async def _clocks_due(session: AsyncSession, m: _Month) -> None:
+    rows = await session.execute(
         select(
             PetitionCase.unit_id,
             CaseClock.kind,
             func.count(),
-            flag(where(workflow.on_time_by, CaseClock, as_of)),
+            flag(where(workflow.on_time_by, CaseClock, m.as_of)),
         )
         .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
         .where(
-            in_scope,
+            m.in_scope,
             col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS),
-            col(CaseClock.current_due).between(first, until),
-            where(workflow.counted_due, CaseClock, first, last, as_of),
-            where(workflow.known_by, PetitionCase, as_of),
+            col(CaseClock.current_due).between(m.first, m.until),
+            where(workflow.counted_due, CaseClock, m.first, m.last, m.as_of),
+            where(workflow.known_by, PetitionCase, m.as_of),
         )
         .group_by(col(PetitionCase.unit_id), col(CaseClock.kind))
     )
-    for unit_id, kind, count, on_time in due:
-        row = bucket(unit_id)
+    for unit_id, kind, count, on_time in rows:
+        row = m.bucket(unit_id)
         if kind in ACCEPT_KINDS:
             row.accept_due += int(count)
             row.accept_on_time += int(on_time)
@@ -215,45 +225,59 @@ async def unit_figures(
             row.handle_due += int(count)
             row.handle_on_time += int(on_time)
 
-    replies = await session.execute(
+
+async def _replies(session: AsyncSession, m: _Month) -> None:
+    rows = await session.execute(
         select(
             PetitionCase.unit_id,
             func.count(),
-            flag(where(workflow.evaluated_by, PetitionCase, as_of)),
-            flag(where(workflow.satisfied_by, PetitionCase, as_of)),
+            flag(where(workflow.evaluated_by, PetitionCase, m.as_of)),
+            flag(where(workflow.satisfied_by, PetitionCase, m.as_of)),
         )
         .where(
-            in_scope,
-            col(PetitionCase.replied_on).between(first, until),
-            where(workflow.happened, PetitionCase.replied_on, first, last, as_of),
+            m.in_scope,
+            col(PetitionCase.replied_on).between(m.first, m.until),
+            where(workflow.happened, PetitionCase.replied_on, m.first, m.last, m.as_of),
         )
         .group_by(col(PetitionCase.unit_id))
     )
-    for unit_id, count, n_evaluated, n_satisfied in replies:
-        row = bucket(unit_id)
+    for unit_id, count, n_evaluated, n_satisfied in rows:
+        row = m.bucket(unit_id)
         row.replied += int(count)
         row.evaluated += int(n_evaluated)
         row.satisfied += int(n_satisfied)
 
-    late = late_clause(first, last, as_of)
-    overdue = await session.execute(
+
+async def _overdue(session: AsyncSession, m: _Month) -> None:
+    rows = await session.execute(
         select(PetitionCase.unit_id, CaseClock.kind, func.count(func.distinct(CaseClock.case_id)))
         .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
         .where(
-            in_scope,
+            m.in_scope,
             col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS),
-            late,
-            where(workflow.known_by, PetitionCase, as_of),
+            late_clause(m.first, m.last, m.as_of),
+            where(workflow.known_by, PetitionCase, m.as_of),
         )
         .group_by(col(PetitionCase.unit_id), col(CaseClock.kind))
     )
-    for unit_id, kind, count in overdue:
-        row = bucket(unit_id)
+    for unit_id, kind, count in rows:
+        row = m.bucket(unit_id)
         if kind in ACCEPT_KINDS:
             row.overdue_accept += int(count)
         else:
             row.overdue_handle += int(count)
 
+
+async def unit_figures(
+    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
+) -> tuple[list[UnitFigures], UnitFigures]:
+    """Every per-unit figure of a month as it stood on `as_of`: four grouped queries, each on
+    an indexed date, each counting by the cases domain's as-of rules (`workflow.happened`,
+    `counted_due`, `on_time_by`, `evaluated_by`, `satisfied_by`, `overdue`)."""
+    per_unit = {u.id: UnitFigures(u.id, u.name, u.kind) for u in scope.rows if u.id is not None}
+    month = _Month(scope, first, last, as_of, per_unit)
+    for count in (_new_cases, _clocks_due, _replies, _overdue):
+        await count(session, month)
     rows = list(per_unit.values())
     total = UnitFigures(0, "合计", "total")
     for row in rows:

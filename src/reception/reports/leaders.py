@@ -20,6 +20,31 @@ from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession
 
 
+async def _owned(
+    session: AsyncSession, ids: list[int | None], as_of: date
+) -> dict[int, tuple[int, int, int]]:
+    """包案 as of the as-of day (assignments running then): per leader, owned, resolved and
+    overdue cases."""
+    owning = and_(
+        col(CaseOwnership.started_on) <= as_of,
+        or_(col(CaseOwnership.ended_on).is_(None), col(CaseOwnership.ended_on) > as_of),
+    )
+    resolved = where(workflow.resolved_as_of, PetitionCase, as_of)
+    late_case = col(PetitionCase.id).in_(
+        select(CaseClock.case_id).where(where(workflow.overdue, CaseClock, as_of))
+    )
+    known = where(workflow.known_by, PetitionCase, as_of)
+    return {
+        leader_id: (int(n), int(n_resolved), int(n_late))
+        for leader_id, n, n_resolved, n_late in await session.execute(
+            select(CaseOwnership.leader_id, func.count(), flag(resolved), flag(late_case))
+            .join(PetitionCase, col(PetitionCase.id) == col(CaseOwnership.case_id))
+            .where(col(CaseOwnership.leader_id).in_(ids), owning, known)
+            .group_by(col(CaseOwnership.leader_id))
+        )
+    }
+
+
 async def leader_figures(
     session: AsyncSession, scope: Scope, first: date, last: date, as_of: date, tz: tzinfo
 ) -> list[dict[str, Any]]:
@@ -76,30 +101,12 @@ async def leader_figures(
             .group_by(col(ReceptionSession.leader_id))
         )
     }
-    # 包案 as of the as-of day: assignments running then.
-    owning = and_(
-        col(CaseOwnership.started_on) <= as_of,
-        or_(col(CaseOwnership.ended_on).is_(None), col(CaseOwnership.ended_on) > as_of),
-    )
-    resolved = where(workflow.resolved_as_of, PetitionCase, as_of)
-    late_case = col(PetitionCase.id).in_(
-        select(CaseClock.case_id).where(where(workflow.overdue, CaseClock, as_of))
-    )
-    known = where(workflow.known_by, PetitionCase, as_of)
-    owned = {
-        leader_id: (int(n), int(n_resolved), int(n_late))
-        for leader_id, n, n_resolved, n_late in await session.execute(
-            select(CaseOwnership.leader_id, func.count(), flag(resolved), flag(late_case))
-            .join(PetitionCase, col(PetitionCase.id) == col(CaseOwnership.case_id))
-            .where(col(CaseOwnership.leader_id).in_(ids), owning, known)
-            .group_by(col(CaseOwnership.leader_id))
-        )
-    }
+    owned = await _owned(session, ids, as_of)
     out = []
     for leader in leaders:
         receptions = sessions.get((leader.id, "reception"), (0, 0, 0))
         visits = sessions.get((leader.id, "field_visit"), (0, 0, 0))
-        n_owned, n_resolved, n_late = owned.get(leader.id, (0, 0, 0))
+        n_owned, n_resolved, n_late = owned.get(leader.id or 0, (0, 0, 0))
         out.append(
             {
                 "leader_id": leader.id,

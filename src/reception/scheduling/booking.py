@@ -222,6 +222,15 @@ class Booking:
     replayed: bool
 
 
+async def _replayed(session: AsyncSession, appointment_id: int) -> Booking:
+    """The booking an Idempotency-Key's first request made, returned again."""
+    existing = await session.get(Appointment, appointment_id)
+    slot = await session.get(SessionSlot, existing.slot_id) if existing else None
+    if existing is None or slot is None:
+        raise Broken("expected: the replayed booking and its slot")
+    return Booking(existing, slot, True)
+
+
 async def book(
     *,
     session: AsyncSession,
@@ -250,13 +259,7 @@ async def book(
         else (None, None)
     )
     if replay_id is not None:
-        existing = await session.get(Appointment, replay_id)
-        if existing is None:
-            raise Broken("expected: existing is not None")
-        existing_slot = await session.get(SessionSlot, existing.slot_id)
-        if existing_slot is None:
-            raise Broken("expected: existing_slot is not None")
-        return Booking(existing, existing_slot, True)
+        return await _replayed(session, replay_id)
     _check_open(ctx, subject)
     who = checked(
         data.petitioner_name,
