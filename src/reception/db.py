@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar.di import NamedDependency
-from sqlalchemy import DateTime, event, inspect, make_url, select
+from sqlalchemy import DateTime, event, inspect, make_url, select, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -226,6 +226,24 @@ async def flush_or_conflict(session: AsyncSession, message: str, *rows: Any, **e
     refused = await flush_refused(session, *rows)
     if refused is not None:
         raise Conflict(message, **extra) from refused
+
+
+async def next_in_counter(session: AsyncSession, model: Any, **key: Any) -> int:
+    """The next number of a counter row (`last` + 1) — a year's case references, a kind's
+    document numbers: one UPDATE … RETURNING, serialised by the row lock, so concurrent callers
+    get consecutive numbers and a rolled-back one gives its number back. The row is made the
+    first time (a concurrent twin's refusal is fine: the row is there)."""
+    statement = (
+        update(model)
+        .where(*(getattr(model, k) == v for k, v in key.items()))
+        .values(last=model.last + 1)
+        .returning(model.last)
+    )
+    seq = (await session.execute(statement)).scalar_one_or_none()
+    if seq is None:
+        await flush_refused(session, model(**key, last=0))
+        seq = (await session.execute(statement)).scalar_one()
+    return int(seq)
 
 
 async def get_in_scope(

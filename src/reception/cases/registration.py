@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, and_, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -24,7 +24,7 @@ from reception.cases.petitioners import new_petitioner, petitioner, seal_petitio
 from reception.cases.timeline import effective_date, facts, record_event
 from reception.context import Context
 from reception.crypto import Keyring
-from reception.db import flush_refused
+from reception.db import flush_refused, next_in_counter
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import Identity, checked, normalised
 
@@ -76,15 +76,7 @@ async def _category(session: AsyncSession, code: str) -> CaseCategory:
 
 async def _next_reference(session: AsyncSession, prefix: str, year: int) -> tuple[int, str]:
     """Allocate the year's next sequence: one UPDATE … RETURNING, serialised by the row lock."""
-    await flush_refused(session, CaseCounter(year=year, last=0))  # refused: it exists
-    seq = (
-        await session.execute(
-            update(CaseCounter)
-            .where(col(CaseCounter.year) == year)
-            .values(last=col(CaseCounter.last) + 1)
-            .returning(col(CaseCounter.last))
-        )
-    ).scalar_one()
+    seq = await next_in_counter(session, CaseCounter, year=year)
     return seq, f"{prefix}〔{year}〕{seq:05d}"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import click
@@ -13,7 +14,15 @@ from reception.context import Context
 
 @main.command()
 @click.option("--org-only", is_flag=True, help="Only the org chart and logins, no schedule.")
-def demo(org_only: bool) -> None:
+@click.option(
+    "--cases",
+    "case_count",
+    default=600,
+    show_default=True,
+    type=click.IntRange(0, 5000),
+    help="Cases over the last year (a small demo, e.g. for tests: --cases 40).",
+)
+def demo(org_only: bool, case_count: int) -> None:
     """Load the demo data (idempotent) and print a new token for each demo login.
 
     The org chart of 蓟州区, and unless --org-only: a 20th-day reception rule for every
@@ -38,19 +47,23 @@ def demo(org_only: bool) -> None:
         example = None
         if not org_only:
             counts = await load_schedule(session, ctx)
-            counts |= {f"case_{k}": v for k, v in (await load_cases(session, ctx)).items()}
+            cases = await load_cases(session, ctx, count=case_count)
+            counts |= {f"case_{k}": v for k, v in cases.items()}
             counts["incidents"] = await load_incidents(session, ctx)
             await session.flush()
             figures = await measured(session, ctx)
             example = await portal_example(session, ctx)
         return logins, counts, figures, example
 
+    started = time.perf_counter()
     logins, counts, figures, example = run_in_transaction(work)
+    took = time.perf_counter() - started
     if counts:
         click.echo(
             "Demo schedule: {rules} new rules, {sessions} new reception sessions, "
             "{appointments} appointments, {field_visits} field visits; "
             "{case_cases} new cases, {incidents} incidents".format(**counts)
+            + f" ({took:.1f} s)"
         )
     if figures:
 

@@ -14,7 +14,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, update
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -30,7 +30,7 @@ from reception.cases.models import PetitionCase
 from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
 from reception.crypto import Undecryptable
-from reception.db import flush_or_conflict, flush_refused
+from reception.db import flush_or_conflict, next_in_counter
 from reception.documents import contexts, defaults, rendering
 from reception.documents.kinds import (
     FIELD_LABELS,
@@ -116,16 +116,7 @@ async def upload_template(
 async def next_number(session: AsyncSession, kind: str, year: int) -> int:
     """The kind's next sequence for the year: one UPDATE … RETURNING, serialised by the row
     lock, so concurrent issues get consecutive numbers and a rolled-back one gives its back."""
-    await flush_refused(session, DocumentCounter(kind=kind, year=year, last=0))  # or it exists
-    seq: int = (
-        await session.execute(
-            update(DocumentCounter)
-            .where(col(DocumentCounter.kind) == kind, col(DocumentCounter.year) == year)
-            .values(last=col(DocumentCounter.last) + 1)
-            .returning(col(DocumentCounter.last))
-        )
-    ).scalar_one()
-    return seq
+    return await next_in_counter(session, DocumentCounter, kind=kind, year=year)
 
 
 # ---------------------------------------------------------------- issuing

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import delete
+from sqlalchemy import event as sa_event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlmodel import col, select
 
 from reception.audit import service as audit
@@ -64,27 +67,48 @@ async def ensure_years(*, session: AsyncSession, years: Iterable[int]) -> None:
         await _seed_year(session, year)
 
 
+# The years a database session has read, kept for the rest of it: a request or a command
+# counts many deadlines on the same few years. A write to a year (put_year) forgets it, and a
+# rollback after such a write forgets them all (a preview tries an import and rolls it back).
+YEARS = "reception.calendar_years"
+WRITTEN = "reception.calendar_written"
+
+
+def _read_years(session: AsyncSession | Session) -> dict[int, YearCalendar]:
+    cached: dict[int, YearCalendar] = session.info.setdefault(YEARS, {})
+    return cached
+
+
+@sa_event.listens_for(Session, "after_soft_rollback")
+def _forget_years(session: Session, _previous: Any) -> None:
+    if session.info.pop(WRITTEN, False):
+        session.info.pop(YEARS, None)
+
+
 async def load_calendar(*, session: AsyncSession, years: Iterable[int]) -> WorkCalendar:
     """The calendar for `years`, seeding any year not stored yet from the holidays package."""
     wanted = sorted(set(years))
-    await ensure_years(session=session, years=wanted)
-    rows = await session.scalars(select(CalendarYear).where(col(CalendarYear.year).in_(wanted)))
-    official = {r.year: r.official for r in rows}
-    holidays: dict[int, set[date]] = {y: set() for y in wanted}
-    workdays: dict[int, set[date]] = {y: set() for y in wanted}
-    for day in await session.scalars(select(CalendarDay).where(col(CalendarDay.year).in_(wanted))):
-        (holidays if day.kind == "holiday" else workdays)[day.year].add(day.day)
-    return WorkCalendar(
-        {
-            y: YearCalendar(
+    known = _read_years(session)
+    missing = [y for y in wanted if y not in known]
+    if missing:
+        await ensure_years(session=session, years=missing)
+        rows = await session.scalars(
+            select(CalendarYear).where(col(CalendarYear.year).in_(missing))
+        )
+        official = {r.year: r.official for r in rows}
+        holidays: dict[int, set[date]] = {y: set() for y in missing}
+        workdays: dict[int, set[date]] = {y: set() for y in missing}
+        days = await session.scalars(select(CalendarDay).where(col(CalendarDay.year).in_(missing)))
+        for day in days:
+            (holidays if day.kind == "holiday" else workdays)[day.year].add(day.day)
+        for y in missing:
+            known[y] = YearCalendar(
                 year=y,
                 holidays=frozenset(holidays[y]),
                 workdays=frozenset(workdays[y]),
                 official=official[y],
             )
-            for y in wanted
-        }
-    )
+    return WorkCalendar({y: known[y] for y in wanted})
 
 
 async def calendar_around(*, session: AsyncSession, start: date, end: date) -> WorkCalendar:
@@ -145,6 +169,8 @@ async def put_year(
         "source": row.source,
         "days": sorted(f"{d.day.isoformat()}:{d.kind}" for d in before_days),
     }
+    _read_years(session).pop(year, None)
+    session.info[WRITTEN] = True
     await session.execute(delete(CalendarDay).where(col(CalendarDay.year) == year))
     for day, name in sorted(holidays.items()):
         session.add(CalendarDay(day=day, year=year, kind="holiday", name=name))
