@@ -19,7 +19,7 @@ from reception.context import Context
     "case_count",
     default=600,
     show_default=True,
-    type=click.IntRange(0, 5000),
+    type=click.IntRange(10, 5000),
     help="Cases over the last year (a small demo, e.g. for tests: --cases 40).",
 )
 def demo(org_only: bool, case_count: int) -> None:

@@ -5,6 +5,7 @@ a few incidents deciding 三无. Idempotent: nothing is added when cases exist a
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -127,29 +128,7 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
     person: dict[str, Any]
     for index, registered in enumerate(days):
         if not people or rng.random() < NEW_SHARE:
-            category = _pick(rng, CATEGORY_SHARES)
-            unit = (
-                departments["区住建委"]
-                if category == "housing" and rng.random() < 0.3
-                else departments["区人社局"]
-                if category == "wages" and rng.random() < 0.3
-                else rng.choice(townships)
-            )
-            person = {
-                "name": rng.choice(PETITIONER_SURNAMES)
-                + rng.choice(PETITIONER_GIVEN)
-                + rng.choice(PETITIONER_GIVEN),
-                "id_number": fake_id_number(rng),
-                "phone": f"138{rng.randint(0, 99_999_999):08d}",
-                # Where they live (sealed at rest like the ID and phone); drawn without the
-                # random stream, so the demo's proportions stay as they were.
-                "address": f"蓟州区{townships[len(people) % len(townships)].name}"
-                f"某村{len(people) % 40 + 1}号",
-                "category": category,
-                "unit_id": unit.id,
-                "summary": rng.choice(CATEGORY_MATTERS[category]),
-                "cases": [],
-            }
+            person = _new_person(rng, townships, departments, len(people))
             people.append(person)
             repeat_of = None
         else:
@@ -199,46 +178,91 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
         # 包案: collective visits and matters raised four times or more get a leader.
         hard = collective or len(person["cases"]) >= 4
         if hard and rng.random() < 0.6:
-            owner = rng.choice(leaders)
-            if owner.id is None:
-                raise Broken("expected: owner.id is not None")
-            current = await current_owner(session, case.id)
-            if current is None:
-                await assign_owner(
-                    session=session,
-                    ctx=ctx,
-                    actor=None,
-                    case_id=case.id,
-                    data=cs.OwnershipAssign(
-                        leader_id=owner.id,
-                        plan="包案领导牵头,责任单位制定化解方案,定期回访",
-                        target_date=registered + timedelta(days=90),
-                        stability_contact=f"{person['name'][0]}某(村网格员)",
-                        on=min(registered + timedelta(days=2), today),
-                    ),
-                )
-                stats["owned"] += 1
+            stats["owned"] += await _own(
+                session, ctx, rng.choice(leaders), case.id, person, registered
+            )
             if len(person["cases"]) >= 3 and case.id not in campaign_cases:
                 campaign_cases.append(case.id)
     if campaign_cases:
-        await campaigns.create_campaign(
-            session=session,
-            actor=None,
-            data=camp.CampaignCreate(
-                name="重复信访治理和积案化解专项行动",
-                description="国家信访局集中交办的重复信访案件:分阶段化解32%、80%、100%(各阶段截止日见目标)",
-                case_ids=campaign_cases,
-                targets=[
-                    camp.TargetIn(due_on=today - timedelta(days=60), percent=32),
-                    camp.TargetIn(due_on=today + timedelta(days=120), percent=80),
-                    camp.TargetIn(due_on=today + timedelta(days=300), percent=100),
-                ],
-            ),
-        )
+        await _campaign(session, today, campaign_cases)
     stats["campaign_cases"] = len(campaign_cases)
     stats["late_entries"] = await _late_entries(rng, session, ctx, people)
     stats["linked_appointments"] = await _link_appointments(rng, session)
     return stats
+
+
+def _new_person(
+    rng: random.Random, townships: list[Unit], departments: dict[str, Unit], n: int
+) -> dict[str, Any]:
+    """A new petitioner with a matter of a category in the report's proportions."""
+    category = _pick(rng, CATEGORY_SHARES)
+    unit = (
+        departments["区住建委"]
+        if category == "housing" and rng.random() < 0.3
+        else departments["区人社局"]
+        if category == "wages" and rng.random() < 0.3
+        else rng.choice(townships)
+    )
+    return {
+        "name": rng.choice(PETITIONER_SURNAMES)
+        + rng.choice(PETITIONER_GIVEN)
+        + rng.choice(PETITIONER_GIVEN),
+        "id_number": fake_id_number(rng),
+        "phone": f"138{rng.randint(0, 99_999_999):08d}",
+        # Where they live (sealed at rest like the ID and phone); drawn without the random
+        # stream, so the demo's proportions stay as they were.
+        "address": f"蓟州区{townships[n % len(townships)].name}某村{n % 40 + 1}号",
+        "category": category,
+        "unit_id": unit.id,
+        "summary": rng.choice(CATEGORY_MATTERS[category]),
+        "cases": [],
+    }
+
+
+async def _own(
+    session: AsyncSession,
+    ctx: Context,
+    owner: Leader,
+    case_id: int,
+    person: dict[str, Any],
+    registered: date,
+) -> int:
+    """A district leader takes the hard case (包案), unless it has one: 1 if assigned."""
+    if owner.id is None:
+        raise Broken("expected: a stored leader")
+    if await current_owner(session, case_id) is not None:
+        return 0
+    await assign_owner(
+        session=session,
+        ctx=ctx,
+        actor=None,
+        case_id=case_id,
+        data=cs.OwnershipAssign(
+            leader_id=owner.id,
+            plan="包案领导牵头,责任单位制定化解方案,定期回访",
+            target_date=registered + timedelta(days=90),
+            stability_contact=f"{person['name'][0]}某(村网格员)",
+            on=min(registered + timedelta(days=2), ctx.today()),
+        ),
+    )
+    return 1
+
+
+async def _campaign(session: AsyncSession, today: date, case_ids: list[int]) -> None:
+    await campaigns.create_campaign(
+        session=session,
+        actor=None,
+        data=camp.CampaignCreate(
+            name="重复信访治理和积案化解专项行动",
+            description="国家信访局集中交办的重复信访案件:分阶段化解32%、80%、100%(各阶段截止日见目标)",
+            case_ids=case_ids,
+            targets=[
+                camp.TargetIn(due_on=today - timedelta(days=60), percent=32),
+                camp.TargetIn(due_on=today + timedelta(days=120), percent=80),
+                camp.TargetIn(due_on=today + timedelta(days=300), percent=100),
+            ],
+        ),
+    )
 
 
 async def _link_appointments(rng: random.Random, session: AsyncSession) -> int:
@@ -269,6 +293,110 @@ async def _link_appointments(rng: random.Random, session: AsyncSession) -> int:
     return linked
 
 
+@dataclass
+class _Walk:
+    """One case walked through its stages by the demo's office (the command line acts)."""
+
+    rng: random.Random
+    session: AsyncSession
+    ctx: Context
+    case_id: int
+
+    async def act(self, action: str, on: date, **extra: Any) -> bool:
+        if on > self.ctx.today():
+            return False
+        await service.transition(
+            session=self.session,
+            ctx=self.ctx,
+            actor=None,
+            case_id=self.case_id,
+            data=cs.Transition(action=action, on=on, **extra),  # type: ignore[arg-type]
+        )
+        return True
+
+    async def notice(self, kind: str, on: date, **extra: Any) -> None:
+        await documents.issue(
+            session=self.session,
+            ctx=self.ctx,
+            actor=None,
+            case_id=self.case_id,
+            data=ds.DocumentIssue(kind=kind, on=on, **extra),  # type: ignore[arg-type]
+        )
+
+    def delivery(self, plan: str, replied: date) -> dict[str, Any]:
+        """How the reply reached the petitioner (none, late on purpose, or within 3 days)."""
+        if plan == "none":
+            return {}
+        if plan == "late":
+            return {"delivery_method": "邮寄送达", "delivered_on": replied + timedelta(days=21)}
+        method = self.rng.choice(["直接送达", "邮寄送达", "电子送达"])
+        delivered = replied + timedelta(days=self.rng.randint(0, 3))
+        # A recent reply: delivered at once.
+        return {"delivery_method": method, "delivered_on": min(delivered, self.ctx.today())}
+
+    async def reply(
+        self, replied: date, extra: dict[str, Any], notices: tuple[str, str, str] | None
+    ) -> bool:
+        """The 处理意见书 (issued as a document in the last months, with its 送达), or a
+        reply recorded by its number."""
+        if notices and replied <= self.ctx.today():
+            facts, basis, decision = notices
+            delivered = (
+                ds.DeliveryIn(
+                    method=METHOD_CODES[extra["delivery_method"]],  # type: ignore[arg-type]
+                    delivered_on=extra["delivered_on"],
+                    recipient="信访人本人",
+                    tracking_number="1190" + f"{self.case_id:09d}"
+                    if extra["delivery_method"] == "邮寄送达"
+                    else "",
+                )
+                if extra
+                else None
+            )
+            await self.notice(
+                "reply_opinion",
+                replied,
+                facts=facts,
+                basis=basis,
+                decision=decision,
+                delivery=delivered,
+            )
+            return True
+        number = f"蓟信复〔{replied.year}〕{self.case_id:04d}号"
+        return await self.act("reply", replied, doc_number=number, **extra)
+
+    async def evaluate(self, delivered: date) -> None:
+        """参评 after the written reply reached the petitioner (nine in ten)."""
+        evaluate_on = delivered + timedelta(days=self.rng.randint(1, 10))
+        if evaluate_on <= self.ctx.today() and self.rng.random() < PARTICIPATION:
+            satisfaction = _pick_weighted(self.rng, SATISFACTION_WEIGHTS)
+            await service.set_evaluation(
+                session=self.session,
+                ctx=self.ctx,
+                actor=None,
+                case_id=self.case_id,
+                data=cs.EvaluationPut(satisfaction=satisfaction, on=evaluate_on),  # type: ignore[arg-type]
+            )
+
+    async def resolve(self, replied: date) -> None:
+        resolve_on = replied + timedelta(days=self.rng.randint(0, 20))
+        if resolve_on <= self.ctx.today() and self.rng.random() < 0.85:
+            await service.set_resolution(
+                session=self.session,
+                ctx=self.ctx,
+                actor=None,
+                case_id=self.case_id,
+                data=cs.ResolutionPut(
+                    resolution="resolved" if self.rng.random() < 0.8 else "ceased",
+                    on=resolve_on,
+                    method=self.rng.choice(
+                        ["调解达成协议", "依法依规解决诉求", "帮扶救助", "政策解释息诉"]
+                    ),
+                    evidence=f"化解协议 {self.case_id:05d}",
+                ),
+            )
+
+
 async def _advance_case(
     rng: random.Random,
     session: AsyncSession,
@@ -281,103 +409,28 @@ async def _advance_case(
     """Walk a case through the stages its age allows, as the 2020 office did: accepted within
     a week, replied within the 60 days (1.5% late), delivered within three days, evaluated
     after delivery by nine petitioners in ten, mostly resolved, closed."""
-    today = ctx.today()
-
-    async def act(action: str, on: date, **extra: Any) -> bool:
-        if on > today:
-            return False
-        await service.transition(
-            session=session,
-            ctx=ctx,
-            actor=None,
-            case_id=case_id,
-            data=cs.Transition(action=action, on=on, **extra),  # type: ignore[arg-type]
-        )
-        return True
-
-    async def notice(kind: str, on: date, **extra: Any) -> None:
-        await documents.issue(
-            session=session,
-            ctx=ctx,
-            actor=None,
-            case_id=case_id,
-            data=ds.DocumentIssue(kind=kind, on=on, **extra),  # type: ignore[arg-type]
-        )
-
+    walk = _Walk(rng, session, ctx, case_id)
     accepted = registered + timedelta(days=rng.randint(1, 7))
-    if not await act("accept", accepted):
+    if not await walk.act("accept", accepted):
         return
     if notices:
-        await notice("accept_notice", accepted)
+        await walk.notice("accept_notice", accepted)
     if rng.random() < 0.004:
         return  # still being handled past its 60 days: overdue (超期办理)
     late = rng.random() < LATE_REPLY_SHARE
     replied = accepted + timedelta(days=rng.randint(63, 75) if late else rng.randint(15, 55))
-    if delivery == "none":
-        extra: dict[str, Any] = {}
-    elif delivery == "late":
+    if delivery == "late":
         # Delivered three weeks after a reply made near the end of the 60 days.
         replied = accepted + timedelta(days=55)
-        extra = {"delivery_method": "邮寄送达", "delivered_on": replied + timedelta(days=21)}
-    else:
-        extra = {
-            "delivery_method": rng.choice(["直接送达", "邮寄送达", "电子送达"]),
-            "delivered_on": replied + timedelta(days=rng.randint(0, 3)),
-        }
-    if extra and extra["delivered_on"] > today:
-        extra["delivered_on"] = today  # a recent reply: delivered at once
-    if notices and replied <= today:
-        facts, basis, decision = notices
-        await notice(
-            "reply_opinion",
-            replied,
-            facts=facts,
-            basis=basis,
-            decision=decision,
-            delivery=ds.DeliveryIn(
-                method=METHOD_CODES[extra["delivery_method"]],  # type: ignore[arg-type]
-                delivered_on=extra["delivered_on"],
-                recipient="信访人本人",
-                tracking_number="1190" + f"{case_id:09d}"
-                if extra["delivery_method"] == "邮寄送达"
-                else "",
-            )
-            if extra
-            else None,
-        )
-    elif not await act(
-        "reply", replied, doc_number=f"蓟信复〔{replied.year}〕{case_id:04d}号", **extra
-    ):
+    extra = walk.delivery(delivery, replied)
+    if not await walk.reply(replied, extra, notices):
         return
     delivered: date | None = extra.get("delivered_on")
     if delivered is not None:
-        # 参评 after the written reply reached the petitioner.
-        evaluate_on = delivered + timedelta(days=rng.randint(1, 10))
-        if evaluate_on <= today and rng.random() < PARTICIPATION:
-            satisfaction = _pick_weighted(rng, SATISFACTION_WEIGHTS)
-            await service.set_evaluation(
-                session=session,
-                ctx=ctx,
-                actor=None,
-                case_id=case_id,
-                data=cs.EvaluationPut(satisfaction=satisfaction, on=evaluate_on),  # type: ignore[arg-type]
-            )
-    resolve_on = replied + timedelta(days=rng.randint(0, 20))
-    if resolve_on <= today and rng.random() < 0.85:
-        await service.set_resolution(
-            session=session,
-            ctx=ctx,
-            actor=None,
-            case_id=case_id,
-            data=cs.ResolutionPut(
-                resolution="resolved" if rng.random() < 0.8 else "ceased",
-                on=resolve_on,
-                method=rng.choice(["调解达成协议", "依法依规解决诉求", "帮扶救助", "政策解释息诉"]),
-                evidence=f"化解协议 {case_id:05d}",
-            ),
-        )
+        await walk.evaluate(delivered)
+    await walk.resolve(replied)
     if delivered is not None:
-        await act("close", max(replied + timedelta(days=rng.randint(35, 45)), delivered))
+        await walk.act("close", max(replied + timedelta(days=rng.randint(35, 45)), delivered))
 
 
 def _pick_weighted(rng: random.Random, shares: list[tuple[str, float]]) -> str:
