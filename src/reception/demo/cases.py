@@ -5,7 +5,6 @@ a few incidents deciding 三无. Idempotent: nothing is added when cases exist a
 from __future__ import annotations
 
 import random
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -22,8 +21,7 @@ from reception.cases.ownership import assign_owner, current_owner
 from reception.cases.petitioners import petitioner
 from reception.context import Context
 from reception.demo.schedule import PETITIONER_GIVEN, PETITIONER_SURNAMES, fake_id_number
-from reception.documents import schemas as ds
-from reception.documents import service as documents
+from reception.demo.walk import advance_case
 from reception.errors import Broken, DomainError
 from reception.org.models import Leader, Unit
 from reception.reports.models import Incident
@@ -60,7 +58,6 @@ NEW_SHARE = 0.36
 # (受理告知书, and the 处理意见书 that is their reply, delivered); older ones carry the
 # document number typed by hand, as the office did before.
 WITH_NOTICES_DAYS = 90
-METHOD_CODES = {"直接送达": "direct", "邮寄送达": "mail", "电子送达": "electronic"}
 OPINIONS = {
     "housing": (
         "经核查,开发商已承诺限期履约",
@@ -81,13 +78,6 @@ def _pick(rng: random.Random, shares: list[tuple[str, int]]) -> str:
 
 # What the demo year should look like (the 2020 report: 及时受理率 99.76%, 按期办结率 98.50%,
 # 群众满意率 92.49%, 重复信访 64.6%, 信网电 > 70%); `reception demo` prints what it measured.
-LATE_REPLY_SHARE = 0.013
-SATISFACTION_WEIGHTS: list[tuple[str, float]] = [
-    ("satisfied", 71),
-    ("basically_satisfied", 22),
-    ("dissatisfied", 7),
-]
-PARTICIPATION = 0.9
 # Replies left irregular on purpose (答复送达不规范): two never delivered, one delivered late.
 UNDELIVERED, DELIVERED_LATE = 2, 1
 
@@ -137,24 +127,7 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
         collective = (
             person["category"] in ("wages", "housing", "mass_finance") and rng.random() < 0.06
         )
-        data = cs.CaseCreate(
-            petitioners=[
-                cs.PetitionerIn(
-                    name=person["name"],
-                    id_number=person["id_number"],
-                    phone=person["phone"],
-                    address=person["address"],
-                )
-            ],
-            channel=_pick(rng, CHANNEL_SHARES),  # type: ignore[arg-type]
-            category=person["category"],
-            summary=person["summary"] + ("(再次反映)" if repeat_of else ""),
-            unit_id=person["unit_id"],
-            received_on=registered,
-            on=registered,
-            people_count=rng.randint(6, 40) if collective else 1,
-            repeat_of=repeat_of,
-        )
+        data = _registration(rng, person, registered, repeat_of, collective)
         case = (await registration.register(session=session, ctx=ctx, actor=None, data=data)).case
         if case.id is None:
             raise Broken("expected: case.id is not None")
@@ -162,7 +135,7 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
         stats["cases"] += 1
         stats["repeat"] += repeat_of is not None
         try:
-            await _advance_case(
+            await advance_case(
                 rng,
                 session,
                 ctx,
@@ -189,6 +162,33 @@ async def load_cases(session: AsyncSession, ctx: Context, *, count: int = 600) -
     stats["late_entries"] = await _late_entries(rng, session, ctx, people)
     stats["linked_appointments"] = await _link_appointments(rng, session)
     return stats
+
+
+def _registration(
+    rng: random.Random,
+    person: dict[str, Any],
+    registered: date,
+    repeat_of: int | None,
+    collective: bool,
+) -> cs.CaseCreate:
+    return cs.CaseCreate(
+        petitioners=[
+            cs.PetitionerIn(
+                name=person["name"],
+                id_number=person["id_number"],
+                phone=person["phone"],
+                address=person["address"],
+            )
+        ],
+        channel=_pick(rng, CHANNEL_SHARES),  # type: ignore[arg-type]
+        category=person["category"],
+        summary=person["summary"] + ("(再次反映)" if repeat_of else ""),
+        unit_id=person["unit_id"],
+        received_on=registered,
+        on=registered,
+        people_count=rng.randint(6, 40) if collective else 1,
+        repeat_of=repeat_of,
+    )
 
 
 def _new_person(
@@ -291,150 +291,6 @@ async def _link_appointments(rng: random.Random, session: AsyncSession) -> int:
             linked += 1
     await session.flush()
     return linked
-
-
-@dataclass
-class _Walk:
-    """One case walked through its stages by the demo's office (the command line acts)."""
-
-    rng: random.Random
-    session: AsyncSession
-    ctx: Context
-    case_id: int
-
-    async def act(self, action: str, on: date, **extra: Any) -> bool:
-        if on > self.ctx.today():
-            return False
-        await service.transition(
-            session=self.session,
-            ctx=self.ctx,
-            actor=None,
-            case_id=self.case_id,
-            data=cs.Transition(action=action, on=on, **extra),  # type: ignore[arg-type]
-        )
-        return True
-
-    async def notice(self, kind: str, on: date, **extra: Any) -> None:
-        await documents.issue(
-            session=self.session,
-            ctx=self.ctx,
-            actor=None,
-            case_id=self.case_id,
-            data=ds.DocumentIssue(kind=kind, on=on, **extra),  # type: ignore[arg-type]
-        )
-
-    def delivery(self, plan: str, replied: date) -> dict[str, Any]:
-        """How the reply reached the petitioner (none, late on purpose, or within 3 days)."""
-        if plan == "none":
-            return {}
-        if plan == "late":
-            return {"delivery_method": "邮寄送达", "delivered_on": replied + timedelta(days=21)}
-        method = self.rng.choice(["直接送达", "邮寄送达", "电子送达"])
-        delivered = replied + timedelta(days=self.rng.randint(0, 3))
-        # A recent reply: delivered at once.
-        return {"delivery_method": method, "delivered_on": min(delivered, self.ctx.today())}
-
-    async def reply(
-        self, replied: date, extra: dict[str, Any], notices: tuple[str, str, str] | None
-    ) -> bool:
-        """The 处理意见书 (issued as a document in the last months, with its 送达), or a
-        reply recorded by its number."""
-        if notices and replied <= self.ctx.today():
-            facts, basis, decision = notices
-            delivered = (
-                ds.DeliveryIn(
-                    method=METHOD_CODES[extra["delivery_method"]],  # type: ignore[arg-type]
-                    delivered_on=extra["delivered_on"],
-                    recipient="信访人本人",
-                    tracking_number="1190" + f"{self.case_id:09d}"
-                    if extra["delivery_method"] == "邮寄送达"
-                    else "",
-                )
-                if extra
-                else None
-            )
-            await self.notice(
-                "reply_opinion",
-                replied,
-                facts=facts,
-                basis=basis,
-                decision=decision,
-                delivery=delivered,
-            )
-            return True
-        number = f"蓟信复〔{replied.year}〕{self.case_id:04d}号"
-        return await self.act("reply", replied, doc_number=number, **extra)
-
-    async def evaluate(self, delivered: date) -> None:
-        """参评 after the written reply reached the petitioner (nine in ten)."""
-        evaluate_on = delivered + timedelta(days=self.rng.randint(1, 10))
-        if evaluate_on <= self.ctx.today() and self.rng.random() < PARTICIPATION:
-            satisfaction = _pick_weighted(self.rng, SATISFACTION_WEIGHTS)
-            await service.set_evaluation(
-                session=self.session,
-                ctx=self.ctx,
-                actor=None,
-                case_id=self.case_id,
-                data=cs.EvaluationPut(satisfaction=satisfaction, on=evaluate_on),  # type: ignore[arg-type]
-            )
-
-    async def resolve(self, replied: date) -> None:
-        resolve_on = replied + timedelta(days=self.rng.randint(0, 20))
-        if resolve_on <= self.ctx.today() and self.rng.random() < 0.85:
-            await service.set_resolution(
-                session=self.session,
-                ctx=self.ctx,
-                actor=None,
-                case_id=self.case_id,
-                data=cs.ResolutionPut(
-                    resolution="resolved" if self.rng.random() < 0.8 else "ceased",
-                    on=resolve_on,
-                    method=self.rng.choice(
-                        ["调解达成协议", "依法依规解决诉求", "帮扶救助", "政策解释息诉"]
-                    ),
-                    evidence=f"化解协议 {self.case_id:05d}",
-                ),
-            )
-
-
-async def _advance_case(
-    rng: random.Random,
-    session: AsyncSession,
-    ctx: Context,
-    case_id: int,
-    registered: date,
-    delivery: str = "normal",
-    notices: tuple[str, str, str] | None = None,
-) -> None:
-    """Walk a case through the stages its age allows, as the 2020 office did: accepted within
-    a week, replied within the 60 days (1.5% late), delivered within three days, evaluated
-    after delivery by nine petitioners in ten, mostly resolved, closed."""
-    walk = _Walk(rng, session, ctx, case_id)
-    accepted = registered + timedelta(days=rng.randint(1, 7))
-    if not await walk.act("accept", accepted):
-        return
-    if notices:
-        await walk.notice("accept_notice", accepted)
-    if rng.random() < 0.004:
-        return  # still being handled past its 60 days: overdue (超期办理)
-    late = rng.random() < LATE_REPLY_SHARE
-    replied = accepted + timedelta(days=rng.randint(63, 75) if late else rng.randint(15, 55))
-    if delivery == "late":
-        # Delivered three weeks after a reply made near the end of the 60 days.
-        replied = accepted + timedelta(days=55)
-    extra = walk.delivery(delivery, replied)
-    if not await walk.reply(replied, extra, notices):
-        return
-    delivered: date | None = extra.get("delivered_on")
-    if delivered is not None:
-        await walk.evaluate(delivered)
-    await walk.resolve(replied)
-    if delivered is not None:
-        await walk.act("close", max(replied + timedelta(days=rng.randint(35, 45)), delivered))
-
-
-def _pick_weighted(rng: random.Random, shares: list[tuple[str, float]]) -> str:
-    return rng.choices([k for k, _ in shares], weights=[w for _, w in shares])[0]
 
 
 async def _late_entries(

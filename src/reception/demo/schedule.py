@@ -127,7 +127,8 @@ async def _book_session(s: _Schedule, subject: ReceptionSession) -> None:
             break
         s.counts["appointments"] += 1
         if past and made.appointment.id is not None:
-            for to in ("checked_in", "completed" if s.rng.random() < 0.9 else "cancelled"):
+            outcome = "completed" if s.rng.random() < 0.9 else "cancelled"
+            for to in ("checked_in", outcome):
                 await booking.transition_appointment(
                     session=s.session,
                     ctx=s.ctx,
