@@ -105,6 +105,12 @@ PETITIONER_COLUMNS = (
     "id", "case_id", "position", "name", "id_number_sealed", "id_number_index", "phone_sealed",
     "phone_index", "address_sealed",
 )  # fmt: skip
+DELIVERY_COLUMNS = (
+    "id", "case_id", "doc_number", "method", "outcome", "delivered_on", "place", "recipient",
+    "no_recipient_reason", "witnesses", "entrusted_to", "mail_number", "consent", "carrier",
+    "posted_on", "failure_reason", "note", "legacy_method", "staff_user_id", "staff_name",
+    "evidence", "evidence_type", "evidence_sha256", "created_at",
+)  # fmt: skip
 OWNERSHIP_COLUMNS = (
     "id", "case_id", "leader_id", "responsible_unit_id", "plan", "target_date",
     "stability_contact", "reason", "started_on", "started_at", "ended_on", "ended_at",
@@ -235,6 +241,7 @@ class Generator:
         self.seq: Counter[int] = Counter()
         self.clock_id = 0
         self.ownership_id = 0
+        self.delivery_id = 0
         self.now = datetime.now(UTC)
         # Responsible units, weighted: townships (and their villages) 80%, departments 15%,
         # the district itself 5%.
@@ -278,6 +285,7 @@ class Generator:
         clocks: list[tuple[Any, ...]] = []
         petitioners: list[tuple[Any, ...]] = []
         owners: list[tuple[Any, ...]] = []
+        deliveries: list[tuple[Any, ...]] = []
         # Cases are numbered in registration order: id i registers on day ~ i/n of the span.
         units = rng.choices(self.units, self.unit_weights, k=last_id - first_id + 1)
         channels = rng.choices(CHANNELS, CHANNEL_WEIGHTS, k=last_id - first_id + 1)
@@ -355,7 +363,7 @@ class Generator:
                 )  # fmt: skip
                 if replied_on is not None:
                     stage, reply_doc = "replied", f"蓟信复〔{replied_on.year}〕{cid}号"
-                    delivery_method = rng.choice(("当面送达", "邮寄送达", "网上送达"))
+                    delivery_method = rng.choice(("direct", "mail", "electronic"))
                     x = rng.random()
                     if x < 0.94:
                         delivered_on = replied_on + timedelta(days=rng.randint(0, 5))
@@ -365,6 +373,20 @@ class Generator:
                         delivery_method = ""  # no delivery record
                     if delivered_on is not None and delivered_on > today:
                         delivered_on = None
+                    if delivered_on is None:
+                        delivery_method = ""
+                    else:
+                        # The one delivery record (case_delivery), as the service writes it.
+                        self.delivery_id += 1
+                        deliveries.append(
+                            (
+                                self.delivery_id, cid, reply_doc, delivery_method, "delivered",
+                                delivered_on, "", "信访人本人", "", "", "",
+                                f"1190{cid:09d}" if delivery_method == "mail" else "",
+                                "网上信访电子送达同意书" if delivery_method == "electronic" else "",
+                                "", None, "", "", "", None, "冯某登", b"", "", "", now,
+                            )
+                        )  # fmt: skip
                     if rng.random() < 0.82:
                         evaluated_on = replied_on + timedelta(days=rng.randint(0, 20))
                         if evaluated_on > today:
@@ -443,6 +465,7 @@ class Generator:
             "case_petitioner": petitioners,
             "case_clock": clocks,
             "case_ownership": owners,
+            "case_delivery": deliveries,
         }
 
 
@@ -451,6 +474,7 @@ COLUMNS = {
     "case_petitioner": PETITIONER_COLUMNS,
     "case_clock": CLOCK_COLUMNS,
     "case_ownership": OWNERSHIP_COLUMNS,
+    "case_delivery": DELIVERY_COLUMNS,
     "reception_session": SESSION_COLUMNS,
     "session_slot": SLOT_COLUMNS,
     "appointment": APPOINTMENT_COLUMNS,
@@ -612,6 +636,7 @@ async def seed_data(pool: asyncpg.Pool, org: Org, n: int, today: date) -> dict[s
             ("case_clock", "id"),
             ("case_petitioner", "id"),
             ("case_ownership", "id"),
+            ("case_delivery", "id"),
             ("reception_session", "id"),
             ("session_slot", "id"),
             ("appointment", "id"),

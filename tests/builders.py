@@ -211,3 +211,15 @@ async def give_passwords(
             user.password_hash = encoded
             user.must_change_password = False
         await s.commit()
+
+
+def served(on: str, method: str = "direct", **extra: str) -> dict[str, str]:
+    """A proper 送达 (the body's `delivery`): the day, the method and what it needs."""
+    needs = {
+        "direct": {"recipient": "信访人本人", "place": "区信访局接待大厅"},
+        "mail": {"recipient": "信访人本人", "mail_number": "1190000000001"},
+        "electronic": {"recipient": "信访人本人", "consent": "2026年9月1日电子送达同意书"},
+        "left": {"witnesses": "村委会主任王某、邻居李某"},
+        "entrusted": {"recipient": "信访人本人", "entrusted_to": "下仓镇人民政府"},
+    }
+    return {"method": method, "on": on, **needs.get(method, {}), **extra}

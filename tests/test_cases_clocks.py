@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.builders import World, build_world, case_body
+from tests.builders import World, build_world, case_body, served
 from tests.conftest import assert_problem, auth
 
 
@@ -81,8 +81,7 @@ async def test_simple_procedure_counts_working_days_across_the_holiday(
         action="reply",
         on="2026-10-15",
         doc_number="下仓信复〔2026〕7号",
-        delivery_method="当面送达",
-        delivered_on="2026-10-16",
+        delivery=served("2026-10-16"),
     )
     case = r.json()
     assert clock(case, "simple")["on_time"] is True
@@ -145,8 +144,7 @@ async def test_review_and_re_review_clocks(client: httpx.AsyncClient, world: Wor
         action="reply",
         on="2026-10-12",
         doc_number="7号",
-        delivery_method="邮寄",
-        delivered_on="2026-10-16",
+        delivery=served("2026-10-16", "mail"),
     )
     window = clock(r.json(), "review_request")
     assert window["current_due"] == "2026-11-16"

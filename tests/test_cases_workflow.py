@@ -9,7 +9,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.builders import OTHER_ID, VALID_ID, World, build_world, case_body
+from tests.builders import OTHER_ID, VALID_ID, World, build_world, case_body, served
 from tests.conftest import assert_problem, auth
 
 
@@ -58,8 +58,7 @@ async def test_a_case_from_registration_to_resolved(
             "action": "reply",
             "on": "2026-10-30",
             "doc_number": "下仓信复〔2026〕12号",
-            "delivery_method": "当面送达",
-            "delivered_on": "2026-11-02",
+            "delivery": served("2026-11-02"),
         },
     ]
     for step in steps:
@@ -267,8 +266,7 @@ async def test_after_re_review_the_matter_is_not_accepted_again(
             "action": "reply",
             "on": "2026-09-01",
             "doc_number": "1号",
-            "delivery_method": "邮寄",
-            "delivered_on": "2026-09-03",
+            "delivery": served("2026-09-03", "mail"),
         },
         {"action": "request_review", "on": "2026-09-10"},
         {"action": "decide_review", "on": "2026-10-09"},

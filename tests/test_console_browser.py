@@ -27,6 +27,7 @@ from tests.builders import (
     case_body,
     future_workday,
     give_passwords,
+    served,
 )
 from tests.conftest import NOW, auth
 from tests.live import serve
@@ -325,6 +326,14 @@ async def test_a_clerk_registers_a_repeat_and_handles_it_to_delivery(
 
     await fill_action(page, "accept", {})
     await expect(page.locator("main")).to_contain_text("已受理")
+    # Accepted: the notice it calls for is offered next, issued in one click.
+    upcoming = page.locator("#issue-accept_notice")
+    await expect(upcoming).to_contain_text("下一步:出具信访事项受理告知书")
+    await steps.shot(page, "accepted-offers-the-notice")
+    await upcoming.get_by_role("button", name="出具信访事项受理告知书").click()
+    await expect(page.locator(".flash.ok")).to_contain_text(
+        "已出具信访事项受理告知书 蓟信受〔2026〕1号"
+    )
     owner = page.locator("#owner")
     await owner.locator("summary").click()
     await owner.locator("[name=leader_id]").select_option(str(world.leaders["mayor"]))
@@ -343,11 +352,36 @@ async def test_a_clerk_registers_a_repeat_and_handles_it_to_delivery(
     )
     await expect(page.locator("main")).to_contain_text("延期 30 日")
     await steps.shot(page, "extended")
-    await fill_action(page, "reply", {"doc_number": "蓟信复〔2026〕8号"})
-    await expect(page.locator("main")).to_contain_text("已出具处理意见书")
-    await fill_action(page, "deliver", {"delivery_method": "direct", "delivered_on": NOW[:10]})
+    # 答复 is the 处理意见书: written once, numbered by the system, the stage follows.
+    await page.locator("#act-reply").get_by_role("link", name="填写信访事项处理意见书").click()
+    opinion = page.locator("#issue-reply")
+    await expect(opinion.locator("[name=facts]")).to_be_visible()
+    assert await opinion.locator("[name=doc_number]").count() == 0
+    await opinion.locator("[name=facts]").fill("经核查,开发商已承诺12月底前交房")
+    await opinion.locator("[name=basis]").fill("《城市房地产开发经营管理条例》")
+    await opinion.locator("[name=decision]").fill("督促开发商按期交房\n逾期按合同约定支付违约金")
+    await steps.shot(page, "reply-opinion-form")
+    await opinion.get_by_role("button", name="出具信访事项处理意见书").click()
+    await expect(page.locator(".flash.ok")).to_contain_text(
+        "已出具信访事项处理意见书 蓟信复〔2026〕1号"
+    )
     await expect(page.locator("h1")).to_contain_text("已答复")
-    await expect(page.locator("main")).to_contain_text("已送达")
+    # 送达 by mail: the form asks for the mail number, not for witnesses.
+    box = page.locator("#act-deliver")
+    await box.locator("summary").click()
+    await box.locator("[name=method]").select_option("mail")
+    await expect(box.locator("[name=mail_number]")).to_be_visible()
+    await expect(box.locator("[name=witnesses]")).to_be_hidden()
+    await expect(box.locator("[name=carrier]")).to_be_hidden()
+    await box.locator("[name=on]").fill(NOW[:10])
+    await box.locator("[name=recipient]").fill("张小明")
+    await box.locator("[name=mail_number]").fill("1190012345678")
+    await steps.shot(page, "deliver-by-mail")
+    await box.locator("button[type=submit]").click()
+    await expect(page.locator(".flash.ok")).to_contain_text("已送达")
+    await expect(page.locator("#documents-section")).to_contain_text(
+        f"邮寄送达 · {NOW[:4]}年{int(NOW[5:7])}月{int(NOW[8:10])}日 · 张小明签收"
+    )
     await steps.shot(page, "delivered")
     assert not steps.errors, steps.errors
 
@@ -401,7 +435,7 @@ async def test_a_petitioner_looks_up_and_rates_on_a_phone(
     for step in (
         {"action": "accept", "on": "2026-11-03"},
         {"action": "reply", "doc_number": "蓟信复〔2026〕9号", "on": "2026-11-20"},
-        {"action": "deliver", "delivery_method": "direct", "delivered_on": "2026-11-21"},
+        {"action": "deliver", "delivery": served("2026-11-21")},
     ):
         r = await api_post(server, f"/api/cases/{cid}/transitions", step, clerk)
         assert r.status_code == 200, r.text

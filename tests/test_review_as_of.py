@@ -41,7 +41,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.builders import World, build_world, case_body
+from tests.builders import World, build_world, case_body, served
 from tests.conftest import auth
 
 
@@ -84,8 +84,7 @@ async def _reply(client: httpx.AsyncClient, world: World, cid: int, on: str) -> 
         action="reply",
         on=on,
         doc_number=f"蓟信复〔2026〕{cid}号",
-        delivery_method="直接送达",
-        delivered_on=on,
+        delivery=served(on),
     )
 
 

@@ -93,7 +93,8 @@ STORED: dict[str, dict[str, tuple[str, ...]]] = {
         ),
         "approver": ("clock_extension.approver",),
         "doc_number": ("petition_case.reply_doc_number",),
-        "delivery_method": ("petition_case.delivery_method",),
+        # Read as a method's code (cases.delivery), never stored as written.
+        "delivery_method": (),
     },
     "OwnershipAssign": {
         "plan": ("case_ownership.plan",),
@@ -110,10 +111,22 @@ STORED: dict[str, dict[str, tuple[str, ...]]] = {
     "IncidentCreate": {"description": ("incident.description",)},
     "DayIn": {"name": ("calendar_day.name",)},
     "DeliveryIn": {
-        "recipient": ("document_delivery.recipient",),
-        "tracking_number": ("document_delivery.tracking_number",),
-        "witnesses": ("document_delivery.witnesses",),
-        "evidence": ("document_delivery.evidence",),
+        "method": (),
+        **{
+            f: (f"case_delivery.{f}",)
+            for f in (
+                "place",
+                "recipient",
+                "no_recipient_reason",
+                "witnesses",
+                "entrusted_to",
+                "mail_number",
+                "consent",
+                "carrier",
+                "failure_reason",
+                "note",
+            )
+        },
     },
     # What a notice prints: kept in the document's fields (JSON) and its bytes.
     "DocumentIssue": {

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.builders import World, build_world, case_body
+from tests.builders import World, build_world, case_body, served
 from tests.conftest import auth
 from tests.test_cases_clocks import act, clock
 
@@ -75,8 +75,7 @@ async def test_the_hearing_is_not_counted_in_the_re_review_period(
             "action": "reply",
             "on": "2026-10-09",
             "doc_number": "蓟信复〔2026〕1号",
-            "delivery_method": "直接送达",
-            "delivered_on": "2026-10-09",
+            "delivery": served("2026-10-09"),
         },
         {"action": "request_review", "on": "2026-10-12"},
         {"action": "decide_review", "on": "2026-10-30"},
@@ -132,8 +131,7 @@ async def test_review_windows_run_from_delivery_not_from_the_reply(
         action="reply",
         on="2026-10-09",
         doc_number="蓟信复〔2026〕2号",
-        delivery_method="邮寄送达",
-        delivered_on="2026-10-12",
+        delivery=served("2026-10-12", "mail"),
     )
     window = clock(r.json(), "review_request")
     assert window["started_on"] == "2026-10-12" and window["current_due"] == "2026-11-11"

@@ -26,7 +26,12 @@ from reception.campaigns.controllers import CampaignController
 from reception.cases import pages as cases_pages
 from reception.cases import registration_pages, worklist_pages
 from reception.cases.clocks import apply_calendar_year, running_dues
-from reception.cases.controllers import CaseController, CategoryController, LeaderCasesController
+from reception.cases.controllers import (
+    CaseController,
+    CategoryController,
+    DeliveryController,
+    LeaderCasesController,
+)
 from reception.config import Settings, get_settings
 from reception.context import Clock, Context
 from reception.db import SQLITE_WRITE, create_engine, create_sessionmaker
@@ -88,6 +93,7 @@ API_HANDLERS: list[Any] = [
     SessionController,
     AppointmentController,
     CaseController,
+    DeliveryController,
     LeaderCasesController,
     CategoryController,
     CampaignController,

@@ -18,7 +18,7 @@ from reception.cases.models import (
     ClockPause,
     PetitionCase,
 )
-from reception.documents.models import CaseDocument, Delivery, DocumentCounter, DocumentTemplate
+from reception.documents.models import CaseDocument, DocumentCounter, DocumentTemplate
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
 from reception.notify.models import Delivery as NotifyDelivery
@@ -58,7 +58,6 @@ __all__ = [
     "ClockExtension",
     "ClockPause",
     "ConsoleSession",
-    "Delivery",
     "DocumentCounter",
     "DocumentTemplate",
     "Endpoint",

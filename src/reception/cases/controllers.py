@@ -10,7 +10,16 @@ from litestar import Controller, Request, Response, get, patch, post, put
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody, QueryParameter
 
 from reception.auth import Principal, require
-from reception.cases import lists, query_code, registration, schemas, service, views, workflow
+from reception.cases import (
+    deliveries,
+    lists,
+    query_code,
+    registration,
+    schemas,
+    service,
+    views,
+    workflow,
+)
 from reception.cases.access import case_etag, get_case
 from reception.cases.models import PetitionCase
 from reception.cases.ownership import assign_owner
@@ -18,7 +27,7 @@ from reception.cases.timeline import timeline
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.org import service as org
-from reception.responses import Limit, Offset, Page
+from reception.responses import Limit, Offset, Page, attachment
 
 AnyRequest = Request[Principal, Any, Any]
 IfMatch = Annotated[
@@ -239,6 +248,55 @@ class CaseController(Controller):
     ) -> list[schemas.EventOut]:
         await get_case(session=db, case_id=case_id, principal=request.user)
         return [views.event_out(e, ctx.tz) for e in await timeline(session=db, case_id=case_id)]
+
+    @get("/{case_id:int}/deliveries")
+    async def deliveries(
+        self, db: DB, request: AnyRequest, case_id: FromPath[int]
+    ) -> list[schemas.DeliveryOut]:
+        """Every attempt to serve the case's notices (送达 and 未能送达), oldest first: the
+        one record the console, the notices and the monthly review read."""
+        await get_case(session=db, case_id=case_id, principal=request.user)
+        return [deliveries.out(row) for row in await deliveries.of_case(db, case_id)]
+
+
+class DeliveryController(Controller):
+    path = "/deliveries"
+    tags = ["cases"]
+
+    @put("/{delivery_id:int}/evidence", guards=[require("clerk")], status_code=200)
+    async def put_evidence(
+        self, db: DB, ctx: Ctx, request: AnyRequest, delivery_id: FromPath[int]
+    ) -> schemas.DeliveryOut:
+        """The scan of the signed 送达回证 or the postal record (JPG, PNG or PDF as the
+        request body, at most 5 MB); kept sealed, replaced by a later upload."""
+        row = await deliveries.attach_evidence(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            delivery_id=delivery_id,
+            content=await request.body(),
+            media_type=request.headers.get("content-type", ""),
+        )
+        return deliveries.out(row)
+
+    @get("/{delivery_id:int}/evidence", media_type="application/octet-stream")
+    async def get_evidence(
+        self, db: DB, ctx: Ctx, request: AnyRequest, delivery_id: FromPath[int]
+    ) -> Response[bytes]:
+        """The scan as uploaded (for the clerks handling the case and admins)."""
+        row, content = await deliveries.evidence_of(
+            session=db, ctx=ctx, actor=request.user, delivery_id=delivery_id
+        )
+        ext = deliveries.EVIDENCE_TYPES[row.evidence_type]
+        return Response(
+            content,
+            media_type=row.evidence_type,
+            headers={
+                "Content-Disposition": attachment(
+                    f"送达凭证-{row.doc_number}.{ext}", f"delivery-{row.id}.{ext}"
+                )
+            },
+        )
 
 
 class LeaderCasesController(Controller):

@@ -12,10 +12,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, Index, LargeBinary, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import sql_in
+from reception.cases.delivery import METHODS, OUTCOMES
 from reception.cases.workflow import CHANNELS, RESOLUTIONS, SATISFACTION, SOURCES, STAGES
 from reception.db import UTCDateTime, stamped
 
@@ -294,4 +295,57 @@ class CaseEvaluation(SQLModel, table=True):
     satisfaction: str = Field(max_length=30)
     comment: str = Field(default="", max_length=500)
     evaluated_on: date
+    created_at: datetime = stamped()
+
+
+class CaseDelivery(SQLModel, table=True):
+    """送达: one attempt to serve a notice on the petitioner — the case's reply (issued here
+    or numbered by hand) or any other notice of the case. At most one that reached them per
+    document; failed attempts are kept (公告送达 comes only after one)."""
+
+    __tablename__ = "case_delivery"
+    __table_args__ = (
+        CheckConstraint(sql_in("method", METHODS), name="method"),
+        CheckConstraint(sql_in("outcome", OUTCOMES), name="outcome"),
+        Index(
+            "uq_case_delivery_number",
+            "case_id",
+            "doc_number",
+            unique=True,
+            postgresql_where=text("outcome = 'delivered'"),
+            sqlite_where=text("outcome = 'delivered'"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id", index=True)
+    # The notice served, by its 文号 (an issued document's, or a reply numbered by hand): the
+    # same record whichever route entered it.
+    doc_number: str = Field(max_length=60)
+    method: str = Field(max_length=20)
+    outcome: str = Field(default="delivered", max_length=20)
+    # 送达日期 (for 公告送达: the day the notice counts as served).
+    delivered_on: date
+    place: str = Field(default="", max_length=200)
+    # 签收人, or why nobody signed.
+    recipient: str = Field(default="", max_length=100)
+    no_recipient_reason: str = Field(default="", max_length=200)
+    witnesses: str = Field(default="", max_length=200)
+    entrusted_to: str = Field(default="", max_length=200)
+    mail_number: str = Field(default="", max_length=60)
+    consent: str = Field(default="", max_length=200)
+    carrier: str = Field(default="", max_length=200)
+    posted_on: date | None = Field(default=None)
+    failure_reason: str = Field(default="", max_length=200)
+    note: str = Field(default="", max_length=500)
+    # The method as an older record wrote it, when it named none the law knows (the review
+    # lists it as 送达方式不明).
+    legacy_method: str = Field(default="", max_length=60)
+    # 送达人: the staff member who recorded it (the name kept if the user goes).
+    staff_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    staff_name: str = Field(max_length=50)
+    # A scan of the signed 送达回证 or the postal receipt: sealed like the notices.
+    evidence: bytes = Field(default=b"", sa_type=LargeBinary)
+    evidence_type: str = Field(default="", max_length=40)
+    evidence_sha256: str = Field(default="", max_length=64)
     created_at: datetime = stamped()

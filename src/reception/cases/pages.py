@@ -79,33 +79,35 @@ ACTION_INPUTS: dict[str, tuple[Input, ...]] = {
         Input("petitioner_told_on", "告知信访人日期", "date", required=True),
         ON,
     ),
-    "reply": (
-        Input(
-            "doc_number", "处理意见书文号", required=True, hint="或在下方“出具文书”中出具处理意见书"
-        ),
-        ON,
-        Input("note", "备注"),
-    ),
-    "deliver": (
-        Input(
-            "delivery_method",
-            "送达方式",
-            "select",
-            required=True,
-            options=tuple(delivery.METHOD_LABELS.items()),
-        ),
-        Input("delivered_on", "送达日期", "date", required=True),
-    ),
+    # 送达: the fields of templates/cases/_delivery.html (DELIVERY_FIELDS).
+    "deliver": (),
     "request_review": (ON,),
-    "decide_review": (Input("doc_number", "复查意见书文号", required=True), ON),
     "request_re_review": (ON,),
     "hearing": (
         Input("hearing_from", "听证开始", "date", required=True),
         Input("hearing_to", "听证结束", "date", required=True),
     ),
-    "decide_re_review": (Input("doc_number", "复核意见书文号", required=True), ON),
     "close": (ON, Input("note", "办结说明")),
 }
+# The replies and decisions are the 意见书 themselves: issued (numbered, printed) in the 文书
+# section below, which performs the step; the page points there (#issue-ACTION).
+ISSUED = {
+    "reply": "信访事项处理意见书",
+    "decide_review": "信访事项复查意见书",
+    "decide_re_review": "信访事项复核意见书",
+}
+# The 送达 form's fields (cases.schemas.DeliveryIn), plain on the page.
+DELIVERY_FIELDS = (
+    "method", "on", "outcome", "place", "recipient", "no_recipient_reason", "witnesses",
+    "entrusted_to", "mail_number", "consent", "carrier", "posted_on", "failure_reason", "note",
+)  # fmt: skip
+
+
+def delivery_body(form: Any) -> dict[str, str]:
+    """A DeliveryIn from the 送达 fields of a form (empty ones left out)."""
+    return {k: str(form.get(k)) for k in DELIVERY_FIELDS if form.get(k) not in (None, "")}
+
+
 EVENT_LABELS = {
     **{f"transition.{k}": v for k, v in workflow.ACTION_LABELS.items()},
     "registered": "登记",
@@ -123,6 +125,8 @@ EVENT_LABELS = {
     "evaluation.petitioner": "信访人评价",
 }
 TRANSITION_FIELDS = {i.name for inputs in ACTION_INPUTS.values() for i in inputs}
+# The ISSUED actions as their forms were (a number typed by hand): still accepted when posted.
+TRANSITION_FIELDS |= {"doc_number", "note"}
 
 
 # ---------------------------------------------------------------- the case page
@@ -137,7 +141,9 @@ async def _case_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     open_form: str = "",
+    values: dict[str, str] | None = None,
 ) -> Template:
+    """`values`: what was typed into the open form, shown again beside its errors."""
     case = await get_case(session=db, case_id=case_id, principal=request.user)
     view = await views.case_page(session=db, ctx=ctx, principal=request.user, case=case)
     detail = view.detail
@@ -161,10 +167,18 @@ async def _case_page(
         ]
         if writer
         else [],
+        issued=ISSUED,
         event_labels=EVENT_LABELS,
         methods=delivery.METHOD_LABELS,
+        delivery_methods=list(delivery.METHOD_LABELS.items()),
         errors=errors or {},
         open_form=open_form,
+        form_errors={
+            k.removeprefix(f"{open_form}."): v
+            for k, v in (errors or {}).items()
+            if k.startswith(f"{open_form}.")
+        },
+        form_values=values or {},
         code=view.query_code,
         public_page=f"{ctx.settings.public_url.rstrip('/')}/public",
         **await choices(db, user),
@@ -183,13 +197,21 @@ async def _failed(
     case_id: int,
     exc: DomainError | FormErrors,
     form: str,
+    values: dict[str, str] | None = None,
 ) -> Template:
     problem = await refused(db, exc)
     fields = {f"{form}.{k}" if k else form: v for k, v in problem.fields.items()}
     if problem.general:
         fields[form] = problem.general
     return await _case_page(
-        request, db, ctx, case_id, status=problem.status, errors=fields, open_form=form
+        request,
+        db,
+        ctx,
+        case_id,
+        status=problem.status,
+        errors=fields,
+        open_form=form,
+        values=values,
     )
 
 
@@ -208,9 +230,13 @@ async def _change(
 ) -> Response[Any]:
     """One of the case page's small forms: its fields, the service's change with the page's
     ETag as If-Match, and the page again with the message beside the form if refused."""
+    typed: dict[str, str] = {}
     try:
         fields = await read_form(request)
+        typed = {k: str(v) for k, v in fields.items() if k not in ("etag", "_csrf_token")}
         body = {k: fields.get(k, "") for k in names if k in fields} | (extra or {})
+        if body.get("action") == "deliver":
+            body["delivery"] = delivery_body(fields)
         data = to_body(schema, body)
         await change(
             session=db,
@@ -221,7 +247,7 @@ async def _change(
             if_match=str(fields.get("etag") or "") or None,
         )
     except (DomainError, FormErrors) as exc:
-        return await _failed(request, db, ctx, case_id, exc, form)
+        return await _failed(request, db, ctx, case_id, exc, form, typed)
     return await see_other(request, db, f"/cases/{case_id}", notice=notice)
 
 

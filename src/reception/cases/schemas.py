@@ -9,6 +9,7 @@ import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
 
 from reception.base import Id, Strict
+from reception.cases.delivery import Outcome
 from reception.cases.workflow import (
     Channel,
     Procedure,
@@ -81,6 +82,52 @@ Action = Literal[
 ]
 
 
+class DeliveryIn(Strict):
+    """送达: the method (a code or its Chinese name), the day, where and who signed for it (or
+    why nobody did), and what the method needs: witnesses for 留置送达, whom it was entrusted
+    to for 委托送达, the mail number for 邮寄送达, the petitioner's written consent for 电子送达,
+    the carrier and date of the notice for 公告送达 (after an attempt that failed). An attempt
+    that failed is recorded too (`outcome`: failed, with the reason)."""
+
+    method: Annotated[str, Meta(min_length=1, max_length=30)]
+    on: date | None = None
+    outcome: Outcome = "delivered"
+    place: ShortText = ""
+    recipient: Annotated[str, Meta(max_length=100)] = ""
+    no_recipient_reason: ShortText = ""
+    witnesses: ShortText = ""
+    entrusted_to: ShortText = ""
+    mail_number: Annotated[str, Meta(max_length=60)] = ""
+    consent: ShortText = ""
+    carrier: ShortText = ""
+    posted_on: date | None = None
+    failure_reason: ShortText = ""
+    note: Annotated[str, Meta(max_length=500)] = ""
+
+
+class DeliveryOut(Struct):
+    id: int
+    case_id: int
+    doc_number: str
+    method: str
+    method_label: str
+    outcome: str
+    delivered_on: date
+    place: str
+    recipient: str
+    no_recipient_reason: str
+    witnesses: str
+    entrusted_to: str
+    mail_number: str
+    consent: str
+    carrier: str
+    posted_on: date | None
+    failure_reason: str
+    note: str
+    staff_name: str
+    has_evidence: bool
+
+
 class Transition(Strict):
     action: Action
     on: date | None = None
@@ -98,8 +145,20 @@ class Transition(Strict):
     hearing_to: date | None = None
     # reply / deliver
     doc_number: Annotated[str, Meta(max_length=60)] = ""
+    # 送达 (deliver, or with a reply): the record …
+    delivery: DeliveryIn | None = None
+    # … or, as older clients send it, its method and day alone (checked the same way: a 422
+    # says what else a proper 送达 needs).
     delivery_method: Annotated[str, Meta(max_length=30)] = ""
     delivered_on: date | None = None
+
+    def delivery_record(self) -> DeliveryIn | None:
+        """The delivery this step carries, whichever way the client wrote it."""
+        if self.delivery is not None:
+            return self.delivery
+        if not self.delivery_method and self.delivered_on is None:
+            return None
+        return DeliveryIn(method=self.delivery_method or " ", on=self.delivered_on or self.on)
 
 
 class OwnershipAssign(Strict):

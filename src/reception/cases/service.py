@@ -12,10 +12,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
 
+import msgspec
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reception.auth import Principal
-from reception.cases import clocks, schemas, workflow
+from reception.cases import clocks, deliveries, schemas, workflow
 from reception.cases.access import check_if_match, for_change, get_case, may_write, resolves
 from reception.cases.models import PetitionCase
 from reception.cases.ownership import current_owner
@@ -98,6 +99,8 @@ class Act:
     case: PetitionCase
     data: schemas.Transition
     on: date
+    # Where the delivery sits in the request (its errors name the fields so).
+    delivery_prefix: str = "delivery."
 
 
 Step = Callable[[Act], Awaitable[None]]
@@ -141,20 +144,29 @@ async def _reply(act: Act) -> None:
     act.case.reply_doc_number = act.data.doc_number.strip()
 
 
-def _delivery(ctx: Context, case: PetitionCase, data: schemas.Transition, replied_on: date) -> None:
-    delivered = data.delivered_on or data.on or ctx.today()
-    if delivered > ctx.today():
-        raise InvalidInput("送达日期晚于今天", field="delivered_on")
-    if delivered < replied_on:
-        raise InvalidInput("送达日期早于处理意见书出具日期", field="delivered_on")
-    if not data.delivery_method.strip():
-        raise InvalidInput("请填写送达方式", field="delivery_method")
-    case.delivery_method = data.delivery_method.strip()
-    case.delivered_on = delivered
-
-
 async def _deliver(act: Act) -> None:
-    _delivery(act.ctx, act.case, act.data, act.case.replied_on or act.on)
+    """The reply reached the petitioner: the one delivery record (cases.deliveries), and the
+    case's delivery state taken from it (the move table then starts the 复查 window)."""
+    data = act.data.delivery_record()
+    if data is None:
+        raise InvalidInput("请登记送达:方式、日期和签收人", field="delivery")
+    if data.outcome != "delivered":
+        raise InvalidInput(
+            "“送达”登记的是已经送达的一次;未能送达的,请在处理意见书的送达记录中登记",
+            field="delivery.outcome",
+        )
+    row = await deliveries.record(
+        session=act.session,
+        ctx=act.ctx,
+        actor=act.actor,
+        case=act.case,
+        doc_number=act.case.reply_doc_number,
+        issued_on=act.case.replied_on or act.on,
+        data=msgspec.structs.replace(data, on=data.on or act.on),
+        prefix=act.delivery_prefix if act.data.delivery is not None else "",
+    )
+    act.case.delivery_method = row.method
+    act.case.delivered_on = row.delivered_on
 
 
 def _window_check(label: str) -> Step:
@@ -227,7 +239,10 @@ async def transition(
     case_id: int,
     data: schemas.Transition,
     if_match: str | None = None,
+    delivery_prefix: str = "delivery.",
 ) -> PetitionCase:
+    """`delivery_prefix`: where the route's body holds the delivery (a notice's own route
+    sends the delivery alone)."""
     case = await for_change(session, actor, case_id, if_match)
     possible = await allowed(session, case)
     action = data.action
@@ -243,9 +258,9 @@ async def transition(
         )
     on = effective_date(ctx, data.on, not_before=_last_step(case), label="该事项上一步的日期")
     before = facts(case, TRACKED)
-    act = Act(session, ctx, actor, case, data, on)
+    act = Act(session, ctx, actor, case, data, on, delivery_prefix)
     await _apply(act, action)
-    if action == "reply" and (data.delivered_on is not None or data.delivery_method):
+    if action == "reply" and data.delivery_record() is not None:
         # Delivered with the reply: the same as a `deliver` right after it.
         await _apply(act, "deliver")
     await session.flush()

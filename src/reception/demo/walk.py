@@ -17,7 +17,6 @@ from reception.documents import service as documents
 
 # The 2020 report's office: replies late for 1.3%, nine petitioners in ten rate the reply,
 # 92.49% satisfied or basically satisfied.
-METHOD_CODES = {"直接送达": "direct", "邮寄送达": "mail", "电子送达": "electronic"}
 LATE_REPLY_SHARE = 0.013
 SATISFACTION_WEIGHTS: list[tuple[str, float]] = [
     ("satisfied", 71),
@@ -61,36 +60,32 @@ class _Walk:
             data=ds.DocumentIssue(kind=kind, on=on, **extra),  # type: ignore[arg-type]
         )
 
-    def delivery(self, plan: str, replied: date) -> dict[str, Any]:
-        """How the reply reached the petitioner (none, late on purpose, or within 3 days)."""
+    def delivery(self, plan: str, replied: date) -> cs.DeliveryIn | None:
+        """How the reply reached the petitioner (none, late on purpose, or within 3 days):
+        handed over at the office, or mailed by registered post, or sent to the account the
+        petitioner consented to (网上信访)."""
         if plan == "none":
-            return {}
-        if plan == "late":
-            return {"delivery_method": "邮寄送达", "delivered_on": replied + timedelta(days=21)}
-        method = self.rng.choice(["直接送达", "邮寄送达", "电子送达"])
-        delivered = replied + timedelta(days=self.rng.randint(0, 3))
-        # A recent reply: delivered at once.
-        return {"delivery_method": method, "delivered_on": min(delivered, self.ctx.today())}
+            return None
+        method = "mail" if plan == "late" else self.rng.choice(["direct", "mail", "electronic"])
+        on = replied + (
+            timedelta(days=21) if plan == "late" else timedelta(days=self.rng.randint(0, 3))
+        )
+        return cs.DeliveryIn(
+            method=method,
+            on=min(on, self.ctx.today()),
+            place="区信访局接待大厅" if method == "direct" else "",
+            recipient="信访人本人" if method != "mail" else "信访人本人(邮件签收)",
+            mail_number=f"1190{self.case_id:09d}" if method == "mail" else "",
+            consent="网上信访平台注册时签署电子送达同意书" if method == "electronic" else "",
+        )
 
     async def reply(
-        self, replied: date, extra: dict[str, Any], notices: tuple[str, str, str] | None
+        self, replied: date, delivered: cs.DeliveryIn | None, notices: tuple[str, str, str] | None
     ) -> bool:
         """The 处理意见书 (issued as a document in the last months, with its 送达), or a
         reply recorded by its number."""
         if notices and replied <= self.ctx.today():
             facts, basis, decision = notices
-            delivered = (
-                ds.DeliveryIn(
-                    method=METHOD_CODES[extra["delivery_method"]],  # type: ignore[arg-type]
-                    delivered_on=extra["delivered_on"],
-                    recipient="信访人本人",
-                    tracking_number="1190" + f"{self.case_id:09d}"
-                    if extra["delivery_method"] == "邮寄送达"
-                    else "",
-                )
-                if extra
-                else None
-            )
             await self.notice(
                 "reply_opinion",
                 replied,
@@ -101,7 +96,7 @@ class _Walk:
             )
             return True
         number = f"蓟信复〔{replied.year}〕{self.case_id:04d}号"
-        return await self.act("reply", replied, doc_number=number, **extra)
+        return await self.act("reply", replied, doc_number=number, delivery=delivered)
 
     async def evaluate(self, delivered: date) -> None:
         """参评 after the written reply reached the petitioner (nine in ten)."""
@@ -160,10 +155,10 @@ async def advance_case(
     if delivery == "late":
         # Delivered three weeks after a reply made near the end of the 60 days.
         replied = accepted + timedelta(days=55)
-    extra = walk.delivery(delivery, replied)
-    if not await walk.reply(replied, extra, notices):
+    served = walk.delivery(delivery, replied)
+    if not await walk.reply(replied, served, notices):
         return
-    delivered: date | None = extra.get("delivered_on")
+    delivered = served.on if served else None
     if delivered is not None:
         await walk.evaluate(delivered)
     await walk.resolve(replied)

@@ -9,42 +9,25 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post, put
 from litestar.params import FromPath, JSONBody, QueryParameter
-from sqlmodel import select
 
 from reception.auth import Principal, require
-from reception.cases.delivery import METHOD_LABELS
+from reception.cases import deliveries
+from reception.cases.models import CaseDelivery
+from reception.cases.schemas import DeliveryIn, DeliveryOut
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.documents import schemas, service
 from reception.documents.files import DOCX, docx_response, pdf_response
 from reception.documents.kinds import KINDS
-from reception.documents.models import CaseDocument, Delivery
+from reception.documents.models import CaseDocument
 from reception.errors import Broken, InvalidInput
 from reception.responses import attachment
 
 AnyRequest = Request[Principal, Any, Any]
 
 
-def delivery_read(d: Delivery, ctx: Context) -> schemas.DeliveryRead:
-    if d.id is None:
-        raise Broken("expected: d.id is not None")
-    return schemas.DeliveryRead(
-        id=d.id,
-        document_id=d.document_id,
-        method=d.method,
-        method_label=METHOD_LABELS[d.method],
-        delivered_on=d.delivered_on,
-        recipient=d.recipient,
-        tracking_number=d.tracking_number,
-        witnesses=d.witnesses,
-        evidence=d.evidence,
-        recorded_by_name=d.recorded_by_name,
-        created_at=ctx.local(d.created_at),
-    )
-
-
 def document_read(
-    doc: CaseDocument, ctx: Context, delivery: Delivery | None, superseded_by: int | None
+    doc: CaseDocument, ctx: Context, delivery: CaseDelivery | None, superseded_by: int | None
 ) -> schemas.DocumentRead:
     if doc.id is None:
         raise Broken("expected: doc.id is not None")
@@ -63,7 +46,7 @@ def document_read(
         for_document_id=doc.for_document_id,
         issued_by_name=doc.issued_by_name,
         created_at=ctx.local(doc.created_at),
-        delivery=delivery_read(delivery, ctx) if delivery else None,
+        delivery=deliveries.out(delivery) if delivery else None,
         docx_url=f"/api/documents/{doc.id}/file.docx",
         pdf_url=f"/api/documents/{doc.id}/file.pdf",
     )
@@ -87,8 +70,8 @@ class CaseDocumentController(Controller):
         doc = await service.issue(
             session=db, ctx=ctx, actor=request.user, case_id=case_id, data=data
         )
-        delivery = await db.scalar(select(Delivery).where(Delivery.document_id == doc.id))
-        return document_read(doc, ctx, delivery, None)
+        served = await deliveries.served(db, doc.case_id)
+        return document_read(doc, ctx, served.get(doc.number), None)
 
     @get("/")
     async def list_documents(
@@ -134,14 +117,14 @@ class DocumentController(Controller):
         ctx: Ctx,
         request: AnyRequest,
         document_id: FromPath[int],
-        data: JSONBody[schemas.DeliveryIn],
-    ) -> schemas.DeliveryRead:
-        """送达: method, date, recipient and evidence; an 意见书's delivery starts the
-        petitioner's 30 days to ask for 复查 (复核)."""
+        data: JSONBody[DeliveryIn],
+    ) -> DeliveryOut:
+        """One attempt to serve the notice (送达 or 未能送达), kept in the case's one delivery
+        record; the 意见书's delivery starts the petitioner's 30 days to ask for 复查 (复核)."""
         row = await service.deliver(
             session=db, ctx=ctx, actor=request.user, document_id=document_id, data=data
         )
-        return delivery_read(row, ctx)
+        return deliveries.out(row)
 
 
 class DocumentKindController(Controller):
@@ -159,7 +142,6 @@ class DocumentKindController(Controller):
                     title=kind.title,
                     stages=sorted(kind.stages),
                     required=list(kind.required),
-                    methods=sorted(kind.methods),
                     template_version=template.version,
                 )
             )

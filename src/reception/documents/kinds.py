@@ -6,8 +6,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from reception.cases.delivery import METHODS
-
 # The kinds of notice (KINDS below holds one entry for each).
 KindCode = Literal[
     "accept_notice",
@@ -31,15 +29,18 @@ class Kind:
     mark: str
     # The case stages it may be issued in (empty: any).
     stages: frozenset[str]
-    # Fields the clerk writes (the rest comes from the case and the clock rules).
+    # Fields the clerk must write (the rest comes from the case and the clock rules).
     required: tuple[str, ...] = ()
     # The case step issuing it performs (the 意见书 are the replies and decisions).
     performs: str | None = None
-    # Delivery methods the office allows for it (公告送达 only where a notice may be posted).
-    methods: frozenset[str] = frozenset(METHODS)
+    # Fields the clerk may write besides (the console's form for the kind shows these).
+    optional: tuple[str, ...] = ()
 
+    @property
+    def asks(self) -> tuple[str, ...]:
+        """What the kind's form asks for, in order."""
+        return self.required + self.optional
 
-OPINION_METHODS = frozenset({"direct", "mail", "electronic", "left"})
 
 KINDS: dict[str, Kind] = {
     k.code: k
@@ -77,7 +78,7 @@ KINDS: dict[str, Kind] = {
             frozenset({"accepted", "in_progress", "replied"}),
             required=("facts", "basis", "decision"),
             performs="reply",
-            methods=OPINION_METHODS,
+            optional=("review_body",),
         ),
         Kind(
             "review_opinion",
@@ -86,7 +87,7 @@ KINDS: dict[str, Kind] = {
             frozenset({"review"}),
             required=("facts", "basis", "decision"),
             performs="decide_review",
-            methods=OPINION_METHODS,
+            optional=("re_review_body",),
         ),
         Kind(
             "re_review_opinion",
@@ -95,13 +96,13 @@ KINDS: dict[str, Kind] = {
             frozenset({"re_review"}),
             required=("facts", "basis", "decision"),
             performs="decide_re_review",
-            methods=OPINION_METHODS,
         ),
         Kind(
             "diversion_notice",
             "导入法定程序告知书",
             "导",
             frozenset({"diverted", "closed"}),
+            optional=("organ",),
         ),
         Kind("service_receipt", "送达回证", "送", frozenset()),
     )
@@ -113,6 +114,16 @@ FIELD_LABELS = {
     "facts": "查明的事实",
     "basis": "处理依据",
     "decision": "处理意见",
+    "review_body": "受理复查的机关",
+    "re_review_body": "受理复核的机关",
+    "organ": "可以向哪个机关提出",
+}
+# Fields written as passages (several lines), the rest as one line.
+PASSAGES = frozenset({"facts", "basis", "decision"})
+FIELD_HINTS = {
+    "decision": "分项写的,每项一行,打印为(一)(二)……",
+    "review_body": "不填则为本级人民政府(设置中的默认值)",
+    "re_review_body": "不填则为上一级人民政府",
 }
 
 

@@ -18,7 +18,6 @@ from sqlalchemy import JSON, CheckConstraint, LargeBinary, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from reception.base import sql_in
-from reception.cases.delivery import METHODS
 from reception.db import stamped
 from reception.documents.kinds import KIND_CODES
 
@@ -85,25 +84,4 @@ class CaseDocument(SQLModel, table=True):
     for_document_id: int | None = Field(default=None, foreign_key="case_document.id", index=True)
     issued_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     issued_by_name: str = Field(max_length=50)
-    created_at: datetime = stamped()
-
-
-class Delivery(SQLModel, table=True):
-    """送达: how, when and to whom a document was served, and the evidence kept."""
-
-    __tablename__ = "document_delivery"
-    __table_args__ = (
-        UniqueConstraint("document_id"),
-        CheckConstraint(sql_in("method", METHODS), name="method"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    document_id: int = Field(foreign_key="case_document.id")
-    method: str = Field(max_length=20)
-    delivered_on: date
-    recipient: str = Field(max_length=100)
-    tracking_number: str = Field(default="", max_length=60)
-    witnesses: str = Field(default="", max_length=200)
-    evidence: str = Field(default="", max_length=200)
-    recorded_by_name: str = Field(max_length=50)
     created_at: datetime = stamped()

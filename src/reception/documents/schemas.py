@@ -8,24 +8,12 @@ from typing import Annotated, Any
 from msgspec import Meta, Struct
 
 from reception.base import Id, Strict
-from reception.cases.delivery import Method
+from reception.cases.schemas import DeliveryIn, DeliveryOut
 from reception.documents.kinds import KindCode
 
 Kind = KindCode
 Line = Annotated[str, Meta(max_length=200)]
 Passage = Annotated[str, Meta(max_length=2000)]
-
-
-class DeliveryIn(Strict):
-    """送达: how, when, to whom; a tracking number for mail, witnesses for 留置送达, the notice
-    reference for 公告送达."""
-
-    method: Method
-    delivered_on: date
-    recipient: Annotated[str, Meta(min_length=1, max_length=100)]
-    tracking_number: Annotated[str, Meta(max_length=60)] = ""
-    witnesses: Line = ""
-    evidence: Line = ""
 
 
 class DocumentIssue(Strict):
@@ -50,20 +38,6 @@ class DocumentIssue(Strict):
     delivery: DeliveryIn | None = None
 
 
-class DeliveryRead(Struct):
-    id: int
-    document_id: int
-    method: str
-    method_label: str
-    delivered_on: date
-    recipient: str
-    tracking_number: str
-    witnesses: str
-    evidence: str
-    recorded_by_name: str
-    created_at: datetime
-
-
 class DocumentRead(Struct):
     id: int
     case_id: int
@@ -80,7 +54,8 @@ class DocumentRead(Struct):
     for_document_id: int | None
     issued_by_name: str
     created_at: datetime
-    delivery: DeliveryRead | None
+    # The delivery that served it (the attempts: GET /api/cases/{id}/deliveries).
+    delivery: DeliveryOut | None
     docx_url: str
     pdf_url: str
 
@@ -90,7 +65,6 @@ class KindRead(Struct):
     title: str
     stages: list[str]
     required: list[str]
-    methods: list[str]
     template_version: int
 
 

@@ -14,23 +14,25 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date
 
+import msgspec
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal
+from reception.cases import deliveries, workflow
 from reception.cases import schemas as case_schemas
 from reception.cases import service as cases
-from reception.cases import workflow
 from reception.cases.access import for_change, get_case, may_write
 from reception.cases.clocks import restart_window
 from reception.cases.delivery import METHOD_LABELS
-from reception.cases.models import PetitionCase
+from reception.cases.models import CaseDelivery, PetitionCase
+from reception.cases.schemas import DeliveryIn
 from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
 from reception.crypto import Undecryptable
-from reception.db import flush_or_conflict, next_in_counter
+from reception.db import next_in_counter
 from reception.documents import contexts, defaults, rendering
 from reception.documents.kinds import (
     FIELD_LABELS,
@@ -38,8 +40,8 @@ from reception.documents.kinds import (
     Kind,
     number,
 )
-from reception.documents.models import CaseDocument, Delivery, DocumentCounter, DocumentTemplate
-from reception.documents.schemas import DeliveryIn, DocumentIssue
+from reception.documents.models import CaseDocument, DocumentCounter, DocumentTemplate
+from reception.documents.schemas import DocumentIssue
 from reception.errors import Broken, Conflict, Forbidden, InvalidInput, NotFound
 from reception.org.models import Unit
 from reception.privacy import shows_whole
@@ -177,10 +179,14 @@ async def issue(
     elif kind.performs == "reply":
         case.reply_doc_number = doc_number
     if data.delivery is not None:
-        if kind.code not in ("reply_opinion", "review_opinion", "re_review_opinion"):
+        if kind.performs is None:
             raise InvalidInput("只有意见书可以在出具时一并登记送达", field="delivery")
-        _check_delivery(ctx, kind, data.delivery, on)
-        await _case_delivered(session, ctx, actor, case, kind, data.delivery)
+        # Handed over as it is issued (at the desk): the same delivery as any other, and the
+        # notice prints it (the 复查 window it starts).
+        notice = Served(
+            kind.code, kind.title, doc_number, on, superseded.id if superseded else None
+        )
+        await _serve(session, ctx, actor, case, notice, data.delivery, "delivery.")
     await session.refresh(case)
     values = await contexts.context_for(
         session, ctx, case, kind, data, doc_number=doc_number, on=on, for_document=for_document
@@ -209,9 +215,6 @@ async def issue(
     if doc.id is None:
         raise Broken("expected: doc.id is not None")
     doc.content = ctx.keys.seal_bytes(content, table=TABLE, column="content", row_id=doc.id)
-    if data.delivery is not None:
-        session.add(_delivery_row(doc, actor, data.delivery))
-        await session.flush()
     await record_event(
         session=session,
         case=case,
@@ -283,62 +286,6 @@ async def _for_document(
 # ---------------------------------------------------------------- delivery (送达)
 
 
-def _check_delivery(ctx: Context, kind: Kind, data: DeliveryIn, issued_on: date) -> None:
-    if data.delivered_on > ctx.today():
-        raise InvalidInput("送达日期晚于今天", field="delivered_on")
-    if data.delivered_on < issued_on:
-        raise InvalidInput("送达日期早于文书出具日期", field="delivered_on")
-    if data.method == "mail" and not data.tracking_number.strip():
-        raise InvalidInput("邮寄送达须填写邮件单号", field="tracking_number")
-    if data.method == "left" and not data.witnesses.strip():
-        raise InvalidInput("留置送达须写明见证人", field="witnesses")
-    if data.method == "public" and not data.evidence.strip():
-        raise InvalidInput("公告送达须写明公告的载体和日期", field="evidence")
-
-
-async def _case_delivered(
-    session: AsyncSession,
-    ctx: Context,
-    actor: Principal | None,
-    case: PetitionCase,
-    kind: Kind,
-    data: DeliveryIn,
-) -> None:
-    """What a delivery starts on the case: the 意见书's the petitioner's 30 days (arts. 35–36)."""
-    if case.id is None:
-        raise Broken("expected: case.id is not None")
-    if kind.code == "reply_opinion" and case.delivered_on is None:
-        await cases.transition(
-            session=session,
-            ctx=ctx,
-            actor=actor,
-            case_id=case.id,
-            data=case_schemas.Transition(
-                action="deliver",
-                delivery_method=METHOD_LABELS[data.method],
-                delivered_on=data.delivered_on,
-            ),
-        )
-    elif kind.code == "review_opinion":
-        # 复核 is asked within 30 days of receiving the 复查意见, not of the decision.
-        await restart_window(session, case, data.delivered_on)
-
-
-def _delivery_row(doc: CaseDocument, actor: Principal | None, data: DeliveryIn) -> Delivery:
-    if doc.id is None:
-        raise Broken("expected: doc.id is not None")
-    return Delivery(
-        document_id=doc.id,
-        method=data.method,
-        delivered_on=data.delivered_on,
-        recipient=data.recipient.strip(),
-        tracking_number=data.tracking_number.strip(),
-        witnesses=data.witnesses.strip(),
-        evidence=data.evidence.strip(),
-        recorded_by_name=audit.actor_name(actor),
-    )
-
-
 async def deliver(
     *,
     session: AsyncSession,
@@ -346,33 +293,88 @@ async def deliver(
     actor: Principal | None,
     document_id: int,
     data: DeliveryIn,
-) -> Delivery:
+    prefix: str = "",
+) -> CaseDelivery:
+    """An attempt to serve an issued notice, kept in the one delivery record."""
     doc = await get_document(session=session, principal=actor, document_id=document_id)
     may_write(actor)
     case = await for_change(session, actor, doc.case_id, None)
-    kind = KINDS[doc.kind]
-    if kind.code == "service_receipt":
+    if doc.kind == "service_receipt":
         raise InvalidInput("送达回证本身不送达:请登记所送达文书的送达", field="document_id")
-    if await session.scalar(select(Delivery.id).where(Delivery.document_id == doc.id)):
-        raise Conflict(f"文书 {doc.number} 已登记送达")
-    _check_delivery(ctx, kind, data, doc.issued_on)
-    await _case_delivered(session, ctx, actor, case, kind, data)
-    row = _delivery_row(doc, actor, data)
-    await flush_or_conflict(session, f"文书 {doc.number} 刚被他人登记送达", row)
+    notice = Served(doc.kind, doc.title, doc.number, doc.issued_on, doc.supersedes_id)
+    return await _serve(session, ctx, actor, case, notice, data, prefix)
+
+
+@dataclass(frozen=True)
+class Served:
+    """The notice a delivery serves: issued, or being issued (its number drawn)."""
+
+    kind: str
+    title: str
+    number: str
+    issued_on: date
+    supersedes_id: int | None
+
+
+async def _serve(
+    session: AsyncSession,
+    ctx: Context,
+    actor: Principal | None,
+    case: PetitionCase,
+    doc: Served,
+    data: DeliveryIn,
+    prefix: str,
+) -> CaseDelivery:
+    """Through cases.deliveries: the reply's first delivery is the case's `deliver` step (it
+    starts the 30 days to ask for 复查); a 复查意见's restarts the window for 复核; any other
+    is kept as it is."""
+    data = msgspec.structs.replace(data, on=data.on or ctx.today())
+    reply = doc.kind == "reply_opinion" and doc.supersedes_id is None
+    if reply and data.outcome == "delivered" and case.delivered_on is None:
+        await cases.transition(
+            session=session,
+            ctx=ctx,
+            actor=actor,
+            case_id=case.id or 0,
+            data=case_schemas.Transition(action="deliver", on=data.on, delivery=data),
+            delivery_prefix=prefix,
+        )
+        # The step's own timeline event says it.
+        return await _served(session, case.id or 0, doc.number)
+    row = await deliveries.record(
+        session=session,
+        ctx=ctx,
+        actor=actor,
+        case=case,
+        doc_number=doc.number,
+        issued_on=doc.issued_on,
+        data=data,
+        prefix=prefix,
+    )
+    if doc.kind == "review_opinion" and row.outcome == "delivered":
+        # 复核 is asked within 30 days of receiving the 复查意见, not of the decision.
+        await restart_window(session, case, row.delivered_on)
     await record_event(
         session=session,
         case=case,
         actor=actor,
-        kind="document.delivered",
-        on=data.delivered_on,
+        kind="document.delivered" if row.outcome == "delivered" else "document.delivery_failed",
+        on=row.delivered_on,
         after={
-            "document_id": doc.id,
             "number": doc.number,
-            "method": data.method,
-            "delivered_on": data.delivered_on.isoformat(),
+            "method": row.method,
+            "delivered_on": row.delivered_on.isoformat(),
         },
-        note=f"{doc.title} {doc.number} {METHOD_LABELS[data.method]}",
+        note=f"{doc.title} {doc.number} {METHOD_LABELS[row.method]}"
+        + (f":{row.failure_reason}" if row.outcome == "failed" else ""),
     )
+    return row
+
+
+async def _served(session: AsyncSession, case_id: int, number: str) -> CaseDelivery:
+    row = (await deliveries.served(session, case_id)).get(number)
+    if row is None:
+        raise Broken("expected: the delivery the deliver step recorded")
     return row
 
 
@@ -419,7 +421,7 @@ def opened_content(ctx: Context, doc: CaseDocument) -> bytes:
 
 async def documents_of(
     *, session: AsyncSession, principal: Principal | None, case_id: int
-) -> list[tuple[CaseDocument, Delivery | None, int | None]]:
+) -> list[tuple[CaseDocument, CaseDelivery | None, int | None]]:
     """A case's documents with their delivery and, for a corrected one, its correction."""
     await get_case(session=session, case_id=case_id, principal=principal)
     docs = list(
@@ -429,10 +431,6 @@ async def documents_of(
             .order_by(col(CaseDocument.id))
         )
     )
-    ids = [d.id for d in docs]
-    deliveries = {
-        d.document_id: d
-        for d in await session.scalars(select(Delivery).where(col(Delivery.document_id).in_(ids)))
-    }
+    served = await deliveries.served(session, case_id)
     corrected = {d.supersedes_id: d.id for d in docs if d.supersedes_id}
-    return [(d, deliveries.get(d.id or 0), corrected.get(d.id or 0)) for d in docs]
+    return [(d, served.get(d.number), corrected.get(d.id or 0)) for d in docs]

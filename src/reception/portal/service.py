@@ -29,14 +29,14 @@ from sqlmodel import col
 
 from reception.audit import service as audit
 from reception.base import ID_MAX
-from reception.cases import query_code, workflow
+from reception.cases import deliveries, query_code, workflow
 from reception.cases.clocks import clocks_of, due_from
 from reception.cases.models import CaseEvaluation, CasePetitioner, PetitionCase
 from reception.cases.petitioners import petitioner
 from reception.cases.timeline import record_event
 from reception.context import Context
 from reception.documents.kinds import KINDS
-from reception.documents.models import CaseDocument, Delivery
+from reception.documents.models import CaseDocument
 from reception.errors import Broken, Conflict, DomainError, InvalidInput
 from reception.org.models import Unit
 from reception.petitioner import Identity
@@ -283,23 +283,23 @@ async def public_view(
     windows = [c for c, _ in clocks if c.kind == "review_request"]
     request_until = max(windows, key=lambda c: c.round).current_due if windows else None
     docs = (
-        await session.execute(
-            select(CaseDocument, Delivery)
-            .outerjoin(Delivery, col(Delivery.document_id) == col(CaseDocument.id))
+        await session.scalars(
+            select(CaseDocument)
             .where(col(CaseDocument.case_id) == case.id)
             .order_by(col(CaseDocument.issued_on), col(CaseDocument.id))
         )
     ).all()
-    superseded = {d.supersedes_id for d, _ in docs if d.supersedes_id}
+    served = await deliveries.served(session, case.id)
+    superseded = {d.supersedes_id for d in docs if d.supersedes_id}
     notices = [
         schemas.PublicNotice(
             id=d.id or 0,
             title=d.title,
             number=d.number,
             issued_on=d.issued_on,
-            delivered_on=delivery.delivered_on if delivery else None,
+            delivered_on=served[d.number].delivered_on if d.number in served else None,
         )
-        for d, delivery in docs
+        for d in docs
         if d.id not in superseded and d.kind in KINDS
     ]
     window = await evaluation_window(session, ctx, case)

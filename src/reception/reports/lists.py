@@ -13,22 +13,21 @@ from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from reception.cases import workflow
-from reception.cases.delivery import METHOD_ALIASES, METHOD_LABELS
-from reception.cases.models import CaseClock, CaseOwnership, CasePetitioner, PetitionCase
+from reception.cases.delivery import FIELDS, METHOD_LABELS, shortcomings
+from reception.cases.models import (
+    CaseClock,
+    CaseDelivery,
+    CaseOwnership,
+    CasePetitioner,
+    PetitionCase,
+)
 from reception.cases.timeline import stages_as_of
-from reception.documents.kinds import KINDS
 from reception.expr import where
 from reception.org.models import Leader, Unit
 from reception.privacy import mask_name
 from reception.reports.figures import ACCEPT_KINDS, HANDLE_KINDS, Scope, late_clause, subtree
 from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession, SessionCase
-
-# How an 意见书 may be served (the office's rule, documents.kinds), as written on the case.
-ALLOWED_REPLY_DELIVERY = sorted(
-    [METHOD_LABELS[m] for m in KINDS["reply_opinion"].methods]
-    + [alias for alias, m in METHOD_ALIASES.items() if m in KINDS["reply_opinion"].methods]
-)
 
 
 async def _first_petitioners(session: AsyncSession, case_ids: list[int]) -> dict[int, str]:
@@ -179,12 +178,13 @@ async def unregistered(
 async def delivery_irregular(
     session: AsyncSession, scope: Scope, first: date, last: date, as_of: date, *, masked: bool
 ) -> list[dict[str, Any]]:
-    """Replies of the month with no delivery record by as-of, or delivered after the handling
-    period's due date."""
+    """Replies of the month not delivered by as-of, delivered after the handling period's due
+    date, or whose 送达 record lacks what the method needs (cases.delivery) — read from the
+    one delivery record (case_delivery), however it was entered."""
     handle = aliased(CaseClock)
     rows = (
         await session.execute(
-            select(PetitionCase, col(Unit.name), col(handle.current_due))
+            select(PetitionCase, col(Unit.name), col(handle.current_due), CaseDelivery)
             .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
             .outerjoin(
                 handle,
@@ -194,30 +194,29 @@ async def delivery_irregular(
                     col(handle.status) != "void",
                 ),
             )
+            .outerjoin(
+                CaseDelivery,
+                and_(
+                    col(CaseDelivery.case_id) == col(PetitionCase.id),
+                    col(CaseDelivery.doc_number) == col(PetitionCase.reply_doc_number),
+                    col(CaseDelivery.outcome) == "delivered",
+                    col(CaseDelivery.delivered_on) <= as_of,
+                ),
+            )
             .where(
                 col(PetitionCase.unit_id).in_(subtree(scope)),
                 col(PetitionCase.replied_on).between(first, min(last, as_of)),
-                or_(
-                    col(PetitionCase.delivered_on).is_(None),
-                    col(PetitionCase.delivered_on) > as_of,
-                    col(PetitionCase.delivered_on) > handle.current_due,
-                    col(PetitionCase.delivery_method).not_in(ALLOWED_REPLY_DELIVERY),
-                ),
             )
             .order_by(col(PetitionCase.replied_on), col(PetitionCase.id))
         )
     ).all()
-    names = await _first_petitioners(session, [c.id for c, _, _ in rows if c.id])
+    found = [(c, u, due, d, _problem(d, due)) for c, u, due, d in rows]
+    found = [row for row in found if row[4]]
+    names = await _first_petitioners(session, [c.id for c, *_ in found if c.id])
     out = []
-    for case, unit_name, due in rows:
-        delivered = case.delivered_on if case.delivered_on and case.delivered_on <= as_of else None
+    for case, unit_name, due, served, problem in found:
+        delivered = served.delivered_on if served else None
         late_by = (delivered - due).days if delivered and due and delivered > due else None
-        if delivered is None:
-            problem = "无送达记录"
-        elif late_by is not None:
-            problem = "送达超过办理时限"
-        else:
-            problem = f"送达方式不符合规定({case.delivery_method})"
         name = names.get(case.id or 0, "")
         out.append(
             {
@@ -226,6 +225,7 @@ async def delivery_irregular(
                 "petitioner": mask_name(name) if masked else name,
                 "replied_on": case.replied_on.isoformat() if case.replied_on else None,
                 "delivered_on": delivered.isoformat() if delivered else None,
+                "method": METHOD_LABELS[served.method] if served else "",
                 "problem": problem,
                 "days_overdue": late_by
                 if late_by is not None
@@ -233,3 +233,16 @@ async def delivery_irregular(
             }
         )
     return out
+
+
+def _problem(served: CaseDelivery | None, due: date | None) -> str:
+    """Why a reply's 送达 is irregular ("" if it is not)."""
+    if served is None:
+        return "无送达记录"
+    if due is not None and served.delivered_on > due:
+        return "送达超过办理时限"
+    values = {f: getattr(served, f) for f in ("recipient", "no_recipient_reason", *FIELDS)}
+    lacks = shortcomings(served.method, values, served.legacy_method)
+    if not lacks or served.legacy_method:
+        return "".join(lacks)
+    return "送达记录不全:" + ";".join(lacks)

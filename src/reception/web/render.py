@@ -269,13 +269,20 @@ def to_body(kind: type[T], values: Mapping[str, Any]) -> T:
         raise FormErrors({where: translate(message, body_allowed(kind, where))}) from exc
 
 
+# Objects of a request body a console form writes as plain fields (its 送达 fields).
+FLATTENED = ("delivery.",)
+
+
 def errors_of(exc: DomainError | FormErrors) -> FormErrors:
     if isinstance(exc, FormErrors):
         return exc
     fields: dict[str, str] = {}
     for item in exc.extra.get("errors") or []:
+        path = str(item.get("field") or "")
+        for flat in FLATTENED:
+            path = path.removeprefix(flat)
         # A dotted or indexed path (petitioners[0].phone) shows beside its first part.
-        where = str(item.get("field") or "").split("[", 1)[0].split(".", 1)[0]
+        where = path.split("[", 1)[0].split(".", 1)[0]
         fields.setdefault(where, str(item.get("message") or exc.detail))
     return FormErrors(fields or {"": exc.detail}, status=exc.status)
 

@@ -6,6 +6,8 @@
 //   data-open="ID"         a link that opens the <details id=ID> it points to
 //   data-role-switch="SEL" a role select: inside SEL only the [data-role] parts of that role show
 //   data-confirm="TEXT"    a form (or its submit button) that asks before it is sent
+//   data-shows="NAME"      a select: in its form, a [data-when data-when-NAME="a b"] part shows
+//                          only while the select's value is a or b (its fields are left out else)
 (function () {
   "use strict";
 
@@ -17,8 +19,26 @@
     });
   }
 
+  function shows(select) {
+    // Every switch of the form decides together: a part shows when each one it names agrees.
+    var scope = select.form || document;
+    var switches = scope.querySelectorAll("select[data-shows]");
+    scope.querySelectorAll("[data-when]").forEach(function (part) {
+      var off = false;
+      switches.forEach(function (sw) {
+        var allowed = part.getAttribute("data-when-" + sw.getAttribute("data-shows"));
+        if (allowed !== null && allowed.split(" ").indexOf(sw.value) < 0) { off = true; }
+      });
+      part.hidden = off;
+      part.querySelectorAll("input, select, textarea").forEach(function (input) {
+        input.disabled = off;
+      });
+    });
+  }
+
   function bind(root) {
     root.querySelectorAll("[data-role-switch]").forEach(roleSwitch);
+    root.querySelectorAll("select[data-shows]").forEach(shows);
   }
 
   document.addEventListener("change", function (event) {
@@ -28,6 +48,7 @@
       if (el.form.requestSubmit) { el.form.requestSubmit(); } else { el.form.submit(); }
     }
     if (el.matches("[data-role-switch]")) { roleSwitch(el); }
+    if (el.matches("select[data-shows]")) { shows(el); }
   });
 
   document.addEventListener("click", function (event) {
