@@ -26,7 +26,7 @@ from reception.config import Settings
 from reception.context import Context, FixedClock
 from reception.db import migrate
 from reception.models import metadata
-from tests.live import TEST_KEYS
+from tests.live import TEST_KEYS, free_port
 
 PG_ADMIN_URL = os.environ.get(
     "RECEPTION_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -87,20 +87,46 @@ def backend(database_url: str) -> str:
 
 
 os.environ["RECEPTION_DATA_KEYS"] = TEST_KEYS
+# The servers the tests start make a notice's PDF at its first download, not ahead.
+os.environ["RECEPTION_PDF_AHEAD"] = "0"
 
 # "Now" for every test, set here and never read from the wall clock: 10:00 in Beijing on
 # Tuesday 2026-12-01. A test that needs another day sets the clock itself.
 NOW = "2026-12-01T10:00:00+08:00"
 
 
+@pytest.fixture(scope="session")
+def pdf_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """LibreOffice kept warm behind unoserver for the whole run, as `reception serve` keeps
+    it (the servers the tests start find it listening and use it); "" where it cannot run
+    here (every PDF is then made the cold way)."""
+    from reception.documents.converter import PdfServer
+
+    address = f"127.0.0.1:{free_port()}"
+    server = PdfServer(
+        Settings(data_dir=tmp_path_factory.mktemp("pdf"), pdf_server=address, data_keys=TEST_KEYS)
+    )
+    if not server.start(wait=60):
+        server.stop()
+        address = ""
+    os.environ["RECEPTION_PDF_SERVER"] = address
+    try:
+        yield address
+    finally:
+        server.stop()
+
+
 @pytest.fixture
-def settings(database_url: str, tmp_path: Path) -> Settings:
+def settings(database_url: str, tmp_path: Path, pdf_server: str) -> Settings:
     return Settings(
         database_url=database_url,
         data_dir=tmp_path,
         public_url="https://reception.test",
         now=NOW,
         data_keys=TEST_KEYS,
+        pdf_server=pdf_server,
+        # A test that wants the PDF made ahead says so (it slows every issuing request).
+        pdf_ahead=False,
     )
 
 

@@ -128,11 +128,14 @@ async def test_every_notice_of_a_case_from_acceptance_to_re_review(
     window = next(c for c in case["clocks"] if c["kind"] == "review_request")
     assert window["started_on"] == "2026-11-25" and window["current_due"] == "2026-12-25"
     body = await _text(client, world, reply)
-    assert "自收到本意见书之日起30日内向蓟州区人民政府请求复查" in body
-    assert "2026年11月25日送达,请求复查的期限至2026年12月25日" in body
+    assert "自收到本意见书之日起30日内，向蓟州区人民政府书面请求复查" in body
+    assert "2026年11月25日送达，请求复查的期限至2026年12月25日" in body
     receipt = await _issue(client, world, cid, kind="service_receipt", for_document_id=reply["id"])
     body = await _text(client, world, receipt)
-    assert "蓟信复〔2026〕1号" in body and "受送达人签名或盖章" in body and "30日内请求复查" in body
+    assert "蓟信复〔2026〕1号" in body and "签收人签名" in body and "30日内请求复查" in body
+    # Filled from the delivery recorded: the method ticked, who served it, the day signed.
+    assert "☑直接送达" in body and "□邮寄送达" in body and "褚某记" in body
+    assert "2026年11月25日" in body and receipt["number"] == "蓟信送〔2026〕1号"
     # 复查 and 复核: the decisions are the opinions.
     await _act(client, world, cid, action="request_review", on="2026-11-26")
     review = await _issue(
@@ -216,7 +219,7 @@ async def test_a_broken_template_is_refused_and_the_old_one_stays(
     client: httpx.AsyncClient, world: World
 ) -> None:
     admin = auth(world.tokens["admin"], **{"content-type": "application/octet-stream"})
-    good = defaults.template("transfer_notice").replace(b"", b"")
+    good = defaults.template("transfer_notice", "天津市蓟州区信访办公室").replace(b"", b"")
     r = await client.put(
         "/api/document-templates/transfer_notice?filename=ours.docx", content=good, headers=admin
     )
@@ -229,13 +232,13 @@ async def test_a_broken_template_is_refused_and_the_old_one_stays(
         422,
     )
     assert "不是 Word 文档" in problem["detail"] and "原模板继续有效" in problem["detail"]
-    broken = _with_text(good, "{{ office_name }}", "{{ office_name ")
+    broken = _with_text(good, "{{ number }}", "{{ number ")
     problem = assert_problem(
         await client.put("/api/document-templates/transfer_notice", content=broken, headers=admin),
         422,
     )
     assert "模板" in problem["detail"]
-    unknown = _with_text(good, "{{ office_name }}", "{{ leader_phone }}")
+    unknown = _with_text(good, "{{ number }}", "{{ leader_phone }}")
     problem = assert_problem(
         await client.put("/api/document-templates/transfer_notice", content=unknown, headers=admin),
         422,

@@ -55,13 +55,13 @@ def second(app: Litestar) -> Console:
 
 def _docx_with(text: str, kind: str = "transfer_notice") -> bytes:
     """The built-in template of `kind` with its first field replaced by `text`."""
-    source = zipfile.ZipFile(io.BytesIO(defaults.template(kind)))
+    source = zipfile.ZipFile(io.BytesIO(defaults.template(kind, "天津市蓟州区信访办公室")))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as target:
         for item in source.infolist():
             data = source.read(item.filename)
             if item.filename == "word/document.xml":
-                data = data.replace(b"{{ office_name }}", text.encode(), 1)
+                data = data.replace(b"{{ number }}", text.encode(), 1)
             target.writestr(item, data)
     return out.getvalue()
 

@@ -55,6 +55,13 @@ class Settings:
     # How long a worker holds a claimed delivery: a worker that dies mid-delivery leaves its
     # claim, and another sends it again (same webhook-id) once this has passed.
     outbox_lease_seconds: int = 120
+    # Where LibreOffice kept warm behind unoserver converts notices to PDF (host:port; empty:
+    # each PDF by a cold LibreOffice); `reception serve`/`worker` start it there. Its server
+    # runs under the Python that has LibreOffice's `uno` (Debian: python3-uno).
+    pdf_server: str = "127.0.0.1:2003"
+    uno_python: str = "/usr/bin/python3"
+    # Make a notice's PDF right after it is issued (else at its first download).
+    pdf_ahead: bool = True
     # The service's clock starts at this instant (ISO 8601 with offset) and runs on: for
     # training systems and tests that drive a real server. Empty: the real time.
     now: str = ""
@@ -117,6 +124,9 @@ class Settings:
             digest_hour=int(env.get("RECEPTION_DIGEST_HOUR", "17")),
             outbox_worker=env.get("RECEPTION_OUTBOX_WORKER", "1") not in {"0", "false", "no"},
             outbox_lease_seconds=int(env.get("RECEPTION_OUTBOX_LEASE_SECONDS", "120")),
+            pdf_server=env.get("RECEPTION_PDF_SERVER", "127.0.0.1:2003"),
+            uno_python=env.get("RECEPTION_UNO_PYTHON", "/usr/bin/python3"),
+            pdf_ahead=env.get("RECEPTION_PDF_AHEAD", "1") not in {"0", "false", "no"},
         )
 
 

@@ -18,7 +18,12 @@ from reception.cases.models import (
     ClockPause,
     PetitionCase,
 )
-from reception.documents.models import CaseDocument, DocumentCounter, DocumentTemplate
+from reception.documents.models import (
+    CaseDocument,
+    DocumentCounter,
+    DocumentPdf,
+    DocumentTemplate,
+)
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
 from reception.notify.models import Delivery as NotifyDelivery
@@ -59,6 +64,7 @@ __all__ = [
     "ClockPause",
     "ConsoleSession",
     "DocumentCounter",
+    "DocumentPdf",
     "DocumentTemplate",
     "Endpoint",
     "FeedToken",

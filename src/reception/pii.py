@@ -42,6 +42,7 @@ SEALED: tuple[SealedColumn, ...] = (
     SealedColumn("appointment", "petitioner_phone_sealed"),
     SealedColumn("case_document", "content", binary=True),
     SealedColumn("case_delivery", "evidence", binary=True),
+    SealedColumn("document_pdf", "content", binary=True),
     SealedColumn("petition_case", "query_code_sealed"),
     SealedColumn("notify_endpoint", "url_sealed"),
     SealedColumn("notify_endpoint", "secret_sealed"),

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reception.cli.common import main, run_in_transaction
+from reception.config import get_settings
 from reception.context import Context
 
 
@@ -118,7 +118,7 @@ def documents_list(case: str) -> None:
 @click.option("--pdf", is_flag=True, help="As PDF (needs LibreOffice), instead of DOCX.")
 def documents_get(document_id: int, out: str, pdf: bool) -> None:
     """Write the document as issued (DOCX, or PDF from it) to OUT."""
-    from reception.documents import rendering
+    from reception.documents import converter
     from reception.documents import service as docs
 
     async def work(session: AsyncSession, ctx: Context) -> Any:
@@ -129,8 +129,8 @@ def documents_get(document_id: int, out: str, pdf: bool) -> None:
     doc, content = run_in_transaction(work)
     if pdf:
         try:
-            content = asyncio.run(rendering.to_pdf(content))
-        except rendering.NoConverter as exc:
+            content = converter.convert(get_settings(), content)
+        except converter.NoConverter as exc:
             raise click.ClickException(str(exc)) from exc
     with open(out, "wb") as handle:
         handle.write(content)

@@ -28,6 +28,8 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
 
     import uvicorn
 
+    from reception.documents.converter import PdfServer
+
     # Refuse to start (a clear message naming RECEPTION_DATA_KEYS) when the data keys are
     # missing or do not open this database's data.
     settings = command_context(check_keys=True, migrate_first=not no_migrate).settings
@@ -50,13 +52,20 @@ def serve(host: str, port: int, workers: int, no_migrate: bool) -> None:
         "log_level": settings.log_level.lower(),
         "access_log": False,
     }
-    if workers == 1:
-        # One process: hand it the app built from these very settings.
-        from reception.app import create_app
+    # LibreOffice kept warm for the notices' PDFs, for every worker (started in the
+    # background: until it answers, a PDF is made the cold way).
+    pdf = PdfServer(settings)
+    pdf.start(wait=0)
+    try:
+        if workers == 1:
+            # One process: hand it the app built from these very settings.
+            from reception.app import create_app
 
-        logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
-        uvicorn.run(create_app(settings), **common)
-        return
-    # Worker processes build their app from the environment: pass what was decided here.
-    os.environ["RECEPTION_PUBLIC_URL"] = settings.public_url
-    uvicorn.run("reception.app:factory", factory=True, workers=workers, **common)
+            logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+            uvicorn.run(create_app(settings), **common)
+            return
+        # Worker processes build their app from the environment: pass what was decided here.
+        os.environ["RECEPTION_PUBLIC_URL"] = settings.public_url
+        uvicorn.run("reception.app:factory", factory=True, workers=workers, **common)
+    finally:
+        pdf.stop()

@@ -20,9 +20,15 @@ def worker(once: bool) -> None:
     """
     import httpx
 
+    from reception.documents.converter import PdfServer
     from reception.notify import worker as notify_worker
 
     ctx = command_context(check_keys=True)
+    # The notices' PDFs are made by the service's processes; a worker on its own machine
+    # keeps LibreOffice warm for them there (`serve` does the same where it runs).
+    pdf = PdfServer(ctx.settings)
+    if not once:
+        pdf.start(wait=0)
 
     async def runner() -> int:
         engine = create_engine(ctx.settings)
@@ -38,7 +44,10 @@ def worker(once: bool) -> None:
         finally:
             await engine.dispose()
 
-    click.echo(f"sent {asyncio.run(runner())}")
+    try:
+        click.echo(f"sent {asyncio.run(runner())}")
+    finally:
+        pdf.stop()
 
 
 @main.group()

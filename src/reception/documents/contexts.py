@@ -7,23 +7,28 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.cases import query_code
 from reception.cases.clocks import latest
+from reception.cases.deliveries import of_case
+from reception.cases.delivery import METHOD_LABELS
 from reception.cases.models import CaseClock, CasePetitioner, ClockExtension, PetitionCase
 from reception.cases.petitioners import petitioner
 from reception.cases.workflow import PROCEDURE_LABELS
 from reception.context import Context
-from reception.documents.kinds import Kind, chinese_date
+from reception.documents.kinds import Kind
 from reception.documents.models import CaseDocument
 from reception.documents.schemas import DocumentIssue
 from reception.errors import Broken, Conflict
 from reception.org.models import Unit
+from reception.wording import chinese_date, fullwidth, items, paragraphs, you
 
-Fields = dict[str, str]
+# What a notice prints: text, or (the clerk's passages) a list of paragraphs.
+Fields = dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -53,8 +58,17 @@ async def _clock(src: Source, *kinds: str) -> CaseClock | None:
 
 
 def _written(src: Source) -> Fields:
-    """What the clerk wrote into an 意见书."""
-    return {"facts": src.data.facts, "basis": src.data.basis, "decision": src.data.decision}
+    """What the clerk wrote into an 意见书: as typed (kept with the document), and as printed —
+    one paragraph a line in full-width punctuation, the decision's items as （一）（二）."""
+    data = src.data
+    return {
+        "facts": fullwidth(data.facts),
+        "basis": fullwidth(data.basis),
+        "decision": fullwidth(data.decision),
+        "facts_paragraphs": paragraphs(data.facts),
+        "basis_paragraphs": paragraphs(data.basis),
+        "decision_items": items(data.decision),
+    }
 
 
 async def _accept(src: Source) -> Fields:
@@ -65,17 +79,21 @@ async def _accept(src: Source) -> Fields:
     return {
         "handle_due": _day(handle.current_due if handle else None),
         "query_code": query_code.shown(code),
+        "query_page": f"{src.ctx.settings.public_url.rstrip('/')}/public",
     }
 
 
 async def _reject(src: Source) -> Fields:
     if not src.case.rejection_reason.strip():
         raise Conflict("该事项没有记录不予受理的理由")
-    return {"reason": src.case.rejection_reason.rstrip("。"), "redirect_to": src.data.redirect_to}
+    return {
+        "reason": _clause(src.case.rejection_reason),
+        "redirect_to": _clause(src.data.redirect_to),
+    }
 
 
 async def _transfer(src: Source) -> Fields:
-    return {"transferred_to": src.data.transferred_to}
+    return {"transferred_to": fullwidth(src.data.transferred_to.strip())}
 
 
 async def _extension(src: Source) -> Fields:
@@ -93,7 +111,7 @@ async def _extension(src: Source) -> Fields:
     if handle is None or ext is None:
         raise Conflict("该事项的办理期限没有延期记录:请先办理延期")
     return {
-        "reason": ext.reason.rstrip("。"),
+        "reason": _clause(ext.reason),
         "approver": ext.approver,
         "days": str(handle.extended_days),
         "original_due": _day(handle.original_due),
@@ -130,19 +148,38 @@ async def _re_review(src: Source) -> Fields:
 async def _diversion(src: Source) -> Fields:
     return {
         "procedure": PROCEDURE_LABELS.get(src.case.diverted_to, "依法定程序解决"),
-        "organ": src.data.organ,
+        "organ": fullwidth(src.data.organ.strip()),
     }
 
 
 async def _receipt(src: Source) -> Fields:
+    """送达回证 of a notice: what the delivery recorded for it says (the attempt that served
+    it, else the latest), or boxes and blanks to fill in by hand at the door."""
     doc = src.for_document
     if doc is None:
         raise Broken("expected: the document a 送达回证 is for")
-    out = {"doc_title": doc.title, "doc_number": doc.number}
+    out: Fields = {"doc_title": doc.title, "doc_number": doc.number}
     if doc.kind in ("reply_opinion", "review_opinion"):
         step = "复查" if doc.kind == "reply_opinion" else "复核"
-        out["note"] = src.data.note or f"受送达人可以自收到该文书之日起30日内请求{step}"
+        out["note"] = fullwidth(src.data.note) or f"受送达人可以自收到该文书之日起30日内请求{step}。"
+    attempts = [a for a in await of_case(src.session, src.case_id) if a.doc_number == doc.number]
+    served = next((a for a in attempts if a.outcome == "delivered"), None)
+    shown = served or (attempts[-1] if attempts else None)
+    chosen = shown.method if shown else ""
+    boxes = [f"{'☑' if code == chosen else '□'}{label}" for code, label in METHOD_LABELS.items()]
+    out["method_box"] = "\n".join("　".join(boxes[i : i + 3]) for i in range(0, len(boxes), 3))
+    out["place"] = shown.place if shown else ""
+    out["served_by"] = shown.staff_name if shown else ""
+    out["witnesses"] = shown.witnesses if shown else ""
+    out["signed_on"] = (
+        f"{chinese_date(served.delivered_on)}" if served else "          年      月      日"
+    )
     return out
+
+
+def _clause(text: str) -> str:
+    """A clause the notice continues after (…。 dropped), in full-width punctuation."""
+    return fullwidth(text.strip()).rstrip("。．.")
 
 
 # One builder per kind: what that notice prints beyond the common fields.
@@ -169,6 +206,7 @@ async def _common(src: Source, kind: Kind, doc_number: str, on: date) -> Fields:
     people = [petitioner(src.ctx.keys, p) for p in rows]
     case = src.case
     return {
+        "you": you(len(people)),
         "office_name": src.ctx.settings.office_name,
         "title": kind.title,
         "number": doc_number,
@@ -179,9 +217,9 @@ async def _common(src: Source, kind: Kind, doc_number: str, on: date) -> Fields:
         "received_on": _day(case.received_on),
         "registered_on": _day(case.registered_on),
         "accepted_on": _day(case.accepted_on),
-        "summary": case.summary,
+        "summary": _clause(case.summary),
         "unit_name": unit.name if unit else "",
-        "note": src.data.note,
+        "note": fullwidth(src.data.note.strip()),
     }
 
 

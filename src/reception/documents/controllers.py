@@ -16,7 +16,7 @@ from reception.cases.models import CaseDelivery
 from reception.cases.schemas import DeliveryIn, DeliveryOut
 from reception.context import Context, Ctx
 from reception.db import DB
-from reception.documents import schemas, service
+from reception.documents import pdfs, schemas, service
 from reception.documents.files import DOCX, docx_response, pdf_response
 from reception.documents.kinds import KINDS
 from reception.documents.models import CaseDocument
@@ -64,14 +64,18 @@ class CaseDocumentController(Controller):
         request: AnyRequest,
         case_id: FromPath[int],
         data: JSONBody[schemas.DocumentIssue],
-    ) -> schemas.DocumentRead:
+    ) -> Response[schemas.DocumentRead]:
         """Issue a notice: numbered, rendered from the template in force, kept as issued.
         The 意见书 are the reply and the decisions: issuing one performs that step."""
         doc = await service.issue(
             session=db, ctx=ctx, actor=request.user, case_id=case_id, data=data
         )
         served = await deliveries.served(db, doc.case_id)
-        return document_read(doc, ctx, served.get(doc.number), None)
+        return Response(
+            document_read(doc, ctx, served.get(doc.number), None),
+            status_code=201,
+            background=pdfs.ahead(request.app.state, ctx, doc.id or 0),
+        )
 
     @get("/")
     async def list_documents(
@@ -106,9 +110,12 @@ class DocumentController(Controller):
     async def pdf(
         self, db: DB, ctx: Ctx, request: AnyRequest, document_id: FromPath[int]
     ) -> Response[bytes]:
-        """The same document as PDF, converted by LibreOffice on this server (503 if it is
-        not installed: the DOCX prints the same)."""
-        return await pdf_response(db, ctx, request.user, document_id)
+        """The same document as PDF: made once by LibreOffice on this server (at issue, or at
+        the first download) and kept (503 if LibreOffice is not installed: the DOCX prints the
+        same)."""
+        return await pdf_response(
+            db, request.app.state.sessionmaker, ctx, request.user, document_id
+        )
 
     @post("/{document_id:int}/delivery", guards=[require("clerk")])
     async def deliver(
@@ -132,10 +139,10 @@ class DocumentKindController(Controller):
     tags = ["documents"]
 
     @get("/")
-    async def kinds(self, db: DB) -> list[schemas.KindRead]:
+    async def kinds(self, db: DB, ctx: Ctx) -> list[schemas.KindRead]:
         out = []
         for kind in KINDS.values():
-            template = await service.template_in_force(db, kind.code)
+            template = await service.template_in_force(db, kind.code, ctx.settings.office_name)
             out.append(
                 schemas.KindRead(
                     kind=kind.code,
@@ -154,11 +161,11 @@ class DocumentTemplateController(Controller):
     guards = [require("admin")]
 
     @get("/{kind:str}/file.docx", media_type=DOCX)
-    async def template_file(self, db: DB, kind: FromPath[str]) -> Response[bytes]:
+    async def template_file(self, db: DB, ctx: Ctx, kind: FromPath[str]) -> Response[bytes]:
         """The template in force (the office's, or the built-in one) to edit in Word."""
         if kind not in KINDS:
             raise InvalidInput(f"没有文书种类 {kind}", field="kind")
-        template = await service.template_in_force(db, kind)
+        template = await service.template_in_force(db, kind, ctx.settings.office_name)
         return Response(
             template.content,
             media_type=DOCX,

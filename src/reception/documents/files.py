@@ -1,5 +1,5 @@
-"""A document's file as a download: the DOCX as issued, or the PDF LibreOffice makes of it.
-The API and the console serve them the same way."""
+"""A document's file as a download: the DOCX as issued, or its PDF (made once and kept,
+documents.pdfs). The API, the console and the petitioner's page serve them the same way."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from litestar import Response
 
 from reception.auth import Principal
 from reception.context import Context
-from reception.documents import rendering, service
+from reception.documents import converter, pdfs, service
 from reception.errors import DomainError
 from reception.responses import attachment
 
@@ -40,14 +40,15 @@ async def docx_response(
 
 
 async def pdf_response(
-    db: Any, ctx: Context, principal: Principal | None, document_id: int
+    db: Any, maker: Any, ctx: Context, principal: Principal | None, document_id: int
 ) -> Response[bytes]:
-    doc, content = await service.readable_content(
+    """The PDF, for the same readers as the DOCX; `maker`: where a PDF made now is stored."""
+    doc, _ = await service.readable_content(
         session=db, ctx=ctx, principal=principal, document_id=document_id
     )
     try:
-        body = await rendering.to_pdf(content)
-    except rendering.NoConverter as exc:
+        body = await pdfs.pdf_of(db, maker, ctx, doc)
+    except converter.NoConverter as exc:
         raise PdfUnavailable(str(exc)) from exc
     return Response(
         body,

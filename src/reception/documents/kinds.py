@@ -60,7 +60,7 @@ KINDS: dict[str, Kind] = {
         ),
         Kind(
             "transfer_notice",
-            "信访事项转送(交办)告知书",
+            "信访事项转送（交办）告知书",
             "转",
             frozenset({"registered", "accepted", "in_progress"}),
             required=("transferred_to",),
@@ -129,8 +129,3 @@ FIELD_HINTS = {
 
 def number(prefix: str, kind: Kind, year: int, seq: int) -> str:
     return f"{prefix}{kind.mark}〔{year}〕{seq}号"
-
-
-def chinese_date(day: object) -> str:
-    """2026年10月8日 (no leading zeros)."""
-    return f"{day.year}年{day.month}月{day.day}日"  # type: ignore[attr-defined]

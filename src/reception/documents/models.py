@@ -1,12 +1,13 @@
 """Written notices (告知书, 意见书, 送达回证): templates, numbering, issued documents and their
-delivery (送达). Persistence only.
+PDFs. Persistence only (their 送达 is the case's delivery record, cases.models.CaseDelivery).
 
 Invariants the database enforces:
 - one 文号 per kind, year and sequence: UNIQUE (kind, year, seq), numbers drawn from a counter
   row locked by its UPDATE, so concurrent issues get consecutive numbers and a rolled-back
   issue gives its number back (no gaps);
-- an issued document and its delivery record are never changed or deleted: triggers refuse
-  UPDATE and DELETE on both tables (a correction is a new document that supersedes the old).
+- an issued document and its PDF are never changed or deleted: triggers refuse UPDATE and
+  DELETE (but re-sealing the bytes) — a correction is a new document that supersedes the old;
+- one PDF per document: UNIQUE (document_id), so two first downloads store one.
 """
 
 from __future__ import annotations
@@ -84,4 +85,17 @@ class CaseDocument(SQLModel, table=True):
     for_document_id: int | None = Field(default=None, foreign_key="case_document.id", index=True)
     issued_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
     issued_by_name: str = Field(max_length=50)
+    created_at: datetime = stamped()
+
+
+class DocumentPdf(SQLModel, table=True):
+    """A notice's PDF, made once from the DOCX as issued (at issue, or at the first download)
+    and kept like it: sealed, with the checksum of the plain file."""
+
+    __tablename__ = "document_pdf"
+
+    id: int | None = Field(default=None, primary_key=True)
+    document_id: int = Field(foreign_key="case_document.id", unique=True)
+    content: bytes = Field(sa_type=LargeBinary)
+    sha256: str = Field(max_length=64)
     created_at: datetime = stamped()

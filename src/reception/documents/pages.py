@@ -24,7 +24,7 @@ from reception.cases.pages import delivery_body
 from reception.cases.schemas import DeliveryIn
 from reception.context import Ctx
 from reception.db import DB
-from reception.documents import files, service
+from reception.documents import files, pdfs, service
 from reception.documents.kinds import FIELD_HINTS, FIELD_LABELS, KINDS, PASSAGES, Kind
 from reception.documents.models import CaseDocument
 from reception.documents.schemas import DocumentIssue
@@ -173,9 +173,11 @@ async def issue_notice(
             open_form=open_form,
             values=typed,
         )
-    return await see_other(
+    done = await see_other(
         request, db, f"/cases/{case_id}", notice=f"已出具{doc.title} {doc.number}"
     )
+    done.background = pdfs.ahead(request.app.state, ctx, doc.id or 0)
+    return done
 
 
 @post("/documents/{document_id:int}/delivery", guards=[require("clerk")], status_code=200)
@@ -219,7 +221,8 @@ async def document_docx(
 async def document_pdf(
     db: DB, ctx: Ctx, request: AnyRequest, document_id: FromPath[int]
 ) -> Response[bytes]:
-    return await files.pdf_response(db, ctx, request.user, document_id)
+    maker = request.app.state.sessionmaker
+    return await files.pdf_response(db, maker, ctx, request.user, document_id)
 
 
 PAGES = [case_documents, issue_notice, deliver_notice, document_docx, document_pdf]

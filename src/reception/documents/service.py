@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import msgspec
 from sqlalchemy import func
@@ -62,7 +63,9 @@ class InForce:
     sha256: str
 
 
-async def template_in_force(session: AsyncSession, kind: str) -> InForce:
+async def template_in_force(session: AsyncSession, kind: str, office: str) -> InForce:
+    """The office's latest upload of the kind, or the built-in one (version 0) for `office`
+    (the settings' office_name)."""
     row = await session.scalar(
         select(DocumentTemplate)
         .where(DocumentTemplate.kind == kind)
@@ -71,7 +74,7 @@ async def template_in_force(session: AsyncSession, kind: str) -> InForce:
     )
     if row is not None:
         return InForce(row.version, row.content, row.sha256)
-    content = defaults.template(kind)
+    content = defaults.template(kind, office)
     return InForce(0, content, hashlib.sha256(content).hexdigest())
 
 
@@ -191,7 +194,7 @@ async def issue(
     values = await contexts.context_for(
         session, ctx, case, kind, data, doc_number=doc_number, on=on, for_document=for_document
     )
-    template, content = await _rendered(session, kind, values)
+    template, content = await _rendered(session, ctx, kind, values)
     doc = CaseDocument(
         case_id=case.id,
         kind=kind.code,
@@ -204,7 +207,7 @@ async def issue(
         template_sha256=template.sha256,
         content=b"",
         sha256=hashlib.sha256(content).hexdigest(),
-        fields={k: v for k, v in values.items() if k not in UNLISTED},
+        fields={k: v for k, v in values.items() if k not in UNLISTED and k not in rendering.LISTS},
         supersedes_id=superseded.id if superseded else None,
         for_document_id=for_document.id if for_document else None,
         issued_by_user_id=actor.user_id if actor else None,
@@ -243,10 +246,10 @@ def _check_issuable(case: PetitionCase, kind: Kind, superseded: CaseDocument | N
 
 
 async def _rendered(
-    session: AsyncSession, kind: Kind, values: dict[str, str]
+    session: AsyncSession, ctx: Context, kind: Kind, values: dict[str, Any]
 ) -> tuple[InForce, bytes]:
     """The template in force and the DOCX it makes of `values`."""
-    template = await template_in_force(session, kind.code)
+    template = await template_in_force(session, kind.code, ctx.settings.office_name)
     try:
         return template, rendering.render(template.content, values)
     except rendering.TemplateBroken as exc:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Request, Response, Router, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.response import Template
 
@@ -139,10 +140,10 @@ async def _document(db: DB, ctx: Context, document_id: int, ticket: str) -> int:
 
 @get("/public/documents/{document_id:int}/file.pdf")
 async def notice_pdf(
-    db: DB, ctx: Ctx, document_id: FromPath[int], ticket: Ticket
+    db: DB, ctx: Ctx, state: State, document_id: FromPath[int], ticket: Ticket
 ) -> Response[bytes]:
     await _document(db, ctx, document_id, ticket)
-    return await files.pdf_response(db, ctx, None, document_id)
+    return await files.pdf_response(db, state.sessionmaker, ctx, None, document_id)
 
 
 @get("/public/documents/{document_id:int}/file.docx")

@@ -23,10 +23,7 @@ from reception.petitioner import normalised
 from reception.scheduling import rules, schemas
 from reception.scheduling.access import get_session, session_scope
 from reception.scheduling.models import Appointment, ReceptionSession, SessionSlot
-
-
-def _chinese_date(value: object) -> str:
-    return f"{value.year}年{value.month}月{value.day}日"  # type: ignore[attr-defined]
+from reception.wording import chinese_date
 
 
 @dataclass(frozen=True)
@@ -119,7 +116,7 @@ async def _earlier_visits(
     )
     return schemas.BookingWarning(
         kind="repeat_visit",
-        message=f"此前已预约来访 {visits} 次,最近一次 {_chinese_date(last)}({leader})",
+        message=f"此前已预约来访 {visits} 次,最近一次 {chinese_date(last)}({leader})",
     )
 
 

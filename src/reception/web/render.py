@@ -35,6 +35,7 @@ from reception.context import Context
 from reception.errors import DomainError
 from reception.messages import body_allowed, translate
 from reception.web.models import ConsoleSession
+from reception.wording import chinese_date
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = "/static"
@@ -52,7 +53,7 @@ def cn_date(value: date | datetime | None) -> str:
     """2026年12月21日"""
     if value is None:
         return "—"
-    return f"{value.year}年{value.month}月{value.day}日"
+    return chinese_date(value)
 
 
 def weekday(value: date) -> str:
