@@ -223,3 +223,19 @@ def served(on: str, method: str = "direct", **extra: str) -> dict[str, str]:
         "entrusted": {"recipient": "信访人本人", "entrusted_to": "下仓镇人民政府"},
     }
     return {"method": method, "on": on, **needs.get(method, {}), **extra}
+
+
+def docx_with(docx: bytes, old: str, new: str) -> bytes:
+    """A DOCX with the first `old` in its text replaced by `new` (a template edited)."""
+    import io
+    import zipfile
+
+    source = zipfile.ZipFile(io.BytesIO(docx))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for item in source.infolist():
+            data = source.read(item.filename)
+            if item.filename == "word/document.xml":
+                data = data.replace(old.encode(), new.encode(), 1)
+            target.writestr(item, data)
+    return out.getvalue()

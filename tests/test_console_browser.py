@@ -502,11 +502,15 @@ async def test_every_page_runs_under_the_strict_csp_without_a_violation(
             "/subscriptions",
         ],
         "leader": ["/me", "/me/cases"],
-        "clerk_a": ["/cases", "/cases/new", f"/cases/{cid}", f"/cases/{cid}/sessions"],
+        "clerk_a": [
+            "/cases", "/cases/new", f"/cases/{cid}", f"/cases/{cid}/sessions",
+            f"/cases/{cid}/documents",
+        ],
         "reviewer": ["/review", "/cases"],
         "admin": [
             "/admin/users", f"/admin/users/{world.users['secretary']}", "/admin/calendar",
-            "/admin/rules", "/admin/notify", "/desk", "/review", "/no-such-page",
+            "/admin/rules", "/admin/notify", "/admin/templates", "/desk", "/review",
+            "/no-such-page",
         ],
         "": ["/login", "/public"],
     }  # fmt: skip

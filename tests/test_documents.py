@@ -23,7 +23,7 @@ from reception.cases.models import PetitionCase
 from reception.documents import defaults
 from reception.documents.models import CaseDocument
 from reception.documents.rendering import text_of
-from tests.builders import OTHER_ID, VALID_ID, World, build_world, case_body
+from tests.builders import OTHER_ID, VALID_ID, World, build_world, case_body, docx_with
 from tests.conftest import assert_problem, auth
 from tests.live import serve
 
@@ -232,13 +232,13 @@ async def test_a_broken_template_is_refused_and_the_old_one_stays(
         422,
     )
     assert "不是 Word 文档" in problem["detail"] and "原模板继续有效" in problem["detail"]
-    broken = _with_text(good, "{{ number }}", "{{ number ")
+    broken = docx_with(good, "{{ number }}", "{{ number ")
     problem = assert_problem(
         await client.put("/api/document-templates/transfer_notice", content=broken, headers=admin),
         422,
     )
     assert "模板" in problem["detail"]
-    unknown = _with_text(good, "{{ number }}", "{{ leader_phone }}")
+    unknown = docx_with(good, "{{ number }}", "{{ leader_phone }}")
     problem = assert_problem(
         await client.put("/api/document-templates/transfer_notice", content=unknown, headers=admin),
         422,
@@ -251,21 +251,6 @@ async def test_a_broken_template_is_refused_and_the_old_one_stays(
     ]
     doc = await _issue(client, world, cid, kind="transfer_notice", transferred_to="区住建委")
     assert doc["template_version"] == 1
-
-
-def _with_text(docx: bytes, old: str, new: str) -> bytes:
-    import io
-    import zipfile
-
-    source = zipfile.ZipFile(io.BytesIO(docx))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "word/document.xml":
-                data = data.replace(old.encode(), new.encode(), 1)
-            target.writestr(item, data)
-    return out.getvalue()
 
 
 async def test_a_document_is_never_changed_only_superseded(

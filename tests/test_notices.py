@@ -28,10 +28,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.config import Settings
 from reception.documents import converter
+from reception.documents.files import DOCX
 from reception.documents.models import DocumentPdf
 from reception.documents.rendering import text_of
 from reception.wording import CJK
-from tests.builders import OTHER_ID, VALID_ID, World, build_world, case_body, served
+from tests.builders import OTHER_ID, VALID_ID, World, build_world, case_body, docx_with, served
 from tests.conftest import auth
 from tests.live import free_port
 
@@ -293,3 +294,44 @@ def test_without_the_warm_converter_a_pdf_is_still_made(tmp_path: Path) -> None:
     closed = f"127.0.0.1:{free_port()}"
     pdf = converter.convert(Settings(data_dir=tmp_path, pdf_server=closed), docx)
     assert pdf.startswith(b"%PDF") and "信访事项受理告知书" in _squeezed("".join(_pages(pdf)))
+
+
+async def test_the_admin_sees_the_templates_their_fields_and_uploads_one(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    from reception.documents import defaults
+    from tests.builders import give_passwords
+    from tests.console import Console
+
+    await give_passwords(sessionmaker, world)
+    admin = Console(httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://t"))
+    await admin.sign_in("admin")
+    page = await admin.get("/admin/templates")
+    assert page.status_code == 200, page.text[:500]
+    for field in ("{{ you }}", "{{ query_page }}", "{{ decision_items }}", "{{ method_box }}"):
+        assert field.replace("{", "&#123;") in page.text or field in page.text, field
+    assert "对信访人的称呼" in page.text and "内置模板" in page.text
+    sample = await admin.get("/admin/templates/reply_opinion/sample.pdf")
+    assert sample.status_code == 200 and sample.content.startswith(b"%PDF")
+    assert "信访事项处理意见书" in _squeezed("".join(_pages(sample.content)))
+    own = defaults.template("transfer_notice", OFFICE)
+    r = await admin.post(
+        "/admin/templates/transfer_notice", files={"file": ("我们的.docx", own, DOCX)}
+    )
+    assert r.status_code == 303, r.text[:800]
+    page = await admin.get("/admin/templates")
+    assert "第 1 版 · 我们的.docx" in page.text
+    broken = docx_with(own, "{{ number }}", "{{ number ")
+    r = await admin.post(
+        "/admin/templates/transfer_notice", files={"file": ("坏的.docx", broken, DOCX)}
+    )
+    assert r.status_code == 422 and "原模板继续有效" in r.text
+    # Only admins.
+    clerk_console = Console(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://t")
+    )
+    await clerk_console.sign_in("clerk_a")
+    assert (await clerk_console.get("/admin/templates")).status_code == 403

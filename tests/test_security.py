@@ -21,7 +21,15 @@ from reception.cases.models import CasePetitioner, PetitionCase
 from reception.documents import defaults
 from reception.scheduling.models import Appointment
 from reception.spreadsheet import csv_bytes, neutralise
-from tests.builders import World, at, build_world, case_body, future_workday, give_passwords
+from tests.builders import (
+    World,
+    at,
+    build_world,
+    case_body,
+    docx_with,
+    future_workday,
+    give_passwords,
+)
 from tests.conftest import assert_problem, auth
 from tests.console import Console
 
@@ -55,15 +63,7 @@ def second(app: Litestar) -> Console:
 
 def _docx_with(text: str, kind: str = "transfer_notice") -> bytes:
     """The built-in template of `kind` with its first field replaced by `text`."""
-    source = zipfile.ZipFile(io.BytesIO(defaults.template(kind, "天津市蓟州区信访办公室")))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as target:
-        for item in source.infolist():
-            data = source.read(item.filename)
-            if item.filename == "word/document.xml":
-                data = data.replace(b"{{ number }}", text.encode(), 1)
-            target.writestr(item, data)
-    return out.getvalue()
+    return docx_with(defaults.template(kind, "天津市蓟州区信访办公室"), "{{ number }}", text)
 
 
 # ---------------------------------------------------------------- 1. templates run in a sandbox

@@ -36,6 +36,7 @@ from reception.config import Settings, get_settings
 from reception.context import Clock, Context
 from reception.db import SQLITE_WRITE, create_engine, create_sessionmaker
 from reception.documents import pages as documents_pages
+from reception.documents import template_pages
 from reception.documents.controllers import (
     CaseDocumentController,
     DocumentController,
@@ -119,6 +120,7 @@ CONSOLE_PAGES: list[Any] = [
     *worklist_pages.PAGES,
     *registration_pages.PAGES,
     *documents_pages.PAGES,
+    *template_pages.PAGES,
     *reports_pages.PAGES,
     *feeds_pages.PAGES,
     *org_pages.PAGES,

@@ -161,7 +161,9 @@ async def _receipt(src: Source) -> Fields:
     out: Fields = {"doc_title": doc.title, "doc_number": doc.number}
     if doc.kind in ("reply_opinion", "review_opinion"):
         step = "复查" if doc.kind == "reply_opinion" else "复核"
-        out["note"] = fullwidth(src.data.note) or f"受送达人可以自收到该文书之日起30日内请求{step}。"
+        out["note"] = (
+            fullwidth(src.data.note) or f"受送达人可以自收到该文书之日起30日内请求{step}。"
+        )
     attempts = [a for a in await of_case(src.session, src.case_id) if a.doc_number == doc.number]
     served = next((a for a in attempts if a.outcome == "delivered"), None)
     shown = served or (attempts[-1] if attempts else None)

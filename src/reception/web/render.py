@@ -140,6 +140,7 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/admin/calendar", "工作日历"),
         NavItem("/admin/rules", "接访规则"),
         NavItem("/admin/notify", "消息推送"),
+        NavItem("/admin/templates", "文书模板"),
         NavItem("/cases", "信访事项"),
         NavItem("/review", "月度点评"),
         NavItem("/subscriptions", "日历订阅"),

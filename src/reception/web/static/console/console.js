@@ -6,6 +6,7 @@
 //   data-open="ID"         a link that opens the <details id=ID> it points to
 //   data-role-switch="SEL" a role select: inside SEL only the [data-role] parts of that role show
 //   data-confirm="TEXT"    a form (or its submit button) that asks before it is sent
+//   data-busy="TEXT"       a download link that says TEXT while the file is being made
 //   data-shows="NAME"      a select: in its form, a [data-when data-when-NAME="a b"] part shows
 //                          only while the select's value is a or b (its fields are left out else)
 (function () {
@@ -52,6 +53,14 @@
   });
 
   document.addEventListener("click", function (event) {
+    var busy = event.target instanceof Element ? event.target.closest("a[data-busy]") : null;
+    if (busy && !busy.hasAttribute("aria-busy")) {
+      // A download leaves the page as it is: say that something is coming, for a while.
+      var label = busy.textContent;
+      busy.setAttribute("aria-busy", "true");
+      busy.textContent = busy.getAttribute("data-busy");
+      window.setTimeout(function () { busy.textContent = label; busy.removeAttribute("aria-busy"); }, 4000);
+    }
     var el = event.target instanceof Element ? event.target.closest("[data-print], [data-back], [data-open]") : null;
     if (!el) { return; }
     if (el.hasAttribute("data-print")) { event.preventDefault(); window.print(); }
