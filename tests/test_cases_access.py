@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.cases.models import CaseOwnership
-from tests.builders import World, at, build_world, case_body, future_workday
+from tests.builders import VALID_ID, World, at, build_world, case_body, future_workday
 from tests.conftest import assert_problem, auth
 from tests.live import serve
 
@@ -366,3 +366,49 @@ async def test_a_clerk_cannot_reach_other_units_cases_through_links(
     # The visiting leader's own record still works through the link.
     r = await client.get(f"/api/sessions/{visit}/cases", headers=admin)
     assert [c["case_id"] for c in r.json()] == [elsewhere["id"]]
+
+
+async def test_secretary_is_warned_of_matters_she_may_not_read(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """The repeat check tells a secretary how many matters a petitioner has and when, even
+    where none is owned by her leaders — but no case's reference, stage or text."""
+    clerk = auth(world.tokens["clerk_district"])
+    for on in ("2026-09-16", "2026-10-12", "2026-11-03"):
+        r = await client.post(
+            "/api/cases",
+            json=case_body(world, received_on=on, on=on, summary="秘密的诉求内容"),
+            headers=clerk,
+        )
+        assert r.status_code == 201, r.text
+    day = future_workday()
+    s = await client.post(
+        "/api/sessions",
+        json={
+            "leader_id": world.leaders["mayor"],
+            "kind": "reception",
+            "venue_id": world.venue,
+            "starts_at": at(day, "09:00"),
+            "ends_at": at(day, "10:00"),
+        },
+        headers=auth(world.tokens["admin"]),
+    )
+    secretary = auth(world.tokens["secretary"])
+    r = await client.post(
+        f"/api/sessions/{s.json()['id']}/appointments/check",
+        json={"petitioner_name": "张小明", "petitioner_id_number": VALID_ID},
+        headers=secretary,
+    )
+    assert r.status_code == 200, r.text
+    [warning] = [w for w in r.json() if w["kind"] == "repeat_petition"]
+    assert "已登记信访事项 3 件" in warning["message"]
+    assert "2026年9月16日至2026年11月3日" in warning["message"]
+    assert "秘密" not in warning["message"] and warning["case_id"] is None
+    # The clerk who handles them reads the latest one.
+    r = await client.post(
+        f"/api/sessions/{s.json()['id']}/appointments/check",
+        json={"petitioner_name": "张小明", "petitioner_id_number": VALID_ID},
+        headers=clerk,
+    )
+    [warning] = [w for w in r.json() if w["kind"] == "repeat_petition"]
+    assert "秘密的诉求内容" in warning["message"] and warning["case_id"] is not None

@@ -717,3 +717,17 @@ def test_every_vendored_asset_carries_its_licence() -> None:
     static = Path(str(resources.files("reception.web") / "static" / "vendor"))
     for folder in static.iterdir():
         assert any(p.name.upper().startswith("LICENSE") for p in folder.iterdir()), folder
+
+
+async def test_a_form_left_on_its_blank_choice_opens_and_a_bad_address_says_so_in_chinese(
+    browser: Console, world: World
+) -> None:
+    await browser.sign_in("reviewer")
+    # 单位 = 全区 sends an empty unit_id.
+    r = await browser.get("/review?month=2026-11&unit_id=")
+    assert r.status_code == 200, text_of(r)
+    r = await browser.get("/review?month=2026-11&unit_id=abc")
+    assert r.status_code == 400
+    body = text_of(r)
+    assert "Validation" not in body and "GET" not in body and "unit_id" not in body
+    assert "页面地址" in body

@@ -7,7 +7,8 @@ Checked once, here, for every route (the JSON API, the console, the petitioner's
   message stands beside the field;
 - an id in the path beyond what its column holds is a 404 before any query (PostgreSQL would
   refuse to bind it, SQLite would find nothing): the same answer on both databases;
-- a number in the query within ±`ID_MAX`, a date in the query within 2000–2100 → 400;
+- a number in the query within ±`ID_MAX`, a date in the query within 2000–2100 → 400; a
+  blank one (a form's "not chosen") is as if it were absent;
 - a JSON body at most `MAX_JSON_DEPTH` deep (a deeper one would exhaust the decoder's
   recursion) and at most `MAX_BODY_BYTES` long → 400 / 413;
 - a body sent to a handler that takes JSON is declared as JSON → 415 otherwise.
@@ -19,7 +20,7 @@ import re
 from datetime import date
 from functools import cache
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlencode
 
 import msgspec
 from litestar.enums import ScopeType
@@ -71,8 +72,13 @@ def control_path(value: Any, path: str = "") -> str | None:
     return None
 
 
-def _refused_field(field: str, message: str) -> Malformed:
-    return Malformed(f"{field}:{message}", errors=[{"field": field, "message": message}])
+def _refused_field(field: str, message: str, *, in_query: bool = False) -> Malformed:
+    error = {"field": field, "message": message}
+    refused = Malformed(f"{field}:{message}", errors=[error])
+    if in_query:
+        # The console tells a person the page's address was wrong, not a parameter's name.
+        refused.address = message
+    return refused
 
 
 @cache
@@ -103,26 +109,37 @@ def _check_query(scope: Scope) -> None:
     pairs = parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)
     for key, value in pairs:
         if has_control(key) or has_control(value):
-            raise _refused_field(key if not has_control(key) else "query", CONTROL_MESSAGE)
+            raise _refused_field(
+                key if not has_control(key) else "query", CONTROL_MESSAGE, in_query=True
+            )
     handler = scope.get("route_handler")
     typed = _typed_query(handler) if handler is not None else {}
+    blank = [key for key, value in pairs if key in typed and not value.strip()]
+    if blank:
+        # A form's "not chosen" (单位 = 全区 sends `unit_id=`): the parameter is absent.
+        pairs = [(k, v) for k, v in pairs if not (k in typed and not v.strip())]
+        scope["query_string"] = urlencode(pairs).encode()
     for key, value in pairs:
         kind = typed.get(key)
         if kind == "int" and value.strip():
             digits = value.strip().lstrip("+-")
             if not (digits.isascii() and digits.isdigit()):
-                raise _refused_field(key, "须为整数(阿拉伯数字)")
+                raise _refused_field(key, "须为整数(阿拉伯数字)", in_query=True)
             if int(digits) > ID_MAX:
-                raise _refused_field(key, "数值超出范围")
+                raise _refused_field(key, "数值超出范围", in_query=True)
         elif kind == "date" and value.strip():
             if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value.strip()):
-                raise _refused_field(key, "须为 YYYY-MM-DD 格式的日期(如 2026-12-01)")
+                raise _refused_field(
+                    key, "须为 YYYY-MM-DD 格式的日期(如 2026-12-01)", in_query=True
+                )
             try:
                 day = date.fromisoformat(value.strip())
             except ValueError:
-                raise _refused_field(key, f"日期 {value.strip()} 不存在") from None
+                raise _refused_field(key, f"日期 {value.strip()} 不存在", in_query=True) from None
             if not MIN_DAY <= day <= MAX_DAY:
-                raise _refused_field(key, f"日期须在 {MIN_DAY.year} 年至 {MAX_DAY.year} 年之间")
+                raise _refused_field(
+                    key, f"日期须在 {MIN_DAY.year} 年至 {MAX_DAY.year} 年之间", in_query=True
+                )
 
 
 def _check_path(scope: Scope) -> None:

@@ -77,6 +77,8 @@ class Malformed(InvalidInput):
     the framework's own parsing; the same shape as every other validation error."""
 
     status, slug, title = 400, "validation-error", "请求格式有误"
+    # Set when the value was in the request's address (its query): what was wrong with it.
+    address: str | None = None
 
 
 def problem(

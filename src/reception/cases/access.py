@@ -8,13 +8,16 @@ Changing: clerks (within their subtree) and admins. Outside a caller's scope a c
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
+
 from sqlalchemy import ColumnElement, false, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.auth import Principal
 from reception.base import role_label
-from reception.cases.models import CaseOwnership, PetitionCase
+from reception.cases.models import CaseOwnership, CasePetitioner, PetitionCase
 from reception.db import get_in_scope
 from reception.errors import Forbidden, InvalidInput
 from reception.etags import etag, require_match
@@ -45,6 +48,40 @@ def case_scope(principal: Principal) -> ColumnElement[bool]:
     if principal.role == "secretary":
         return _owned_now_by(sorted(principal.leader_ids))
     return false()
+
+
+@dataclass(frozen=True)
+class EarlierMatters:
+    """A petitioner's registered matters as one caller may learn of them: every matter by its
+    registration day (how many, when), and of the latest one the caller may read its case."""
+
+    days: list[date]
+    latest_readable: PetitionCase | None
+
+
+async def earlier_matters(
+    session: AsyncSession, principal: Principal | None, person: ColumnElement[bool]
+) -> EarlierMatters:
+    """The matters registered for the petitioner that `person` (a WHERE over case_petitioner)
+    finds. Beyond the caller's read scope only the count and the days are told — a secretary
+    booking a repeat petitioner is warned, but reads no case her leaders do not own."""
+    matched = col(PetitionCase.id).in_(select(CasePetitioner.case_id).where(person))
+    days = list(
+        await session.scalars(
+            select(PetitionCase.registered_on)
+            .where(matched)
+            .order_by(col(PetitionCase.registered_on).desc())
+        )
+    )
+    readable = select(PetitionCase).where(matched)
+    if principal is not None:
+        readable = readable.where(case_scope(principal))
+    latest = await session.scalar(
+        readable.order_by(
+            col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc()
+        ).limit(1)
+    )
+    return EarlierMatters(days, latest)
 
 
 def writes(principal: Principal | None) -> bool:

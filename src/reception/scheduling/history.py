@@ -13,8 +13,8 @@ from sqlmodel import col, select
 
 from reception import pii
 from reception.auth import Principal
-from reception.cases.access import case_scope
-from reception.cases.models import CasePetitioner, PetitionCase
+from reception.cases.access import earlier_matters
+from reception.cases.models import CasePetitioner
 from reception.cases.workflow import STAGE_LABELS
 from reception.context import Context
 from reception.crypto import Keyring
@@ -125,25 +125,27 @@ async def _registered_matters(
 ) -> schemas.BookingWarning | None:
     if not match.person:
         return None
-    query = (
-        select(PetitionCase)
-        .where(col(PetitionCase.id).in_(select(CasePetitioner.case_id).where(or_(*match.person))))
-        .order_by(col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
-    )
-    if principal is not None:
-        query = query.where(case_scope(principal))
-    cases = list(await session.scalars(query.limit(20)))
-    if not cases:
+    found = await earlier_matters(session, principal, or_(*match.person))
+    if not found.days:
         return None
-    latest = cases[0]
-    more = "及以上" if len(cases) == 20 else ""
+    days = found.days
+    when = (
+        f"{chinese_date(days[-1])}至{chinese_date(days[0])}"
+        if len(days) > 1
+        else chinese_date(days[0])
+    )
+    recent = "、".join(chinese_date(d) for d in days[:3])
+    message = f"重复信访:此人已登记信访事项 {len(days)} 件({when}),最近登记于 {recent}"
+    latest = found.latest_readable
+    if latest is not None:
+        message += (
+            f"。您可查看的最近一件:{latest.reference}"
+            f"({STAGE_LABELS[latest.stage]}):{latest.summary[:40]}"
+        )
     return schemas.BookingWarning(
         kind="repeat_petition",
-        message=(
-            f"重复信访:已登记信访事项 {len(cases)} 件{more},最近一件 {latest.reference}"
-            f"({STAGE_LABELS[latest.stage]}):{latest.summary[:40]}"
-        ),
-        case_id=latest.id,
+        message=message,
+        case_id=latest.id if latest is not None else None,
     )
 
 

@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from reception import messages
 from reception.context import Context
 from reception.db import SQLITE_WRITE
-from reception.errors import DomainError
+from reception.errors import DomainError, Malformed
 from reception.web.render import FormErrors
 
 log = logging.getLogger("reception.web")
@@ -232,6 +232,8 @@ def _password_required(
 
 
 def _domain(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
+    if isinstance(exc, Malformed) and exc.address is not None:
+        return error_page(request, exc.status, _wrong_address(exc.address))
     return error_page(request, exc.status, exc.detail, exc.title)
 
 
@@ -250,12 +252,29 @@ def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:
     if isinstance(exc, PermissionDeniedException) and "CSRF" in detail:
         return error_page(request, 403, CSRF_MESSAGE, "无法提交")
     if isinstance(exc, ValidationException):
-        return error_page(request, 400, messages.translate(detail) or "请求有误")
+        return error_page(request, 400, _invalid_address(exc))
     if isinstance(exc, NotFoundException) or status == 404:
         return error_page(request, 404, _HTTP_MESSAGES[404])
     # Our own messages are Chinese already; Litestar's generic ones are replaced.
     chinese = any("\u4e00" <= ch <= "\u9fff" for ch in detail)
     return error_page(request, status, detail if chinese else _HTTP_MESSAGES.get(status, "出错了"))
+
+
+def _invalid_address(exc: ValidationException) -> str:
+    """A page's address (its query) that its handler refused, in words for a person: what was
+    wrong, never the parameter's code name or the framework's English."""
+    reasons = [
+        messages.translate(str(item.get("message", "")))
+        for item in (exc.extra if isinstance(exc.extra, list) else [])
+        if isinstance(item, dict)
+    ]
+    chinese = [r for r in reasons if any("\u4e00" <= ch <= "\u9fff" for ch in r)]
+    return _wrong_address(";".join(dict.fromkeys(chinese)))
+
+
+def _wrong_address(why: str) -> str:
+    because = f"({why})" if why else ""
+    return f"页面地址中的参数有误{because},未能打开。请从页面上的链接或表单重新进入。"
 
 
 def _crash(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
