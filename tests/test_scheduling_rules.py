@@ -192,7 +192,7 @@ async def test_generation_skips_a_clash_and_names_it(
         },
         headers=secretary,
     )
-    visit = r.json()
+    assert r.status_code == 201, r.text
     rule = (await _rule(client, world, valid_from="2026-04-01")).json()
     r = await client.post(
         f"/api/reception-rules/{rule['id']}/generate",
@@ -201,7 +201,7 @@ async def test_generation_skips_a_clash_and_names_it(
     )
     assert [s["date"] for s in r.json()["created"]] == ["2026-05-20"]
     (skip,) = r.json()["skipped"]
-    assert skip["rule_date"] == "2026-04-20" and f"场次 {visit['id']}" in skip["reason"]
+    assert skip["rule_date"] == "2026-04-20" and "2026年4月20日" in skip["reason"]
 
 
 async def test_rule_scope_and_bad_rules(client: httpx.AsyncClient, world: World) -> None:

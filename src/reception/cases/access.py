@@ -68,7 +68,7 @@ async def earlier_matters(
     matched = col(PetitionCase.id).in_(select(CasePetitioner.case_id).where(person))
     days = list(
         await session.scalars(
-            select(PetitionCase.registered_on)
+            select(col(PetitionCase.registered_on))
             .where(matched)
             .order_by(col(PetitionCase.registered_on).desc())
         )

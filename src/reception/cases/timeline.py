@@ -93,8 +93,12 @@ async def record_event(
 
 
 async def timeline(*, session: AsyncSession, case_id: int) -> list[CaseEvent]:
+    """In the order things happened: by the day each step is dated (a step entered later,
+    补录, stands on its own day), then as recorded."""
     rows = await session.scalars(
-        select(CaseEvent).where(CaseEvent.case_id == case_id).order_by(col(CaseEvent.id))
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case_id)
+        .order_by(col(CaseEvent.effective_on), col(CaseEvent.id))
     )
     return list(rows.all())
 

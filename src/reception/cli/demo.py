@@ -8,8 +8,12 @@ from typing import Any
 import click
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reception.audit.service import signed_as
 from reception.cli.common import main, run_in_transaction
 from reception.context import Context
+
+# Who the demo's made-up history is signed by, on timelines and in the audit log.
+DEMO_ACTOR = "演示数据"
 
 
 @main.command()
@@ -39,6 +43,12 @@ def demo(org_only: bool, case_count: int) -> None:
     )
 
     async def work(
+        session: AsyncSession, ctx: Context
+    ) -> tuple[list[DemoLogin], dict[str, int], dict[str, Any], Any]:
+        with signed_as(DEMO_ACTOR):
+            return await _load(session, ctx)
+
+    async def _load(
         session: AsyncSession, ctx: Context
     ) -> tuple[list[DemoLogin], dict[str, int], dict[str, Any], Any]:
         logins = await load_org(session, ctx.settings.data_dir)

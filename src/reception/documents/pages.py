@@ -123,6 +123,7 @@ async def _section(
         case=case,
         rows=list(rows.values()),
         may_write=writer,
+        may_download=await service.downloads(db, request.user, case),
         methods=METHOD_LABELS,
         outcomes=OUTCOME_LABELS,
         delivery_methods=list(METHOD_LABELS.items()),

@@ -405,10 +405,16 @@ async def readable_content(
     the privacy policy shows them to (the clerk handling the case, an admin)."""
     doc = await get_document(session=session, principal=principal, document_id=document_id)
     case = await session.get(PetitionCase, doc.case_id)
-    unit = await session.get(Unit, case.unit_id) if case else None
-    if not shows_whole(principal, unit_path=unit.path if unit else None):
+    if case is None or not await downloads(session, principal, case):
         raise Forbidden("文书载有信访人的个人信息,只有承办单位的信访干部和管理员可以下载")
     return doc, opened_content(ctx, doc)
+
+
+async def downloads(session: AsyncSession, principal: Principal | None, case: PetitionCase) -> bool:
+    """Whether a caller may download a case's notices (they print the petitioner whole): the
+    privacy policy's answer for the case's unit."""
+    unit = await session.get(Unit, case.unit_id)
+    return shows_whole(principal, unit_path=unit.path if unit else None)
 
 
 def opened_content(ctx: Context, doc: CaseDocument) -> bytes:

@@ -132,7 +132,7 @@ async def unregistered(
             "date": day.isoformat(),
             "leader": leader,
             "unit_name": unit,
-            "reference": f"接访场次 {session_id} · 预约 {appointment_id}",
+            "reference": "接访日来访,未登记为信访事项",
             "petitioner": mask_name(name) if masked else name,
             "days_overdue": None,
         }
@@ -166,7 +166,7 @@ async def unregistered(
             "date": day.isoformat(),
             "leader": leader,
             "unit_name": unit or "",
-            "reference": f"下访场次 {session_id}",
+            "reference": "下访已举行,未登记所接问题",
             "petitioner": "",
             "days_overdue": None,
         }

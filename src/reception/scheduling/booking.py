@@ -176,8 +176,8 @@ async def _first_booking(
 
 def _second_booking(first: Appointment) -> Conflict:
     return Conflict(
-        f"{first.petitioner_name}已预约本场次(预约 {first.id}):同一信访人在一个场次只预约一次;"
-        "如确为另一事项,请选择“另一事项”(allow_duplicate)后再约",
+        f"{first.petitioner_name}已预约本场次:同一信访人在一个场次只预约一次;"
+        "如确为另一事项,请勾选“确为另一事项,仍然预约”后再约",
         first_appointment_id=first.id,
     )
 

@@ -15,6 +15,7 @@ from reception.db import DB
 from reception.errors import DomainError
 from reception.scheduling import booking, history, schemas, service, views
 from reception.scheduling.access import get_appointment
+from reception.scheduling.models import SessionSlot
 from reception.scheduling.pages import KIND_LABELS, load_sheet, sheet_page
 from reception.scheduling.rules import APPOINTMENT_LABELS
 from reception.web.render import (
@@ -27,6 +28,7 @@ from reception.web.render import (
     to_body,
     unchecked_form,
 )
+from reception.wording import chinese_date
 
 AnyRequest = Request[Principal, Any, Any]
 
@@ -148,7 +150,7 @@ async def book(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int])
         request,
         db,
         f"/sessions/{session_id}",
-        notice=f"已预约:{result.appointment.petitioner_name},{slot_time} 时段(预约 {result.appointment.id})",
+        notice=f"已预约:{result.appointment.petitioner_name},{slot_time} 时段",
     )
 
 
@@ -182,7 +184,10 @@ async def appointment_status(
         return sheet_page(request, ctx, subject, sheet, status=problem.status, errors=fields)
     label = APPOINTMENT_LABELS[data.status]
     return await see_other(
-        request, db, f"/sessions/{session_id}", notice=f"预约 {appointment_id} 已改为“{label}”"
+        request,
+        db,
+        f"/sessions/{session_id}",
+        notice=f"{found.petitioner_name}的预约已改为“{label}”",
     )
 
 
@@ -269,8 +274,11 @@ async def move_appointment(
             status=problem.status,
             errors=problem.fields,
         )
+    slot = await db.get(SessionSlot, moved.slot_id)
+    when = ctx.local(slot.starts_at) if slot is not None else None
+    to = f"{chinese_date(when)} {when:%H:%M} 时段" if when is not None else "新的时段"
     return await see_other(
-        request, db, f"/sessions/{moved.session_id}", notice=f"预约 {appointment_id} 已改约"
+        request, db, f"/sessions/{moved.session_id}", notice=f"{moved.petitioner_name}已改约至{to}"
     )
 
 

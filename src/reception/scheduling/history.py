@@ -81,8 +81,8 @@ async def _double_booking(
     return schemas.BookingWarning(
         kind="double_booking",
         message=(
-            f"{first.petitioner_name}已预约本场次 {ctx.local(slot.starts_at):%H:%M} 时段"
-            f"(预约 {first.id}):同一信访人一个场次只约一次;确为另一事项才可再约"
+            f"{first.petitioner_name}已预约本场次 {ctx.local(slot.starts_at):%H:%M} 时段:"
+            "同一信访人一个场次只约一次;确为另一事项才可再约"
         ),
         appointment_id=first.id,
     )

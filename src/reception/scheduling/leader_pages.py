@@ -57,33 +57,70 @@ async def my_schedule(
     sessions = await views.session_rows(session=db, subjects=rows, tz=ctx.tz)
     days = [monday + timedelta(days=i) for i in range(7)]
     leader = await org.get_leader(session=db, leader_id=leader_id, principal=request.user)
-    cases = await case_lists.leader_cases(
-        session=db, leader_id=leader_id, principal=request.user, as_of=today
+    coming, _ = await service.list_sessions(
+        session=db,
+        principal=request.user,
+        limit=6,
+        offset=0,
+        leader_id=leader_id,
+        status="scheduled",
+        date_from=today,
     )
+    coming = [s for s in coming if s.ends_at > ctx.now()][:3]
+    cases = _open_first(
+        await case_lists.leader_cases(
+            session=db, leader_id=leader_id, principal=request.user, as_of=today
+        )
+    )
+    still_open = [c for c in cases if c.stage not in CLOSED]
     return page(
         request,
         "scheduling/me.html",
         title="我的日程",
         leader=leader,
         todays=[s for s in sessions if s.date == today],
+        coming=await views.session_rows(session=db, subjects=coming, tz=ctx.tz),
         days=[(d, [s for s in sessions if s.date == d]) for d in days],
         previous=(monday - timedelta(days=7)).isoformat(),
         following=(monday + timedelta(days=7)).isoformat(),
         monday=monday,
         kinds=KIND_LABELS,
         statuses=STATUS_LABELS,
-        overdue=sum(c.overdue for c in cases),
-        open_cases=len(cases),
+        overdue=sum(c.overdue for c in still_open),
+        open_cases=still_open,
+    )
+
+
+# A 包案 case is off the leader's desk once it is 办结 (it stays on his list, below).
+CLOSED = ("closed",)
+
+
+def _open_first(cases: list[Any]) -> list[Any]:
+    """Open cases first, the overdue and the soonest due at the top; then the closed ones."""
+    return sorted(
+        cases,
+        key=lambda c: (
+            c.stage in CLOSED,
+            not c.overdue,
+            c.days_left if c.days_left is not None else 10**6,
+        ),
     )
 
 
 @get("/me/cases", guards=[require("leader")])
 async def my_cases(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
-    cases = await case_lists.leader_cases(
-        session=db, leader_id=_leader_id(request), principal=request.user, as_of=ctx.today()
+    cases = _open_first(
+        await case_lists.leader_cases(
+            session=db, leader_id=_leader_id(request), principal=request.user, as_of=ctx.today()
+        )
     )
-    cases.sort(key=lambda c: (not c.overdue, c.days_left if c.days_left is not None else 10**6))
-    return page(request, "scheduling/my_cases.html", title="我的包案", cases=cases)
+    return page(
+        request,
+        "scheduling/my_cases.html",
+        title="我的包案",
+        still_open=[c for c in cases if c.stage not in CLOSED],
+        done=[c for c in cases if c.stage in CLOSED],
+    )
 
 
 @post("/sessions/{session_id:int}/hold", status_code=200)

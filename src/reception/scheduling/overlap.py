@@ -18,6 +18,7 @@ from reception.context import Context
 from reception.db import flush_refused
 from reception.errors import Conflict
 from reception.scheduling.models import ReceptionSession
+from reception.wording import chinese_date
 
 # The name of the database's no-overlap guard (exclusion constraint / SQLite trigger message).
 OVERLAP_GUARD = "no_overlap"
@@ -48,7 +49,7 @@ def clash_text(other: ReceptionSession | None, tz: tzinfo) -> str:
     local = other.starts_at.astimezone(tz)
     kind = "接访" if other.kind == "reception" else "下访"
     return (
-        f"与该领导的场次 {other.id}({kind},{local:%Y-%m-%d %H:%M}–"
+        f"与该领导的另一场次({kind},{chinese_date(local)} {local:%H:%M}–"
         f"{other.ends_at.astimezone(tz):%H:%M})时间重叠:领导不能同时在两处"
     )
 

@@ -214,7 +214,7 @@ def _check_times(starts_at: datetime, ends_at: datetime) -> None:
 def _check_move(subject: ReceptionSession, action: str) -> None:
     refused = rules.session_move_refused(subject.status, action)
     if refused:
-        raise Conflict(f"场次 {subject.id} {refused}")
+        raise Conflict(f"该场次{refused}")
 
 
 async def create_session(
@@ -462,7 +462,7 @@ async def hold_session(
     subject = await get_session_for_write(session=session, session_id=session_id, actor=None)
     _check_move(subject, "hold")
     if subject.starts_at > ctx.now():
-        raise Conflict(f"场次 {session_id} 还没有开始")
+        raise Conflict("该场次还没有开始,不能登记为已举行")
     before = audit.snapshot(subject)
     subject.status = "held"
     subject.outcome = outcome
