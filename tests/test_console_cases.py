@@ -256,6 +256,14 @@ async def test_case_page_offers_only_the_allowed_actions_and_runs_them(
     # A stale page (the ETag before the delivery): refused, 412.
     r = await browser.post(f"/cases/{cid}/evaluation", {"satisfaction": "satisfied", "etag": etag})
     assert r.status_code == 412
+    # Said in plain Chinese above the page: who changed what since, no version string.
+    said = re.findall(r'class="flash error" role="alert">([^<]*)<', r.text)
+    assert said and "已被他人修改" in said[0] and "送达" in said[0], said
+    assert "case-" not in said[0] and "版本" not in said[0]
+    # A step that is no longer open: its message is above the page, not beside a lost form.
+    r = await browser.post(f"/cases/{cid}/act", {"action": "accept", "on": "", "etag": etag})
+    said = re.findall(r'class="flash error" role="alert">([^<]*)<', r.text)
+    assert r.status_code in (409, 412) and said and said[0].strip(), r.text[:300]
     r = await browser.post(
         f"/cases/{cid}/evaluation", {"satisfaction": "satisfied", "etag": etag_of(page.text)}
     )

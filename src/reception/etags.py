@@ -29,7 +29,7 @@ def require_match(current: str, if_match: str | None, what: str) -> None:
     wanted = {tag.strip() for tag in if_match.split(",")}
     if "*" not in wanted and current not in wanted:
         raise PreconditionFailed(
-            f"{what}已被他人修改(当前版本 {current}),请刷新后重试",
+            f"{what}在您读取之后已被他人修改,请刷新后核对再提交",
             current_etag=current,
         )
 

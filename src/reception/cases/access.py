@@ -151,7 +151,7 @@ def case_etag(case: PetitionCase) -> str:
 
 
 def check_if_match(case: PetitionCase, if_match: str | None) -> None:
-    require_match(case_etag(case), if_match, f"信访事项 {case.id} ")
+    require_match(case_etag(case), if_match, f"信访事项{case.reference}")
 
 
 async def for_change(

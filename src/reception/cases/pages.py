@@ -4,6 +4,7 @@ section comes from documents/pages.py and its visits from scheduling (loaded int
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,7 @@ from reception.cases import (
     registration,
     schemas,
     service,
+    timeline,
     views,
     workflow,
 )
@@ -26,7 +28,7 @@ from reception.cases.choices import choices
 from reception.cases.ownership import assign_owner
 from reception.context import Context, Ctx
 from reception.db import DB
-from reception.errors import DomainError
+from reception.errors import DomainError, PreconditionFailed
 from reception.web.render import (
     FormErrors,
     page,
@@ -149,6 +151,12 @@ async def _case_page(
     detail = view.detail
     user = request.user
     writer = writes(user)
+    errors = dict(errors or {})
+    if open_form in workflow.ACTION_LABELS and open_form not in detail.allowed_actions:
+        # The step was refused and is no longer open (someone else took it, or the stage
+        # moved on): its form is gone from the page, so its message goes above the page.
+        errors[""] = errors.pop(open_form, "") or "这一步现在不能办理"
+        open_form = ""
     return page(
         request,
         "cases/case.html",
@@ -185,6 +193,23 @@ async def _case_page(
     )
 
 
+async def _changed_since(db: DB, ctx: Context, case_id: int, sent_etag: str) -> str:
+    """What was recorded on the case after the version a form was filled in on (each
+    timeline event is one version)."""
+    seen = re.search(r"-v(\d+)", sent_etag)
+    events = await timeline.timeline_since(
+        session=db, case_id=case_id, version=int(seen.group(1)) if seen else 0
+    )
+    done = "、".join(
+        f"{e.actor_name}于{ctx.local(e.at):%-m月%-d日 %H:%M}{EVENT_LABELS.get(e.kind, '修改')}"
+        for e in events[-3:]
+    )
+    return (
+        f"未予处理:这件信访事项在您打开页面后已被他人修改({done or '内容有变化'})。"
+        "下面是最新的内容,请核对后再操作。"
+    )
+
+
 @get("/cases/{case_id:int}")
 async def case_page(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]) -> Template:
     return await _case_page(request, db, ctx, case_id)
@@ -203,6 +228,12 @@ async def _failed(
     fields = {f"{form}.{k}" if k else form: v for k, v in problem.fields.items()}
     if problem.general:
         fields[form] = problem.general
+    if isinstance(exc, PreconditionFailed):
+        # Someone else changed the case since this page was opened: say who did what, above
+        # the page (the form may be gone: the step is no longer open), not a version string.
+        sent = str((await request.form()).get("etag") or "")
+        fields = {"": await _changed_since(db, ctx, case_id, sent)}
+        form = ""
     return await _case_page(
         request,
         db,

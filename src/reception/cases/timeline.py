@@ -103,6 +103,18 @@ async def timeline(*, session: AsyncSession, case_id: int) -> list[CaseEvent]:
     return list(rows.all())
 
 
+async def timeline_since(*, session: AsyncSession, case_id: int, version: int) -> list[CaseEvent]:
+    """The events recorded after the case stood at `version` (each event made one version),
+    in the order they were recorded."""
+    rows = await session.scalars(
+        select(CaseEvent)
+        .where(CaseEvent.case_id == case_id)
+        .order_by(col(CaseEvent.id))
+        .offset(max(version, 0))
+    )
+    return list(rows.all())
+
+
 async def stages_as_of(
     *, session: AsyncSession, case_ids: Iterable[int], as_of: date
 ) -> dict[int, str]:

@@ -69,7 +69,7 @@ def session_etag(subject: ReceptionSession) -> str:
 
 
 def check_if_match(subject: ReceptionSession, if_match: str | None) -> None:
-    require_match(session_etag(subject), if_match, f"场次 {subject.id} ")
+    require_match(session_etag(subject), if_match, "该场次")
 
 
 async def get_appointment(
