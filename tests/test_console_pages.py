@@ -731,3 +731,26 @@ async def test_a_form_left_on_its_blank_choice_opens_and_a_bad_address_says_so_i
     body = text_of(r)
     assert "Validation" not in body and "GET" not in body and "unit_id" not in body
     assert "页面地址" in body
+
+
+async def test_admin_places_a_unit_and_every_list_follows(browser: Console, world: World) -> None:
+    await browser.sign_in("admin")
+    r = await browser.get("/admin/units")
+    order = re.findall(r'<td class="card-title">([^<(]+)', text_of(r))
+    assert order == ["蓟州区", "区住建委", "邦均镇", "下仓镇", "小杨家庄村"]
+    r = await browser.post(f"/admin/units/{world.township_a}/order", {"sort_order": "1"})
+    assert r.status_code == 303
+    r = await browser.get("/admin/units")
+    assert "下仓镇:排在第 1 位" in r.text
+    order = re.findall(r'<td class="card-title">([^<(]+)', r.text)
+    assert order.index("下仓镇") < order.index("邦均镇")
+    # Refused in words beside the unit; nothing changes.
+    r = await browser.post(f"/admin/units/{world.township_b}/order", {"sort_order": "第一"})
+    assert r.status_code in (400, 422) and "field-error" in r.text
+    # The clerk's 责任单位 list reads the same way.
+    await browser.client.post("/logout", data={"_csrf_token": browser.token()})
+    await browser.sign_in("clerk_district")
+    r = await browser.get("/cases/new")
+    options = re.findall(r"<option value=\"\d+\"[^>]*>([^<]+)</option>", r.text)
+    units = [o.strip("\u3000") for o in options if o.strip("\u3000") in order]
+    assert units.index("下仓镇") < units.index("邦均镇"), options

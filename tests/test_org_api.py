@@ -176,3 +176,34 @@ async def test_users_secretary_links_and_clerk_unit(
     r = await client.get(f"/api/users/{user['id']}/tokens", headers=admin)
     assert [t["label"] for t in r.json()] == ["手机"]
     assert "token" not in r.json()[0] and "token_hash" not in r.json()[0]
+
+
+async def test_units_are_listed_as_people_read_them(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """District, its offices, townships, villages; within a kind the office's own order, then
+    pinyin (邦均 bang before 下仓 xia) — on both databases alike."""
+    admin = auth(world.tokens["admin"])
+    r = await client.post(
+        "/api/units", json={"name": "渔阳镇", "kind": "township", "parent_id": world.district},
+        headers=admin,
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+
+    async def names() -> list[str]:
+        r = await client.get("/api/units", headers=admin)
+        return [u["name"] for u in r.json()["items"]]
+
+    assert await names() == ["蓟州区", "区住建委", "邦均镇", "下仓镇", "渔阳镇", "小杨家庄村"]
+    r = await client.patch(f"/api/units/{world.township_a}", json={"sort_order": 1}, headers=admin)
+    assert r.status_code == 200 and r.json()["sort_order"] == 1
+    assert await names() == ["蓟州区", "区住建委", "下仓镇", "邦均镇", "渔阳镇", "小杨家庄村"]
+    assert_problem(
+        await client.patch(f"/api/units/{world.township_a}", json={"sort_order": 0}, headers=admin),
+        400,
+    )
+    r = await client.patch(
+        f"/api/units/{world.township_a}", json={"sort_order": None}, headers=admin
+    )
+    assert r.status_code == 200 and r.json()["sort_order"] is None
+    assert (await names())[2:5] == ["邦均镇", "下仓镇", "渔阳镇"]

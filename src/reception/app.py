@@ -51,7 +51,7 @@ from reception.notify import pages as notify_pages
 from reception.notify import worker as notify_worker
 from reception.notify.controllers import NotifyController
 from reception.org import pages as org_pages
-from reception.org import signin, signin_pages
+from reception.org import signin, signin_pages, unit_pages
 from reception.org.controllers import (
     LeaderController,
     MeController,
@@ -124,6 +124,7 @@ CONSOLE_PAGES: list[Any] = [
     *reports_pages.PAGES,
     *feeds_pages.PAGES,
     *org_pages.PAGES,
+    *unit_pages.PAGES,
     *workcal_pages.PAGES,
     *notify_pages.PAGES,
 ]

@@ -63,12 +63,8 @@ def _petitioners(form: Any) -> list[dict[str, str]]:
 async def _units(db: DB, principal: Principal) -> list[tuple[int, str]]:
     rows, _ = await org.list_units(session=db, limit=5000, offset=0, active=True)
     reach = [u for u in rows if unit_in_reach(principal, u)]
-    low = min((u.path.count("/") for u in reach), default=0)
     # The org tree as the select shows it: each level indented under its parent.
-    return [
-        (int(u.id or 0), "\u3000" * (u.path.count("/") - low) + u.name)
-        for u in sorted(reach, key=lambda u: u.path)
-    ]
+    return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in org.as_tree(reach)]
 
 
 async def _new_page(

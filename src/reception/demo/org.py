@@ -107,14 +107,21 @@ class DemoLogin:
     username: str = ""
 
 
-async def _unit(session: AsyncSession, name: str, kind: str, parent: Unit | None) -> Unit:
+async def _unit(
+    session: AsyncSession, name: str, kind: str, parent: Unit | None, place: int | None = None
+) -> Unit:
     found = await session.scalar(select(Unit).where(Unit.name == name, Unit.kind == kind))
     if found is not None:
         return found
     return await org.create_unit(
         session=session,
         actor=None,
-        data=schemas.UnitCreate(name=name, kind=kind, parent_id=parent.id if parent else None),  # type: ignore[arg-type]
+        data=schemas.UnitCreate(
+            name=name,
+            kind=kind,  # type: ignore[arg-type]
+            parent_id=parent.id if parent else None,
+            sort_order=place,
+        ),
     )
 
 
@@ -160,7 +167,11 @@ async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[
     the next run while they are valid; a login whose kept token is gone gets a new one, and
     its earlier demo tokens are revoked, so runs do not pile up live tokens."""
     district = await _unit(session, DISTRICT, "district", None)
-    townships = [await _unit(session, name, "township", district) for name in TOWNSHIPS]
+    # The townships in the district's own order (街道 first, as its documents list them).
+    townships = [
+        await _unit(session, name, "township", district, place=i)
+        for i, name in enumerate(TOWNSHIPS, start=1)
+    ]
     by_name = {t.name: t for t in townships}
     for township_name, villages in VILLAGES.items():
         for village in villages:

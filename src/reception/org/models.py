@@ -22,6 +22,12 @@ class Unit(SQLModel, table=True):
     # Materialised path "/1/7/42/" so a subtree is one indexed LIKE on both databases.
     path: str = Field(default="/", max_length=400, index=True)
     active: bool = Field(default=True)
+    # The office's own order among units of a kind (1 first); none: by the name's pinyin
+    # (sort_key, kept by the service), after those the office placed.
+    sort_order: int | None = Field(default=None)
+    sort_key: str = Field(
+        default="", max_length=400, sa_column_kwargs={"server_default": text("''")}
+    )
     created_at: datetime = stamped()
     updated_at: datetime = stamped()
 

@@ -14,16 +14,22 @@ Name = Annotated[str, Meta(min_length=1, max_length=50)]
 LongName = Annotated[str, Meta(min_length=1, max_length=100)]
 
 
+# The office's own place of a unit among those of its kind (1 first); null: by pinyin.
+SortOrder = Annotated[int, Meta(ge=1, le=9999)]
+
+
 class UnitCreate(Strict):
     name: LongName
     kind: UnitKind
     parent_id: Id | None = None
+    sort_order: SortOrder | None = None
 
 
 class UnitUpdate(Strict):
     name: LongName | UnsetType = UNSET
     parent_id: Id | UnsetType = UNSET
     active: bool | UnsetType = UNSET
+    sort_order: SortOrder | UnsetType | None = UNSET
 
 
 class UnitRead(Struct):
@@ -35,6 +41,7 @@ class UnitRead(Struct):
     active: bool
     created_at: datetime
     updated_at: datetime
+    sort_order: int | None = None
 
 
 class LeaderCreate(Strict):

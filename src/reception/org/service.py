@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import delete
+from pypinyin import Style, lazy_pinyin
+from sqlalchemy import case, delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
@@ -27,6 +28,62 @@ PARENT_KIND = {
     "department": "district",
     "village": "township",
 }
+
+
+# How people read a list of units: the district, its offices (区住建委 …), the townships
+# (乡镇街), then villages; within a kind the office's own order, then by pinyin.
+KIND_RANK = {"district": 0, "department": 1, "township": 2, "village": 3}
+
+
+def pinyin_key(name: str) -> str:
+    """A unit's name as toneless pinyin (区住建委 → "qu zhu jian wei"): the order people
+    expect of Chinese names, the same on SQLite and PostgreSQL whatever their collation."""
+    return " ".join(lazy_pinyin(name, style=Style.NORMAL, errors="default"))[:400]
+
+
+def unit_order(unit: type[Unit] | Any = Unit) -> list[Any]:
+    """ORDER BY terms for units (or an alias of the table) in the order people expect."""
+    rank = case(KIND_RANK, value=col(unit.kind), else_=len(KIND_RANK))
+    return [
+        rank,
+        col(unit.sort_order).is_(None),
+        col(unit.sort_order),
+        col(unit.sort_key),
+        col(unit.id),
+    ]
+
+
+def in_unit_order(units: Sequence[Unit]) -> list[Unit]:
+    """The same order for units already loaded."""
+    return sorted(
+        units,
+        key=lambda u: (
+            KIND_RANK.get(u.kind, len(KIND_RANK)),
+            u.sort_order is None,
+            u.sort_order or 0,
+            u.sort_key,
+            u.id or 0,
+        ),
+    )
+
+
+def as_tree(units: Sequence[Unit]) -> list[tuple[Unit, int]]:
+    """Units as an indented list: each under its parent (depth 0 for those whose parent is not
+    among them), siblings in the order every list shows them."""
+    ordered = in_unit_order(units)
+    ids = {u.id for u in ordered}
+    children: dict[int | None, list[Unit]] = {}
+    for u in ordered:
+        children.setdefault(u.parent_id if u.parent_id in ids else None, []).append(u)
+    out: list[tuple[Unit, int]] = []
+
+    def walk(parent: int | None, depth: int) -> None:
+        for u in children.get(parent, []):
+            out.append((u, depth))
+            walk(u.id, depth + 1)
+
+    walk(None, 0)
+    return out
 
 
 async def _get_or_404(session: AsyncSession, model: type[SQLModel], ident: int, label: str) -> Any:
@@ -73,7 +130,7 @@ async def list_units(
         query = query.where(in_subtree(col(Unit.path), root.path))
     if active is not None:
         query = query.where(Unit.active.is_(active))  # type: ignore[attr-defined]
-    return await paginate(session, query, Unit.path, limit=limit, offset=offset)
+    return await paginate(session, query, *unit_order(), limit=limit, offset=offset)
 
 
 async def _check_parent(session: AsyncSession, kind: str, parent_id: int | None) -> Unit | None:
@@ -97,7 +154,13 @@ async def create_unit(
     *, session: AsyncSession, actor: Principal | None, data: schemas.UnitCreate
 ) -> Unit:
     parent = await _check_parent(session, data.kind, data.parent_id)
-    unit = Unit(name=data.name, kind=data.kind, parent_id=data.parent_id)
+    unit = Unit(
+        name=data.name,
+        kind=data.kind,
+        parent_id=data.parent_id,
+        sort_order=data.sort_order,
+        sort_key=pinyin_key(data.name),
+    )
     session.add(unit)
     await session.flush()
     unit.path = f"{parent.path if parent else '/'}{unit.id}/"
@@ -126,6 +189,9 @@ async def update_unit(
         unit.parent_id = parent.id
     if "name" in changes:
         unit.name = changes["name"]
+        unit.sort_key = pinyin_key(unit.name)
+    if "sort_order" in changes:
+        unit.sort_order = changes["sort_order"]
     if "active" in changes:
         unit.active = changes["active"]
     unit.updated_at = now_of(session)

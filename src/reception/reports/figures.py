@@ -23,6 +23,7 @@ from reception.errors import Broken, InvalidInput, NotFound
 from reception.expr import where
 from reception.org.access import in_subtree, subtree_ids
 from reception.org.models import Unit
+from reception.org.service import in_unit_order
 
 # 信网电: letters, online and phone (the seed report's "网升访降").
 REMOTE_CHANNELS = ("letter", "online", "phone")
@@ -137,11 +138,9 @@ async def scope_of(session: AsyncSession, unit_id: int | None) -> Scope:
             raise Broken("expected: u.id is not None")
         ancestors = [int(x) for x in u.path.strip("/").split("/")]
         scope.row_of[u.id] = next((a for a in reversed(ancestors) if a in row_set), root.id or 0)
-    order = {"district": 0, "township": 1, "department": 2, "village": 3}
-    scope.rows = sorted(
-        (by_id[i] for i in row_ids if i in by_id),
-        key=lambda u: (u.id != root.id, order[u.kind], u.id),
-    )
+    # The scope's own row first, then as every list of units reads (org.service).
+    ordered = in_unit_order([by_id[i] for i in row_ids if i in by_id])
+    scope.rows = sorted(ordered, key=lambda u: u.id != root.id)
     return scope
 
 

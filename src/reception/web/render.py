@@ -137,6 +137,7 @@ NAV: dict[str, list[NavItem]] = {
     "admin": [
         NavItem("/desk", "接访日历"),
         NavItem("/admin/users", "用户"),
+        NavItem("/admin/units", "单位"),
         NavItem("/admin/calendar", "工作日历"),
         NavItem("/admin/rules", "接访规则"),
         NavItem("/admin/notify", "消息推送"),
