@@ -11,6 +11,7 @@ import re
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -186,8 +187,17 @@ async def test_secretary_books_moves_cancels_and_rings(
     # Cancel the session: the call list names whom to ring, with the phone.
     await page.get_by_role("link", name="取消场次").click()
     await page.fill("#f-reason", "区长参加市里紧急会议")
+    # It cancels every booking: asked first, with how many.
+    asked: list[str] = []
+
+    async def confirm(dialog: Any) -> None:
+        asked.append(dialog.message)
+        await dialog.accept()
+
+    page.once("dialog", confirm)
     await page.get_by_role("button", name="取消本场次").click()
     await page.wait_for_load_state("networkidle")
+    assert asked and "个预约将一并取消" in asked[0], asked
     await expect(page.locator("h1")).to_contain_text("电话通知名单")
     await expect(page.locator("main")).to_contain_text("张小明")
     await expect(page.locator("main")).to_contain_text("13812345678")

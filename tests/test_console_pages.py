@@ -620,7 +620,7 @@ async def test_admin_creates_a_rule_previews_and_generates(
     assert r.status_code == 200 and "张某丙" in r.text and "生成接访日" in r.text
     r = await browser.post(f"{rule_path}/generate", {"until": "2027-03-31"})
     assert r.status_code == 200 and "预览" in r.text
-    assert "2026年12月21日 (周一)" in r.text  # 20 Dec 2026 is a Sunday: the next workday
+    assert "2026年12月21日(周一)" in r.text  # 20 Dec 2026 is a Sunday: the next workday
     assert "2027年1月20日" in r.text and "确认生成" in r.text
     async with sessionmaker() as s:
         assert await s.scalar(select(func.count()).select_from(ReceptionSession)) == 0

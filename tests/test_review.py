@@ -250,7 +250,7 @@ async def test_every_figure_of_the_month(
     assert r.status_code == 200, r.text
     report = r.json()
     units = {u["unit_name"]: u for u in report["units"]}
-    assert list(units) == ["蓟州区", "下仓镇", "邦均镇", "区住建委"]
+    assert list(units) == ["蓟州区", "区住建委", "邦均镇", "下仓镇"]
     a, b, dept, total = units["下仓镇"], units["邦均镇"], units["区住建委"], report["total"]
     assert (a["new_cases"], a["first_time"], a["repeat"], a["remote"]) == (2, 1, 1, 1)
     assert (a["accept_due"], a["accept_on_time"], a["timely_accept_rate"]) == (3, 1, 0.3333)

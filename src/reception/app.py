@@ -77,6 +77,7 @@ from reception.web import console
 from reception.web.render import template_config
 from reception.workcal import pages as workcal_pages
 from reception.workcal.controllers import CalendarController
+from reception.workcal.service import ensure_years
 
 # Routes under /api (bearer token required).
 API_HANDLERS: list[Any] = [
@@ -187,6 +188,16 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
 
     tasks: list[asyncio.Task[None]] = []
 
+    async def seed_calendar() -> None:
+        # The working-day calendar of last, this and next year is put in before the first
+        # request: a page reading a year not stored yet would otherwise write it in the middle
+        # of a read, which SQLite refuses ("database is locked") while the outbox writes.
+        today = ctx.today()
+        async with sessionmaker() as session:
+            await session.connection(execution_options={SQLITE_WRITE: True})
+            await ensure_years(session=session, years=range(today.year - 1, today.year + 3))
+            await session.commit()
+
     async def start_worker() -> None:
         # The outbox is delivered from every serve process (safe: claims are leased);
         # RECEPTION_OUTBOX_WORKER=0 leaves it to `reception worker`.
@@ -239,7 +250,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         state=State(
             {"settings": settings, "ctx": ctx, "engine": engine, "sessionmaker": sessionmaker}
         ),
-        on_startup=[start_worker],
+        on_startup=[seed_calendar, start_worker],
         on_shutdown=[dispose_engine],
         openapi_config=openapi.config(),
         logging_config=LoggingConfig(

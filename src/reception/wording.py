@@ -25,6 +25,25 @@ def chinese_date(day: date | datetime) -> str:
     return f"{day.year}年{day.month}月{day.day}日"
 
 
+# A day or a time as people type them: 2026-12-5, 2026.12.5, 2026/12/05, 2026年12月5日;
+# 9:30, 9：30, 9点30.
+_TYPED_DAY = re.compile(r"\s*(\d{4})\s*[-./年]\s*(\d{1,2})\s*[-./月]\s*(\d{1,2})\s*日?\s*")
+_TYPED_TIME = re.compile(r"\s*(\d{1,2})\s*[:：点时]\s*(\d{2})\s*分?\s*")
+
+
+def typed_day_or_time(text: str) -> str:
+    """A value typed as a whole day or time, in the ISO form the services read
+    (2026年12月5日 → 2026-12-05, 9:30 → 09:30); any other text unchanged. Whether the day
+    exists is the reader's to say."""
+    day = _TYPED_DAY.fullmatch(text)
+    if day:
+        return f"{day[1]}-{int(day[2]):02d}-{int(day[3]):02d}"
+    at = _TYPED_TIME.fullmatch(text)
+    if at:
+        return f"{int(at[1]):02d}:{at[2]}"
+    return text
+
+
 def fullwidth(text: str) -> str:
     """Half-width , : ; ? ! ( ) " ' . written in Chinese text become their full-width forms;
     what is not Chinese text stays (10:30, 3,000, 1.5, f(x), a URL)."""

@@ -300,6 +300,11 @@ HEADLINE = (
     "satisfaction_rate",
     "overdue_accept",
     "overdue_handle",
+    # What each rate divides by (a rate of 1 case is read with its count).
+    "accept_due",
+    "handle_due",
+    "replied",
+    "evaluated",
 )
 
 

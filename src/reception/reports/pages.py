@@ -19,7 +19,7 @@ from reception.db import DB
 from reception.org import service as org
 from reception.reports import figures, service, writers
 from reception.responses import attachment
-from reception.web.render import page
+from reception.web.render import month_label, page
 
 AnyRequest = Request[Principal, Any, Any]
 REVIEWERS = [require("reviewer")]
@@ -48,9 +48,35 @@ DENOMINATORS = {
 }
 
 
+# What each rate divides: shown beside it ("100.0%(1件)"), so a small unit's 0↔100% swings
+# read as the one or two cases they are.
+BASES = {
+    "timely_accept_rate": "accept_due",
+    "on_time_handle_rate": "handle_due",
+    "participation_rate": "replied",
+    "satisfaction_rate": "evaluated",
+    "remote_share": "new_cases",
+    "repeat_share": "new_cases",
+}
+
+
+# A leader's row shows in the month's table if any of these is not zero.
+LEADER_ACTIVITY = ("reception_days", "appointments", "field_visits", "owned_cases")
+
+
 def _default_month(today: Any) -> str:
     # The meeting reviews the month just ended.
     return figures.shift_month(f"{today.year:04d}-{today.month:02d}", -1)
+
+
+def _months(today: Any, shown: str) -> list[tuple[str, str]]:
+    """The months a reviewer picks from (newest first, three years back, and the one shown):
+    a list in Chinese, whatever the browser's language."""
+    newest = f"{today.year:04d}-{today.month:02d}"
+    months = [figures.shift_month(newest, -i) for i in range(37)]
+    if shown not in months:
+        months.append(shown)
+    return [(m, month_label(m)) for m in sorted(months, reverse=True)]
 
 
 def _cell(value: Any, rate: bool) -> str:
@@ -104,25 +130,31 @@ async def dashboard(
     ]
     units, _ = await org.list_units(session=db, limit=1000, offset=0, active=True)
     choices = [(u.id, u.name) for u in units if u.kind in ("district", "township", "department")]
+    # Leaders with nothing to show this month (a township's secretary who holds no reception
+    # day and owns no case) are counted, not listed in 27 rows of zeros.
+    leaders = [row for row in report["leaders"] if any(row[k] for k in LEADER_ACTIVITY)]
     charts = {
         "trend": trend["months"],
         "units": [u for u in report["units"] if u["kind"] != "district"],
         "sanwu": report["sanwu"],
         "campaigns": report["campaigns"],
-        "leaders": report["leaders"],
+        "leaders": leaders,
     }
     return page(
         request,
         "reports/review.html",
-        title=f"{month} 月度点评",
+        title=f"{month_label(month)}月度点评",
         month=month,
+        months=_months(ctx.today(), month),
         unit_id=unit_id,
         units=choices,
         r=report,
         headline=headline,
         trend=trend["months"],
-        rate_labels=[(k, label) for k, label, rate in FIGURES if rate],
+        rate_labels=[(k, label, BASES[k]) for k, label, rate in FIGURES if rate],
         charts=charts,
+        leaders=leaders,
+        idle_leaders=len(report["leaders"]) - len(leaders),
         cell=_cell,
     )
 

@@ -35,7 +35,7 @@ from reception.context import Context
 from reception.errors import DomainError
 from reception.messages import body_allowed, translate
 from reception.web.models import ConsoleSession
-from reception.wording import chinese_date
+from reception.wording import chinese_date, typed_day_or_time
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 STATIC = "/static"
@@ -49,10 +49,15 @@ AnyRequest = Request[Principal, Any, Any]
 # ---------------------------------------------------------------- dates for people
 
 
-def cn_date(value: date | datetime | None) -> str:
-    """2026年12月21日"""
-    if value is None:
+def cn_date(value: date | datetime | str | None) -> str:
+    """2026年12月21日 (also of an ISO date string, as reports carry them)."""
+    if value is None or value == "":
         return "—"
+    if isinstance(value, str):
+        try:
+            return chinese_date(date.fromisoformat(value[:10]))
+        except ValueError:
+            return value
     return chinese_date(value)
 
 
@@ -64,7 +69,7 @@ def cn_day(value: date | None) -> str:
     """2026年12月21日 (周一)"""
     if value is None:
         return "—"
-    return f"{cn_date(value)} ({weekday(value)})"
+    return f"{cn_date(value)}({weekday(value)})"
 
 
 def hm(value: datetime | None) -> str:
@@ -76,7 +81,11 @@ def cn_datetime(value: datetime | None) -> str:
     return f"{cn_date(value)} {hm(value)}" if value else "—"
 
 
-def month_label(value: date) -> str:
+def month_label(value: date | str) -> str:
+    """2026年11月 (of a date or a "2026-11" month)."""
+    if isinstance(value, str):
+        year, _, month = value.partition("-")
+        return f"{year}年{int(month)}月" if month.isdigit() else value
     return f"{value.year}年{value.month}月"
 
 
@@ -244,7 +253,19 @@ def check_form(form: FormMultiDict) -> FormMultiDict:
     }
     if bad:
         raise FormErrors(bad, status=400)
-    return form
+    # Days and times as people type them (2026年12月5日, 2026.12.5, 9点30) read as the ISO
+    # form the fields expect: the console's date and time boxes are plain text (web/macros).
+    return FormMultiDict(
+        [
+            (k, typed_day_or_time(v) if isinstance(v, str) and _plain(k) else v)
+            for k, v in form.multi_items()
+        ]
+    )
+
+
+def _plain(name: str) -> bool:
+    """A field whose value is read as typed (not a secret, not a token)."""
+    return "password" not in name and not name.startswith("_")
 
 
 def values_of(form: FormMultiDict, *lists: str) -> dict[str, Any]:

@@ -21,9 +21,23 @@
     if (!node) { return; }
     var d = JSON.parse(node.textContent);
     var base = { animation: false, textStyle: { fontFamily: "sans-serif" }, tooltip: { trigger: "axis" }, grid: { left: 48, right: 24, top: 48, bottom: 40, containLabel: true } };
+    var BASES = { timely_accept_rate: "accept_due", on_time_handle_rate: "handle_due",
+      participation_rate: "replied", satisfaction_rate: "evaluated",
+      remote_share: "new_cases", repeat_share: "new_cases" };
+    function monthLabel(m) { var p = m.split("-"); return p[0] + "年" + Number(p[1]) + "月"; }
     draw("chart-trend", Object.assign({}, base, {
       legend: { top: 0 },
-      xAxis: { type: "category", data: d.trend.map(function (m) { return m.month; }) },
+      // Each rate with what it divides: a small township's 0↔100% is one or two cases.
+      tooltip: { trigger: "axis", formatter: function (items) {
+        if (!items.length) { return ""; }
+        var m = d.trend[items[0].dataIndex];
+        return [monthLabel(m.month)].concat(items.map(function (it) {
+          var key = RATES[it.seriesIndex][0];
+          return it.marker + it.seriesName + " " + (it.value === null || it.value === undefined ? "—" : it.value + "%") +
+            (m[BASES[key]] === null || m[BASES[key]] === undefined ? "" : "(" + m[BASES[key]] + "件)");
+        })).join("<br>");
+      } },
+      xAxis: { type: "category", data: d.trend.map(function (m) { return monthLabel(m.month); }), axisLabel: { hideOverlap: true } },
       yAxis: { type: "value", min: 0, max: 100, axisLabel: { formatter: "{value}%" } },
       series: RATES.map(function (r) {
         return { name: r[1], type: "line", connectNulls: false, data: d.trend.map(function (m) { return m.no_data ? null : pct(m[r[0]]); }) };
@@ -41,10 +55,14 @@
     var s = d.sanwu;
     draw("chart-sanwu", Object.assign({}, base, {
       tooltip: { trigger: "item" },
+      grid: { left: 40, right: 24, top: 24, bottom: 24, containLabel: true },
       xAxis: { type: "category", data: ["三无乡镇"] },
-      yAxis: { type: "value", min: 0, max: s.townships, minInterval: 1 },
+      // A round top (30 for 27 townships): the axis labels never crowd each other.
+      yAxis: { type: "value", min: 0, max: Math.max(5, Math.ceil(s.townships / 5) * 5), interval: Math.max(1, Math.ceil(s.townships / 25) * 5) },
       series: [{ name: "三无乡镇", type: "bar", barWidth: "40%", data: [s.sanwu_townships], label: { show: true, position: "top" },
-        markLine: { symbol: "none", data: [{ yAxis: s.goal_townships, name: "三分之二目标" }], label: { formatter: "目标 {c}" } } }]
+        // The goal's label sits inside the plot, above the line: never cut at the edge.
+        markLine: { symbol: "none", data: [{ yAxis: s.goal_townships, name: "三分之二目标" }],
+          label: { position: "insideEndTop", formatter: "目标 {c} 个" } } }]
     }));
     draw("chart-campaigns", Object.assign({}, base, {
       legend: { top: 0 },
