@@ -398,6 +398,7 @@ async def test_secretary_books_moves_and_cancels_through_the_desk(
     # Print view: the office's header, no navigation.
     r = await browser.get(f"/sessions/{other}/print")
     assert r.status_code == 200 and "钱小红" in r.text and 'class="nav"' not in r.text
+    assert "预约:</strong>1 起,来访 1 人" in r.text
 
     # Cancel the other session: a reason is required, then the call list names whom to ring.
     r = await browser.post(f"/sessions/{other}/cancel", {"reason": ""})

@@ -430,7 +430,17 @@ async def test_the_admin_page_registers_tests_and_shows_the_log(
     assert r.status_code == 303
     assert await run(app) == 1
     page = await admin.get("/admin/notify")
-    assert "已送达" in page.text and "test" in page.text
+    assert "已送达" in page.text and "测试消息" in page.text
+    assert "Standard Webhooks" not in page.text
+    # Limited to some messages by ticking them, read back in words.
+    r = await admin.post(
+        "/admin/notify",
+        {"name": "区长工作群", "kind": "wecom", "url": f"{receiver.url}/wecom", "scope": "all",
+         "events": ["session.", "reminder.overdue"]},
+    )  # fmt: skip
+    assert r.status_code == 303, r.text[:500]
+    page = await admin.get("/admin/notify")
+    assert "只推送:场次安排与变动(新安排、调整、取消、举行)、超期督办" in page.text
     assert Webhook(secret).verify(receiver.requests[-1]["body"], receiver.requests[-1]["headers"])
     r = await admin.post(f"/admin/notify/{eid}/nonsense")
     assert r.status_code == 404

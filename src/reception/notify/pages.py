@@ -34,6 +34,25 @@ SCOPES = (
 )
 
 
+# What an endpoint may be limited to (the event types' prefixes), as the admin reads them.
+EVENT_CHOICES = (
+    ("session.", "场次安排与变动(新安排、调整、取消、举行)"),
+    ("digest.", "明日接访安排"),
+    ("reminder.due_soon", "期限临近提醒"),
+    ("reminder.overdue", "超期督办"),
+)
+EVENT_LABELS = {
+    "session.created": "新安排",
+    "session.moved": "场次调整",
+    "session.cancelled": "场次取消",
+    "session.held": "场次已举行",
+    "digest.tomorrow": "明日接访安排",
+    "reminder.due_soon": "期限临近提醒",
+    "reminder.overdue": "超期督办",
+    "test": "测试消息",
+}
+
+
 async def _page(
     request: AnyRequest,
     db: DB,
@@ -63,6 +82,8 @@ async def _page(
         logs=logs,
         kinds=KINDS,
         scopes=SCOPES,
+        event_choices=EVENT_CHOICES,
+        event_labels={**dict(EVENT_CHOICES), **EVENT_LABELS},
         units=[("", "—")] + [(u.id, u.name) for u in units],
         leaders=[("", "—")] + [(x.id, f"{x.name}({x.title})") for x in leaders],
         errors=errors or {},
@@ -80,12 +101,13 @@ async def endpoints(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
 @post("/admin/notify", guards=ADMIN, status_code=200)
 async def create(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
     form = await read_form(request)
-    values = values_of(form)
+    values = values_of(form, "events")
     body = {
         k: form.get(k, "")
         for k in ("name", "kind", "url", "secret", "scope", "unit_id", "leader_id")
     }
-    body["events"] = [e.strip() for e in str(form.get("events") or "").split(",") if e.strip()]
+    chosen = form.getall("events") if "events" in form else []
+    body["events"] = [str(e).strip() for e in chosen if str(e).strip()]
     try:
         data = to_body(schemas.EndpointIn, body)
         e, secret = await service.create_endpoint(

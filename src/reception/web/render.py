@@ -192,6 +192,8 @@ def page(
         "path": path,
         "title": title,
         "office": ctx.settings.office_name,
+        # Where petitioners look their matter up (every page's footer tells the staff).
+        "public_url": f"{ctx.settings.public_url.rstrip('/')}/public",
         "today": ctx.today(),
         "errors": {},
         "values": {},
