@@ -410,6 +410,45 @@ async def test_secretary_books_moves_and_cancels_through_the_desk(
     async with sessionmaker() as s:
         cancelled = await s.get(ReceptionSession, other)
         assert cancelled is not None and cancelled.status == "cancelled"
+    assert "待通知 1 人" in r.text
+
+    # 改约 from the list: the same person and matter into another of his sessions, nothing
+    # retyped; the call is ticked with where she went.
+    third = await make_session(client, world, leader="mayor", days=35)
+    r = await browser.get(f"/appointments/{second_appt.id}/rebook")
+    assert r.status_code == 200 and "不必重新输入" in r.text and f'value="{third}"' in r.text
+    r = await browser.post(f"/appointments/{second_appt.id}/rebook", {"slot_index": "0"})
+    assert r.status_code in (400, 422) and "场次" in r.text  # no session chosen
+    r = await browser.post(
+        f"/appointments/{second_appt.id}/rebook", {"session_id": str(third), "slot_index": "0"}
+    )
+    assert r.status_code == 303 and r.headers["location"] == f"/sessions/{third}", r.text[:400]
+    r = await browser.get(f"/sessions/{third}")
+    assert "钱小红已改约至" in r.text and "钱小红" in r.text
+    r = await browser.get(f"/sessions/{other}/calls")
+    assert "待通知 0 人" in r.text and "已改约至" in r.text and "孙某秘" in r.text
+    async with sessionmaker() as s:
+        again = await s.scalar(
+            select(Appointment).where(
+                Appointment.petitioner_name == "钱小红", Appointment.session_id == third
+            )
+        )
+        assert again is not None and again.status == "booked"
+
+    # A single appointment cancelled in a session that goes ahead: on its call list too, and
+    # ticked off when rung.
+    r = await browser.post(
+        f"/appointments/{again.id}/status", {"status": "cancelled", "reason": "办公室通知改期"}
+    )
+    assert r.status_code == 303, r.text[:400]
+    r = await browser.get(f"/sessions/{third}")
+    assert "1 个已取消的预约尚未电话告知" in r.text
+    r = await browser.post(f"/appointments/{again.id}/rung", {"note": "未接通,需再联系"})
+    assert r.status_code == 303
+    r = await browser.get(f"/sessions/{third}/calls")
+    assert "已记录:钱小红,未接通,需再联系" in r.text and "待通知 0 人" in r.text
+    # Only a cancelled appointment is rung about; a stranger's id is refused.
+    assert (await browser.post("/appointments/999999/rung", {})).status_code == 404
 
 
 async def test_moving_a_session_names_the_clash(

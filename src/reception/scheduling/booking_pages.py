@@ -13,7 +13,7 @@ from reception.auth import Principal
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError
-from reception.scheduling import booking, history, schemas, service, views
+from reception.scheduling import booking, calls, history, schemas, service, views
 from reception.scheduling.access import get_appointment
 from reception.scheduling.models import SessionSlot
 from reception.scheduling.pages import KIND_LABELS, load_sheet, sheet_page
@@ -200,7 +200,10 @@ async def _move_page(
     *,
     status: int = 200,
     errors: dict[str, str] | None = None,
+    rebook: bool = False,
 ) -> Template:
+    """改约 of a booked appointment (its slot or session changes), or — `rebook` — of a
+    cancelled one (booked anew into another session, from the call list)."""
     appointment = await get_appointment(
         session=db, appointment_id=appointment_id, principal=request.user
     )
@@ -217,7 +220,23 @@ async def _move_page(
         date_from=ctx.today(),
     )
     choices = await views.session_rows(session=db, subjects=rows, tz=ctx.tz)
-    target_id = target_id or appointment.session_id
+    if rebook:
+        choices = [c for c in choices if c.id != appointment.session_id]
+        if not choices:
+            return page(
+                request,
+                "scheduling/move_appointment.html",
+                status=status,
+                title="改约",
+                a=current,
+                s=sheet.session,
+                choices=[],
+                target=None,
+                slots=[],
+                errors=errors or {},
+                rebook=True,
+            )
+    target_id = target_id or (choices[0].id if rebook else appointment.session_id)
     _, target = await load_sheet(db, ctx, request.user, target_id)
     return page(
         request,
@@ -229,6 +248,7 @@ async def _move_page(
         choices=choices,
         target=target.session,
         slots=target.slots,
+        rebook=rebook,
         errors=errors or {},
     )
 
@@ -282,4 +302,61 @@ async def move_appointment(
     )
 
 
-PAGES = [book_form, book_check, book, appointment_status, move_form, move_appointment]
+@get("/appointments/{appointment_id:int}/rebook")
+async def rebook_form(
+    db: DB,
+    ctx: Ctx,
+    request: AnyRequest,
+    appointment_id: FromPath[int],
+    session_id: Annotated[int | None, QueryParameter(name="session_id", ge=1)] = None,
+) -> Template:
+    return await _move_page(request, db, ctx, appointment_id, session_id, rebook=True)
+
+
+@post("/appointments/{appointment_id:int}/rebook", status_code=200)
+async def rebook_appointment(
+    db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
+) -> Response[Any]:
+    """改约 from the call list: the cancelled appointment's person and matter, booked anew."""
+    form = await read_form(request)
+    target = form.get("session_id") or None
+    try:
+        data = to_body(
+            schemas.AppointmentMove,
+            {"session_id": target, "slot_index": form.get("slot_index", "")},
+        )
+        result = await calls.rebook(
+            session=db, ctx=ctx, actor=request.user, appointment_id=appointment_id, data=data
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        target_id = int(target) if target and str(target).isdigit() else None
+        return await _move_page(
+            request,
+            db,
+            ctx,
+            appointment_id,
+            target_id,
+            status=problem.status,
+            errors=problem.fields,
+            rebook=True,
+        )
+    when = ctx.local(result.slot.starts_at)
+    return await see_other(
+        request,
+        db,
+        f"/sessions/{result.appointment.session_id}",
+        notice=f"{result.appointment.petitioner_name}已改约至{chinese_date(when)} {when:%H:%M} 时段",
+    )
+
+
+PAGES = [
+    book_form,
+    book_check,
+    book,
+    appointment_status,
+    move_form,
+    move_appointment,
+    rebook_form,
+    rebook_appointment,
+]

@@ -179,6 +179,15 @@ class Appointment(SQLModel, table=True):
     cancelled_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     cancelled_by_name: str | None = Field(default=None, max_length=50)
     cancel_reason: str | None = Field(default=None, max_length=500)
+    # After a cancellation the secretary rings the petitioner: when, who, and what came of it
+    # (已告知 / 未接通 / 已改约至 …). Empty: not rung yet.
+    notified_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    notified_by_name: str = Field(
+        default="", max_length=50, sa_column_kwargs={"server_default": text("''")}
+    )
+    notified_note: str = Field(
+        default="", max_length=200, sa_column_kwargs={"server_default": text("''")}
+    )
     created_at: datetime = stamped()
     updated_at: datetime = stamped()
 

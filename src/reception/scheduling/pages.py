@@ -23,8 +23,8 @@ from reception.db import DB
 from reception.errors import DomainError
 from reception.org import service as org
 from reception.org.models import Leader
-from reception.scheduling import rules, schemas, service, views
-from reception.scheduling.access import get_session, session_etag
+from reception.scheduling import calls, rules, schemas, service, views
+from reception.scheduling.access import get_appointment, get_session, session_etag
 from reception.scheduling.rules import APPOINTMENT_LABELS, APPOINTMENT_MOVES, STATUS_LABELS
 from reception.web.render import (
     FormErrors,
@@ -201,6 +201,7 @@ def sheet_page(
         values=values or {},
         open_form=form,
         live=[a for a in sheet.appointments if rules.kept(a.status)],
+        to_ring=[a for a in calls.to_ring(sheet.appointments) if a.notified_at is None],
     )
 
 
@@ -333,13 +334,65 @@ async def cancel_session(
     )
 
 
+async def _calls_page(
+    request: AnyRequest,
+    db: DB,
+    ctx: Context,
+    session_id: int,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Template:
+    _, sheet = await load_sheet(db, ctx, request.user, session_id)
+    return page(
+        request,
+        "scheduling/calls.html",
+        status=status,
+        title="电话通知名单",
+        s=sheet.session,
+        calls=calls.to_ring(sheet.appointments),
+        errors=errors or {},
+    )
+
+
 @get("/sessions/{session_id:int}/calls")
 async def call_list(db: DB, ctx: Ctx, request: AnyRequest, session_id: FromPath[int]) -> Template:
-    """Whom to ring: the petitioners whose appointments the session's cancellation cancelled."""
-    _, sheet = await load_sheet(db, ctx, request.user, session_id)
-    s = sheet.session
-    calls = views.call_list(sheet)
-    return page(request, "scheduling/calls.html", title="电话通知名单", s=s, calls=calls)
+    """Whom to ring: the petitioners whose appointments were cancelled (with the session or
+    one by one), each ticked off when rung, each with 改约 into another session."""
+    return await _calls_page(request, db, ctx, session_id)
 
 
-PAGES = [desk, day_sheet, print_sheet, print_day, move_session, cancel_session, call_list]
+@post("/appointments/{appointment_id:int}/rung", status_code=200)
+async def rung(
+    db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
+) -> Response[Any]:
+    found = await get_appointment(session=db, appointment_id=appointment_id, principal=request.user)
+    try:
+        form = await read_form(request)
+        done = await calls.mark_rung(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            appointment_id=appointment_id,
+            note=str(form.get("note") or ""),
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        message = problem.general or next(iter(problem.fields.values()), "")
+        return await _calls_page(
+            request,
+            db,
+            ctx,
+            found.session_id,
+            status=problem.status,
+            errors={f"a{appointment_id}": message},
+        )
+    return await see_other(
+        request,
+        db,
+        f"/sessions/{found.session_id}/calls",
+        notice=f"已记录:{done.petitioner_name},{done.notified_note}",
+    )
+
+
+PAGES = [desk, day_sheet, print_sheet, print_day, move_session, cancel_session, call_list, rung]

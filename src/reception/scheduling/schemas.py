@@ -227,6 +227,10 @@ class AppointmentRead(Struct):
     created_at: datetime
     updated_at: datetime
     masked: bool
+    # A cancelled appointment's telephone call: when, by whom, what came of it.
+    notified_at: datetime | None = None
+    notified_by_name: str = ""
+    notified_note: str = ""
 
 
 class CancelResult(Struct):

@@ -181,6 +181,9 @@ def appointment_read(
         created_at=a.created_at.astimezone(tz),
         updated_at=a.updated_at.astimezone(tz),
         masked=not whole,
+        notified_at=a.notified_at.astimezone(tz) if a.notified_at else None,
+        notified_by_name=a.notified_by_name,
+        notified_note=a.notified_note,
     )
 
 
