@@ -161,6 +161,12 @@ async def test_register_in_the_console_then_confirm_the_repeat(
     }
     r = await browser.post("/cases/new/check", form)
     assert r.status_code == 200 and "可能是重复信访" in r.text and f'value="{first}"' in r.text
+    # The open matter of the same category is offered as the answer, for the clerk to confirm.
+    assert re.search(rf'value="{first}" checked', r.text) and "已预选" in r.text
+    assert not re.search(r'id="repeat-none"[^>]*checked', r.text)
+    # Once the clerk has answered (不是同一事项), his answer stands.
+    r = await browser.post("/cases/new/check", {**form, "repeat_of": ""})
+    assert re.search(r'id="repeat-none"[^>]*checked', r.text) and "已预选" not in r.text
 
     r = await browser.post("/cases/new", {**form, "p_id_number": "110105194912310021"})
     assert r.status_code in (400, 422) and "校验码不符" in r.text

@@ -164,8 +164,20 @@ async def repeat_candidates(
                 score=round(len(reasons) + similarity, 3),
             )
         )
-    out.sort(key=lambda c: (-c.score, c.registered_on))
+    # The matter still being handled first (a repeat is most often about it), then the
+    # closest match, then the newest.
+    out.sort(
+        key=lambda c: (c.stage == "closed", -c.score, -c.registered_on.toordinal(), -c.case_id)
+    )
     return out
+
+
+def likely_repeat(candidates: Sequence[schemas.RepeatCandidate]) -> int | None:
+    """The candidate to offer as the answer: an open matter of the same petitioner in the same
+    category (the clerk confirms or changes it)."""
+    if candidates and candidates[0].stage != "closed" and "同一类别" in candidates[0].reasons:
+        return candidates[0].case_id
+    return None
 
 
 async def _check_repeat_of(

@@ -88,6 +88,7 @@ async def _new_page(
         # Room for a joint petition: the rows typed, and blank ones up to at least three.
         petitioners=rows + [{}] * (max(3, len(rows) + 1) - len(rows)),
         candidates=candidates or [],
+        suggested=None,
         units=await _units(db, request.user),
         **await choices(db, request.user),
     )
@@ -132,6 +133,8 @@ async def repeat_check(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
         title="",
         candidates=candidates,
         chosen=str(form.get("repeat_of") or ""),
+        # Offered once, when the list first appears; the clerk's own choice is kept after.
+        suggested=registration.likely_repeat(candidates) if "repeat_of" not in form else None,
         **await choices(db, request.user),
     )
 
