@@ -244,7 +244,7 @@ async def test_an_appointment_of_someone_elses_leader(
     )
     theirs = assert_problem(await client.get(f"/api/appointments/{a['id']}", headers=other), 404)
     none = assert_problem(await client.get("/api/appointments/99999", headers=other), 404)
-    assert theirs["detail"] == f"预约 {a['id']} 不存在" and none["detail"] == "预约 99999 不存在"
+    assert theirs["detail"] == none["detail"] == "该预约不存在,或不在您可查看的范围内"
     assert_problem(
         await client.post(
             f"/api/appointments/{a['id']}/move", json={"slot_index": 1}, headers=other

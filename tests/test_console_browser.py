@@ -86,6 +86,55 @@ class Steps:
     async def shot(self, page: Page, name: str) -> None:
         self.n += 1
         await page.screenshot(path=str(self.folder / f"{self.n:02d}-{name}.png"), full_page=True)
+        # Every screenshot is also read as a person would: nothing wider than the screen, no
+        # text out of its box, no English, no internal number (web/… pages, LAYOUT_CHECK).
+        problems = await page.evaluate(LAYOUT_CHECK, ENGLISH_ALLOWED)
+        self.errors += [f"layout {name} ({page.url}): {p}" for p in problems]
+
+
+# Words a page may show in Latin letters: names of file formats and of the one protocol the
+# admin sets up. Anything else is English a person would have to read.
+ENGLISH_ALLOWED = [
+    "PDF", "Word", "XLSX", "CSV", "JSON", "Webhook", "ICS", "Excel", "WPS", "DOCX",
+    # Names people say as they are: express mail, and the calendar apps a feed is read in.
+    "EMS", "Outlook", "iPhone", "Android", "WeChat",
+]  # fmt: skip
+LAYOUT_CHECK = r"""(allowed) => {
+  const out = [];
+  const vw = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth > vw + 1) {
+    out.push(`page scrolls sideways: ${document.documentElement.scrollWidth}px on ${vw}px`);
+  }
+  const phone = window.innerWidth <= 600;
+  for (const el of document.querySelectorAll("main *, header *, footer *")) {
+    const style = getComputedStyle(el);
+    if (style.display === "none" || style.visibility === "hidden" || el.closest("[hidden]")) continue;
+    const box = el.getBoundingClientRect();
+    if (!box.width) continue;
+    const scroller = el.closest(".table-wrap");
+    if (box.right > vw + 1 && !(scroller && !phone)) {
+      out.push(`wider than the screen: <${el.tagName.toLowerCase()} class="${el.className}"> ${box.right|0}px`);
+    }
+    if (phone && el.matches(".table-wrap") && el.scrollWidth > el.clientWidth + 1) {
+      out.push(`a table scrolls sideways on a phone: ${el.scrollWidth}px in ${el.clientWidth}px`);
+    }
+    // Text out of its box: a cell, a label, a tag or a button whose content does not fit.
+    if (el.matches("td, th, label, .tag, button, .button, .event, h1, h2") &&
+        style.overflowX === "visible" && el.scrollWidth > el.clientWidth + 2 &&
+        el.clientWidth > 0 && !el.querySelector("input, select, textarea, table")) {
+      out.push(`text overflows its box: <${el.tagName.toLowerCase()}> "${el.innerText.slice(0, 30)}"`);
+    }
+  }
+  const clone = document.body.cloneNode(true);
+  clone.querySelectorAll("code, script, style, noscript, .url, [hidden]").forEach((n) => n.remove());
+  // A username is an identifier, not English (用户名 sunmishu).
+  const text = (clone.innerText || clone.textContent || "").replace(/用户名[:： ]*[\w.@-]+/g, "");
+  const words = (text.match(/[A-Za-z]{3,}/g) || []).filter((w) => !allowed.includes(w));
+  if (words.length) out.push(`English on the page: ${[...new Set(words)].slice(0, 8).join(", ")}`);
+  const ids = text.match(/(预约|场次)[ \t]*\d+(?![ \t]*[人位个起件次:：]|\d)/g);
+  if (ids) out.push(`internal ids shown: ${ids.slice(0, 3).join(", ")}`);
+  return out;
+}"""
 
 
 @pytest.fixture
@@ -252,6 +301,26 @@ async def test_a_leader_reads_his_day_on_a_phone(
     await steps.shot(page, "his-day-sheet")
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390, f"the day sheet is {width}px wide on a 390px phone"
+    # His 包案 and the month: cards and a list of days on the phone, nothing sideways
+    # (the layout check of every shot).
+    r = await api_post(server, "/api/cases", case_body(world), world.tokens["clerk_a"])
+    r = await api_post(
+        server,
+        f"/api/cases/{r.json()['id']}/ownership",
+        {"leader_id": world.leaders["mayor"], "plan": "约谈开发商"},
+        world.tokens["clerk_a"],
+    )
+    assert r.status_code == 201, r.text
+    await page.goto("/me")
+    await expect(page.locator("#open-cases")).to_contain_text("包案未办结 1 件")
+    await expect(page.locator("#next-session")).to_contain_text("14:00")
+    await steps.shot(page, "first-screen")
+    await page.goto("/me/cases")
+    await expect(page.locator("main")).to_contain_text("龙府壹号小区")
+    await steps.shot(page, "my-cases")
+    await page.goto(f"/desk?month={NOW[:7]}")
+    await expect(page.locator("main")).to_contain_text("李某乙 接访日")
+    await steps.shot(page, "month")
     assert not steps.errors, steps.errors
 
 

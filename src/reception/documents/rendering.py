@@ -15,7 +15,7 @@ from reception.sandbox import SecurityError, environment
 # Every field a template may use: what it holds, and an example (the sample case an upload
 # must render with, and the template admin page's list).
 FIELDS: dict[str, tuple[str, Any]] = {
-    "office_name": ("出具文书的机关(设置中的 office_name)", "天津市蓟州区信访办公室"),
+    "office_name": ("出具文书的机关(系统设置中的机关名称)", "天津市蓟州区信访办公室"),
     "title": ("文书名称", "信访事项处理意见书"),
     "number": ("文号,出具时自动编号", "蓟信复〔2026〕1号"),
     "issued_on": ("成文日期", "2026年10月8日"),
@@ -41,7 +41,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "facts": ("查明的事实(整段)", "经核查，……"),
     "basis": ("处理依据(整段)", "《信访工作条例》……"),
     "decision": ("处理意见(整段)", "……"),
-    "facts_paragraphs": ("查明的事实,逐段(用 {%p for line in facts_paragraphs %})",
+    "facts_paragraphs": ("查明的事实,逐段(写法见上)",
                          ["经核查，开发商已承诺于12月底前交房。"]),
     "basis_paragraphs": ("处理依据,逐段", ["《城市房地产开发经营管理条例》第三十条。"]),
     "decision_items": ("处理意见,逐项,多项时已编为(一)(二)",

@@ -39,7 +39,7 @@ async def get_session(
         ReceptionSession,
         session_id,
         session_scope(principal) if principal else None,
-        missing=f"场次 {session_id} 不存在",
+        missing="该场次不存在,或不在您可查看的范围内",
     )
     return subject
 
@@ -57,7 +57,7 @@ async def get_session_for_write(
         .execution_options(populate_existing=True)
     )
     if subject is None:
-        raise NotFound(f"场次 {session_id} 不存在")
+        raise NotFound("该场次不存在,或不在您可查看的范围内")
     require_manage(actor, subject.leader_id)
     return subject
 
@@ -90,7 +90,7 @@ async def get_appointment(
         Appointment,
         appointment_id,
         visible,
-        missing=f"预约 {appointment_id} 不存在",
+        missing="该预约不存在,或不在您可查看的范围内",
         for_update=for_update,
     )
     return appointment

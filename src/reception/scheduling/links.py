@@ -45,7 +45,7 @@ async def link_session_case(
 ) -> SessionCase:
     subject = await session.get(ReceptionSession, session_id)
     if subject is None:
-        raise NotFound(f"场次 {session_id} 不存在")
+        raise NotFound("该场次不存在,或不在您可查看的范围内")
     await _may_change_session_cases(session, actor, subject)
     case = await get_case(session=session, case_id=case_id, principal=actor, for_update=True)
     if await session.get(SessionCase, (session_id, case_id)) is not None:
