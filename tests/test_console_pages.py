@@ -794,3 +794,22 @@ async def test_admin_places_a_unit_and_every_list_follows(browser: Console, worl
     options = re.findall(r"<option value=\"\d+\"[^>]*>([^<]+)</option>", r.text)
     units = [o.strip("\u3000") for o in options if o.strip("\u3000") in order]
     assert units.index("下仓镇") < units.index("邦均镇"), options
+
+
+async def test_a_password_hashed_with_older_parameters_is_renewed_at_sign_in(
+    browser: Console, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    from argon2 import PasswordHasher
+
+    old = PasswordHasher(time_cost=3, memory_cost=65536, parallelism=4).hash(PASSWORD)
+    async with sessionmaker() as s:
+        user = await s.get(User, world.users["clerk_a"])
+        assert user is not None
+        user.password_hash = old
+        await s.commit()
+    r = await browser.sign_in("clerk_a")
+    assert r.status_code == 303
+    async with sessionmaker() as s:
+        user = await s.get(User, world.users["clerk_a"])
+        assert user is not None and user.password_hash != old
+        assert user.password_hash.startswith("$argon2id$v=19$m=47104,t=1,p=1$")
