@@ -192,7 +192,7 @@ def case_body(world: World, **extra: object) -> dict[str, object]:
 
 
 # The password every test user signs in to the console with (they need not change it).
-PASSWORD = "ceshi2026"
+PASSWORD = "Ceshi2026"
 
 
 async def give_passwords(

@@ -205,30 +205,68 @@ async def test_first_password_must_be_changed(
     r = await browser.post(f"/admin/users/{uid}/password", {"username": "", "password": "short"})
     assert r.status_code in (400, 422) and "至少8位" in r.text
     r = await browser.post(
-        f"/admin/users/{uid}/password", {"username": "fengdeng", "password": "chushi2026"}
+        f"/admin/users/{uid}/password", {"username": "fengdeng", "password": "Chushi2026"}
     )
     assert r.status_code == 303
     # The old password no longer works; the new one opens only the password page.
     assert (await second.sign_in("clerk_district")).status_code == 400
-    r = await second.sign_in("fengdeng", "chushi2026")
+    r = await second.sign_in("fengdeng", "Chushi2026")
     assert r.status_code == 303 and r.headers["location"] == "/password"
     r = await second.get("/subscriptions")
     assert r.status_code == 303 and r.headers["location"] == "/password"
     r = await second.get("/password")
     assert r.status_code == 200 and "修改密码" in r.text
     r = await second.post(
-        "/password", {"current": "chushi2026", "new": "xinmima2027", "repeat": "xinmima2028"}
+        "/password", {"current": "Chushi2026", "new": "Xinmima2027", "repeat": "Xinmima2028"}
     )
     assert r.status_code == 400 and "两次输入的新密码不一致" in r.text
     r = await second.post(
-        "/password", {"current": "chushi2026", "new": "chushi2026", "repeat": "chushi2026"}
+        "/password", {"current": "Chushi2026", "new": "Chushi2026", "repeat": "Chushi2026"}
     )
     assert r.status_code == 400
+    # The policy (等保三级): three kinds of character, not the username, none of the last five.
     r = await second.post(
-        "/password", {"current": "chushi2026", "new": "xinmima2027", "repeat": "xinmima2027"}
+        "/password", {"current": "Chushi2026", "new": "xinmima2027", "repeat": "xinmima2027"}
+    )
+    assert r.status_code == 400 and "至少3种(现有:小写字母、数字)" in r.text
+    r = await second.post(
+        "/password", {"current": "Chushi2026", "new": "Fengdeng2027", "repeat": "Fengdeng2027"}
+    )
+    assert r.status_code == 400 and "不能包含用户名" in r.text
+    r = await second.post(
+        "/password", {"current": "Chushi2026", "new": "Xinmima2027", "repeat": "Xinmima2027"}
     )
     assert r.status_code == 303
     assert (await second.get("/subscriptions")).status_code == 200
+    r = await second.post(
+        "/password", {"current": "Xinmima2027", "new": "Chushi2026", "repeat": "Chushi2026"}
+    )
+    assert r.status_code == 400 and "最近5次用过的密码" in r.text
+
+
+async def test_a_password_older_than_the_policy_allows_must_be_changed(
+    browser: Console,
+    world: World,
+    clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    async with sessionmaker() as s:
+        user = await s.get(User, world.users["clerk_a"])
+        assert user is not None
+        user.password_changed_at = clock.now() - timedelta(days=91)
+        await s.commit()
+    r = await browser.sign_in("clerk_a")
+    assert r.status_code == 303 and r.headers["location"] == "/password"
+    r = await browser.get("/password")
+    assert "已使用超过 90 天" in r.text and "至少3种" in r.text
+    r = await browser.post(
+        "/password", {"current": PASSWORD, "new": "Xinmima2027!", "repeat": "Xinmima2027!"}
+    )
+    assert r.status_code == 303
+    async with sessionmaker() as s:
+        user = await s.get(User, world.users["clerk_a"])
+        assert user is not None and not user.must_change_password
+        assert user.password_changed_at == clock.now() and user.password_history
 
 
 # ---------------------------------------------------------------- CSRF and errors as pages
@@ -546,25 +584,25 @@ async def test_admin_creates_a_secretary_and_links_her_to_a_leader(
     assert r.status_code in (400, 422) and "至少8位" in r.text
     r = await browser.post(
         "/admin/users",
-        {"name": "郑某秘", "role": "secretary", "username": "zheng mi", "password": "chushi2026"},
+        {"name": "郑某秘", "role": "secretary", "username": "zheng mi", "password": "Chushi2026"},
     )
     assert r.status_code in (400, 422) and "用户名" in r.text
     r = await browser.post(
         "/admin/users",
-        {"name": "郑某秘", "role": "secretary", "username": "zhengmi", "password": "chushi2026"},
+        {"name": "郑某秘", "role": "secretary", "username": "zhengmi", "password": "Chushi2026"},
     )
     assert r.status_code == 303, r.text[:800]
     uid = int(r.headers["location"].split("?")[0].rsplit("/", 1)[1])
     # A username is one person's.
     r = await browser.post(
         "/admin/users",
-        {"name": "郑某二", "role": "secretary", "username": "zhengmi", "password": "chushi2026"},
+        {"name": "郑某二", "role": "secretary", "username": "zhengmi", "password": "Chushi2026"},
     )
     assert r.status_code in (400, 422) and "已被使用" in r.text
 
-    await second.sign_in("zhengmi", "chushi2026")
+    await second.sign_in("zhengmi", "Chushi2026")
     await second.post(
-        "/password", {"current": "chushi2026", "new": "xinmima2027", "repeat": "xinmima2027"}
+        "/password", {"current": "Chushi2026", "new": "Xinmima2027", "repeat": "Xinmima2027"}
     )
     assert (await second.get(f"/sessions/{theirs}")).status_code == 404
 
@@ -580,7 +618,7 @@ async def test_admin_creates_a_secretary_and_links_her_to_a_leader(
     assert r.status_code == 303
     r = await second.get("/desk")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
-    assert (await second.sign_in("zhengmi", "xinmima2027")).status_code == 400
+    assert (await second.sign_in("zhengmi", "Xinmima2027")).status_code == 400
     # An admin cannot lock himself out.
     r = await browser.post(f"/admin/users/{world.users['admin']}/active", {"active": "false"})
     assert r.status_code == 409 and "自己" in r.text

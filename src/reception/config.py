@@ -37,6 +37,10 @@ class Settings:
     # The console: a session idle this long ends; however active, it ends after the hours.
     console_idle_minutes: int = 30
     console_session_hours: int = 12
+    # Passwords (等保三级 §8.1.4.1): a person's own password is changed every this many days
+    # (0: never asked), and may not repeat any of the last `password_history` ones.
+    password_max_age_days: int = 90
+    password_history: int = 5
     # Cookies marked Secure (sent over HTTPS only): on when the public URL is https.
     cookie_secure: bool | None = None
     # How long after a reply's delivery the petitioner may rate it on their page: 0 (the
@@ -115,6 +119,8 @@ class Settings:
             review_body=env.get("RECEPTION_REVIEW_BODY", "蓟州区人民政府"),
             console_idle_minutes=int(env.get("RECEPTION_CONSOLE_IDLE_MINUTES", "30")),
             console_session_hours=int(env.get("RECEPTION_CONSOLE_SESSION_HOURS", "12")),
+            password_max_age_days=int(env.get("RECEPTION_PASSWORD_MAX_AGE_DAYS", "90")),
+            password_history=int(env.get("RECEPTION_PASSWORD_HISTORY", "5")),
             cookie_secure={"1": True, "true": True, "0": False, "false": False}.get(
                 env.get("RECEPTION_COOKIE_SECURE", "").lower()
             ),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, UniqueConstraint, text
+from sqlalchemy import JSON, CheckConstraint, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import ROLES, UNIT_KINDS, sql_in
@@ -85,6 +85,10 @@ class User(SQLModel, table=True):
     must_change_password: bool = Field(
         default=False, sa_column_kwargs={"server_default": text("false")}
     )
+    # When the person last chose their own password (the age the policy counts), and the
+    # hashes of the ones before it, newest first (none may be chosen again).
+    password_changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    password_history: list[str] | None = Field(default=None, sa_type=JSON, nullable=True)
     # Consecutive failures since the last good sign-in, and the lock they earned.
     failed_sign_ins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

@@ -14,6 +14,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -68,17 +69,49 @@ def _verify(encoded: str, password: str) -> bool:
         return False
 
 
+# The four kinds of character a password mixes; it must hold at least three (等保三级).
+CLASSES = (
+    ("小写字母", re.compile(r"[a-z]")),
+    ("大写字母", re.compile(r"[A-Z]")),
+    ("数字", re.compile(r"\d")),
+    ("符号", re.compile(r"[^A-Za-z0-9]")),
+)
+MIN_CLASSES = 3
+RULE = f"至少{MIN_LENGTH}位,含大写字母、小写字母、数字、符号中的至少{MIN_CLASSES}种"
+
+
 def password_problem(password: str, username: str | None) -> str | None:
     """Why a new password is refused (None: acceptable)."""
     if len(password) < MIN_LENGTH:
         return f"密码至少{MIN_LENGTH}位"
     if len(password) > 128:
         return "密码最多128位"
-    if not re.search(r"[A-Za-z]", password) or not re.search(r"\d", password):
-        return "密码须同时包含字母和数字"
-    if username and password.lower() == username.lower():
-        return "密码不能与用户名相同"
+    kinds = [name for name, pattern in CLASSES if pattern.search(password)]
+    if len(kinds) < MIN_CLASSES:
+        have = "、".join(kinds) or "无"
+        return f"密码须含大写字母、小写字母、数字、符号中的至少{MIN_CLASSES}种(现有:{have})"
+    if username and username.lower() in password.lower():
+        return "密码不能包含用户名"
     return None
+
+
+def _reused(user: User, password: str, keep: int) -> bool:
+    """Whether `password` is the current one or one of the last `keep` before it."""
+    earlier = [user.password_hash, *(user.password_history or [])[:keep]]
+    return any(_verify(encoded, password) for encoded in earlier if encoded)
+
+
+def _remember(user: User, keep: int) -> None:
+    """The current hash goes into the history (newest first, `keep` kept)."""
+    if user.password_hash:
+        user.password_history = [user.password_hash, *(user.password_history or [])][:keep]
+
+
+def password_expired(user: User, settings: Any, now: datetime) -> bool:
+    """The person's own password is older than the policy allows (0 days: never)."""
+    days = settings.password_max_age_days
+    changed = user.password_changed_at
+    return bool(days) and changed is not None and now - changed >= timedelta(days=days)
 
 
 def username_problem(username: str) -> str | None:
@@ -126,6 +159,7 @@ async def set_password(
     if problem:
         raise InvalidInput(problem, field="password")
     user.username = name
+    _remember(user, ctx.settings.password_history)
     user.password_hash = await asyncio.to_thread(hash_password, password)
     user.must_change_password = True
     user.failed_sign_ins = 0
@@ -164,9 +198,12 @@ async def change_password(
     problem = password_problem(new, user.username)
     if problem:
         raise InvalidInput(problem, field="new")
-    if await asyncio.to_thread(_verify, user.password_hash, new):
-        raise InvalidInput("新密码不能与当前密码相同", field="new")
+    keep = ctx.settings.password_history
+    if await asyncio.to_thread(_reused, user, new, keep):
+        raise InvalidInput(f"新密码不能与当前密码或最近{keep}次用过的密码相同", field="new")
+    _remember(user, keep)
     user.password_hash = await asyncio.to_thread(hash_password, new)
+    user.password_changed_at = ctx.now()
     user.must_change_password = False
     await session.flush()
     await end_sessions(
@@ -247,6 +284,9 @@ async def sign_in(
         return Refused("该账号已停用,请联系管理员")
     user.failed_sign_ins = 0
     user.locked_until = None
+    if password_expired(user, ctx.settings, now):
+        # Signed in, then sent to choose a new one before anything else (web.console).
+        user.must_change_password = True
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = await asyncio.to_thread(hash_password, password)
     token = secrets.token_urlsafe(32)

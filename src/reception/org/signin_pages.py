@@ -11,10 +11,11 @@ from litestar.params import QueryParameter
 from litestar.response import Redirect, Template
 
 from reception.auth import Principal
-from reception.context import Ctx
+from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError
 from reception.org import signin
+from reception.org.models import User
 from reception.web.console import COOKIE
 from reception.web.render import HOME, FormErrors, page, read_form, refused, see_other
 
@@ -105,9 +106,27 @@ async def logout(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
     return response
 
 
+async def _password_page(
+    db: DB, ctx: Context, request: AnyRequest, *, status: int = 200, errors: Any = None
+) -> Template:
+    user = await db.get(User, request.user.user_id)
+    expired = user is not None and signin.password_expired(user, ctx.settings, ctx.now())
+    return page(
+        request,
+        "web/password.html",
+        status=status,
+        title="修改密码",
+        errors=errors or {},
+        expired=expired,
+        max_age=ctx.settings.password_max_age_days,
+        rule=signin.RULE,
+        history=ctx.settings.password_history,
+    )
+
+
 @get("/password")
-async def password_form(request: AnyRequest) -> Template:
-    return page(request, "web/password.html", title="修改密码")
+async def password_form(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
+    return await _password_page(db, ctx, request)
 
 
 @post("/password", status_code=200)
@@ -124,9 +143,7 @@ async def change_password(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any
         )
     except (DomainError, FormErrors) as exc:
         problem = await refused(db, exc)
-        return page(
-            request, "web/password.html", status=400, title="修改密码", errors=problem.fields
-        )
+        return await _password_page(db, ctx, request, status=400, errors=problem.fields)
     return await see_other(request, db, HOME.get(request.user.role, "/"), notice="密码已修改")
 
 

@@ -23,7 +23,7 @@ NOTE_MAX = 200
 def to_ring(appointments: list[schemas.AppointmentRead]) -> list[schemas.AppointmentRead]:
     """Whom a secretary rings about a session: every appointment that was cancelled — with the
     session, or one by one — in slot order."""
-    return [a for a in appointments if a.status == "cancelled"]
+    return [a for a in appointments if rules.called_off(a.status)]
 
 
 async def mark_rung(
@@ -40,7 +40,7 @@ async def mark_rung(
     appointment = await get_appointment(
         session=session, appointment_id=appointment_id, principal=None, for_update=True
     )
-    if appointment.status != "cancelled":
+    if not rules.called_off(appointment.status):
         raise Conflict("只有已取消的预约需要电话告知")
     note = note.strip()
     if len(note) > NOTE_MAX:
@@ -75,7 +75,7 @@ async def rebook(
     the old one ticked as rung with where it went."""
     old = await get_appointment(session=session, appointment_id=appointment_id, principal=None)
     source = await get_session_for_write(session=session, session_id=old.session_id, actor=actor)
-    if old.status != "cancelled":
+    if not rules.called_off(old.status):
         raise Conflict(
             f"{rules.APPOINTMENT_LABELS[old.status]}的预约请用改约,不必重新预约",
             appointment_status=old.status,

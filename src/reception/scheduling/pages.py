@@ -367,6 +367,8 @@ async def rung(
     db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
 ) -> Response[Any]:
     found = await get_appointment(session=db, appointment_id=appointment_id, principal=request.user)
+    # Kept now: a refusal rolls back, and the row's attributes with it.
+    session_id = found.session_id
     try:
         form = await read_form(request)
         done = await calls.mark_rung(
@@ -383,14 +385,14 @@ async def rung(
             request,
             db,
             ctx,
-            found.session_id,
+            session_id,
             status=problem.status,
             errors={f"a{appointment_id}": message},
         )
     return await see_other(
         request,
         db,
-        f"/sessions/{found.session_id}/calls",
+        f"/sessions/{session_id}/calls",
         notice=f"已记录:{done.petitioner_name},{done.notified_note}",
     )
 

@@ -129,6 +129,11 @@ def kept(status: Any) -> Any:
     return status != "cancelled"
 
 
+def called_off(status: Any) -> Any:
+    """Cancelled (with its session, or on its own): its petitioner is to be told."""
+    return status == "cancelled"
+
+
 def kept_as_of(status: Any, cancelled_at: Any, instant: Any) -> Any:
     """Kept as things stood at an instant: not called off, or called off only after it."""
     return any_of(kept(status), lambda: cancelled_at >= instant)
