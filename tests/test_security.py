@@ -478,7 +478,9 @@ async def test_after_registration_the_message_is_a_flash_and_the_code_is_on_the_
     assert "?" not in location and "notice" not in location
     page = await browser.get(location)
     assert "已登记" in page.text
-    code = re.search(r'id="query-code"><strong><code>([A-Z0-9]{5}-[A-Z0-9]{5})</code></strong>', page.text)
+    code = re.search(
+        r'id="query-code"><strong><code>([A-Z0-9]{5}-[A-Z0-9]{5})</code></strong>', page.text
+    )
     assert code is not None
     # Shown once: the next visit of the page has no message, but the code stays for the clerk.
     again = await browser.get(location)
