@@ -19,6 +19,7 @@ from reception.db import DB
 from reception.errors import DomainError
 from reception.org import service as org
 from reception.org.access import unit_in_reach
+from reception.org.order import as_tree
 from reception.web.render import (
     FormErrors,
     check_form,
@@ -64,7 +65,7 @@ async def _units(db: DB, principal: Principal) -> list[tuple[int, str]]:
     rows, _ = await org.list_units(session=db, limit=5000, offset=0, active=True)
     reach = [u for u in rows if unit_in_reach(principal, u)]
     # The org tree as the select shows it: each level indented under its parent.
-    return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in org.as_tree(reach)]
+    return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in as_tree(reach)]
 
 
 async def _new_page(

@@ -5,8 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from pypinyin import Style, lazy_pinyin
-from sqlalchemy import case, delete
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import SQLModel, col, select
@@ -19,6 +18,7 @@ from reception.errors import Broken, Conflict, InvalidInput, NotFound
 from reception.org import schemas
 from reception.org.access import in_subtree, leader_scope, subtree_ids
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
+from reception.org.order import pinyin_key, unit_order
 
 # Which kind of unit may sit under which: district → township → village; departments under
 # a district.
@@ -28,62 +28,6 @@ PARENT_KIND = {
     "department": "district",
     "village": "township",
 }
-
-
-# How people read a list of units: the district, its offices (区住建委 …), the townships
-# (乡镇街), then villages; within a kind the office's own order, then by pinyin.
-KIND_RANK = {"district": 0, "department": 1, "township": 2, "village": 3}
-
-
-def pinyin_key(name: str) -> str:
-    """A unit's name as toneless pinyin (区住建委 → "qu zhu jian wei"): the order people
-    expect of Chinese names, the same on SQLite and PostgreSQL whatever their collation."""
-    return " ".join(lazy_pinyin(name, style=Style.NORMAL, errors="default"))[:400]
-
-
-def unit_order(unit: type[Unit] | Any = Unit) -> list[Any]:
-    """ORDER BY terms for units (or an alias of the table) in the order people expect."""
-    rank = case(KIND_RANK, value=col(unit.kind), else_=len(KIND_RANK))
-    return [
-        rank,
-        col(unit.sort_order).is_(None),
-        col(unit.sort_order),
-        col(unit.sort_key),
-        col(unit.id),
-    ]
-
-
-def in_unit_order(units: Sequence[Unit]) -> list[Unit]:
-    """The same order for units already loaded."""
-    return sorted(
-        units,
-        key=lambda u: (
-            KIND_RANK.get(u.kind, len(KIND_RANK)),
-            u.sort_order is None,
-            u.sort_order or 0,
-            u.sort_key,
-            u.id or 0,
-        ),
-    )
-
-
-def as_tree(units: Sequence[Unit]) -> list[tuple[Unit, int]]:
-    """Units as an indented list: each under its parent (depth 0 for those whose parent is not
-    among them), siblings in the order every list shows them."""
-    ordered = in_unit_order(units)
-    ids = {u.id for u in ordered}
-    children: dict[int | None, list[Unit]] = {}
-    for u in ordered:
-        children.setdefault(u.parent_id if u.parent_id in ids else None, []).append(u)
-    out: list[tuple[Unit, int]] = []
-
-    def walk(parent: int | None, depth: int) -> None:
-        for u in children.get(parent, []):
-            out.append((u, depth))
-            walk(u.id, depth + 1)
-
-    walk(None, 0)
-    return out
 
 
 async def _get_or_404(session: AsyncSession, model: type[SQLModel], ident: int, label: str) -> Any:

@@ -23,7 +23,7 @@ from reception.errors import Broken, InvalidInput, NotFound
 from reception.expr import where
 from reception.org.access import in_subtree, subtree_ids
 from reception.org.models import Unit
-from reception.org.service import in_unit_order
+from reception.org.order import in_unit_order
 
 # 信网电: letters, online and phone (the seed report's "网升访降").
 REMOTE_CHANNELS = ("letter", "online", "phone")

@@ -222,22 +222,11 @@ async def _move_page(
     choices = await views.session_rows(session=db, subjects=rows, tz=ctx.tz)
     if rebook:
         choices = [c for c in choices if c.id != appointment.session_id]
-        if not choices:
-            return page(
-                request,
-                "scheduling/move_appointment.html",
-                status=status,
-                title="改约",
-                a=current,
-                s=sheet.session,
-                choices=[],
-                target=None,
-                slots=[],
-                errors=errors or {},
-                rebook=True,
-            )
-    target_id = target_id or (choices[0].id if rebook else appointment.session_id)
-    _, target = await load_sheet(db, ctx, request.user, target_id)
+    target_id = target_id or (
+        (choices[0].id if choices else None) if rebook else appointment.session_id
+    )
+    # A rebooking with no other session of the leader to go to: the page says so.
+    target = (await load_sheet(db, ctx, request.user, target_id))[1] if target_id else None
     return page(
         request,
         "scheduling/move_appointment.html",
@@ -246,10 +235,58 @@ async def _move_page(
         a=current,
         s=sheet.session,
         choices=choices,
-        target=target.session,
-        slots=target.slots,
+        target=target.session if target else None,
+        slots=target.slots if target else [],
         rebook=rebook,
         errors=errors or {},
+    )
+
+
+async def _move(
+    request: AnyRequest, db: DB, ctx: Context, appointment_id: int, *, rebook: bool
+) -> Response[Any]:
+    """改约 sent: a booked appointment moved (its record kept), or a cancelled one booked anew
+    (`rebook`); refused, the same page again with the message; done, the target session
+    with where the petitioner now goes."""
+    form = await read_form(request)
+    target = form.get("session_id") or None
+    try:
+        data = to_body(
+            schemas.AppointmentMove,
+            {
+                "session_id": target,
+                "slot_index": form.get("slot_index", ""),
+                "reason": form.get("reason", ""),
+            },
+        )
+        slot: SessionSlot | None
+        if rebook:
+            result = await calls.rebook(
+                session=db, ctx=ctx, actor=request.user, appointment_id=appointment_id, data=data
+            )
+            moved, slot = result.appointment, result.slot
+        else:
+            moved = await booking.move_appointment(
+                session=db, ctx=ctx, actor=request.user, appointment_id=appointment_id, data=data
+            )
+            slot = await db.get(SessionSlot, moved.slot_id)
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        target_id = int(target) if target and str(target).isdigit() else None
+        return await _move_page(
+            request,
+            db,
+            ctx,
+            appointment_id,
+            target_id,
+            status=problem.status,
+            errors=problem.fields,
+            rebook=rebook,
+        )
+    when = ctx.local(slot.starts_at) if slot is not None else None
+    to = f"{chinese_date(when)} {when:%H:%M} 时段" if when is not None else "新的时段"
+    return await see_other(
+        request, db, f"/sessions/{moved.session_id}", notice=f"{moved.petitioner_name}已改约至{to}"
     )
 
 
@@ -268,38 +305,7 @@ async def move_form(
 async def move_appointment(
     db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
 ) -> Response[Any]:
-    form = await read_form(request)
-    target = form.get("session_id") or None
-    try:
-        data = to_body(
-            schemas.AppointmentMove,
-            {
-                "session_id": target,
-                "slot_index": form.get("slot_index", ""),
-                "reason": form.get("reason", ""),
-            },
-        )
-        moved = await booking.move_appointment(
-            session=db, ctx=ctx, actor=request.user, appointment_id=appointment_id, data=data
-        )
-    except (DomainError, FormErrors) as exc:
-        problem = await refused(db, exc)
-        target_id = int(target) if target and str(target).isdigit() else None
-        return await _move_page(
-            request,
-            db,
-            ctx,
-            appointment_id,
-            target_id,
-            status=problem.status,
-            errors=problem.fields,
-        )
-    slot = await db.get(SessionSlot, moved.slot_id)
-    when = ctx.local(slot.starts_at) if slot is not None else None
-    to = f"{chinese_date(when)} {when:%H:%M} 时段" if when is not None else "新的时段"
-    return await see_other(
-        request, db, f"/sessions/{moved.session_id}", notice=f"{moved.petitioner_name}已改约至{to}"
-    )
+    return await _move(request, db, ctx, appointment_id, rebook=False)
 
 
 @get("/appointments/{appointment_id:int}/rebook")
@@ -318,36 +324,7 @@ async def rebook_appointment(
     db: DB, ctx: Ctx, request: AnyRequest, appointment_id: FromPath[int]
 ) -> Response[Any]:
     """改约 from the call list: the cancelled appointment's person and matter, booked anew."""
-    form = await read_form(request)
-    target = form.get("session_id") or None
-    try:
-        data = to_body(
-            schemas.AppointmentMove,
-            {"session_id": target, "slot_index": form.get("slot_index", "")},
-        )
-        result = await calls.rebook(
-            session=db, ctx=ctx, actor=request.user, appointment_id=appointment_id, data=data
-        )
-    except (DomainError, FormErrors) as exc:
-        problem = await refused(db, exc)
-        target_id = int(target) if target and str(target).isdigit() else None
-        return await _move_page(
-            request,
-            db,
-            ctx,
-            appointment_id,
-            target_id,
-            status=problem.status,
-            errors=problem.fields,
-            rebook=True,
-        )
-    when = ctx.local(result.slot.starts_at)
-    return await see_other(
-        request,
-        db,
-        f"/sessions/{result.appointment.session_id}",
-        notice=f"{result.appointment.petitioner_name}已改约至{chinese_date(when)} {when:%H:%M} 时段",
-    )
+    return await _move(request, db, ctx, appointment_id, rebook=True)
 
 
 PAGES = [
