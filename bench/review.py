@@ -109,7 +109,7 @@ DELIVERY_COLUMNS = (
     "id", "case_id", "doc_number", "method", "outcome", "delivered_on", "place", "recipient",
     "no_recipient_reason", "witnesses", "entrusted_to", "mail_number", "consent", "carrier",
     "posted_on", "failure_reason", "note", "legacy_method", "staff_user_id", "staff_name",
-    "evidence", "evidence_type", "evidence_sha256", "created_at",
+    "evidence", "evidence_type", "evidence_checksum", "created_at",
 )  # fmt: skip
 OWNERSHIP_COLUMNS = (
     "id", "case_id", "leader_id", "responsible_unit_id", "plan", "target_date",

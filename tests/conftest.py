@@ -26,7 +26,7 @@ from reception.config import Settings
 from reception.context import Context, FixedClock
 from reception.db import migrate
 from reception.models import metadata
-from tests.live import TEST_KEYS, free_port
+from tests.live import TEST_KEYS, free_port, suite_for
 
 PG_ADMIN_URL = os.environ.get(
     "RECEPTION_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/postgres"
@@ -124,6 +124,7 @@ def settings(database_url: str, tmp_path: Path, pdf_server: str) -> Settings:
         public_url="https://reception.test",
         now=NOW,
         data_keys=TEST_KEYS,
+        cipher_suite=suite_for(database_url),
         pdf_server=pdf_server,
         # A test that wants the PDF made ahead says so (it slows every issuing request).
         pdf_ahead=False,

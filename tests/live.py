@@ -16,11 +16,20 @@ import httpx
 RECEPTION = str(Path(sys.executable).parent / "reception")
 
 # Throwaway data keys (fixed, so the app, the CLI and server processes of a test run or a
-# benchmark share them). Never a deployment's keys.
+# benchmark share them): an AES-256 key (t1) and an SM4 key (s1), each active for its suite.
+# Never a deployment's keys.
 TEST_KEYS = (
-    '{"active": "t1", "data": {"t1": "dGVzdC1kYXRhLWtleS0wMDAwMDAwMDAwMDAwMDAwMDE="},'
+    '{"active": {"aes": "t1", "sm": "s1"}, "data": {"t1": '
+    '"dGVzdC1kYXRhLWtleS0wMDAwMDAwMDAwMDAwMDAwMDE=", "s1": "dGVzdC1zbTQta2V5LTAwMQ=="},'
     ' "index": "dGVzdC1pbmRleC1rZXktMDAwMDAwMDAwMDAwMDAwMDI="}'
 )
+
+
+def suite_for(database_url: str) -> str:
+    """The cipher suite a test seals with: SM4/SM3 on SQLite, AES/SHA-256 on PostgreSQL — so
+    the whole suite runs under both; the tests of the suites themselves (tests/test_sm_suite.py)
+    run both on both databases."""
+    return "sm" if database_url.startswith("sqlite") else "aes"
 
 
 def free_port() -> int:
@@ -50,6 +59,7 @@ def serve(
         "RECEPTION_DATA_KEYS": TEST_KEYS,
         **os.environ,
         "RECEPTION_DATABASE_URL": database_url,
+        "RECEPTION_CIPHER_SUITE": suite_for(database_url),
         "RECEPTION_LOG_LEVEL": "WARNING",
         **extra,
     }

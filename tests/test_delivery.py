@@ -340,7 +340,7 @@ async def test_evidence_is_sealed_and_shown_to_the_handlers_only(
     assert r.status_code == 200 and r.json()["has_evidence"] is True, r.text
     async with sessionmaker() as s:
         row = await s.scalar(select(CaseDelivery))
-        assert row is not None and PNG not in row.evidence and row.evidence_sha256
+        assert row is not None and PNG not in row.evidence and row.evidence_checksum
     got = await client.get(url, headers=clerk(world))
     assert got.status_code == 200 and got.content == PNG
     assert got.headers["content-type"].startswith("image/png")

@@ -266,3 +266,64 @@ async def test_0014_carries_every_delivery_into_the_one_record(empty_database: s
     assert old == [(1, "mail", "1190001")]
     assert dict(back)[thrown] == "扔在门口"
     await asyncio.to_thread(migrate, empty_database, "upgrade", "head")
+
+
+async def test_0019_names_the_checksums_algorithm_past_the_append_only_triggers(
+    empty_database: str,
+) -> None:
+    """A notice and a delivery's evidence kept under 0018 (SHA-256 in `sha256` columns): the
+    upgrade marks them "sha256:…" in the renamed columns, and the notices and deliveries stay
+    append-only (on SQLite the rebuilt tables get their triggers back, with the new names)."""
+    await asyncio.to_thread(migrate, empty_database, "upgrade", "head")
+    case = await _one_case(empty_database)
+    await asyncio.to_thread(migrate, empty_database, "downgrade", "0018")
+    digest = "ab" * 32
+    await _run(
+        empty_database,
+        (
+            "INSERT INTO case_document (id, case_id, kind, year, seq, number, title, issued_on,"
+            " template_version, template_sha256, sha256, fields, issued_by_name, created_at,"
+            " content) VALUES (7, :case, 'reply_opinion', 2026, 9, '蓟信复〔2026〕9号',"
+            " '处理意见书', '2026-11-20', 0, :d, :d, '{}', '张静伟', '2026-11-20 02:00:00',"
+            " :content)",
+            {"case": case, "d": digest, "content": b"docx"},
+        ),
+        (
+            "INSERT INTO case_delivery (id, case_id, doc_number, method, outcome, delivered_on,"
+            " place, recipient, no_recipient_reason, witnesses, entrusted_to, mail_number,"
+            " consent, carrier, failure_reason, note, legacy_method, evidence, evidence_type,"
+            " evidence_sha256, staff_name, created_at) VALUES (5, :case, '蓟信复〔2026〕9号',"
+            " 'mail', 'delivered', '2026-11-23', '', '本人', '', '', '', '1190001', '', '', '',"
+            " '', '', :content, 'image/png', :d, '张静伟', '2026-11-23 02:00:00')",
+            {"case": case, "d": digest, "content": b"png"},
+        ),
+    )
+    await asyncio.to_thread(migrate, empty_database, "upgrade", "head")
+    assert await _inspect(empty_database, _diff) == []
+    (doc,), (delivery,) = await _run(
+        empty_database,
+        ("SELECT checksum, template_checksum FROM case_document WHERE id = 7", {}),
+        ("SELECT evidence_checksum FROM case_delivery WHERE id = 5", {}),
+    )
+    assert doc == ("sha256:" + digest, "sha256:" + digest)
+    assert delivery == ("sha256:" + digest,)
+    for statement in (
+        "UPDATE case_document SET number = 'x' WHERE id = 7",
+        "DELETE FROM case_document WHERE id = 7",
+        "UPDATE case_delivery SET recipient = 'x' WHERE id = 5",
+        "DELETE FROM case_delivery WHERE id = 5",
+    ):
+        with pytest.raises(Exception, match="append-only"):
+            await _run(empty_database, (statement, {}))
+    # What may change still may: the sealed file re-sealed, the evidence added.
+    await _run(
+        empty_database,
+        ("UPDATE case_document SET content = :c WHERE id = 7", {"c": b"resealed"}),
+        (
+            "UPDATE case_delivery SET evidence_checksum = :d WHERE id = 5",
+            {"d": "sha256:" + "cd" * 32},
+        ),
+    )
+    await asyncio.to_thread(migrate, empty_database, "downgrade", "0018")
+    (back,) = await _run(empty_database, ("SELECT sha256 FROM case_document WHERE id = 7", {}))
+    assert back == [(digest,)]

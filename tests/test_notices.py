@@ -11,7 +11,6 @@ extended 20 days on 11-02 (→ 12-10), replied and delivered 11-25 (复查 windo
 
 from __future__ import annotations
 
-import hashlib
 import io
 import re
 import shutil
@@ -27,6 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.config import Settings
+from reception.crypto import checksum_matches
 from reception.documents import converter
 from reception.documents.files import DOCX
 from reception.documents.models import DocumentPdf
@@ -248,7 +248,7 @@ async def test_the_pdf_is_made_once_and_kept_sealed(
     assert first.status_code == 200, first.text
     async with sessionmaker() as s:
         (row,) = list(await s.scalars(select(DocumentPdf)))
-    assert row.sha256 == hashlib.sha256(first.content).hexdigest()
+    assert checksum_matches(row.checksum, first.content)
     assert first.content[:200] not in row.content  # kept sealed
     again = await client.get(doc["pdf_url"], headers=clerk(world))
     assert again.content == first.content
@@ -280,7 +280,7 @@ async def test_the_pdf_is_made_ahead_when_the_notice_is_issued(
     await ahead.state.engine.dispose()
     async with sessionmaker() as s:
         row = await s.scalar(select(DocumentPdf).where(DocumentPdf.document_id == doc["id"]))
-    assert row is not None and row.sha256
+    assert row is not None and row.checksum
 
 
 def test_without_the_warm_converter_a_pdf_is_still_made(tmp_path: Path) -> None:

@@ -27,7 +27,7 @@ from reception.crypto import KeyError_, Keyring
 from reception.pii import SEALED, aad_column
 from tests.builders import World, at, build_world, case_body, future_workday
 from tests.conftest import NOW, assert_problem, auth
-from tests.live import RECEPTION, TEST_KEYS, serve
+from tests.live import RECEPTION, TEST_KEYS, serve, suite_for
 
 # GB 11643 check digit holds (the API checks it); used by no other test.
 PLANTED_ID = "11010519491231002X"
@@ -161,7 +161,8 @@ async def test_a_stolen_database_holds_no_id_number_phone_or_address_and_all_sti
             await s.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
         # The sealed columns hold ciphertext under the active key, nothing else.
         phone = await s.scalar(text("SELECT phone_sealed FROM case_petitioner"))
-        assert phone.startswith("v1:t1:") and PLANTED_PHONE not in phone
+        prefix = {"aes": "v1:t1:", "sm": "v2:sm4:s1:"}[suite_for(database_url)]
+        assert phone.startswith(prefix) and PLANTED_PHONE not in phone
     raw = _raw_bytes(database_url, backend)
     assert len(raw) > 10_000
     assert _planted(raw) == []
@@ -242,18 +243,26 @@ async def test_the_start_up_check_refuses_wrong_and_missing_keys(
     client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
 ) -> None:
     await _register(client, world)
-    keys = Keyring.parse(TEST_KEYS, "test")
+    keys = Keyring.parse(TEST_KEYS, "test", suite_for(str(sessionmaker.kw["bind"].url)))
     async with sessionmaker() as s:
         await datakeys.check(s, keys)
-        # The same key id with other bytes: wrong key.
-        wrong = Keyring(active="t1", data={"t1": os.urandom(32)}, index=keys.index)
+        # The same key ids with other bytes: wrong keys.
+        wrong = Keyring(
+            actives=keys.actives,
+            data={k: os.urandom(len(v)) for k, v in keys.data.items()},
+            index=keys.index,
+            suite=keys.suite,
+        )
         with pytest.raises(KeyError_, match="RECEPTION_DATA_KEYS") as refused:
             await datakeys.check(s, wrong)
         assert "打不开" in str(refused.value)
         # A new key only: the data names a key the document lacks.
         newer = keys.with_new_active_key()
         only_new = Keyring(
-            active=newer.active, data={newer.active: newer.data[newer.active]}, index=keys.index
+            actives={keys.suite: newer.active},
+            data={newer.active: newer.data[newer.active]},
+            index=keys.index,
+            suite=keys.suite,
         )
         with pytest.raises(KeyError_, match="缺少一把旧密钥"):
             await datakeys.check(s, only_new)
@@ -262,7 +271,8 @@ async def test_the_start_up_check_refuses_wrong_and_missing_keys(
 def test_serve_refuses_to_start_with_a_wrong_key(database_url: str, tmp_path: Path) -> None:
     """A real `reception serve` against a database with sealed data, given the wrong key."""
     doc = json.loads(TEST_KEYS)
-    wrong = json.dumps({**doc, "data": {"t1": "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhIQ=="}})
+    other = {"t1": "d3Jvbmcta2V5LXdyb25nLWtleS13cm9uZy1rZXkhIQ==", "s1": "d3Jvbmctc200LWtleSEhIQ=="}
+    wrong = json.dumps({**doc, "data": other})
     env = {
         **os.environ,
         "RECEPTION_DATABASE_URL": database_url,
@@ -358,10 +368,13 @@ async def test_rotation_under_concurrent_bookings_loses_nothing(
         assert r.status_code == 201, r.text
     for _ in range(3):
         await _register(client, world)
-    old = Keyring.parse(TEST_KEYS, "test")
+    old = Keyring.parse(TEST_KEYS, "test", suite_for(database_url))
     both = old.with_new_active_key()
     new_only = Keyring(
-        active=both.active, data={both.active: both.data[both.active]}, index=old.index
+        actives={old.suite: both.active},
+        data={both.active: both.data[both.active]},
+        index=old.index,
+        suite=old.suite,
     )
     env = {"RECEPTION_DATA_KEYS": json.dumps(both.document())}
     with serve(database_url, workers=2, env=env) as base:

@@ -31,6 +31,9 @@ class Settings:
     feed_ttl_minutes: int = 60
     # The data keys (JSON: active, data, index); empty → keys.json in the data directory.
     data_keys: str = field(default="", repr=False)
+    # The cipher suite that seals: "aes" (AES-256-GCM, HMAC-SHA256, SHA-256) or "sm" (SM4-GCM,
+    # HMAC-SM3, SM3 — what a 密评 expects); both read, see `reception keys rotate --to-suite`.
+    cipher_suite: str = "aes"
     # The issuing office printed on notices, and where a petitioner asks for 复查.
     office_name: str = "天津市蓟州区信访办公室"
     review_body: str = "蓟州区人民政府"
@@ -115,6 +118,7 @@ class Settings:
             feed_ttl_minutes=int(env.get("RECEPTION_FEED_TTL_MINUTES", "60")),
             now=env.get("RECEPTION_NOW", ""),
             data_keys=env.get("RECEPTION_DATA_KEYS", ""),
+            cipher_suite=env.get("RECEPTION_CIPHER_SUITE", "aes").strip().lower(),
             office_name=env.get("RECEPTION_OFFICE_NAME", "天津市蓟州区信访办公室"),
             review_body=env.get("RECEPTION_REVIEW_BODY", "蓟州区人民政府"),
             console_idle_minutes=int(env.get("RECEPTION_CONSOLE_IDLE_MINUTES", "30")),

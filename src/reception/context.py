@@ -71,7 +71,10 @@ def clock_for(settings: Settings) -> Clock:
 def keyring_for(settings: Settings) -> Keyring:
     """The data keys, or a clear start-up error (a note is printed when a key file is new)."""
     keys, note = load_keyring(
-        env_value=settings.data_keys, data_dir=settings.data_dir, embedded=settings.is_sqlite
+        env_value=settings.data_keys,
+        data_dir=settings.data_dir,
+        embedded=settings.is_sqlite,
+        suite=settings.cipher_suite,
     )
     if note:
         print(note, file=sys.stderr)

@@ -8,7 +8,9 @@ Rotation (`reception keys rotate`): after a new key was added and made active (a
 server restarted with it), re-seal every value still under an older key, in short batches —
 each its own transaction, each row written only if it still holds the value read (a
 concurrent change wins) — so the service keeps serving, and a run stopped half-way simply
-resumes where values remain under the old key.
+resumes where values remain under the old key. Moving to another cipher suite (`--to-suite
+sm`) is the same walk: a value's blind index is recomputed from its opened value with the
+new suite's keyed hash in the same UPDATE (lookups match either suite's index meanwhile).
 """
 
 from __future__ import annotations
@@ -27,17 +29,13 @@ from reception.pii import SEALED, SealedColumn, aad_column
 BATCH = 500
 
 
-def _prefix(key_id: str) -> str:
-    return f"v1:{key_id}:"
-
-
 async def check(session: AsyncSession, keys: Keyring) -> None:
     """Refuse keys that do not open the data (KeyError_ naming RECEPTION_DATA_KEYS)."""
     for c in SEALED:
         t = table(c.table, column("id"), column(c.column))
         value = t.c[c.column]
         if not c.binary:
-            known = [value.like(_prefix(k) + "%") for k in keys.data]
+            known = [value.like(keys.prefix(k) + "%") for k in keys.data]
             stranger = await session.scalar(
                 select(t.c.id).where(value != "", not_(or_(*known))).limit(1)
             )
@@ -79,8 +77,16 @@ def _seal(keys: Keyring, c: SealedColumn, plain: Any, row_id: int) -> Any:
 
 def _under_old_key(keys: Keyring, c: SealedColumn, token: Any) -> bool:
     if c.binary:
-        return bool(token) and not bytes(token).startswith(_prefix(keys.active).encode())
-    return bool(token) and not str(token).startswith(_prefix(keys.active))
+        return bool(token) and not bytes(token).startswith(keys.prefix().encode())
+    return bool(token) and not str(token).startswith(keys.prefix())
+
+
+def _resealed(keys: Keyring, c: SealedColumn, row_id: int, token: Any) -> dict[str, Any]:
+    plain = _open(keys, c, token, row_id)
+    params = {"b_id": row_id, "b_old": token, "b_new": _seal(keys, c, plain, row_id)}
+    if c.index:
+        params["b_index"] = keys.blind(c.index[1], plain)
+    return params
 
 
 @dataclass
@@ -93,7 +99,7 @@ class Progress:
 def _not_active(keys: Keyring, c: SealedColumn, value: Any) -> Any:
     """SQL: a value sealed under another key than the active one (a file by its first bytes,
     without reading it)."""
-    prefix = _prefix(keys.active)
+    prefix = keys.prefix()
     if c.binary:
         return and_(value != b"", func.substr(value, 1, len(prefix)) != prefix.encode())
     return and_(value != "", ~value.like(prefix + "%"))
@@ -120,12 +126,16 @@ async def rotate(
             total = await _remaining(session, keys, c)
         done[name] = 0
         report(Progress(name, 0, total))
-        t = table(c.table, column("id"), column(c.column))
+        index: list[Any] = [column(c.index[0])] if c.index else []
+        t = table(c.table, column("id"), column(c.column), *index)
         value = t.c[c.column]
+        changes: dict[str, Any] = {c.column: bindparam("b_new")}
+        if c.index:
+            changes[c.index[0]] = bindparam("b_index")
         statement = (
             update(t)
             .where(t.c.id == bindparam("b_id"), value == bindparam("b_old"))
-            .values({c.column: bindparam("b_new")})
+            .values(changes)
         )
         last = 0
         while True:
@@ -142,11 +152,7 @@ async def rotate(
                     break
                 last = rows[-1][0]
                 params = [
-                    {
-                        "b_id": row_id,
-                        "b_old": token,
-                        "b_new": _seal(keys, c, _open(keys, c, token, row_id), row_id),
-                    }
+                    _resealed(keys, c, row_id, token)
                     for row_id, token in rows
                     if _under_old_key(keys, c, token)
                 ]

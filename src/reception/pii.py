@@ -1,9 +1,10 @@
 """Petitioners' identity data at rest: which columns are sealed, their blind indexes, and the
 one way in and out.
 
-ID numbers, phones and addresses are sealed with the data keys (`reception.crypto`: AES-GCM,
-table/column/row id as associated data, the key id in the value). ID numbers and phones also
-get a blind index — HMAC-SHA256 of the normalised value under the separate index key — so
+ID numbers, phones and addresses are sealed with the data keys (`reception.crypto`: SM4-GCM or
+AES-256-GCM per the cipher suite, table/column/row id as associated data, the algorithm and key id
+in the value). ID numbers and phones also get a blind index — HMAC-SM3 or HMAC-SHA256 of the
+normalised value under the separate index key — so
 search, the repeat check and the once-per-session rule match exactly without decrypting a
 table. Names stay plain: see README "Encryption at rest".
 
@@ -21,33 +22,41 @@ from typing import Any
 from reception.crypto import Keyring
 from reception.errors import Broken
 
-ID_NUMBER, PHONE = "id_number", "phone"
+ID_NUMBER, PHONE, QUERY_CODE = "id_number", "phone", "query_code"
 
 
 @dataclass(frozen=True)
 class SealedColumn:
-    """A sealed column: its table and column, and what it holds (text, or a file)."""
+    """A sealed column: its table and column, what it holds (text, or a file), and the blind
+    index kept beside it (its column and kind), recomputed when the cipher suite changes."""
 
     table: str
     column: str
     binary: bool = False
+    index: tuple[str, str] | None = None
 
 
 # Every sealed column there is (key rotation and the start-up key check walk them).
 SEALED: tuple[SealedColumn, ...] = (
-    SealedColumn("case_petitioner", "id_number_sealed"),
-    SealedColumn("case_petitioner", "phone_sealed"),
+    SealedColumn("case_petitioner", "id_number_sealed", index=("id_number_index", ID_NUMBER)),
+    SealedColumn("case_petitioner", "phone_sealed", index=("phone_index", PHONE)),
     SealedColumn("case_petitioner", "address_sealed"),
-    SealedColumn("appointment", "petitioner_id_number_sealed"),
-    SealedColumn("appointment", "petitioner_phone_sealed"),
+    SealedColumn(
+        "appointment",
+        "petitioner_id_number_sealed",
+        index=("petitioner_id_number_index", ID_NUMBER),
+    ),
+    SealedColumn("appointment", "petitioner_phone_sealed", index=("petitioner_phone_index", PHONE)),
     SealedColumn("case_document", "content", binary=True),
     SealedColumn("case_delivery", "evidence", binary=True),
     SealedColumn("document_pdf", "content", binary=True),
-    SealedColumn("petition_case", "query_code_sealed"),
+    SealedColumn("petition_case", "query_code_sealed", index=("query_code_index", QUERY_CODE)),
     SealedColumn("notify_endpoint", "url_sealed"),
     SealedColumn("notify_endpoint", "secret_sealed"),
     SealedColumn("notify_endpoint", "previous_secret_sealed"),
 )
+
+_SEALED_NAMES = frozenset((c.table, c.column) for c in SEALED)
 
 # Columns sealed before #17 name their associated data without the "_sealed" suffix.
 AAD_COLUMN = {
@@ -70,11 +79,18 @@ def blind_phone(keys: Keyring, phone: str) -> str:
     return keys.blind(PHONE, phone)
 
 
+def matches(column: Any, keys: Keyring, kind: str, value: str) -> Any:
+    """SQL: the blind index column holds the value's index — under this suite, or (while the
+    database moves between suites) under the other one, so no row is missed half-way."""
+    digests = keys.blinds(kind, value)
+    return column == digests[0] if len(digests) == 1 else column.in_(digests)
+
+
 # ---------------------------------------------------------------- sealing a row
 
 
 def _sealed(table: str, column: str) -> None:
-    if SealedColumn(table, column) not in SEALED:
+    if (table, column) not in _SEALED_NAMES:
         raise Broken(f"expected: {table}.{column} listed in pii.SEALED")
 
 

@@ -6,7 +6,6 @@ step of the stage machine (cases.service)."""
 
 from __future__ import annotations
 
-import hashlib
 from datetime import date
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +18,7 @@ from reception.cases import schemas
 from reception.cases.access import for_change, get_case
 from reception.cases.models import CaseDelivery, PetitionCase
 from reception.context import Context
-from reception.crypto import Undecryptable
+from reception.crypto import Undecryptable, checksum_matches
 from reception.db import flush_or_conflict
 from reception.errors import Broken, Forbidden, InvalidInput, NotFound
 from reception.org.models import Unit
@@ -194,7 +193,7 @@ async def attach_evidence(
         raise InvalidInput("文件内容与类型不符:请上传扫描件的 JPG、PNG 或 PDF 原文件", field="file")
     row.evidence = ctx.keys.seal_bytes(content, table=TABLE, column="evidence", row_id=row.id or 0)
     row.evidence_type = kind
-    row.evidence_sha256 = hashlib.sha256(content).hexdigest()
+    row.evidence_checksum = ctx.keys.checksum(content)
     await session.flush()
     await audit.record(
         session=session,
@@ -202,7 +201,7 @@ async def attach_evidence(
         action="delivery.evidence",
         target_type="case_delivery",
         target_id=row.id,
-        after={"sha256": row.evidence_sha256, "type": kind, "bytes": len(content)},
+        after={"checksum": row.evidence_checksum, "type": kind, "bytes": len(content)},
     )
     return row
 
@@ -230,6 +229,6 @@ async def evidence_of(
     if not row.evidence or row.id is None:
         raise NotFound(f"送达记录 {delivery_id} 没有上传凭证")
     content = ctx.keys.open_bytes(row.evidence, table=TABLE, column="evidence", row_id=row.id)
-    if hashlib.sha256(content).hexdigest() != row.evidence_sha256:
+    if not checksum_matches(row.evidence_checksum, content):
         raise Undecryptable(f"{TABLE}.evidence of row {row.id} is not the file uploaded")
     return row, content

@@ -145,9 +145,11 @@ def _search(keys: Keyring, term: str) -> ColumnElement[bool]:
     person: list[ColumnElement[bool]] = [col(CasePetitioner.name) == term]
     # A term with no ID or phone in it ("-") must not match everyone without one.
     if id_number := normal_id_number(term):
-        person.append(col(CasePetitioner.id_number_index) == pii.blind_id_number(keys, id_number))
+        person.append(
+            pii.matches(col(CasePetitioner.id_number_index), keys, pii.ID_NUMBER, id_number)
+        )
     if phone := normal_phone(term):
-        person.append(col(CasePetitioner.phone_index) == pii.blind_phone(keys, phone))
+        person.append(pii.matches(col(CasePetitioner.phone_index), keys, pii.PHONE, phone))
     by_person = col(PetitionCase.id).in_(select(CasePetitioner.case_id).where(or_(*person)))
     if len(term) > REFERENCE_MAX or not any(ch in "〔〕" or ch.isdigit() for ch in term):
         return by_person

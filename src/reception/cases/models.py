@@ -347,5 +347,5 @@ class CaseDelivery(SQLModel, table=True):
     # A scan of the signed 送达回证 or the postal receipt: sealed like the notices.
     evidence: bytes = Field(default=b"", sa_type=LargeBinary)
     evidence_type: str = Field(default="", max_length=40)
-    evidence_sha256: str = Field(default="", max_length=64)
+    evidence_checksum: str = Field(default="", max_length=80)
     created_at: datetime = stamped()

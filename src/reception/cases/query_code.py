@@ -11,6 +11,7 @@ import secrets
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from reception import pii
 from reception.cases.models import PetitionCase
 from reception.context import Context
 from reception.errors import Broken
@@ -18,7 +19,7 @@ from reception.errors import Broken
 # 21 letters and 7 digits; left out: O and 0, I and 1, S and 5, B (8 stays), Z (2 stays).
 ALPHABET = "ACDEFGHJKLMNPQRTUVWXY2346789"
 LENGTH = 10
-TABLE, COLUMN, INDEX_KIND = "petition_case", "query_code", "query_code"
+TABLE, COLUMN = "petition_case", "query_code"
 
 
 def new_code() -> str:
@@ -41,7 +42,7 @@ async def issue(*, session: AsyncSession, ctx: Context, case: PetitionCase) -> s
         raise Broken("expected: case.id is not None")
     code = new_code()
     case.query_code_sealed = ctx.keys.seal(code, table=TABLE, column=COLUMN, row_id=case.id)
-    case.query_code_index = ctx.keys.blind(INDEX_KIND, code)
+    case.query_code_index = ctx.keys.blind(pii.QUERY_CODE, code)
     await session.flush()
     return code
 

@@ -96,13 +96,13 @@ def same_petitioner(keys: Keyring, who: Identity) -> ColumnElement[bool] | None:
     terms: list[ColumnElement[bool]] = []
     if who.id_number:
         terms.append(
-            col(CasePetitioner.id_number_index) == pii.blind_id_number(keys, who.id_number)
+            pii.matches(col(CasePetitioner.id_number_index), keys, pii.ID_NUMBER, who.id_number)
         )
     if who.name and who.phone:
         terms.append(
             and_(
                 col(CasePetitioner.name) == who.name,
-                col(CasePetitioner.phone_index) == pii.blind_phone(keys, who.phone),
+                pii.matches(col(CasePetitioner.phone_index), keys, pii.PHONE, who.phone),
             )
         )
     return or_(*terms) if terms else None

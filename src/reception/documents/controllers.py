@@ -39,7 +39,7 @@ def document_read(
         number=doc.number,
         issued_on=doc.issued_on,
         template_version=doc.template_version,
-        sha256=doc.sha256,
+        checksum=doc.checksum,
         fields=doc.fields,
         supersedes_id=doc.supersedes_id,
         superseded_by_id=superseded_by,
@@ -191,13 +191,14 @@ class DocumentTemplateController(Controller):
             kind=kind,
             filename=filename,
             content=await request.body(),
+            suite=ctx.keys.suite,
         )
         return schemas.TemplateRead(
             kind=row.kind,
             title=KINDS[row.kind].title,
             version=row.version,
             filename=row.filename,
-            sha256=row.sha256,
+            checksum=row.checksum,
             uploaded_by_name=row.uploaded_by_name,
             created_at=ctx.local(row.created_at),
         )

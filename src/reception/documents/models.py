@@ -38,7 +38,8 @@ class DocumentTemplate(SQLModel, table=True):
     version: int
     filename: str = Field(max_length=200)
     content: bytes = Field(sa_type=LargeBinary)
-    sha256: str = Field(max_length=64)
+    # The file's checksum naming its algorithm: "sm3:<hex>" or "sha256:<hex>" (the suite).
+    checksum: str = Field(max_length=80)
     uploaded_by_name: str = Field(max_length=50)
     created_at: datetime = stamped()
 
@@ -74,9 +75,10 @@ class CaseDocument(SQLModel, table=True):
     issued_on: date
     # The template it was rendered from: its version (0 = built in) and checksum.
     template_version: int = Field(default=0)
-    template_sha256: str = Field(max_length=64)
+    template_checksum: str = Field(max_length=80)
     content: bytes = Field(sa_type=LargeBinary)
-    sha256: str = Field(max_length=64)
+    # The file's checksum naming its algorithm: "sm3:<hex>" or "sha256:<hex>" (the suite).
+    checksum: str = Field(max_length=80)
     # What the document stated (dates, names, the deadlines it announced), as rendered.
     fields: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     # A correction: the document it replaces (both are kept).
@@ -97,5 +99,6 @@ class DocumentPdf(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     document_id: int = Field(foreign_key="case_document.id", unique=True)
     content: bytes = Field(sa_type=LargeBinary)
-    sha256: str = Field(max_length=64)
+    # The file's checksum naming its algorithm: "sm3:<hex>" or "sha256:<hex>" (the suite).
+    checksum: str = Field(max_length=80)
     created_at: datetime = stamped()

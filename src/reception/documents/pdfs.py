@@ -5,7 +5,6 @@ bytes. Two first downloads at once make it twice and keep one (UNIQUE document_i
 
 from __future__ import annotations
 
-import hashlib
 import logging
 
 from litestar.background_tasks import BackgroundTask
@@ -14,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col, select
 
 from reception.context import Context
-from reception.crypto import Undecryptable
+from reception.crypto import Undecryptable, checksum_matches
 from reception.db import SQLITE_WRITE, flush_refused
 from reception.documents import converter
 from reception.documents.models import CaseDocument, DocumentPdf
@@ -29,7 +28,7 @@ def _opened(ctx: Context, row: DocumentPdf) -> bytes:
     if row.id is None:
         raise Broken("expected: a stored PDF")
     content = ctx.keys.open_bytes(row.content, table=TABLE, column="content", row_id=row.id)
-    if hashlib.sha256(content).hexdigest() != row.sha256:
+    if not checksum_matches(row.checksum, content):
         raise Undecryptable(f"{TABLE}.content of row {row.id} is not the PDF stored")
     return content
 
@@ -48,9 +47,7 @@ async def _keep(
     is kept, a second is dropped."""
     async with maker() as session:
         await session.connection(execution_options={SQLITE_WRITE: True})
-        row = DocumentPdf(
-            document_id=document_id, content=b"", sha256=hashlib.sha256(pdf).hexdigest()
-        )
+        row = DocumentPdf(document_id=document_id, content=b"", checksum=ctx.keys.checksum(pdf))
         if await flush_refused(session, row) is not None:
             return  # stored by another download a moment ago
         if row.id is None:

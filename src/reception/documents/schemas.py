@@ -46,7 +46,8 @@ class DocumentRead(Struct):
     number: str
     issued_on: date
     template_version: int
-    sha256: str
+    # "sm3:<hex>" or "sha256:<hex>": the algorithm of the cipher suite it was stored under.
+    checksum: str
     # What the document states (dates, deadlines, the fields written).
     fields: dict[str, Any]
     supersedes_id: int | None
@@ -73,6 +74,7 @@ class TemplateRead(Struct):
     title: str
     version: int
     filename: str
-    sha256: str
+    # "sm3:<hex>" or "sha256:<hex>": the algorithm of the cipher suite it was stored under.
+    checksum: str
     uploaded_by_name: str
     created_at: datetime | None

@@ -10,7 +10,6 @@ that supersedes the old one; both are kept.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -32,7 +31,7 @@ from reception.cases.models import CaseDelivery, PetitionCase
 from reception.cases.schemas import DeliveryIn
 from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
-from reception.crypto import Undecryptable
+from reception.crypto import Undecryptable, checksum, checksum_matches
 from reception.db import next_in_counter
 from reception.documents import contexts, defaults, rendering
 from reception.documents.kinds import (
@@ -60,10 +59,12 @@ TABLE = "case_document"
 class InForce:
     version: int
     content: bytes
-    sha256: str
+    checksum: str
 
 
-async def template_in_force(session: AsyncSession, kind: str, office: str) -> InForce:
+async def template_in_force(
+    session: AsyncSession, kind: str, office: str, suite: str = "aes"
+) -> InForce:
     """The office's latest upload of the kind, or the built-in one (version 0) for `office`
     (the settings' office_name)."""
     row = await session.scalar(
@@ -73,13 +74,19 @@ async def template_in_force(session: AsyncSession, kind: str, office: str) -> In
         .limit(1)
     )
     if row is not None:
-        return InForce(row.version, row.content, row.sha256)
+        return InForce(row.version, row.content, row.checksum)
     content = defaults.template(kind, office)
-    return InForce(0, content, hashlib.sha256(content).hexdigest())
+    return InForce(0, content, checksum(suite, content))
 
 
 async def upload_template(
-    *, session: AsyncSession, actor: Principal, kind: str, filename: str, content: bytes
+    *,
+    session: AsyncSession,
+    actor: Principal,
+    kind: str,
+    filename: str,
+    content: bytes,
+    suite: str = "aes",
 ) -> DocumentTemplate:
     """An office's own template: accepted only if it renders with the sample case (the
     template in force stays until then)."""
@@ -101,7 +108,7 @@ async def upload_template(
         version=version,
         filename=filename[:200] or f"{kind}.docx",
         content=content,
-        sha256=hashlib.sha256(content).hexdigest(),
+        checksum=checksum(suite, content),
         uploaded_by_name=audit.actor_name(actor),
     )
     session.add(row)
@@ -204,9 +211,9 @@ async def issue(
         title=kind.title,
         issued_on=on,
         template_version=template.version,
-        template_sha256=template.sha256,
+        template_checksum=template.checksum,
         content=b"",
-        sha256=hashlib.sha256(content).hexdigest(),
+        checksum=ctx.keys.checksum(content),
         fields={k: v for k, v in values.items() if k not in UNLISTED and k not in rendering.LISTS},
         supersedes_id=superseded.id if superseded else None,
         for_document_id=for_document.id if for_document else None,
@@ -249,7 +256,7 @@ async def _rendered(
     session: AsyncSession, ctx: Context, kind: Kind, values: dict[str, Any]
 ) -> tuple[InForce, bytes]:
     """The template in force and the DOCX it makes of `values`."""
-    template = await template_in_force(session, kind.code, ctx.settings.office_name)
+    template = await template_in_force(session, kind.code, ctx.settings.office_name, ctx.keys.suite)
     try:
         return template, rendering.render(template.content, values)
     except rendering.TemplateBroken as exc:
@@ -422,7 +429,7 @@ def opened_content(ctx: Context, doc: CaseDocument) -> bytes:
     if doc.id is None:
         raise Broken("expected: doc.id is not None")
     content = ctx.keys.open_bytes(doc.content, table=TABLE, column="content", row_id=doc.id)
-    if hashlib.sha256(content).hexdigest() != doc.sha256:
+    if not checksum_matches(doc.checksum, content):
         # Only `content` may be rewritten (sealing, key rotation): never to another file.
         raise Undecryptable(f"{TABLE}.content of row {doc.id} is not the file issued")
     return content

@@ -119,7 +119,12 @@ async def upload(db: DB, ctx: Ctx, request: AnyRequest, kind: FromPath[str]) -> 
         if len(content) > UPLOAD_MAX:
             raise InvalidInput("模板文件超过 5 MB", field="file")
         row = await service.upload_template(
-            session=db, actor=request.user, kind=kind, filename=file.filename, content=content
+            session=db,
+            actor=request.user,
+            kind=kind,
+            filename=file.filename,
+            content=content,
+            suite=ctx.keys.suite,
         )
     except (DomainError, FormErrors) as exc:
         problem = await refused(db, exc)

@@ -13,7 +13,6 @@ locked for an hour; a day without failures forgets them. Every lookup and failur
 from __future__ import annotations
 
 import base64
-import hashlib
 import hmac
 import re
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from reception import pii
 from reception.audit import service as audit
 from reception.base import ID_MAX
 from reception.cases import deliveries, query_code, workflow
@@ -138,9 +138,11 @@ async def lookup(
     typed = query_code.normal(code)[:40]
     keys = keys_of(ctx, client, typed)
     await _refuse_if_throttled(session, now, keys)
-    index = ctx.keys.blind(query_code.INDEX_KIND, typed) if typed else "-"
+    index = col(PetitionCase.query_code_index)
     case = await session.scalar(
-        select(PetitionCase).where(col(PetitionCase.query_code_index) == index)
+        select(PetitionCase).where(
+            pii.matches(index, ctx.keys, pii.QUERY_CODE, typed) if typed else index == "-"
+        )
     )
     petitioners = (
         [
@@ -180,8 +182,9 @@ async def lookup(
 # ---------------------------------------------------------------- the ticket
 
 
-def _ticket_key(ctx: Context) -> bytes:
-    return hmac.new(ctx.keys.index, b"portal-ticket", hashlib.sha256).digest()
+def _ticket_mac(ctx: Context, body: str) -> bytes:
+    """HMAC-SM3 or HMAC-SHA256 (per the cipher suite) under the portal's ticket key."""
+    return ctx.keys.mac("portal-ticket", body.encode())
 
 
 def ticket_for(ctx: Context, case_id: int) -> str:
@@ -189,7 +192,7 @@ def ticket_for(ctx: Context, case_id: int) -> str:
     expiry, MAC'd; valid for half an hour."""
     expires = int((ctx.now() + timedelta(minutes=TICKET_MINUTES)).timestamp())
     body = f"{case_id}.{expires}"
-    mac = hmac.new(_ticket_key(ctx), body.encode(), hashlib.sha256).digest()
+    mac = _ticket_mac(ctx, body)
     return f"{body}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
 
 
@@ -204,9 +207,7 @@ def case_of_ticket(ctx: Context, ticket: str) -> int:
     valid = False
     if parts is not None:
         case_id, expires, mac = parts.groups()
-        good = base64.urlsafe_b64encode(
-            hmac.new(_ticket_key(ctx), f"{case_id}.{expires}".encode(), hashlib.sha256).digest()
-        ).rstrip(b"=")
+        good = base64.urlsafe_b64encode(_ticket_mac(ctx, f"{case_id}.{expires}")).rstrip(b"=")
         valid = hmac.compare_digest(good, mac.encode()) and int(expires) >= ctx.now().timestamp()
     if parts is None or not valid or int(parts.group(1)) > ID_MAX:
         raise WrongLookup("查询已过期,请重新输入查询码查询")

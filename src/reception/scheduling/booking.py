@@ -144,21 +144,24 @@ def _check_open(ctx: Context, subject: ReceptionSession) -> None:
 async def _first_booking(
     session: AsyncSession,
     session_id: int,
-    id_index: str,
+    id_index: str | list[str],
     name: str,
-    phone_index: str,
+    phone_index: str | list[str],
     exclude_id: int | None = None,
 ) -> Appointment | None:
     """The petitioner's live booking in the session already (ID number, or name + phone:
-    by their blind indexes, as the unique indexes judge them)."""
-    same = []
-    if id_index:
-        same.append(col(Appointment.petitioner_id_number_index) == id_index)
-    if phone_index:
+    by their blind indexes, as the unique indexes judge them; a list holds the index under
+    each cipher suite while a database moves between them)."""
+    ids = [v for v in ([id_index] if isinstance(id_index, str) else id_index) if v]
+    phones = [v for v in ([phone_index] if isinstance(phone_index, str) else phone_index) if v]
+    same: list[ColumnElement[bool]] = []
+    if ids:
+        same.append(col(Appointment.petitioner_id_number_index).in_(ids))
+    if phones:
         same.append(
             and_(
                 col(Appointment.petitioner_name) == name,
-                col(Appointment.petitioner_phone_index) == phone_index,
+                col(Appointment.petitioner_phone_index).in_(phones),
             )
         )
     if not same:
@@ -183,7 +186,11 @@ def _second_booking(first: Appointment) -> Conflict:
 
 
 async def _refuse_second_booking(
-    session: AsyncSession, session_id: int, id_index: str, name: str, phone_index: str
+    session: AsyncSession,
+    session_id: int,
+    id_index: str | list[str],
+    name: str,
+    phone_index: str | list[str],
 ) -> None:
     first = await _first_booking(session, session_id, id_index, name, phone_index)
     if first is not None:
@@ -275,7 +282,13 @@ async def book(
     id_index = pii.blind_id_number(ctx.keys, who.id_number)
     phone_index = pii.blind_phone(ctx.keys, who.phone)
     if not data.allow_duplicate:
-        await _refuse_second_booking(session, session_id, id_index, who.name, phone_index)
+        await _refuse_second_booking(
+            session,
+            session_id,
+            ctx.keys.blinds(pii.ID_NUMBER, who.id_number),
+            who.name,
+            ctx.keys.blinds(pii.PHONE, who.phone),
+        )
     places = rules.places_for(data.party_size, len(data.representatives))
     slot = await _take_place(
         session,

@@ -40,20 +40,25 @@ def _matching(keys: Keyring, data: schemas.PetitionerCheck) -> Matching:
     booking: list[ColumnElement[bool]] = []
     person: list[ColumnElement[bool]] = []
     if who.id_number:
-        id_index = pii.blind_id_number(keys, who.id_number)
-        booking.append(col(Appointment.petitioner_id_number_index) == id_index)
-        person.append(col(CasePetitioner.id_number_index) == id_index)
+        booking.append(
+            pii.matches(
+                col(Appointment.petitioner_id_number_index), keys, pii.ID_NUMBER, who.id_number
+            )
+        )
+        person.append(
+            pii.matches(col(CasePetitioner.id_number_index), keys, pii.ID_NUMBER, who.id_number)
+        )
     if who.name and who.phone:
-        phone_index = pii.blind_phone(keys, who.phone)
         booking.append(
             and_(
                 col(Appointment.petitioner_name) == who.name,
-                col(Appointment.petitioner_phone_index) == phone_index,
+                pii.matches(col(Appointment.petitioner_phone_index), keys, pii.PHONE, who.phone),
             )
         )
         person.append(
             and_(
-                col(CasePetitioner.name) == who.name, col(CasePetitioner.phone_index) == phone_index
+                col(CasePetitioner.name) == who.name,
+                pii.matches(col(CasePetitioner.phone_index), keys, pii.PHONE, who.phone),
             )
         )
     return Matching(booking, person)

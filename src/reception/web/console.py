@@ -3,8 +3,6 @@ as pages a person can read (never JSON or a stack trace)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import logging
 from typing import Any, Protocol, cast
 from urllib.parse import quote, urlencode
@@ -113,7 +111,7 @@ class ConsoleAuthMiddleware(AbstractAuthenticationMiddleware):
 def csrf_config(ctx: Context) -> CSRFConfig:
     """Litestar's double-submit CSRF token on every console form (and htmx request). The secret
     is derived from the data keys, so every worker process agrees on it."""
-    secret = hmac.new(ctx.keys.index, b"console-csrf", hashlib.sha256).hexdigest()
+    secret = ctx.keys.mac("console-csrf").hex()
     return CSRFConfig(
         secret=secret,
         cookie_name="reception_csrf",
