@@ -109,6 +109,8 @@ async def build_world(maker: async_sessionmaker[AsyncSession]) -> World:
                 schemas.UserCreate(name="李某乙", role="leader", leader_id=w.leaders["mayor"]),
             ),
             ("reviewer", schemas.UserCreate(name="卫某督", role="reviewer")),
+            ("secadmin", schemas.UserCreate(name="安某全", role="secadmin")),
+            ("auditor", schemas.UserCreate(name="审某计", role="auditor")),
         ]:
             user = await org.create_user(session=s, actor=None, data=data)
             assert user.id is not None

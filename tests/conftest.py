@@ -162,6 +162,12 @@ async def _empty_tables(maker: async_sessionmaker[AsyncSession], dialect: str) -
                 await session.execute(text(f"DELETE FROM {name}"))
             for _, sql in triggers:
                 await session.execute(text(sql))
+        # The audit chain's head is one row the migration put in: back to an empty chain.
+        await session.execute(
+            text(
+                "INSERT INTO audit_head (id, chain, last_id, archived_chain) VALUES (1, '', 0, '')"
+            )
+        )
         await session.commit()
 
 

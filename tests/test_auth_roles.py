@@ -20,7 +20,7 @@ from tests.builders import World, build_world
 from tests.conftest import assert_problem, auth, create_pg_database, drop_pg_database
 from tests.live import TEST_KEYS
 
-ROLES = ["admin", "secretary", "clerk_a", "leader", "reviewer"]
+ROLES = ["admin", "secretary", "clerk_a", "leader", "reviewer", "secadmin", "auditor"]
 
 
 @pytest.fixture
@@ -36,7 +36,7 @@ async def test_no_token_or_bad_token_is_401(client: httpx.AsyncClient, world: Wo
 
 
 async def test_revoked_token_stops_at_once(client: httpx.AsyncClient, world: World) -> None:
-    admin = auth(world.tokens["admin"])
+    admin = auth(world.tokens["secadmin"])
     secretary = auth(world.tokens["secretary"])
     assert (await client.get("/api/me", headers=secretary)).status_code == 200
     tokens = (
@@ -48,7 +48,7 @@ async def test_revoked_token_stops_at_once(client: httpx.AsyncClient, world: Wor
 
 
 async def test_deactivated_user_cannot_log_in(client: httpx.AsyncClient, world: World) -> None:
-    admin = auth(world.tokens["admin"])
+    admin = auth(world.tokens["secadmin"])
     await client.patch(
         f"/api/users/{world.users['reviewer']}", json={"active": False}, headers=admin
     )
@@ -60,6 +60,9 @@ async def test_org_reads_open_writes_admin_only(
     client: httpx.AsyncClient, world: World, role: str
 ) -> None:
     headers = auth(world.tokens[role])
+    if role in ("secadmin", "auditor"):  # 三员分立: not their pages
+        assert_problem(await client.get("/api/units", headers=headers), 403)
+        return
     assert (await client.get("/api/units", headers=headers)).status_code == 200
     assert (await client.get("/api/venues", headers=headers)).status_code == 200
     writes = [
@@ -77,19 +80,56 @@ async def test_org_reads_open_writes_admin_only(
             assert_problem(r, 403)
 
 
+# 三员分立: route × role for the three administrators (and that nobody else gets in).
+# Each row: method, path (formatted with the world), body, the roles it answers for.
+DUTIES: list[tuple[str, str, dict[str, object] | None, set[str]]] = [
+    ("GET", "/api/users", None, {"admin", "secadmin"}),
+    ("GET", "/api/users/{clerk_a}", None, {"admin", "secadmin"}),
+    ("POST", "/api/users", {"name": "新某", "role": "reviewer"}, {"secadmin"}),
+    ("PATCH", "/api/users/{clerk_a}", {"name": "改某"}, {"admin"}),
+    ("PATCH", "/api/users/{reviewer}", {"role": "clerk", "unit_id": 0}, {"secadmin"}),
+    ("PATCH", "/api/users/{leader}", {"active": True}, {"secadmin"}),
+    ("GET", "/api/users/{clerk_a}/tokens", None, {"secadmin"}),
+    ("POST", "/api/users/{clerk_a}/tokens", None, {"secadmin"}),
+    ("GET", "/api/audit", None, {"auditor"}),
+    ("GET", "/api/audit/verify", None, {"auditor"}),
+    ("POST", "/api/units", {"name": "新村", "kind": "village", "parent_id": 0}, {"admin"}),
+    ("GET", "/api/cases", None, {"admin", "clerk_a", "leader", "reviewer", "secretary"}),
+    ("GET", "/api/sessions", None, {"admin", "clerk_a", "leader", "reviewer", "secretary"}),
+    ("GET", "/api/reports/review?month=2026-11", None, {"admin", "reviewer"}),
+    ("GET", "/api/units", None, {"admin", "clerk_a", "leader", "reviewer", "secretary"}),
+    ("GET", "/api/me", None, set(ROLES)),
+]
+
+
 @pytest.mark.parametrize("role", ROLES)
-async def test_users_and_audit_are_admin_only(
+async def test_each_administrator_does_their_job_and_nothing_else(
     client: httpx.AsyncClient, world: World, role: str
 ) -> None:
+    """The security administrator reaches accounts, never a case or a calendar; the audit
+    administrator reads the trail and nothing else; the system administrator neither reads
+    the trail nor grants roles."""
     headers = auth(world.tokens[role])
-    for url in ("/api/users", f"/api/users/{world.users['clerk_a']}", "/api/audit"):
-        r = await client.get(url, headers=headers)
-        if role == "admin":
-            assert r.status_code == 200, r.text
+    ids = {k: world.users[k] for k in ("clerk_a", "reviewer", "leader")}
+    for method, path, body, allowed in DUTIES:
+        if body and "unit_id" in body:
+            body = {**body, "unit_id": world.township_a}
+        if body and "parent_id" in body:
+            body = {**body, "parent_id": world.township_a}
+        r = await client.request(method, path.format(**ids), json=body, headers=headers)
+        if role in allowed:
+            assert r.status_code in (200, 201), (role, method, path, r.text)
         else:
-            assert_problem(r, 403)
-    r = await client.post(f"/api/users/{world.users['clerk_a']}/tokens", headers=headers)
-    assert r.status_code == (201 if role == "admin" else 403)
+            problem = assert_problem(r, 403)
+            assert problem["detail"], (role, method, path)
+
+
+async def test_nobody_changes_their_own_role(client: httpx.AsyncClient, world: World) -> None:
+    secadmin = auth(world.tokens["secadmin"])
+    r = await client.patch(
+        f"/api/users/{world.users['secadmin']}", json={"role": "admin"}, headers=secadmin
+    )
+    assert "自己的角色" in assert_problem(r, 403)["detail"]
 
 
 async def test_leader_visibility_follows_the_role(client: httpx.AsyncClient, world: World) -> None:
@@ -144,7 +184,7 @@ async def test_principal_is_loaded_whole_for_every_role(
 async def test_secretary_without_leaders_still_logs_in(
     client: httpx.AsyncClient, world: World
 ) -> None:
-    admin = auth(world.tokens["admin"])
+    admin = auth(world.tokens["secadmin"])
     r = await client.post(
         "/api/users", json={"name": "郑某秘", "role": "secretary", "leader_ids": []}, headers=admin
     )

@@ -144,10 +144,13 @@ async def test_users_secretary_links_and_clerk_unit(
     client: httpx.AsyncClient, world: World
 ) -> None:
     admin = auth(world.tokens["admin"])
+    # 三员分立: the security administrator opens the account (grants the role) and its
+    # tokens; the system administrator keeps its links.
+    security = auth(world.tokens["secadmin"])
     r = await client.post(
         "/api/users",
         json={"name": "钱某秘", "role": "secretary", "leader_ids": [world.leaders["other"]]},
-        headers=admin,
+        headers=security,
     )
     assert r.status_code == 201, r.text
     user = r.json()
@@ -161,19 +164,21 @@ async def test_users_secretary_links_and_clerk_unit(
         [world.leaders["other"], world.leaders["mayor"]]
     )
 
-    r = await client.post("/api/users", json={"name": "某登记", "role": "clerk"}, headers=admin)
+    r = await client.post("/api/users", json={"name": "某登记", "role": "clerk"}, headers=security)
     assert assert_problem(r, 422)["errors"][0]["field"] == "unit_id"
     r = await client.post(
-        "/api/users", json={"name": "某领导", "role": "leader", "leader_ids": [1]}, headers=admin
+        "/api/users", json={"name": "某领导", "role": "leader", "leader_ids": [1]}, headers=security
     )
     assert_problem(r, 422)
 
-    r = await client.post(f"/api/users/{user['id']}/tokens", json={"label": "手机"}, headers=admin)
+    r = await client.post(
+        f"/api/users/{user['id']}/tokens", json={"label": "手机"}, headers=security
+    )
     assert r.status_code == 201
     token = r.json()["token"]
     r = await client.get("/api/me", headers=auth(token))
     assert r.json()["role"] == "secretary"
-    r = await client.get(f"/api/users/{user['id']}/tokens", headers=admin)
+    r = await client.get(f"/api/users/{user['id']}/tokens", headers=security)
     assert [t["label"] for t in r.json()] == ["手机"]
     assert "token" not in r.json()[0] and "token_hash" not in r.json()[0]
 

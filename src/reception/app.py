@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import reception.models  # noqa: F401  (the whole metadata, so every foreign key resolves)
 from reception import __version__, openapi
 from reception.audit.controllers import AuditController
+from reception.auth import duties
 from reception.boundary import boundary_middleware
 from reception.campaigns.controllers import CampaignController
 from reception.cases import pages as cases_pages
@@ -184,7 +185,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     # Audited writes become outbox events (notify hears of them; audit imports no notify).
     outbox.listen()
     engine = create_engine(settings)
-    sessionmaker = create_sessionmaker(engine, ctx.clock)
+    sessionmaker = create_sessionmaker(engine, ctx.clock, ctx.keys)
 
     tasks: list[asyncio.Task[None]] = []
 
@@ -215,6 +216,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         route_handlers=API_HANDLERS,
         # Every method authenticates, OPTIONS and HEAD included (guards read the caller).
         middleware=[DefineMiddleware(TokenAuthMiddleware, exclude_http_methods=[])],
+        guards=[duties],
         security=[{"bearer": []}],
     )
     return Litestar(

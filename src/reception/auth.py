@@ -59,8 +59,14 @@ Guard = Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]
 
 
 def require(*roles: str) -> Guard:
-    """A guard letting through only the given roles (admin is always let through)."""
-    allowed = frozenset(roles) | {"admin"}
+    """A guard letting through only the given roles (the system administrator is let
+    through the office's own routes too; never the security or audit administrator)."""
+    return require_only(*roles, "admin")
+
+
+def require_only(*roles: str) -> Guard:
+    """A guard letting through exactly the given roles (三员分立: the administrators' duties)."""
+    allowed = frozenset(roles)
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         principal: Principal = connection.user
@@ -70,3 +76,25 @@ def require(*roles: str) -> Guard:
             )
 
     return guard
+
+
+# What the security and the audit administrator may reach at all (三员分立: each sees only
+# its own pages — never a case, a booking, a calendar or a report). Everyone may reach
+# their own account (/api/me, the console's password and second-factor pages, sign-out).
+OWN_PATHS: dict[str, tuple[str, ...]] = {
+    "secadmin": ("/api/users", "/api/tokens", "/admin/users", "/admin/security"),
+    "auditor": ("/api/audit", "/admin/audit"),
+}
+EVERYONE = ("/api/me", "/account", "/logout", "/password")
+
+
+def duties(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """The separation of duties, once for every signed-in route (API and console)."""
+    principal = connection.scope.get("user")
+    if not isinstance(principal, Principal) or principal.role not in OWN_PATHS:
+        return
+    path = connection.scope["path"]
+    if path != "/" and not path.startswith(OWN_PATHS[principal.role] + EVERYONE):
+        raise PermissionDeniedException(
+            f"{role_label(principal.role)}只能使用自己的管理页面(三员分立),无权进行此操作"
+        )

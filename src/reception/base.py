@@ -17,14 +17,21 @@ from msgspec import UNSET, Meta, Struct
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]  # ID_MAX
 AwareDatetime = Annotated[datetime, Meta(tz=True)]
 
-Role = Literal["admin", "secretary", "clerk", "leader", "reviewer"]
+# 三员分立 (等保三级 §8.1.4.2, §8.1.5): `admin` is the 系统管理员 (org chart, users' units and
+# links, calendar, rules, notices' templates, endpoints); `secadmin` the 安全管理员 (accounts and
+# roles, passwords, lockouts, second factors, tokens); `auditor` the 审计管理员 (reads, exports
+# and verifies the audit trail, changes nothing). A user has one role, so nobody holds two.
+Role = Literal["admin", "secretary", "clerk", "leader", "reviewer", "secadmin", "auditor"]
 ROLES: tuple[str, ...] = get_args(Role)
+ADMINISTRATORS: tuple[str, ...] = ("admin", "secadmin", "auditor")
 ROLE_LABELS = {
-    "admin": "管理员",
+    "admin": "系统管理员",
     "secretary": "秘书",
     "clerk": "信访干部",
     "leader": "领导",
     "reviewer": "督查",
+    "secadmin": "安全管理员",
+    "auditor": "审计管理员",
 }
 UnitKind = Literal["district", "township", "village", "department"]
 UNIT_KINDS: tuple[str, ...] = get_args(UnitKind)

@@ -44,6 +44,11 @@ class Settings:
     # (0: never asked), and may not repeat any of the last `password_history` ones.
     password_max_age_days: int = 90
     password_history: int = 5
+    # The audit trail is kept at least this many days before it may be archived (网络安全法
+    # art. 21: six months; the database's triggers hold 180 whatever this says).
+    audit_retention_days: int = 180
+    # A second factor (TOTP) for every role, not only the administrators (等保三级).
+    require_2fa: bool = False
     # Cookies marked Secure (sent over HTTPS only): on when the public URL is https.
     cookie_secure: bool | None = None
     # How long after a reply's delivery the petitioner may rate it on their page: 0 (the
@@ -79,6 +84,10 @@ class Settings:
                 self, "database_url", f"sqlite+aiosqlite:///{self.data_dir / 'reception.db'}"
             )
         ZoneInfo(self.timezone)  # fail at start-up, not at the first request
+        if self.audit_retention_days < 180:
+            raise ValueError(
+                "RECEPTION_AUDIT_RETENTION_DAYS 不得少于 180 天(网络安全法第二十一条:留存不少于六个月)"
+            )
         if self.now:
             from datetime import datetime
 
@@ -125,6 +134,8 @@ class Settings:
             console_session_hours=int(env.get("RECEPTION_CONSOLE_SESSION_HOURS", "12")),
             password_max_age_days=int(env.get("RECEPTION_PASSWORD_MAX_AGE_DAYS", "90")),
             password_history=int(env.get("RECEPTION_PASSWORD_HISTORY", "5")),
+            audit_retention_days=int(env.get("RECEPTION_AUDIT_RETENTION_DAYS", "180")),
+            require_2fa=env.get("RECEPTION_REQUIRE_2FA", "") in {"1", "true", "yes"},
             cookie_secure={"1": True, "true": True, "0": False, "false": False}.get(
                 env.get("RECEPTION_COOKIE_SECURE", "").lower()
             ),

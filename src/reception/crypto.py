@@ -232,6 +232,7 @@ def new_keys_document(suite: str = "aes", kek: KeyEncryptionKey | None = None) -
         "active": {suite: key_id},
         "data": {key_id: _b64(secrets.token_bytes(KEY_BYTES[suite]))},
         "index": _b64(secrets.token_bytes(32)),
+        "audit": _b64(secrets.token_bytes(32)),
     }
     return wrapped_document(doc, kek) if kek is not None else doc
 
@@ -240,7 +241,10 @@ def wrapped_document(doc: dict[str, Any], kek: KeyEncryptionKey) -> dict[str, An
     """A plain key document with its keys wrapped by the KEK (the document then names the KEK's
     config under "kek" — the caller adds it)."""
     data = {k: _b64(kek.wrap(_unb64(v), k)) for k, v in doc["data"].items()}
-    return {**doc, "data": data, "index": _b64(kek.wrap(_unb64(doc["index"]), "index"))}
+    out = {**doc, "data": data, "index": _b64(kek.wrap(_unb64(doc["index"]), "index"))}
+    if doc.get("audit"):
+        out["audit"] = _b64(kek.wrap(_unb64(doc["audit"]), "audit"))
+    return out
 
 
 def suite_of(key: bytes) -> str:
@@ -257,6 +261,8 @@ class Keyring:
     index: bytes
     suite: str = "aes"
     kek: dict[str, Any] | None = field(default=None, compare=False)
+    # The key of the audit trail's daily checkpoints (HMAC), apart from the data keys.
+    audit: bytes | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, text: str, source: str, suite: str = "aes") -> Keyring:
@@ -267,6 +273,7 @@ class Keyring:
             kek_config = doc.get("kek")
             raw_data = {str(k): _unb64(v) for k, v in doc["data"].items()}
             raw_index = _unb64(doc["index"])
+            raw_audit = _unb64(doc["audit"]) if doc.get("audit") else None
             active = doc["active"]
         except (ValueError, KeyError, TypeError, AttributeError) as exc:
             raise KeyError_(
@@ -277,6 +284,7 @@ class Keyring:
             kek = kek_from(kek_config, source)
             raw_data = {k: kek.unwrap(v, k) for k, v in raw_data.items()}
             raw_index = kek.unwrap(raw_index, "index")
+            raw_audit = kek.unwrap(raw_audit, "audit") if raw_audit is not None else None
         if isinstance(active, str):  # the first form: one active key, of the suite its size says
             actives = {suite_of(raw_data[active]) if active in raw_data else "aes": active}
         elif isinstance(active, dict):
@@ -302,7 +310,14 @@ class Keyring:
             )
         if suite == "sm" or any(suite_of(k) == "sm" for k in raw_data.values()):
             require_sm()
-        return cls(actives=actives, data=raw_data, index=raw_index, suite=suite, kek=kek_config)
+        return cls(
+            actives=actives,
+            data=raw_data,
+            index=raw_index,
+            suite=suite,
+            kek=kek_config,
+            audit=raw_audit,
+        )
 
     @property
     def active(self) -> str:
@@ -314,11 +329,13 @@ class Keyring:
         return {suite_of(k) for k in self.data.values()}
 
     def document(self) -> dict[str, Any]:
-        doc = {
+        doc: dict[str, Any] = {
             "active": dict(self.actives),
             "data": {k: _b64(v) for k, v in self.data.items()},
             "index": _b64(self.index),
         }
+        if self.audit is not None:
+            doc["audit"] = _b64(self.audit)
         if self.kek is not None:
             doc = {**wrapped_document(doc, kek_from(self.kek, "kek")), "kek": self.kek}
         return doc
@@ -336,7 +353,13 @@ class Keyring:
             index=self.index,
             suite=suite,
             kek=self.kek,
+            audit=self.audit,
         )
+
+    def audit_seal(self) -> tuple[str, bytes]:
+        """What the audit chain is sealed with: this suite's hash, and the audit key (a key
+        document from before the audit key derives one from the index key)."""
+        return self.suite, self.audit or mac("aes", self.index, b"audit-checkpoint")
 
     # ------------------------------------------------------------ sealing
 

@@ -51,6 +51,9 @@ POOL_RECYCLE_SECONDS = 1800
 CLOCK = "reception.clock"
 
 
+AUDIT_SEAL = "audit_seal"
+
+
 def now_of(session: AsyncSession | Session) -> datetime:
     """The current instant of the request or command this session serves (UTC)."""
     clock = session.info.get(CLOCK)
@@ -159,9 +162,15 @@ def _install_sqlite_hooks(engine: AsyncEngine) -> None:
             connection.exec_driver_sql("BEGIN")
 
 
-def create_sessionmaker(engine: AsyncEngine, clock: Any) -> async_sessionmaker[AsyncSession]:
-    """Sessions for the engine, each carrying `clock` (reception.context.Clock)."""
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info={CLOCK: clock})
+def create_sessionmaker(
+    engine: AsyncEngine, clock: Any, keys: Any = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions for the engine, each carrying `clock` (reception.context.Clock) and, given
+    the data keys, what the audit chain is sealed with (their suite's hash, the audit key)."""
+    info: dict[str, Any] = {CLOCK: clock}
+    if keys is not None:
+        info[AUDIT_SEAL] = keys.audit_seal()
+    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False, info=info)
 
 
 # ---------------------------------------------------------------- migrations

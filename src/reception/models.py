@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import SQLModel
 
-from reception.audit.models import AuditEvent
+from reception.audit.models import AuditCheckpoint, AuditEvent, AuditHead
 from reception.campaigns.models import Campaign, CampaignCase, CampaignTarget
 from reception.cases.models import (
     CaseCategory,
@@ -46,7 +46,9 @@ metadata = SQLModel.metadata
 __all__ = [
     "ApiToken",
     "Appointment",
+    "AuditCheckpoint",
     "AuditEvent",
+    "AuditHead",
     "CalendarDay",
     "CalendarYear",
     "Campaign",

@@ -8,6 +8,17 @@ from typing import Any
 from msgspec import Struct
 
 
+class AuditVerdict(Struct):
+    intact: bool
+    checked: int
+    unchained: int
+    checkpoints: int
+    broken_row_id: int | None
+    broken_at: datetime | None
+    # In Chinese, for the person reading it.
+    summary: str
+
+
 class AuditRead(Struct):
     id: int
     at: datetime

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import delete, func, inspect, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import SQLModel, col, select
 
-from reception.audit.models import AuditEvent
+from reception.audit import chain
+from reception.audit.models import AuditEvent, AuditHead
 from reception.auth import Principal
+from reception.crypto import checksum
 from reception.db import paginate
 
 CLI_ACTOR = "命令行"
@@ -118,8 +124,8 @@ async def record(
         before=before,
         after=after,
     )
-    session.add(event)
-    await session.flush()
+    # Written, chained, at the commit (reception.audit.chain): the chain follows commit order.
+    chain.pend(session.sync_session, event)
     for listener in _LISTENERS:
         await listener(session, action, target_type, target_id, before, after)
     return event
@@ -145,3 +151,88 @@ async def list_events(
     if action:
         query = query.where(AuditEvent.action == action)
     return await paginate(session, query, col(AuditEvent.id).desc(), limit=limit, offset=offset)
+
+
+# ---------------------------------------------------------------- the trail as evidence
+
+
+async def verify_trail(
+    *, session: AsyncSession, audit_key: bytes | None, since: date | None = None
+) -> chain.Verdict:
+    """The chain and the signed checkpoints walked (from the checkpoint before `since`)."""
+    connection = await session.connection()
+    return await connection.run_sync(lambda c: chain.verify(c, audit_key, since=since))
+
+
+def as_record(row: AuditEvent | dict[str, Any]) -> dict[str, Any]:
+    """A row as archived and exported: every field, the instant in UTC ISO 8601."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    at = get("at")
+    return {
+        "id": get("id"),
+        "at": at.astimezone(UTC).isoformat() if isinstance(at, datetime) else at,
+        "actor_user_id": get("actor_user_id"),
+        "actor_name": get("actor_name"),
+        "action": get("action"),
+        "target_type": get("target_type"),
+        "target_id": get("target_id"),
+        "before": get("before"),
+        "after": get("after"),
+        "chain": get("chain"),
+    }
+
+
+async def events_between(
+    *, session: AsyncSession, start: datetime, end: datetime, limit: int = 100_000
+) -> list[AuditEvent]:
+    query = (
+        select(AuditEvent)
+        .where(col(AuditEvent.at) >= start, col(AuditEvent.at) < end)
+        .order_by(col(AuditEvent.id))
+        .limit(limit)
+    )
+    return list((await session.scalars(query)).all())
+
+
+async def archive(
+    *,
+    session: AsyncSession,
+    now: datetime,
+    retention_days: int,
+    before: date | None,
+    suite: str,
+    out: Path,
+) -> tuple[int, Path | None]:
+    """Export the oldest rows past the retention (JSONL, and a checksum file beside it), then
+    remove them — the chain's start moves on to the first row kept (its predecessor's chain is
+    kept in the head). Only a prefix of the chain is archived; nothing younger than the
+    retention (never under 180 days), which the database refuses anyway."""
+    limit = chain.archivable_before(now, retention_days, before)
+    t = AuditEvent.__table__  # type: ignore[attr-defined]
+    first_young = await session.scalar(select(func.min(t.c.id)).where(t.c.at >= limit))
+    query = select(t).order_by(t.c.id)
+    if first_young is not None:
+        query = query.where(t.c.id < first_young)
+    rows = [dict(r) for r in (await session.execute(query)).mappings().all()]
+    if not rows:
+        return 0, None
+    lines = [json.dumps(as_record(r), ensure_ascii=False, sort_keys=True) + "\n" for r in rows]
+    body = "".join(lines).encode()
+    fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(body)
+        handle.flush()
+        os.fsync(handle.fileno())
+    digest = checksum(suite, body)
+    algorithm, _, hexdigest = digest.partition(":")
+    sums = out.with_name(out.name + "." + algorithm)
+    sums.write_text(f"{hexdigest}  {out.name}\n")
+    chained = [r for r in rows if r["chain"]]
+    await session.execute(delete(t).where(t.c.id <= rows[-1]["id"]))
+    if chained:
+        await session.execute(
+            update(AuditHead)
+            .where(col(AuditHead.id) == 1)
+            .values(archived_chain=chained[-1]["chain"])
+        )
+    return len(rows), sums

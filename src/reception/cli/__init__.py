@@ -2,6 +2,7 @@
 the group `main`)."""
 
 from reception.cli import (  # noqa: F401  (importing a module registers its commands)
+    audit,
     backup,
     database,
     demo,

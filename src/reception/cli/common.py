@@ -38,7 +38,7 @@ def command_context(*, check_keys: bool = False, migrate_first: bool = True) -> 
             async def probe() -> None:
                 engine = create_engine(ctx.settings)
                 try:
-                    async with create_sessionmaker(engine, ctx.clock)() as session:
+                    async with create_sessionmaker(engine, ctx.clock, ctx.keys)() as session:
                         await datakeys.check(session, ctx.keys)
                 finally:
                     await engine.dispose()
@@ -57,7 +57,7 @@ def run_in_transaction(work: Callable[[AsyncSession, Context], Awaitable[T]]) ->
     async def runner() -> T:
         engine = create_engine(ctx.settings)
         try:
-            async with create_sessionmaker(engine, ctx.clock)() as session:
+            async with create_sessionmaker(engine, ctx.clock, ctx.keys)() as session:
                 result = await work(session, ctx)
                 await session.commit()
                 return result

@@ -145,7 +145,10 @@ def keys_rotate(batch: int, to_suite: str | None) -> None:
         engine = create_engine(ctx.settings)
         try:
             return await datakeys.rotate(
-                create_sessionmaker(engine, ctx.clock), ctx.keys, batch=batch, report=report
+                create_sessionmaker(engine, ctx.clock, ctx.keys),
+                ctx.keys,
+                batch=batch,
+                report=report,
             )
         finally:
             await engine.dispose()

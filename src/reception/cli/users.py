@@ -35,10 +35,26 @@ def user() -> None:
 )
 @click.option("--unit", "unit_id", type=int, help="Unit id: a clerk's unit.")
 @click.option("--label", default="cli", help="Label of the first token.")
+@click.option(
+    "--username",
+    default=None,
+    help="Also a console login: a first password is made and printed once (to be changed at "
+    "the first sign-in) — how the first security and audit administrators get in.",
+)
 def user_add(
-    name: str, role: str, leaders: tuple[int, ...], unit_id: int | None, label: str
+    name: str,
+    role: str,
+    leaders: tuple[int, ...],
+    unit_id: int | None,
+    label: str,
+    username: str | None,
 ) -> None:
     """Create a user; the new API token is printed alone on the last line."""
+    import secrets
+
+    from reception.org import signin
+
+    first = f"Rc-{secrets.token_urlsafe(12)}" if username else ""
     from reception.org import schemas
     from reception.org import service as org
 
@@ -59,10 +75,21 @@ def user_add(
         _, token = await org.issue_token(
             session=session, actor=None, user_id=created.id, label=label
         )
+        if username:
+            await signin.set_password(
+                session=session,
+                ctx=ctx,
+                actor=None,
+                user_id=created.id,
+                username=username,
+                password=first,
+            )
         return created, token
 
     created, token = run_in_transaction(work)
     click.echo(f"created user {created.id} {created.name} ({created.role})")
+    if username:
+        click.echo(f"用户名 {username},初始密码 {first}(只显示这一次,首次登录须修改)")
     click.echo(token)
 
 

@@ -32,7 +32,7 @@ def worker(once: bool) -> None:
 
     async def runner() -> int:
         engine = create_engine(ctx.settings)
-        maker = create_sessionmaker(engine, ctx.clock)
+        maker = create_sessionmaker(engine, ctx.clock, ctx.keys)
         try:
             if not once:
                 await notify_worker.run_forever(maker, ctx)

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 
-from reception.auth import Principal, require
+from reception.auth import Principal, require, require_only
 from reception.base import Role, UnitKind
 from reception.context import Ctx
 from reception.db import DB
@@ -18,6 +18,7 @@ from reception.responses import Limit, Offset, Page, read_as
 
 AnyRequest = Request[Principal, Any, Any]
 admin_only = [require("admin")]
+SECURITY = [require_only("secadmin")]
 
 
 class UnitController(Controller):
@@ -182,9 +183,12 @@ async def _user_reads(db: DB, users: list[Any], tz: tzinfo) -> list[schemas.User
 
 
 class UserController(Controller):
+    """Accounts: the security administrator grants roles, sets passwords and issues tokens;
+    the system administrator sees them and keeps their units and links (三员分立)."""
+
     path = "/users"
     tags = ["users"]
-    guards = admin_only
+    guards = [require_only("admin", "secadmin")]
 
     @get("/")
     async def list_users(
@@ -208,7 +212,7 @@ class UserController(Controller):
             await _user_reads(db, [await service.get_user(session=db, user_id=user_id)], ctx.tz)
         )[0]
 
-    @post("/")
+    @post("/", guards=SECURITY)
     async def create_user(
         self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.UserCreate]
     ) -> schemas.UserRead:
@@ -227,7 +231,7 @@ class UserController(Controller):
         user = await service.update_user(session=db, actor=request.user, user_id=user_id, data=data)
         return (await _user_reads(db, [user], ctx.tz))[0]
 
-    @put("/{user_id:int}/password", status_code=200)
+    @put("/{user_id:int}/password", guards=SECURITY, status_code=200)
     async def set_password(
         self,
         db: DB,
@@ -248,14 +252,14 @@ class UserController(Controller):
         )
         return (await _user_reads(db, [user], ctx.tz))[0]
 
-    @get("/{user_id:int}/tokens")
+    @get("/{user_id:int}/tokens", guards=SECURITY)
     async def list_tokens(
         self, db: DB, ctx: Ctx, user_id: FromPath[int]
     ) -> list[schemas.TokenRead]:
         rows = await service.list_tokens(session=db, user_id=user_id)
         return [read_as(schemas.TokenRead, r, ctx.tz) for r in rows]
 
-    @post("/{user_id:int}/tokens")
+    @post("/{user_id:int}/tokens", guards=SECURITY)
     async def create_token(
         self,
         db: DB,
@@ -276,7 +280,7 @@ class TokenController(Controller):
     path = "/tokens"
     tags = ["users"]
 
-    @post("/{token_id:int}/revoke", guards=admin_only, status_code=200)
+    @post("/{token_id:int}/revoke", guards=SECURITY, status_code=200)
     async def revoke_token(
         self, db: DB, ctx: Ctx, request: AnyRequest, token_id: FromPath[int]
     ) -> schemas.TokenRead:

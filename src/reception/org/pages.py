@@ -11,7 +11,7 @@ from litestar import Request, Response, get, post
 from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
-from reception.auth import Principal, require
+from reception.auth import Principal, require_only
 from reception.base import ROLE_LABELS
 from reception.context import Context, Ctx
 from reception.db import DB
@@ -20,7 +20,12 @@ from reception.org import schemas, service, signin
 from reception.web.render import FormErrors, page, read_form, refused, see_other, to_body, values_of
 
 AnyRequest = Request[Principal, Any, Any]
-ADMIN = [require("admin")]
+# 三员分立: both administrators see the accounts; the security administrator creates them
+# (grants the role), sets passwords and (de)activates; the system administrator keeps the
+# units and links.
+ACCOUNTS = [require_only("admin", "secadmin")]
+SECURITY = [require_only("secadmin")]
+SYSTEM = [require_only("admin")]
 
 
 async def _choices(db: DB, principal: Principal) -> dict[str, Any]:
@@ -69,7 +74,7 @@ async def _list_page(
     )
 
 
-@get("/admin/users", guards=ADMIN)
+@get("/admin/users", guards=ACCOUNTS)
 async def users(
     db: DB,
     request: AnyRequest,
@@ -88,7 +93,7 @@ def _links(form: Any, role: str) -> dict[str, Any]:
     }
 
 
-@post("/admin/users", guards=ADMIN, status_code=200)
+@post("/admin/users", guards=SECURITY, status_code=200)
 async def create_user(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any]:
     form = await read_form(request)
     values = values_of(form, "leader_ids")
@@ -151,12 +156,12 @@ async def _user_page(
     )
 
 
-@get("/admin/users/{user_id:int}", guards=ADMIN)
+@get("/admin/users/{user_id:int}", guards=ACCOUNTS)
 async def user_page(db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]) -> Template:
     return await _user_page(request, db, ctx, user_id)
 
 
-@post("/admin/users/{user_id:int}", guards=ADMIN, status_code=200)
+@post("/admin/users/{user_id:int}", guards=SYSTEM, status_code=200)
 async def update_user(
     db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]
 ) -> Response[Any]:
@@ -190,7 +195,7 @@ async def update_user(
     return await see_other(request, db, f"/admin/users/{user_id}", notice="已保存")
 
 
-@post("/admin/users/{user_id:int}/password", guards=ADMIN, status_code=200)
+@post("/admin/users/{user_id:int}/password", guards=SECURITY, status_code=200)
 async def reset_password(
     db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]
 ) -> Response[Any]:
@@ -216,7 +221,7 @@ async def reset_password(
     )
 
 
-@post("/admin/users/{user_id:int}/active", guards=ADMIN, status_code=200)
+@post("/admin/users/{user_id:int}/active", guards=SECURITY, status_code=200)
 async def set_active(
     db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]
 ) -> Response[Any]:
@@ -244,4 +249,21 @@ async def set_active(
     )
 
 
-PAGES = [users, create_user, user_page, update_user, reset_password, set_active]
+@post("/admin/users/{user_id:int}/role", guards=SECURITY, status_code=200)
+async def set_role(db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]) -> Response[Any]:
+    """The security administrator grants another role (its links are then the system
+    administrator's to set)."""
+    form = await read_form(request)
+    try:
+        data = to_body(schemas.UserUpdate, {"role": form.get("role", "")})
+        user = await service.update_user(session=db, actor=request.user, user_id=user_id, data=data)
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        fields = {f"role_{k}" if k else "role": v for k, v in problem.fields.items()}
+        return await _user_page(request, db, ctx, user_id, status=problem.status, errors=fields)
+    return await see_other(
+        request, db, f"/admin/users/{user_id}", notice=f"角色已改为{ROLE_LABELS[user.role]}"
+    )
+
+
+PAGES = [users, create_user, user_page, update_user, reset_password, set_active, set_role]

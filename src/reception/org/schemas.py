@@ -104,6 +104,8 @@ class UserCreate(Strict):
 
 class UserUpdate(Strict):
     name: Name | UnsetType = UNSET
+    # The security administrator's (三员分立): a role, and whether the account may sign in.
+    role: Role | UnsetType = UNSET
     unit_id: Id | UnsetType | None = UNSET
     leader_id: Id | UnsetType | None = UNSET
     leader_ids: list[Id] | UnsetType = UNSET

@@ -14,7 +14,7 @@ from reception.audit import service as audit
 from reception.auth import Principal, hash_token, new_token
 from reception.base import UNIT_KIND_LABELS as KIND_LABELS
 from reception.db import get_in_scope, now_of, paginate
-from reception.errors import Broken, Conflict, InvalidInput, NotFound
+from reception.errors import Broken, Conflict, Forbidden, InvalidInput, NotFound
 from reception.org import schemas
 from reception.org.access import in_subtree, leader_scope, subtree_ids
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
@@ -385,13 +385,14 @@ async def update_user(
     old_links = (await linked_leader_ids(session=session, user_ids=[user_id]))[user_id]
     before = _user_snapshot(user, old_links)
     changes = data.changes()
+    _check_duty(actor, user_id, changes)
     if actor is not None and actor.user_id == user_id and changes.get("active") is False:
         # The last admin locking himself out would leave nobody to let him back in.
         raise Conflict("不能停用自己的账号")
     new_links = changes.pop("leader_ids", old_links)
     await _check_user_fields(
         session,
-        role=user.role,
+        role=changes.get("role", user.role),
         unit_id=changes.get("unit_id", user.unit_id),
         leader_id=changes.get("leader_id", user.leader_id),
         leader_ids=new_links,
@@ -411,6 +412,28 @@ async def update_user(
         after=_user_snapshot(user, sorted(set(new_links))),
     )
     return user
+
+
+# 三员分立: who changes which part of an account.
+SECURITY_FIELDS = frozenset({"role", "active"})
+LINK_FIELDS = frozenset({"unit_id", "leader_id", "leader_ids"})
+
+
+def _check_duty(actor: Principal | None, user_id: int, changes: dict[str, Any]) -> None:
+    """The security administrator grants roles and (de)activates accounts; the system
+    administrator keeps names, units and links. Nobody changes their own role."""
+    if actor is None:
+        return  # the command line: the operator's own tool
+    security = SECURITY_FIELDS & changes.keys()
+    if security and actor.role != "secadmin":
+        raise Forbidden("授予角色、启用或停用账号由安全管理员办理(三员分立)")
+    # A new role may come with the links it needs (a clerk's unit); otherwise names, units
+    # and links are the system administrator's.
+    keeps = SECURITY_FIELDS | (LINK_FIELDS if "role" in changes else frozenset())
+    if changes.keys() - keeps and actor.role == "secadmin":
+        raise Forbidden("姓名、单位和关联领导由系统管理员维护(三员分立)")
+    if "role" in changes and actor.user_id == user_id:
+        raise Forbidden("不能更改自己的角色")
 
 
 async def issue_token(

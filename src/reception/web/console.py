@@ -27,6 +27,7 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception import messages
+from reception.auth import duties
 from reception.context import Context
 from reception.db import SQLITE_WRITE
 from reception.errors import DomainError, Malformed
@@ -323,6 +324,7 @@ def console_router(handlers: list[Any], public: list[Any], sessions: Sessions) -
             middleware=[
                 DefineMiddleware(ConsoleAuthMiddleware, sessions=sessions, exclude_http_methods=[])
             ],
+            guards=[duties],
             exception_handlers=CONSOLE_HANDLERS,
             include_in_schema=False,
         ),

@@ -143,6 +143,13 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/cases", "信访事项"),
         NavItem("/subscriptions", "日历订阅"),
     ],
+    "secadmin": [
+        NavItem("/admin/users", "用户与角色"),
+        NavItem("/admin/security", "安全设置"),
+    ],
+    "auditor": [
+        NavItem("/admin/audit", "审计记录"),
+    ],
     "admin": [
         NavItem("/desk", "接访日历"),
         NavItem("/admin/users", "用户"),
@@ -162,6 +169,8 @@ HOME = {
     "clerk": "/cases",
     "reviewer": "/review",
     "admin": "/admin/users",
+    "secadmin": "/admin/users",
+    "auditor": "/admin/audit",
 }
 
 
