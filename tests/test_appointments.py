@@ -182,7 +182,7 @@ async def test_personal_data_whole_only_for_those_handling_the_booking(
     assert r.json()["petitioner_name"] == "张*明"
     # And the audit log keeps it masked too.
     r = await client.get(
-        "/api/audit?action=appointment.create", headers=auth(world.tokens["admin"])
+        "/api/audit?action=appointment.create", headers=auth(world.tokens["auditor"])
     )
     after = r.json()["items"][0]["after"]
     assert after["petitioner_name"] == "张*明" and "13812345678" not in str(after)
@@ -266,11 +266,11 @@ async def test_only_linked_secretaries_and_admins_book(
     r = await client.post(
         "/api/users",
         json={"name": "吴某秘", "role": "secretary", "leader_ids": [world.leaders["other"]]},
-        headers=auth(world.tokens["admin"]),
+        headers=auth(world.tokens["secadmin"]),
     )
     other_secretary = (
         await client.post(
-            f"/api/users/{r.json()['id']}/tokens", headers=auth(world.tokens["admin"])
+            f"/api/users/{r.json()['id']}/tokens", headers=auth(world.tokens["secadmin"])
         )
     ).json()["token"]
     problem = assert_problem(

@@ -233,12 +233,12 @@ async def test_an_appointment_of_someone_elses_leader(
     r = await client.post(
         "/api/users",
         json={"name": "吴某秘", "role": "secretary", "leader_ids": [world.leaders["other"]]},
-        headers=auth(world.tokens["admin"]),
+        headers=auth(world.tokens["secadmin"]),
     )
     other = auth(
         (
             await client.post(
-                f"/api/users/{r.json()['id']}/tokens", headers=auth(world.tokens["admin"])
+                f"/api/users/{r.json()['id']}/tokens", headers=auth(world.tokens["secadmin"])
             )
         ).json()["token"]
     )

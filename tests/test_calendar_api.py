@@ -58,7 +58,7 @@ async def test_admin_corrects_a_year_with_json(client: httpx.AsyncClient, world:
     assert len(year["holidays"]) == 3
     r = await client.get("/api/calendar/2027/days/2027-02-20", headers=admin)
     assert r.json()["workday"] is True and r.json()["provisional"] is False
-    r = await client.get("/api/audit?action=calendar.put", headers=admin)
+    r = await client.get("/api/audit?action=calendar.put", headers=auth(world.tokens["auditor"]))
     # The tests' own provisional 2027 (builders), then this correction by the admin.
     assert [e["actor_name"] for e in r.json()["items"]] == ["管理员", "命令行"]
 

@@ -441,7 +441,8 @@ async def test_a_repeat_is_the_same_petitioners_and_复查_waits_for_delivery(
     assert "送达" in problem["detail"] and "申请复查" not in problem["detail"].split("现在可以")[1]
     # Every case write is in the office's audit log as well as on the case's timeline.
     r = await client.get(
-        f"/api/audit?target_type=petition_case&target_id={cid}", headers=auth(world.tokens["admin"])
+        f"/api/audit?target_type=petition_case&target_id={cid}",
+        headers=auth(world.tokens["auditor"]),
     )
     actions = [e["action"] for e in r.json()["items"]]
     assert actions == ["case.transition.reply", "case.transition.accept", "case.registered"]

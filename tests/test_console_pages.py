@@ -200,7 +200,7 @@ async def test_idle_timeout_ends_the_session(
 async def test_first_password_must_be_changed(
     browser: Console, second: Console, world: World
 ) -> None:
-    await browser.sign_in("admin")
+    await browser.sign_in("secadmin")
     uid = world.users["clerk_district"]
     r = await browser.post(f"/admin/users/{uid}/password", {"username": "", "password": "short"})
     assert r.status_code in (400, 422) and "至少8位" in r.text
@@ -574,7 +574,17 @@ async def test_admin_creates_a_secretary_and_links_her_to_a_leader(
     sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     theirs = await make_session(client, world, leader="other")
-    await browser.sign_in("admin")
+    # 三员分立: the security administrator opens accounts; the system one only links them.
+    await second.sign_in("admin")
+    r = await second.get("/admin/users")
+    assert r.status_code == 200 and "孙某秘" in r.text and "新建用户" not in r.text
+    r = await second.post(
+        "/admin/users",
+        {"name": "郑某秘", "role": "secretary", "username": "zhengmi", "password": "Chushi2026"},
+    )
+    assert r.status_code == 403
+    await second.post("/logout")
+    await browser.sign_in("secadmin")
     r = await browser.get("/admin/users")
     assert r.status_code == 200 and "孙某秘" in r.text and "新建用户" in r.text
     r = await browser.post(
@@ -606,10 +616,17 @@ async def test_admin_creates_a_secretary_and_links_her_to_a_leader(
     )
     assert (await second.get(f"/sessions/{theirs}")).status_code == 404
 
+    # Linking her to a leader is the system administrator's, not the security one's.
     r = await browser.post(
         f"/admin/users/{uid}", {"name": "郑某秘", "leader_ids": str(world.leaders["other"])}
     )
-    assert r.status_code == 303
+    assert r.status_code == 403
+    r = await client.patch(
+        f"/api/users/{uid}",
+        json={"leader_ids": [world.leaders["other"]]},
+        headers={"Authorization": f"Bearer {world.tokens['admin']}"},
+    )
+    assert r.status_code == 200, r.text
     r = await second.get(f"/sessions/{theirs}")
     assert r.status_code == 200 and "刘某丁" in r.text
 
@@ -619,8 +636,8 @@ async def test_admin_creates_a_secretary_and_links_her_to_a_leader(
     r = await second.get("/desk")
     assert r.status_code == 303 and r.headers["location"].startswith("/login")
     assert (await second.sign_in("zhengmi", "Xinmima2027")).status_code == 400
-    # An admin cannot lock himself out.
-    r = await browser.post(f"/admin/users/{world.users['admin']}/active", {"active": "false"})
+    # An administrator cannot lock himself out.
+    r = await browser.post(f"/admin/users/{world.users['secadmin']}/active", {"active": "false"})
     assert r.status_code == 409 and "自己" in r.text
 
 

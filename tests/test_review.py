@@ -423,7 +423,7 @@ async def test_masking_roles_and_audit(
     r = await _review(client, world, who="admin", unmasked="true")
     names = {o["petitioner"] for o in r.json()["overdue_cases"]}
     assert names == {"陈老三", "王二妹"} and r.json()["masked"] is False
-    r = await client.get("/api/audit?action=review.unmasked", headers=auth(world.tokens["admin"]))
+    r = await client.get("/api/audit?action=review.unmasked", headers=auth(world.tokens["auditor"]))
     assert r.json()["total"] == 1 and r.json()["items"][0]["actor_name"] == "管理员"
     r = await _review(client, world, who="admin")
     assert {o["petitioner"] for o in r.json()["overdue_cases"]} == {"陈*三", "王*妹"}

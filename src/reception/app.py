@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 import reception.models  # noqa: F401  (the whole metadata, so every foreign key resolves)
 from reception import __version__, openapi
+from reception.audit import pages as audit_pages
 from reception.audit.controllers import AuditController
 from reception.auth import duties
 from reception.boundary import boundary_middleware
@@ -52,7 +53,7 @@ from reception.notify import pages as notify_pages
 from reception.notify import worker as notify_worker
 from reception.notify.controllers import NotifyController
 from reception.org import pages as org_pages
-from reception.org import signin, signin_pages, unit_pages
+from reception.org import signin, signin_pages, twofactor_pages, unit_pages
 from reception.org.controllers import (
     LeaderController,
     MeController,
@@ -114,6 +115,8 @@ PUBLIC_HANDLERS: list[Any] = [feed_ics]
 # The console: pages for people signed in with a password (a session cookie), and the sign-in.
 CONSOLE_PAGES: list[Any] = [
     *signin_pages.PAGES,
+    *twofactor_pages.PAGES,
+    *audit_pages.PAGES,
     *scheduling_pages.PAGES,
     *booking_pages.PAGES,
     *leader_pages.PAGES,

@@ -42,6 +42,12 @@ class Principal:
     # The console session (signed in with a password) the request came with.
     session_id: int | None = None
     must_change_password: bool = False
+    # An API token's scopes ("read", "write"); None for a console session.
+    scopes: frozenset[str] | None = None
+    # Whether the person has a second factor enrolled; and whether this console session still
+    # owes it: "verify" (enrolled) or "enrol" (required, none yet).
+    has_second_factor: bool = False
+    second_factor: str = ""
 
     @property
     def is_admin(self) -> bool:

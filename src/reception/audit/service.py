@@ -236,3 +236,7 @@ async def archive(
             .values(archived_chain=chained[-1]["chain"])
         )
     return len(rows), sums
+
+
+def json_text(value: dict[str, Any] | None) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True) if value else ""

@@ -263,17 +263,30 @@ class UserController(Controller):
     async def create_token(
         self,
         db: DB,
+        ctx: Ctx,
         request: AnyRequest,
         user_id: FromPath[int],
         data: JSONBody[schemas.TokenCreate | None] = None,
     ) -> schemas.NewToken:
-        label = data.label if data else ""
+        data = data or schemas.TokenCreate()
         row, token = await service.issue_token(
-            session=db, actor=request.user, user_id=user_id, label=label
+            session=db,
+            actor=request.user,
+            user_id=user_id,
+            label=data.label,
+            expires_in_days=data.expires_in_days,
+            scopes=data.scopes,
         )
         if row.id is None:
             raise Broken("expected: row.id is not None")
-        return schemas.NewToken(id=row.id, user_id=user_id, token=token, label=row.label)
+        return schemas.NewToken(
+            id=row.id,
+            user_id=user_id,
+            token=token,
+            label=row.label,
+            expires_at=ctx.local(row.expires_at) if row.expires_at else None,
+            scopes=list(row.scopes or []),
+        )
 
 
 class TokenController(Controller):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import ROLES, UNIT_KINDS, sql_in
@@ -92,6 +92,12 @@ class User(SQLModel, table=True):
     # Consecutive failures since the last good sign-in, and the lock they earned.
     failed_sign_ins: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # The second factor (TOTP, RFC 6238): its secret sealed with the data keys (empty: none
+    # enrolled), the last time step used (a code is good once), and the recovery codes'
+    # argon2 hashes (each good once; shown to the person once, at enrolment).
+    totp_sealed: str = Field(default="", max_length=200)
+    totp_last_step: int = Field(default=0, sa_type=BigInteger)
+    recovery_codes: list[str] | None = Field(default=None, sa_type=JSON, nullable=True)
     created_at: datetime = stamped()
     updated_at: datetime = stamped()
 
@@ -118,3 +124,7 @@ class ApiToken(SQLModel, table=True):
     label: str = Field(default="", max_length=100)
     created_at: datetime = stamped()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    # Every token expires (an administrator's within 90 days), and may only read or also
+    # write ("read", "write").
+    expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    scopes: list[str] | None = Field(default=None, sa_type=JSON, nullable=True)

@@ -4,12 +4,13 @@ itself and the role guards are `reception.auth` (which imports nothing of the or
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, literal, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import col
 
@@ -40,6 +41,8 @@ async def principal_of(
                 col(Unit.path),
                 col(SecretaryLeader.leader_id),
                 col(User.must_change_password),
+                col(ApiToken.scopes) if credential is ApiToken else literal(None),
+                col(User.totp_sealed) != "",
             )
             .select_from(credential)
             .join(User, col(User.id) == credential.user_id)
@@ -56,7 +59,8 @@ async def principal_of(
     ).all()
     if not rows:
         return None
-    user_id, name, role, unit_id, leader_id, credential_id, unit_path, _, must_change = rows[0]
+    (user_id, name, role, unit_id, leader_id, credential_id, unit_path) = rows[0][:7]
+    must_change, scopes, enrolled = rows[0][8:11]
     if user_id is None or credential_id is None:  # primary keys
         raise Broken("expected: user_id is not None and credential_id is not None")
     by_token = credential is ApiToken
@@ -71,17 +75,24 @@ async def principal_of(
         leader_id=leader_id,
         leader_ids=frozenset(row[7] for row in rows if row[7] is not None),
         must_change_password=bool(must_change) and not by_token,
+        scopes=frozenset(scopes) if by_token and scopes is not None else None,
+        has_second_factor=bool(enrolled),
     )
 
 
-async def load_principal(session: AsyncSession, token: str) -> Principal | None:
-    """The principal behind an API token."""
+async def load_principal(
+    session: AsyncSession, token: str, now: datetime | None = None
+) -> Principal | None:
+    """The principal behind an API token (not revoked, and not expired at `now`)."""
+    live: list[ColumnElement[bool]] = [col(ApiToken.revoked_at).is_(None)]
+    if now is not None:
+        live.append(or_(col(ApiToken.expires_at).is_(None), col(ApiToken.expires_at) > now))
     return await principal_of(
-        session,
-        ApiToken,
-        col(ApiToken.token_hash) == hash_token(token),
-        col(ApiToken.revoked_at).is_(None),
+        session, ApiToken, col(ApiToken.token_hash) == hash_token(token), *live
     )
+
+
+READING = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
@@ -96,11 +107,19 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
                 headers={"WWW-Authenticate": "Bearer"},
             )
         maker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
+        now = connection.app.state.ctx.now()
         async with maker() as session:
-            principal = await load_principal(session, token.strip())
+            principal = await load_principal(session, token.strip(), now)
         if principal is None:
             raise NotAuthorizedException(
-                "令牌无效或已被吊销",
+                "令牌无效、已过期或已被吊销",
                 headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
             )
+        scopes = principal.scopes
+        if (
+            scopes is not None
+            and "write" not in scopes
+            and connection.scope.get("method", "GET") not in READING
+        ):
+            raise PermissionDeniedException("这个令牌只能读取(scope: read),不能修改数据")
         return AuthenticationResult(user=principal, auth=principal.token_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import UNSET, Meta, Struct, UnsetType
@@ -134,8 +134,16 @@ class PasswordSet(Strict):
     username: Annotated[str, Meta(min_length=2, max_length=50)] | None = None
 
 
+Scope = Literal["read", "write"]
+
+
 class TokenCreate(Strict):
     label: Annotated[str, Meta(max_length=100)] = ""
+    # Days until it expires: at most 90 for an administrator's, 365 for anyone's (default).
+    expires_in_days: Annotated[int, Meta(ge=1, le=365)] | None = None
+    scopes: Annotated[list[Scope], Meta(min_length=1, max_length=2)] = msgspec.field(
+        default_factory=lambda: ["read", "write"]
+    )
 
 
 class TokenRead(Struct):
@@ -145,6 +153,8 @@ class TokenRead(Struct):
     label: str
     created_at: datetime
     revoked_at: datetime | None
+    expires_at: datetime | None
+    scopes: list[str] | None
 
 
 class NewToken(Struct):
@@ -154,6 +164,8 @@ class NewToken(Struct):
     user_id: int
     token: str
     label: str
+    expires_at: datetime | None
+    scopes: list[str]
 
 
 class Me(Struct):

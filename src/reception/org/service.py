@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import delete
@@ -12,6 +13,7 @@ from sqlmodel import SQLModel, col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal, hash_token, new_token
+from reception.base import ADMINISTRATORS
 from reception.base import UNIT_KIND_LABELS as KIND_LABELS
 from reception.db import get_in_scope, now_of, paginate
 from reception.errors import Broken, Conflict, Forbidden, InvalidInput, NotFound
@@ -436,15 +438,39 @@ def _check_duty(actor: Principal | None, user_id: int, changes: dict[str, Any]) 
         raise Forbidden("不能更改自己的角色")
 
 
+# How long a token lives (days): an administrator's at most 90 (等保三级), anyone's a year.
+ADMIN_TOKEN_DAYS, TOKEN_DAYS = 90, 365
+
+
 async def issue_token(
-    *, session: AsyncSession, actor: Principal | None, user_id: int, label: str = ""
+    *,
+    session: AsyncSession,
+    actor: Principal | None,
+    user_id: int,
+    label: str = "",
+    expires_in_days: int | None = None,
+    scopes: Sequence[str] = ("read", "write"),
 ) -> tuple[ApiToken, str]:
-    """Create an API token. The plain token is returned here once and never stored."""
+    """Create an API token that expires and carries scopes. The plain token is returned here
+    once and never stored."""
     user = await get_user(session=session, user_id=user_id)
     if not user.active:
         raise Conflict(f"用户 {user_id} 已停用,不能再签发令牌")
+    longest = ADMIN_TOKEN_DAYS if user.role in ADMINISTRATORS else TOKEN_DAYS
+    days = expires_in_days or longest
+    if days > longest:
+        raise InvalidInput(
+            f"管理员的令牌有效期不得超过 {ADMIN_TOKEN_DAYS} 天", field="expires_in_days"
+        )
     token = new_token()
-    row = ApiToken(user_id=user_id, token_hash=hash_token(token), prefix=token[:10], label=label)
+    row = ApiToken(
+        user_id=user_id,
+        token_hash=hash_token(token),
+        prefix=token[:10],
+        label=label,
+        expires_at=now_of(session) + timedelta(days=days),
+        scopes=sorted(set(scopes)),
+    )
     session.add(row)
     await audit.changed(
         session=session, actor=actor, action="token.create", target=row, exclude={"token_hash"}

@@ -9,6 +9,7 @@ calling load the same Principal, so every permission rule is the same.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import re
 import secrets
@@ -24,6 +25,7 @@ from sqlmodel import col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal
+from reception.base import ADMINISTRATORS
 from reception.context import Context
 from reception.errors import InvalidInput, NotFound
 from reception.org.models import User
@@ -380,6 +382,11 @@ async def resolve(*, session: AsyncSession, ctx: Context, token: str) -> Resolve
     if reason:
         return Resolved(None, reason, Seen(row.id, now, reason))
     principal = await principal_of(session, ConsoleSession, col(ConsoleSession.id) == row.id)
+    if principal is not None and row.second_factor_at is None:
+        must = principal.role in ADMINISTRATORS or ctx.settings.require_2fa
+        if principal.has_second_factor or must:
+            owed = "verify" if principal.has_second_factor else "enrol"
+            principal = dataclasses.replace(principal, second_factor=owed)
     touch = principal is not None and now - row.last_seen_at >= TOUCH_EVERY
     flash = row.flash if principal is not None else ""
     write = Seen(row.id, now, touch=touch, shown=flash) if touch or flash else None

@@ -39,7 +39,9 @@ log = logging.getLogger("reception.web")
 NOT_CONSOLE = ("/api/", "/feeds/", "/health", "/schema", "/static/", "/public/api/")
 PUBLIC_PAGES = ("/login", "/static/")
 # Pages a person whose password an admin set may still open before choosing their own.
-BEFORE_NEW_PASSWORD = ("/password", "/logout")
+BEFORE_NEW_PASSWORD = ("/password", "/logout", "/account/2fa")
+# Pages a session may open before its second factor is passed (or enrolled).
+BEFORE_SECOND_FACTOR = ("/account/2fa", "/logout")
 
 
 # Where the request carries its session's flash to the page.
@@ -67,6 +69,11 @@ class SignInRequired(NotAuthorizedException):
     def __init__(self, ended: str = "") -> None:
         super().__init__("需要登录")
         self.ended = ended
+
+
+class SecondFactorRequired(PermissionDeniedException):
+    def __init__(self) -> None:
+        super().__init__("请先完成动态口令验证")
 
 
 class PasswordChangeRequired(PermissionDeniedException):
@@ -102,6 +109,9 @@ class ConsoleAuthMiddleware(AbstractAuthenticationMiddleware):
             raise SignInRequired(resolved.ended)
         # What the page shows once (web.render.page reads it from here).
         cast("dict[str, Any]", connection.scope)[FLASH] = resolved.flash
+        # The second factor first (who it is), then a password to choose (what they may do).
+        if principal.second_factor and not connection.url.path.startswith(BEFORE_SECOND_FACTOR):
+            raise SecondFactorRequired()
         if principal.must_change_password and not connection.url.path.startswith(
             BEFORE_NEW_PASSWORD
         ):
@@ -224,6 +234,12 @@ def _sign_in_required(request: Request[Any, Any, Any], exc: SignInRequired) -> R
     return _to(request, f"/login?{urlencode(params, quote_via=quote)}")
 
 
+def _second_factor_required(
+    request: Request[Any, Any, Any], exc: SecondFactorRequired
+) -> Response[Any]:
+    return _to(request, "/account/2fa")
+
+
 def _password_required(
     request: Request[Any, Any, Any], exc: PasswordChangeRequired
 ) -> Response[Any]:
@@ -283,6 +299,7 @@ def _crash(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
 
 CONSOLE_HANDLERS: dict[Any, Any] = {
     SignInRequired: _sign_in_required,
+    SecondFactorRequired: _second_factor_required,
     PasswordChangeRequired: _password_required,
     DomainError: _domain,
     FormErrors: _form,

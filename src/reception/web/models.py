@@ -32,3 +32,6 @@ class ConsoleSession(SQLModel, table=True):
     # cleared as it is shown: a message after a redirect comes from here, never from the URL
     # (where anyone could put words in the system's mouth).
     flash: str = Field(default="", max_length=500, sa_column_kwargs={"server_default": text("''")})
+    # When the person passed the second factor in this session (None: not yet — until then
+    # it reaches only the second-factor pages, reception.web.console).
+    second_factor_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
