@@ -324,3 +324,39 @@ async def test_the_chain_holds_under_concurrent_writers_and_the_cli_verifies_it(
         timeout=120,
     )
     assert bad.returncode == 1 and f"第 {victim} 号记录" in bad.stdout, bad.stdout + bad.stderr
+
+
+async def test_reading_whole_values_is_audited_and_masked_reads_are_not(
+    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """The handling clerk opens the case (whole ID number and phone): one audit row naming
+    the fields, never the values; the reviewer's masked view writes none."""
+    from tests.builders import case_body
+
+    clerk = auth(world.tokens["clerk_a"])
+    r = await client.post("/api/cases", json=case_body(world), headers=clerk)
+    assert r.status_code == 201, r.text
+    case_id = r.json()["id"]
+    async with sessionmaker() as s:
+        before = await s.scalar(text("SELECT count(*) FROM audit_event WHERE action = 'pii.read'"))
+    r = await client.get(f"/api/cases/{case_id}", headers=clerk)
+    assert r.status_code == 200
+    r = await client.get(f"/api/cases/{case_id}", headers=auth(world.tokens["reviewer"]))
+    assert r.status_code == 200
+    async with sessionmaker() as s:
+        rows = (
+            await s.execute(
+                text(
+                    "SELECT actor_name, target_type, target_id, after FROM audit_event"
+                    " WHERE action = 'pii.read' ORDER BY id"
+                )
+            )
+        ).all()
+    new = rows[before:]
+    assert len(new) == 1, new
+    actor, kind, target_id, after = new[0]
+    after = json.loads(after) if isinstance(after, str) else after
+    assert (kind, target_id) == ("petition_case", str(case_id))
+    assert "id_number" in after["fields"] and actor == "褚某记"
+    person = case_body(world)["petitioners"][0]
+    assert person["id_number"] not in json.dumps(after)

@@ -22,6 +22,7 @@ import reception.models  # noqa: F401  (the whole metadata, so every foreign key
 from reception import __version__, openapi
 from reception.audit import pages as audit_pages
 from reception.audit.controllers import AuditController
+from reception.audit.reads import audit_whole_reads
 from reception.auth import duties
 from reception.boundary import boundary_middleware
 from reception.campaigns.controllers import CampaignController
@@ -242,7 +243,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 include_in_schema=False,
             ),
         ],
-        middleware=[console.security_headers, boundary_middleware],
+        middleware=[console.security_headers, boundary_middleware, audit_whole_reads],
         dependencies={
             "db": Provide(provide_db),
             "ctx": Provide(provide_ctx, sync_to_thread=False),

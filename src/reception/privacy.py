@@ -6,8 +6,31 @@ Names, phones, ID numbers and addresses never reach feeds, logs or audit rows; e
 
 from __future__ import annotations
 
+from contextvars import ContextVar, Token
+
 from reception.auth import Principal
 from reception.org.access import reaches
+
+# The whole values a request showed (等保三级: who opened which record's ID number or phone):
+# (record type, record id, which fields), gathered while the request runs and written to the
+# audit trail once it is answered (reception.audit.reads).
+WholeRead = tuple[str, str, tuple[str, ...]]
+_SHOWN: ContextVar[list[WholeRead] | None] = ContextVar("whole_values_shown", default=None)
+
+
+def gather(into: list[WholeRead]) -> Token[list[WholeRead] | None]:
+    return _SHOWN.set(into)
+
+
+def stop_gathering(token: Token[list[WholeRead] | None]) -> None:
+    _SHOWN.reset(token)
+
+
+def shown_whole(target_type: str, target_id: object, fields: tuple[str, ...]) -> None:
+    """Note that whole values of these fields of a record went to the caller."""
+    shown = _SHOWN.get()
+    if shown is not None and fields:
+        shown.append((target_type, str(target_id), fields))
 
 
 def shows_whole(

@@ -32,7 +32,14 @@ from reception.context import Context
 from reception.crypto import Keyring
 from reception.errors import Broken
 from reception.org.models import Leader, Unit
-from reception.privacy import mask_address, mask_id_number, mask_name, mask_phone, shows_whole
+from reception.privacy import (
+    mask_address,
+    mask_id_number,
+    mask_name,
+    mask_phone,
+    shown_whole,
+    shows_whole,
+)
 
 Clocks = list[tuple[CaseClock, list[ClockExtension]]]
 
@@ -158,6 +165,11 @@ async def detail_of(
             .order_by(col(CasePetitioner.position))
         )
     ]
+    if whole and principal is not None:
+        fields = tuple(
+            f for f in ("id_number", "phone", "address") if any(getattr(p, f) for p in people)
+        )
+        shown_whole("petition_case", case.id, fields)
     petitioners = [
         schemas.PetitionerOut(
             name=p.name if whole else mask_name(p.name),

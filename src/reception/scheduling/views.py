@@ -13,7 +13,7 @@ from reception.auth import Principal
 from reception.crypto import Keyring
 from reception.errors import Broken
 from reception.org.models import Leader, Venue
-from reception.privacy import mask_id_number, mask_name, mask_phone, shows_whole
+from reception.privacy import mask_id_number, mask_name, mask_phone, shown_whole, shows_whole
 from reception.responses import read_as
 from reception.scheduling import rules, schemas, sealed
 from reception.scheduling.models import Appointment, ReceptionRule, ReceptionSession, SessionSlot
@@ -197,6 +197,17 @@ def appointment_reads(
 ) -> list[schemas.AppointmentRead]:
     """Appointments of one session (one leader), shown as the privacy policy allows."""
     whole = shows_whole(principal, leader_id=leader_id)
+    if whole and principal is not None and pairs:
+        for a, _ in pairs:
+            fields = tuple(
+                f
+                for f, v in (
+                    ("id_number", a.petitioner_id_number_sealed),
+                    ("phone", a.petitioner_phone_sealed),
+                )
+                if v
+            )
+            shown_whole("appointment", a.id, fields)
     return [appointment_read(a, s, whole=whole, tz=tz, keys=keys) for a, s in pairs]
 
 
