@@ -94,6 +94,8 @@ USERNAMES = {
     "褚某记": "chuji",
     "李某乙": "liyi",
     "卫某督": "weidu",
+    "安某全": "anquan",
+    "审某计": "shenji",
 }
 
 
@@ -192,7 +194,12 @@ async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[
 
     logins: list[tuple[User, str]] = []
     admin = await _user(session, schemas.UserCreate(name="系统管理员", role="admin"))
-    logins.append((admin, "全部权限"))
+    logins.append((admin, "系统管理员(组织机构、日历、规则、文书模板)"))
+    # 三员分立: the security and the audit administrator, two other people.
+    security = await _user(session, schemas.UserCreate(name="安某全", role="secadmin"))
+    logins.append((security, "安全管理员(账号与角色、口令、动态口令、令牌)"))
+    auditor = await _user(session, schemas.UserCreate(name="审某计", role="auditor"))
+    logins.append((auditor, "审计管理员(审计记录的查看、导出与核验)"))
     for name, indexes in SECRETARIES:
         ids = [district_leaders[i].id for i in indexes]
         user = await _user(
