@@ -7,7 +7,8 @@ as `taskset -c 0 reception serve --workers 1`; this script (the client) pins its
 other core. For each demo login: a fresh browser-like client opens /login, signs in (the
 argon2id verify, the session row, the audit row) and follows the redirect to its landing
 page (the first load: the secretary's 接访日历, the leader's 我的日程, the clerk's worklist, the
-reviewer's 月度点评, the admin's users); the petitioner's page (/public) is opened anonymously.
+reviewer's 月度点评, the system administrator's second-factor page — he binds a phone first);
+the petitioner's page (/public) is opened anonymously.
 
     .venv/bin/python bench/signin.py [--rounds 10] [--cases 200]
 """
@@ -92,7 +93,7 @@ async def one_sign_in(base: str, username: str) -> tuple[float, float, str]:
             raise SystemExit(f"sign-in {username}: {r.status_code} {r.text[:300]}")
         where = r.headers["location"]
         t = time.perf_counter()
-        landing = await client.get(where)
+        landing = await client.get(where, follow_redirects=True)
         first = time.perf_counter() - t
         if landing.status_code != 200:
             raise SystemExit(f"{username} {where}: {landing.status_code}")
