@@ -105,7 +105,10 @@ FIELDS = _form_fields()
 ACTIONS = st.sampled_from(
     ["test", "rotate", "finish-rotation", "enable", "disable", "retry-1"]
 ) | st.text(alphabet=st.characters(min_codepoint=48, max_codepoint=122), min_size=1, max_size=12)
-ROLES = ["admin", "secretary", "clerk_district", "clerk_a", "leader", "reviewer", None]
+ROLES = [
+    "admin", "secadmin", "auditor", "secretary", "clerk_district", "clerk_a", "leader", "reviewer",
+    None,
+]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,11 @@ def keys_rotate(batch: int, to_suite: str | None) -> None:
 
     done = asyncio.run(runner())
     old = sorted(k for k in ctx.keys.data if k != ctx.keys.active)
-    remove = "旧密钥 {} 可在所有服务重启后从密钥文档中删除。"
+    remove = "旧密钥 {} 可在所有服务重启后从密钥文档中删除" + (
+        "(连同 active 中其他套件的一项)。"
+        if any(k in old for s, k in ctx.keys.actives.items() if s != ctx.keys.suite)
+        else "。"
+    )
     click.echo(
         f"已用密钥 {ctx.keys.active} 重新加密 {sum(done.values())} 个值。"
         + (remove.format(", ".join(old)) if old else "")
