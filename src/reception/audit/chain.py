@@ -93,6 +93,9 @@ def _chain_pending(session: Session) -> None:
     # What this session chains with (the data keys' suite and audit key); a session made
     # without keys (a test's own) chains with SHA-256 and closes no day.
     suite, key = session.info.get(AUDIT_SEAL) or ("aes", None)
+    # Everything else the transaction writes goes first: the chain head is the last lock it
+    # takes (a flush after it could wait on another transaction waiting for the head).
+    session.flush()
     connection = session.connection()
     now = now_of(session)
     head = _lock_head(connection)

@@ -125,7 +125,7 @@ def _day(value: str, field: str) -> date | None:
 
 def _span(ctx: Context, start: date | None, end: date | None) -> tuple[datetime, datetime]:
     today = ctx.today()
-    start = start or today - timedelta(days=30)
+    start = start or today.replace(day=1)  # this month so far, by default
     end = end or today
     first = datetime.combine(start, time.min, ctx.tz).astimezone(UTC)
     last = datetime.combine(end + timedelta(days=1), time.min, ctx.tz).astimezone(UTC)

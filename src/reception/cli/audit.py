@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import date, datetime
+import time
+from datetime import date
 from pathlib import Path
 
 import click
@@ -33,7 +34,7 @@ def audit_verify(since: str | None) -> None:
     from reception.audit import service
 
     ctx = command_context()
-    started = datetime.now()
+    started = time.perf_counter()
 
     async def runner() -> service.chain.Verdict:
         engine = create_engine(ctx.settings)
@@ -46,7 +47,7 @@ def audit_verify(since: str | None) -> None:
             await engine.dispose()
 
     verdict = asyncio.run(runner())
-    seconds = (datetime.now() - started).total_seconds()
+    seconds = time.perf_counter() - started
     click.echo(f"{verdict.summary()}(用时 {seconds:.1f} 秒)")
     if not verdict.intact:
         raise SystemExit(1)

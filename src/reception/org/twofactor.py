@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import re
 import secrets
 from datetime import datetime
 
@@ -38,6 +39,8 @@ RECOVERY_COUNT = 10
 # Recovery codes: 4 + 4 characters without look-alikes (28^8 ≈ 3.8·10^11 each).
 RECOVERY_ALPHABET = "ACDEFGHJKLMNPQRTUVWXY2346789"
 WRONG = "动态口令不正确或已用过,请看手机上最新的6位数字再试"
+# A secret as the enrolment page offers it (pyotp: base32, 32 characters).
+BASE32 = re.compile(r"[A-Z2-7]{16,64}")
 
 
 def required(role: str, settings: Settings) -> bool:
@@ -114,7 +117,9 @@ async def enrol(
     user = await _user(session, principal.user_id)
     if user.totp_sealed:
         raise Forbidden("已启用动态口令;如手机丢失,请安全管理员重置")
-    if not hmac.compare_digest(enrol_mark(ctx, principal.user_id, secret), mark):
+    if not BASE32.fullmatch(secret) or not hmac.compare_digest(
+        enrol_mark(ctx, principal.user_id, secret).encode(), mark.encode()
+    ):
         raise InvalidInput("绑定信息已失效,请刷新页面重新扫码", field="code")
     step = _step_of(secret, code, ctx.now(), 0)
     if step is None:

@@ -185,6 +185,13 @@ def _second_booking(first: Appointment) -> Conflict:
     )
 
 
+def _indexes_of(
+    keys: Keyring, id_number: str, name: str, phone: str
+) -> tuple[list[str], str, list[str]]:
+    """What the once-per-session check compares: the blind indexes under either suite."""
+    return keys.blinds(pii.ID_NUMBER, id_number), name, keys.blinds(pii.PHONE, phone)
+
+
 async def _refuse_second_booking(
     session: AsyncSession,
     session_id: int,
@@ -283,11 +290,7 @@ async def book(
     phone_index = pii.blind_phone(ctx.keys, who.phone)
     if not data.allow_duplicate:
         await _refuse_second_booking(
-            session,
-            session_id,
-            ctx.keys.blinds(pii.ID_NUMBER, who.id_number),
-            who.name,
-            ctx.keys.blinds(pii.PHONE, who.phone),
+            session, session_id, *_indexes_of(ctx.keys, who.id_number, who.name, who.phone)
         )
     places = rules.places_for(data.party_size, len(data.representatives))
     slot = await _take_place(
