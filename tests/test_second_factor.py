@@ -205,3 +205,40 @@ async def test_tokens_expire_and_keep_to_their_scopes(
     app.state.ctx.clock.instant = TESTS_NOW + timedelta(days=31)
     assert_problem(await client.get("/api/me", headers=reader), 401)
     assert (await client.get("/api/me", headers=auth(world.tokens["clerk_a"]))).status_code == 200
+
+
+async def test_the_security_administrator_issues_and_revokes_tokens_in_the_console(
+    app: Litestar, world: World, client: httpx.AsyncClient
+) -> None:
+    security = _console(app)
+    await security.sign_in("secadmin")
+    reviewer = world.users["reviewer"]
+    r = await security.post(
+        f"/admin/users/{reviewer}/tokens",
+        {"label": "报表程序", "expires_in_days": "30", "read_only": "1"},
+    )
+    assert r.status_code == 200 and "只显示这一次" in r.text
+    token = re.search(r"<code>(rcp_[\w-]+)</code>", r.text)
+    assert token is not None
+    assert (await client.get("/api/me", headers=auth(token[1]))).status_code == 200
+    r = await client.post("/api/feeds", json={"scope": "all"}, headers=auth(token[1]))
+    assert_problem(r, 403)
+    page = await security.get(f"/admin/users/{reviewer}")
+    assert "报表程序" in page.text and "只读" in page.text and "2026年12月31日" in page.text
+    # An administrator's token lives at most 90 days.
+    r = await security.post(
+        f"/admin/users/{world.users['admin']}/tokens", {"label": "备份", "expires_in_days": "120"}
+    )
+    assert r.status_code in (400, 422) and "90 天" in r.text
+    # Revoked from the page: refused at once; another person's token is not this page's.
+    ids = re.findall(rf"/admin/users/{reviewer}/tokens/(\d+)/revoke", page.text)
+    assert ids
+    r = await security.post(f"/admin/users/{world.users['clerk_a']}/tokens/{ids[-1]}/revoke")
+    assert r.status_code == 404
+    r = await security.post(f"/admin/users/{reviewer}/tokens/{ids[-1]}/revoke")
+    assert r.status_code == 303
+    assert_problem(await client.get("/api/me", headers=auth(token[1])), 401)
+    # The system administrator sees the account, not its tokens.
+    admin = _console(app)
+    await admin.sign_in("admin")
+    assert "接口令牌" not in (await admin.get(f"/admin/users/{reviewer}")).text

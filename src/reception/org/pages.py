@@ -15,7 +15,7 @@ from reception.auth import Principal, require_only
 from reception.base import ROLE_LABELS
 from reception.context import Context, Ctx
 from reception.db import DB
-from reception.errors import Broken, DomainError
+from reception.errors import Broken, DomainError, NotFound
 from reception.org import schemas, service, signin
 from reception.web.render import FormErrors, page, read_form, refused, see_other, to_body, values_of
 
@@ -136,9 +136,15 @@ async def _user_page(
     status: int = 200,
     errors: dict[str, str] | None = None,
     values: dict[str, Any] | None = None,
+    new_token: str = "",
 ) -> Template:
     user = await service.get_user(session=db, user_id=user_id)
     links = (await service.linked_leader_ids(session=db, user_ids=[user_id]))[user_id]
+    tokens = (
+        await service.list_tokens(session=db, user_id=user_id)
+        if request.user.role == "secadmin"
+        else []
+    )
     return page(
         request,
         "org/user.html",
@@ -152,6 +158,9 @@ async def _user_page(
         else None,
         errors=errors or {},
         values=values or {},
+        tokens=[(t, ctx.local(t.expires_at) if t.expires_at else None) for t in tokens],
+        now=ctx.now(),
+        new_token=new_token,
         **await _choices(db, request.user),
     )
 
@@ -266,4 +275,57 @@ async def set_role(db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]
     )
 
 
-PAGES = [users, create_user, user_page, update_user, reset_password, set_active, set_role]
+@post("/admin/users/{user_id:int}/tokens", guards=SECURITY, status_code=200)
+async def issue_token(
+    db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int]
+) -> Response[Any]:
+    """A token for a program acting as this person: it expires, and may only read if asked;
+    shown here once (only its hash is kept)."""
+    form = await read_form(request)
+    days = str(form.get("expires_in_days") or "").strip()
+    try:
+        data = to_body(
+            schemas.TokenCreate,
+            {
+                "label": form.get("label", ""),
+                **({"expires_in_days": days} if days else {}),
+                "scopes": ["read"] if form.get("read_only") else ["read", "write"],
+            },
+        )
+        _, token = await service.issue_token(
+            session=db,
+            actor=request.user,
+            user_id=user_id,
+            label=data.label,
+            expires_in_days=data.expires_in_days,
+            scopes=data.scopes,
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        fields = {f"tk_{k}" if k else "tk": v for k, v in problem.fields.items()}
+        return await _user_page(request, db, ctx, user_id, status=problem.status, errors=fields)
+    return await _user_page(request, db, ctx, user_id, new_token=token)
+
+
+@post("/admin/users/{user_id:int}/tokens/{token_id:int}/revoke", guards=SECURITY, status_code=200)
+async def revoke_token(
+    db: DB, ctx: Ctx, request: AnyRequest, user_id: FromPath[int], token_id: FromPath[int]
+) -> Response[Any]:
+    tokens = await service.list_tokens(session=db, user_id=user_id)
+    if token_id not in {t.id for t in tokens}:
+        raise NotFound(f"该用户没有令牌 {token_id}")
+    await service.revoke_token(session=db, actor=request.user, token_id=token_id)
+    return await see_other(request, db, f"/admin/users/{user_id}", notice="令牌已吊销,立即失效")
+
+
+PAGES = [
+    users,
+    create_user,
+    user_page,
+    update_user,
+    reset_password,
+    set_active,
+    set_role,
+    issue_token,
+    revoke_token,
+]
