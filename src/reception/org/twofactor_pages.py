@@ -42,7 +42,9 @@ async def _page(
             errors=errors or {},
             owed=request.user.second_factor,
         )
-    secret = secret or twofactor.new_secret()
+    # A form sent back keeps its secret (the phone may have scanned it) unless it is no secret.
+    if not secret or not twofactor.BASE32.fullmatch(secret):
+        secret = twofactor.new_secret()
     username = (user.username if user else None) or request.user.name
     return page(
         request,
