@@ -74,6 +74,10 @@ class Settings:
     uno_python: str = "/usr/bin/python3"
     # Make a notice's PDF right after it is issued (else at its first download).
     pdf_ahead: bool = True
+    # Ledgers brought in from spreadsheets: a file of more data rows than this is refused
+    # (named in the report), and so is an upload larger than this many megabytes.
+    import_max_rows: int = 100_000
+    import_max_megabytes: int = 50
     # The service's clock starts at this instant (ISO 8601 with offset) and runs on: for
     # training systems and tests that drive a real server. Empty: the real time.
     now: str = ""
@@ -148,6 +152,8 @@ class Settings:
             pdf_server=env.get("RECEPTION_PDF_SERVER", "127.0.0.1:2003"),
             uno_python=env.get("RECEPTION_UNO_PYTHON", "/usr/bin/python3"),
             pdf_ahead=env.get("RECEPTION_PDF_AHEAD", "1") not in {"0", "false", "no"},
+            import_max_rows=int(env.get("RECEPTION_IMPORT_MAX_ROWS", "100000")),
+            import_max_megabytes=int(env.get("RECEPTION_IMPORT_MAX_MEGABYTES", "50")),
         )
 
 

@@ -237,15 +237,16 @@ async def flush_or_conflict(session: AsyncSession, message: str, *rows: Any, **e
         raise Conflict(message, **extra) from refused
 
 
-async def next_in_counter(session: AsyncSession, model: Any, **key: Any) -> int:
+async def next_in_counter(session: AsyncSession, model: Any, count: int = 1, **key: Any) -> int:
     """The next number of a counter row (`last` + 1) — a year's case references, a kind's
     document numbers: one UPDATE … RETURNING, serialised by the row lock, so concurrent callers
     get consecutive numbers and a rolled-back one gives its number back. The row is made the
-    first time (a concurrent twin's refusal is fine: the row is there)."""
+    first time (a concurrent twin's refusal is fine: the row is there). `count` takes a block
+    of numbers at once (an import): the last of them is returned."""
     statement = (
         update(model)
         .where(*(getattr(model, k) == v for k, v in key.items()))
-        .values(last=model.last + 1)
+        .values(last=model.last + count)
         .returning(model.last)
     )
     seq = (await session.execute(statement)).scalar_one_or_none()

@@ -26,6 +26,7 @@ from reception.documents.models import (
 )
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
+from reception.imports.models import ImportBatch, ImportMapping, ImportRecord
 from reception.notify.models import Delivery as NotifyDelivery
 from reception.notify.models import Endpoint, JobMark, OutboxEvent
 from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
@@ -71,6 +72,9 @@ __all__ = [
     "Endpoint",
     "FeedToken",
     "IdempotencyKey",
+    "ImportBatch",
+    "ImportMapping",
+    "ImportRecord",
     "Incident",
     "JobMark",
     "Leader",

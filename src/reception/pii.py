@@ -55,6 +55,7 @@ SEALED: tuple[SealedColumn, ...] = (
     SealedColumn("notify_endpoint", "secret_sealed"),
     SealedColumn("notify_endpoint", "previous_secret_sealed"),
     SealedColumn("app_user", "totp_sealed"),
+    SealedColumn("import_batch", "file_sealed", binary=True),
 )
 
 _SEALED_NAMES = frozenset((c.table, c.column) for c in SEALED)

@@ -125,6 +125,12 @@ EVENT_LABELS = {
     "session.unlinked": "取消关联接访",
     "session.outcome": "接访/下访情况",
     "evaluation.petitioner": "信访人评价",
+    # A ledger brought in from a spreadsheet (reception.imports): its steps, dated as recorded.
+    "imported.registered": "登记(台账导入)",
+    "imported.accepted": "受理(台账导入)",
+    "imported.rejected": "不予受理(台账导入)",
+    "imported.replied": "答复(台账导入)",
+    "imported.closed": "办结(台账导入)",
 }
 TRANSITION_FIELDS = {i.name for inputs in ACTION_INPUTS.values() for i in inputs}
 # The ISSUED actions as their forms were (a number typed by hand): still accepted when posted.

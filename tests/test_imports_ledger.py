@@ -1,0 +1,145 @@
+"""An office's Excel ledger brought in (#28): a generated, messy-on-purpose ledger of a year
+in the seed's proportions goes through the dry run and the import; the review of each month
+of that year then equals an independent count made from the ledger's rows themselves
+(tests/ledgers.py, which shares no code with the importer or the review). A second import
+of the same rows creates nothing; an import is rolled back as a whole."""
+
+from __future__ import annotations
+
+import asyncio
+from calendar import monthrange
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from reception.cases.models import CasePetitioner, PetitionCase
+from reception.context import Context
+from reception.imports import runs, service
+from reception.imports.models import ImportBatch, ImportRecord
+from reception.org.models import Leader, Unit
+from reception.reports import service as reports
+from reception.workcal import service as workcal
+from tests.builders import World, build_world
+from tests.ledgers import COUNTS, expected_month, generate_ledger, write_csv, write_xlsx
+
+YEAR = 2020
+ROWS = 2000
+# What the ledger calls the units (an alias and a village among them) → the review's rows.
+UNITS = {
+    "下仓镇": "下仓镇",
+    "邦均镇": "邦均镇",
+    "住房和城乡建设委员会": "区住建委",
+    "小杨家庄村": "下仓镇",
+}
+
+
+@pytest.fixture
+async def world(sessionmaker: async_sessionmaker[AsyncSession]) -> World:
+    return await build_world(sessionmaker)
+
+
+async def _leaders(maker: async_sessionmaker[AsyncSession]) -> list[str]:
+    async with maker() as s:
+        return sorted((await s.scalars(select(Leader.name))).all())[:3]
+
+
+async def _import(
+    maker: async_sessionmaker[AsyncSession], ctx: Context, path: Path, district: int
+) -> tuple[ImportBatch, dict[str, int], dict[str, int]]:
+    """Upload, dry run, import, as the command line does (one transaction each)."""
+    data = await asyncio.to_thread(path.read_bytes)
+    async with maker() as s:
+        batch = await service.upload(
+            session=s,
+            ctx=ctx,
+            actor=None,
+            kind="cases",
+            file_name=path.name,
+            data=data,
+            default_unit_id=district,
+        )
+        await s.commit()
+        batch_id = batch.id or 0
+    async with maker() as s:
+        _, outcome, _ = await runs.dry_run(session=s, ctx=ctx, actor=None, batch_id=batch_id)
+        dry = runs.shown_counts(outcome)
+        await s.commit()
+    async with maker() as s:
+        batch, outcome = await runs.run_import(session=s, ctx=ctx, actor=None, batch_id=batch_id)
+        done = runs.shown_counts(outcome)
+        await s.commit()
+    return batch, dry, done
+
+
+def _figures(report: dict[str, Any]) -> dict[str, dict[str, int]]:
+    rows = {u["unit_name"]: {k: u[k] for k in COUNTS} for u in report["units"]}
+    rows["合计"] = {k: report["total"][k] for k in COUNTS}
+    return {name: counts for name, counts in rows.items() if any(counts.values())}
+
+
+async def test_a_messy_year_goes_in_and_its_review_equals_an_independent_count(
+    sessionmaker: async_sessionmaker[AsyncSession], ctx: Context, world: World, tmp_path: Path
+) -> None:
+    rows = generate_ledger(
+        seed=28, rows=ROWS, year=YEAR, units=list(UNITS), leaders=await _leaders(sessionmaker)
+    )
+    path = tmp_path / "2020年信访台账.xlsx"
+    write_xlsx(rows, path)
+    _, dry, done = await _import(sessionmaker, ctx, path, world.district)
+    # The dry run said what the import then did; every case row went in (wrong ID check
+    # digits are warnings, not rejections).
+    assert dry == done and done["error"] == 0 and done["same"] == 0, done
+    assert done["create"] + done["repeat"] == ROWS
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(PetitionCase)) == ROWS
+        calendar = await workcal.load_calendar(session=s, years=[YEAR, YEAR + 1])
+        # Sealed, never in clear: the ID numbers are not stored as typed.
+        sealed = (await s.scalars(select(CasePetitioner.id_number_sealed).limit(5))).all()
+        assert all(not v or v.startswith(("v1:", "v2:")) for v in sealed)
+        for month in range(1, 13):
+            key = f"{YEAR}-{month:02d}"
+            last = date(YEAR, month, monthrange(YEAR, month)[1])
+            report = await reports.review(session=s, ctx=ctx, actor=None, month=key, as_of=last)
+            expected = expected_month(
+                rows,
+                month=key,
+                as_of=last,
+                is_workday=calendar.is_workday,
+                bucket=lambda name: UNITS[name],
+            )
+            want = {n: c for n, c in expected.items() if any(c.values())}
+            assert _figures(report) == want, key
+    # The same file again: every row is already there, nothing new.
+    _, dry2, done2 = await _import(sessionmaker, ctx, path, world.district)
+    assert dry2 == done2 == {"create": 0, "repeat": 0, "same": ROWS, "error": 0}
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(PetitionCase)) == ROWS
+
+
+async def test_a_gbk_csv_of_another_system_and_a_rollback(
+    sessionmaker: async_sessionmaker[AsyncSession], ctx: Context, world: World, tmp_path: Path
+) -> None:
+    rows = generate_ledger(seed=7, rows=300, year=YEAR, units=list(UNITS), leaders=[])
+    path = tmp_path / "导出.csv"
+    write_csv(rows, path)
+    assert path.read_bytes().decode("gbk")
+    batch, dry, done = await _import(sessionmaker, ctx, path, world.district)
+    assert dry == done and done["create"] + done["repeat"] == 300
+    async with sessionmaker() as s:
+        await runs.rollback(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
+        await s.commit()
+    async with sessionmaker() as s:
+        assert await s.scalar(select(func.count()).select_from(PetitionCase)) == 0
+        assert await s.scalar(select(func.count()).select_from(ImportRecord)) == 0
+        assert (await s.get(ImportBatch, batch.id)).status == "rolled_back"  # type: ignore[union-attr]
+    # Rolled back, the same file goes in again.
+    _, _, again = await _import(sessionmaker, ctx, path, world.district)
+    assert again == done
+    async with sessionmaker() as s:
+        units = {u.id: u.name for u in await s.scalars(select(Unit))}
+        used = {units[i] for i in (await s.scalars(select(PetitionCase.unit_id))).all()}
+        assert used <= {"下仓镇", "邦均镇", "区住建委", "小杨家庄村"}
