@@ -143,3 +143,54 @@ async def test_a_gbk_csv_of_another_system_and_a_rollback(
         units = {u.id: u.name for u in await s.scalars(select(Unit))}
         used = {units[i] for i in (await s.scalars(select(PetitionCase.unit_id))).all()}
         assert used <= {"下仓镇", "邦均镇", "区住建委", "小杨家庄村"}
+
+
+async def test_past_reception_days_become_held_sessions_in_the_leaders_figures(
+    sessionmaker: async_sessionmaker[AsyncSession], ctx: Context, world: World, tmp_path: Path
+) -> None:
+    async with sessionmaker() as s:
+        mayor = await s.get(Leader, world.leaders["mayor"])
+        assert mayor is not None
+        name = mayor.name
+    lines = ["接访日期,接访领导,形式,信访人,联系电话,反映问题"]
+    for day in (5, 20):
+        for i in range(3):
+            lines.append(
+                f"2020/6/{day},{name},接访,来访人{day}{i},1380000{day:02d}{i:02d},反映问题{i}"
+            )
+    lines.append(f"2020/6/23,{name},下访,村民甲,,带案下访:征地补偿")
+    lines.append("2020/6/24,查无此人,接访,某某,,反映问题")
+    path = tmp_path / "接访台账.csv"
+    data = "\n".join(lines).encode("gb18030")
+    async with sessionmaker() as s:
+        batch = await service.upload(
+            session=s, ctx=ctx, actor=None, kind="sessions", file_name=path.name, data=data
+        )
+        await s.commit()
+    async with sessionmaker() as s:
+        _, dry, shown = await runs.dry_run(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
+        await s.commit()
+    assert runs.shown_counts(dry) == {"create": 7, "repeat": 0, "same": 0, "error": 1}
+    assert "查无此人" in ";".join(shown[0].reasons)
+    async with sessionmaker() as s:
+        _, done = await runs.run_import(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
+        await s.commit()
+    assert runs.shown_counts(done) == runs.shown_counts(dry)
+    async with sessionmaker() as s:
+        report = await reports.review(
+            session=s, ctx=ctx, actor=None, month="2020-06", as_of=date(2020, 6, 30)
+        )
+    row = next(r for r in report["leaders"] if r["leader"] == name)
+    # Every person received counts (6 on the two days, 1 on the visit).
+    assert (row["reception_days"], row["reception_held"], row["appointments"]) == (2, 2, 7)
+    assert (row["field_visits"], row["field_visits_held"]) == (1, 1)
+    # Taken back whole: the sessions it made go with their appointments.
+    async with sessionmaker() as s:
+        await runs.rollback(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
+        await s.commit()
+    async with sessionmaker() as s:
+        report = await reports.review(
+            session=s, ctx=ctx, actor=None, month="2020-06", as_of=date(2020, 6, 30)
+        )
+    row = next(r for r in report["leaders"] if r["leader"] == name)
+    assert (row["reception_days"], row["field_visits"]) == (0, 0)

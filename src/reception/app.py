@@ -49,6 +49,7 @@ from reception.documents.controllers import (
 from reception.errors import exception_handlers
 from reception.feeds import pages as feeds_pages
 from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
+from reception.imports import pages as imports_pages
 from reception.notify import outbox
 from reception.notify import pages as notify_pages
 from reception.notify import worker as notify_worker
@@ -132,6 +133,7 @@ CONSOLE_PAGES: list[Any] = [
     *org_pages.PAGES,
     *unit_pages.PAGES,
     *workcal_pages.PAGES,
+    *imports_pages.PAGES,
     *notify_pages.PAGES,
 ]
 CONSOLE_PUBLIC_PAGES: list[Any] = [*signin_pages.PUBLIC_PAGES]

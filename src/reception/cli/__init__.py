@@ -8,6 +8,7 @@ from reception.cli import (  # noqa: F401  (importing a module registers its com
     demo,
     documents,
     export,
+    imports,
     keys,
     schedule,
     serve,

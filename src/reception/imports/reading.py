@@ -86,7 +86,9 @@ class Workbook:
                 )
         except InvalidInput:
             raise
-        except (ValueError, KeyError, OSError, zipfile.BadZipFile, EOFError) as exc:
+        except Exception as exc:
+            # Whatever a damaged or disguised file makes a reader raise mid-way is the file's
+            # fault (and the import's transaction takes back what the rows before it did).
             raise InvalidInput(
                 f"表格文件已损坏或无法读取:{type(exc).__name__}", field="file"
             ) from None

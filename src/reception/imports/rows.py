@@ -191,10 +191,10 @@ def case_row(cells: Cells, lookups: Lookups) -> CaseRow | None:
     if registered is None and not cells.errors:
         cells.errors.append("没有登记日期")
     name = cells.read("name", values.text)
-    if not name and "name" in cells.columns:
+    if name == "" and "name" in cells.columns:
         cells.errors.append(f"{cells.where('name')}:信访人为空")
     summary = cells.read("summary", values.text)
-    if not summary and "summary" in cells.columns:
+    if summary == "" and "summary" in cells.columns:
         cells.errors.append(f"{cells.where('summary')}:反映问题为空")
     channel = cells.read("channel", lambda v: values.coded("channel", v))
     if channel is None and not cells.errors:

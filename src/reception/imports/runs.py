@@ -31,7 +31,16 @@ from reception.errors import Conflict
 from reception.imports import sessions as session_rows
 from reception.imports.cases import VERDICTS, Verdict
 from reception.imports.models import ImportBatch, ImportRecord
-from reception.imports.service import Outcome, Sink, _draft, get_batch, walk_cases
+from reception.imports.report import ReportBook
+from reception.imports.service import (
+    Outcome,
+    Sink,
+    data_rows,
+    draft,
+    file_of,
+    get_batch,
+    walk_cases,
+)
 from reception.scheduling.models import Appointment
 
 # Where the first rows of a dry run are shown (the whole report is the XLSX).
@@ -69,7 +78,7 @@ async def dry_run(
 ) -> tuple[ImportBatch, Outcome, list[Verdict]]:
     """What importing would do, row by row (nothing written); the first rows with a problem
     or a note come first in the list shown."""
-    batch = await _draft(session, actor, batch_id)
+    batch = await draft(session, actor, batch_id)
     shown: list[Verdict] = []
 
     def keep(v: Verdict) -> None:
@@ -89,7 +98,7 @@ async def run_import(
     *, session: AsyncSession, ctx: Context, actor: Principal | None, batch_id: int
 ) -> tuple[ImportBatch, Outcome]:
     """Import the draft: every row or none (one transaction); one audit entry."""
-    batch = await _draft(session, actor, batch_id)
+    batch = await draft(session, actor, batch_id)
     expected = dict(batch.dry_counts or {})
     outcome = await _walk(session, ctx, actor, batch, True, None)
     # The rows were written chunk by chunk and the objects let go: the batch is read again.
@@ -216,3 +225,14 @@ async def rollback(
     )
     await session.flush()
     return batch
+
+
+async def report(
+    *, session: AsyncSession, ctx: Context, actor: Principal | None, batch_id: int
+) -> tuple[ImportBatch, bytes]:
+    """The dry run's per-row report (XLSX): the verdicts as of now."""
+    batch = await draft(session, actor, batch_id)
+    _, headers = data_rows(file_of(ctx, batch), batch, ctx.settings.import_max_rows)
+    book = ReportBook(headers, f"{batch.file_name} · 工作表「{batch.sheet}」 · 导入前核对")
+    await _walk(session, ctx, actor, batch, False, book.add)
+    return batch, book.finish()

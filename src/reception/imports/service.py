@@ -129,7 +129,7 @@ def _headers(book: Workbook, sheet: str, kind: str) -> maps.Headers:
         raise InvalidInput(f"工作表「{sheet}」是空的", field="file")
     found = maps.find_headers(kind, top)
     if found is None:
-        known = "、".join(t.label for t in list(maps.FIELDS[kind].values())[:8])
+        known = "、".join(t.label for t in maps.FIELDS[kind].values() if t.required)
         raise InvalidInput(
             f"工作表「{sheet}」的前 {HEADER_ROWS} 行里找不到表头(应有 {known} 等列)",
             field="file",
@@ -208,7 +208,7 @@ async def set_mapping(
 ) -> ImportBatch:
     """The person's mapping (header → field, "" to leave a column out), checked, kept with the
     batch and saved as the office's for its next file."""
-    batch = await _draft(session, actor, batch_id)
+    batch = await draft(session, actor, batch_id)
     known = set(batch.mapping or {})
     unknown = [h for h in mapping if h not in known]
     if unknown:
@@ -237,7 +237,7 @@ async def set_mapping(
     return batch
 
 
-async def _draft(session: AsyncSession, actor: Principal | None, batch_id: int) -> ImportBatch:
+async def draft(session: AsyncSession, actor: Principal | None, batch_id: int) -> ImportBatch:
     may_write(actor)
     batch = await get_batch(session=session, actor=actor, batch_id=batch_id)
     if batch.status != "draft":

@@ -136,6 +136,7 @@ NAV: dict[str, list[NavItem]] = {
     "clerk": [
         NavItem("/cases", "信访事项"),
         NavItem("/cases/new", "登记"),
+        NavItem("/imports", "台账导入"),
         NavItem("/subscriptions", "日历订阅"),
     ],
     "reviewer": [
@@ -155,6 +156,7 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/admin/users", "用户"),
         NavItem("/admin/units", "单位"),
         NavItem("/admin/calendar", "工作日历"),
+        NavItem("/imports", "台账导入"),
         NavItem("/admin/rules", "接访规则"),
         NavItem("/admin/notify", "消息推送"),
         NavItem("/admin/templates", "文书模板"),
