@@ -504,6 +504,45 @@ async def test_a_clerk_registers_a_repeat_and_handles_it_to_delivery(
     assert not steps.errors, steps.errors
 
 
+async def test_a_clerk_brings_in_last_years_ledger_with_one_mapping_fix(
+    server: str, world: World, browser: Browser, steps: Steps, tmp_path: Path
+) -> None:
+    """#28 through the console: another system's GBK export whose 信访形式 column is headed
+    反映途径, mapped by hand once, tried, imported; the case list then holds the year."""
+    from tests.ledgers import generate_ledger, write_csv
+
+    rows = generate_ledger(seed=9, rows=60, year=2020, units=["下仓镇", "小杨家庄村"], leaders=[])
+    path = tmp_path / "2020年台账导出.csv"
+    write_csv(rows, path)
+    text = path.read_bytes().decode("gbk").replace("信访形式", "反映途径", 1)
+    path.write_bytes(text.encode("gbk"))
+    page = await new_page(browser, server, steps, viewport={"width": 1280, "height": 900})
+    page.on("dialog", lambda dialog: dialog.accept())
+    await sign_in(page, "clerk_a")
+    await page.get_by_role("link", name="台账导入").click()
+    await page.wait_for_url("**/imports")
+    await steps.shot(page, "imports")
+    await page.set_input_files("#f-file", str(path))
+    await page.get_by_role("button", name="上传并核对").click()
+    await page.wait_for_url(re.compile(r".*/imports/\d+$"))
+    await expect(page.locator("main")).to_contain_text("核对各列对应的内容")
+    await steps.shot(page, "mapping-proposed")
+    await page.get_by_role("combobox", name="「反映途径」列对应的内容").select_option("channel")
+    await page.get_by_role("button", name="保存对应并试运行").click()
+    await expect(page.locator("#dry-run")).to_contain_text("试运行结果")
+    await steps.shot(page, "dry-run")
+    async with page.expect_download() as download:
+        await page.get_by_role("link", name="下载逐行核对报告(Excel)").click()
+    assert (await download.value).suggested_filename.endswith(".xlsx")
+    await page.get_by_role("button", name="确认导入").click()
+    await expect(page.locator(".flash.ok")).to_contain_text("已导入 60 条")
+    await steps.shot(page, "imported")
+    await page.goto("/cases?closed=true")
+    await expect(page.locator("h1")).to_contain_text("共 60 件")
+    await steps.shot(page, "cases-after-import")
+    assert not steps.errors, steps.errors
+
+
 async def test_the_reviewer_sees_octobers_charts_and_downloads_the_xlsx(
     server: str, world: World, browser: Browser, steps: Steps, tmp_path: Path
 ) -> None:

@@ -113,6 +113,8 @@ async def test_a_clerk_maps_tries_imports_and_takes_back_a_ledger(
     done = await browser.post(f"{batch_url}/import")
     assert done.status_code == 303, done.text
     assert await _cases(sessionmaker) == ROWS
+    # The worklist with 含已办结 holds the whole year (the box used to be ignored by the page).
+    assert "共 120 件" in (await browser.get("/cases?closed=true")).text
     # The same file again: the office's mapping is proposed at once, and nothing is new.
     again = await _upload(browser, data)
     second = again.headers["location"]

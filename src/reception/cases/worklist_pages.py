@@ -134,8 +134,12 @@ async def worklist(
     q: Text = None,
     sort: Sort = None,
     page_no: PageNo = None,
+    closed: Bool = None,
 ) -> Template:
-    f = _filters(overdue, due_within, stage, channel, category, owner, first_time, q, sort, page_no)
+    # 含已办结: the page takes it as the CSV export does (it was dropped here before).
+    f = _filters(
+        overdue, due_within, stage, channel, category, owner, first_time, q, sort, page_no, closed
+    )
     items, total = await _list(
         db, ctx, request.user, f, limit=PER_PAGE, offset=(f.page - 1) * PER_PAGE
     )

@@ -79,11 +79,13 @@ async def dry_run(
     """What importing would do, row by row (nothing written); the first rows with a problem
     or a note come first in the list shown."""
     batch = await draft(session, actor, batch_id)
-    shown: list[Verdict] = []
+    # Errors first (they are what the person must fix), then the rows skipped, then notes.
+    shown: dict[str, list[Verdict]] = {"error": [], "same": [], "note": []}
 
     def keep(v: Verdict) -> None:
-        if len(shown) < SHOWN and (v.verdict != "create" or v.reasons):
-            shown.append(v)
+        bucket = shown.get(v.verdict, shown["note"])
+        if len(bucket) < SHOWN and (v.verdict != "create" or v.reasons):
+            bucket.append(v)
         if sink is not None:
             sink(v)
 
@@ -91,7 +93,7 @@ async def dry_run(
     batch = await session.get(ImportBatch, batch_id) or batch
     batch.dry_counts = shown_counts(outcome)
     await session.flush()
-    return batch, outcome, shown
+    return batch, outcome, [*shown["error"], *shown["same"], *shown["note"]][:SHOWN]
 
 
 async def run_import(
