@@ -207,3 +207,35 @@ async def test_formulas_nul_long_cells_and_too_many_rows_get_a_report(
         _, done = await runs.run_import(session=s, ctx=roomy, actor=None, batch_id=batch.id or 0)
         await s.commit()
     assert done.counts["error"] == 2 and await _cases(sessionmaker) == 62
+
+
+async def test_the_same_ledger_imported_twice_at_once_goes_in_once(
+    browser: Console,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    tmp_path: Path,
+) -> None:
+    """Two uploads of one file, both tried, imported by two requests at the same moment: the
+    UNIQUE fingerprints let one through whole; the other is refused whole (409)."""
+    data = await asyncio.to_thread(_export, tmp_path / "导出.csv")
+    await browser.sign_in("clerk_a")
+    urls = []
+    for _ in range(2):
+        url = (await _upload(browser, data)).headers["location"]
+        fixed = _fixed((await browser.get(url)).text)
+        assert (await browser.post(f"{url}/mapping", fixed)).status_code == 200
+        urls.append(url)
+    answers = await asyncio.gather(*(browser.post(f"{url}/import") for url in urls))
+    assert sorted(a.status_code for a in answers) == [303, 409], [a.status_code for a in answers]
+    assert await _cases(sessionmaker) == ROWS
+    refused = next(a for a in answers if a.status_code == 409)
+    assert "试运行" in refused.text
+
+
+def _fixed(page: str) -> dict[str, str]:
+    """The proposed mapping with its one fix: 反映途径 is the channel."""
+    form = _selects(page)
+    for column in form:
+        if re.search(rf'name="{column}"[^>]*aria-label="「反映途径」', page):
+            form[column] = "channel"
+    return form

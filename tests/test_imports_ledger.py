@@ -113,6 +113,25 @@ async def test_a_messy_year_goes_in_and_its_review_equals_an_independent_count(
             )
             want = {n: c for n, c in expected.items() if any(c.values())}
             assert _figures(report) == want, key
+        # The trend of the year reads the same figures (its months as of their last day).
+        trend = await reports.trend(
+            session=s, ctx=ctx, first_month=f"{YEAR}-01", last_month=f"{YEAR}-12"
+        )
+        for month in trend["months"]:
+            first = date.fromisoformat(month["month"] + "-01")
+            last = date(YEAR, first.month, monthrange(YEAR, first.month)[1])
+            want = expected_month(
+                rows,
+                month=month["month"],
+                as_of=last,
+                is_workday=calendar.is_workday,
+                bucket=lambda name: UNITS[name],
+            )["合计"]
+            assert (month["new_cases"], month["repeat"], month["overdue_handle"]) == (
+                want["new_cases"],
+                want["repeat"],
+                want["overdue_handle"],
+            ), month["month"]
     # The same file again: every row is already there, nothing new.
     _, dry2, done2 = await _import(sessionmaker, ctx, path, world.district)
     assert dry2 == done2 == {"create": 0, "repeat": 0, "same": ROWS, "error": 0}
@@ -194,3 +213,41 @@ async def test_past_reception_days_become_held_sessions_in_the_leaders_figures(
         )
     row = next(r for r in report["leaders"] if r["leader"] == name)
     assert (row["reception_days"], row["field_visits"]) == (0, 0)
+
+
+async def test_an_old_xls_ledger_is_read_too(
+    sessionmaker: async_sessionmaker[AsyncSession], ctx: Context, world: World, tmp_path: Path
+) -> None:
+    import xlwt  # type: ignore[import-untyped]
+
+    rows = generate_ledger(seed=11, rows=80, year=YEAR, units=list(UNITS), leaders=[])
+    book = xlwt.Workbook(encoding="utf-8")
+    sheet = book.add_sheet("2020年")
+    headers = [
+        "登记日期",
+        "信访人",
+        "身份证号",
+        "联系电话",
+        "信访形式",
+        "反映问题",
+        "问题类别",
+        "责任单位",
+    ]
+    for c, name in enumerate(headers):
+        sheet.write(0, c, name)
+    dated = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for r, row in enumerate(rows, start=1):
+        sheet.write(r, 0, row.registered_on, dated)
+        for c, value in enumerate(
+            [row.name, row.id_number, row.phone, row.channel, row.summary, row.category, row.unit],
+            start=1,
+        ):
+            sheet.write(r, c, value)
+    path = tmp_path / "旧台账.xls"
+    await asyncio.to_thread(book.save, str(path))
+    assert (await asyncio.to_thread(path.read_bytes)).startswith(bytes.fromhex("d0cf11e0"))
+    _, dry, done = await _import(sessionmaker, ctx, path, world.district)
+    assert dry == done and done["error"] == 0 and done["create"] + done["repeat"] == 80
+    async with sessionmaker() as s:
+        on = sorted((await s.scalars(select(PetitionCase.registered_on))).all())
+    assert on == sorted(r.registered_on for r in rows)

@@ -34,7 +34,7 @@ from reception.cases.models import (
 from reception.cases.petitioners import new_petitioner, seal_petitioner
 from reception.cases.workflow import CLOCK_RULES
 from reception.context import Context
-from reception.db import next_in_counter, now_of
+from reception.db import flush_or_conflict, next_in_counter, now_of
 from reception.imports.models import ImportRecord
 from reception.imports.rows import CaseRow, Cells, Course, Lookups, case_row, course
 from reception.petitioner import Identity
@@ -47,6 +47,7 @@ VERDICTS = {
     "error": "有错误,不导入",
 }
 SIMILAR_SUMMARY = 0.5
+TWIN = "同样的行刚被另一次导入导入了:本次没有导入任何记录,请重新试运行后再导入"
 
 
 @dataclass
@@ -346,8 +347,9 @@ async def write(
     await session.flush()
     for p, who in people:
         seal_petitioner(ctx.keys, p, who)
-    session.add_all(_records(batch_id, cases, by, now_of(session)))
-    await session.flush()
+    # The fingerprints are UNIQUE: an import of the same rows running at the same time makes
+    # this one stop whole (nothing of it stays), never a second copy.
+    await flush_or_conflict(session, TWIN, *_records(batch_id, cases, by, now_of(session)))
 
 
 def _records(

@@ -19,9 +19,10 @@ from reception import pii
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.context import Context
+from reception.db import flush_or_conflict
 from reception.errors import Conflict
 from reception.imports import values
-from reception.imports.cases import Verdict
+from reception.imports.cases import TWIN, Verdict
 from reception.imports.models import ImportBatch, ImportRecord
 from reception.imports.rows import Cells, column_letter
 from reception.imports.service import Outcome, Sink, data_rows, file_of, lookups
@@ -209,16 +210,14 @@ async def _write(
     session.add(row)
     await session.flush()
     seal_appointment(ctx.keys, row, visit.who)
-    session.add(
-        ImportRecord(
-            batch_id=batch.id or 0,
-            row_number=visit.line,
-            fingerprint=verdict.fingerprint,
-            session_id=session_id,
-            appointment_id=row.id,
-        )
+    record = ImportRecord(
+        batch_id=batch.id or 0,
+        row_number=visit.line,
+        fingerprint=verdict.fingerprint,
+        session_id=session_id,
+        appointment_id=row.id,
     )
-    await session.flush()
+    await flush_or_conflict(session, TWIN, record)
 
 
 async def rollback_sessions(*, session: AsyncSession, batch: ImportBatch) -> None:
