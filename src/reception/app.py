@@ -50,6 +50,7 @@ from reception.errors import exception_handlers
 from reception.feeds import pages as feeds_pages
 from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
 from reception.imports import pages as imports_pages
+from reception.imports.controllers import ImportController
 from reception.notify import outbox
 from reception.notify import pages as notify_pages
 from reception.notify import worker as notify_worker
@@ -111,6 +112,7 @@ API_HANDLERS: list[Any] = [
     DocumentKindController,
     DocumentTemplateController,
     NotifyController,
+    ImportController,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = [feed_ics]

@@ -73,7 +73,7 @@ def _int_or_none(value: Any, field: str) -> int | None:
     return int(text)
 
 
-@post("/imports", guards=CLERKS, status_code=200)
+@post("/imports", guards=CLERKS, status_code=200, request_max_body_size=64 * 1024 * 1024)
 async def upload(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any] | Template:
     form = await read_form(request)
     try:
