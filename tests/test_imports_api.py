@@ -105,3 +105,28 @@ async def test_a_body_that_is_no_ledger_is_a_422(
 ) -> None:
     r = await client.post("/api/imports", content=body, headers=auth(world.tokens["clerk_a"]))
     assert says in assert_problem(r, 422)["detail"]
+
+
+async def test_an_import_worked_on_since_is_not_taken_back(
+    client: httpx.AsyncClient, world: World, tmp_path: Path
+) -> None:
+    rows = generate_ledger(seed=4, rows=20, year=2020, units=["下仓镇"], leaders=[])
+    path = tmp_path / "台账.xlsx"
+    await asyncio.to_thread(write_xlsx, rows, path)
+    clerk = auth(world.tokens["clerk_a"])
+    body = await asyncio.to_thread(path.read_bytes)
+    bid = (await client.post("/api/imports", content=body, headers=clerk)).json()["id"]
+    assert (await client.post(f"/api/imports/{bid}/dry-run", headers=clerk)).status_code == 200
+    assert (await client.post(f"/api/imports/{bid}/import", headers=clerk)).status_code == 200
+    cases = (await client.get("/api/cases", params={"limit": 5}, headers=clerk)).json()["items"]
+    # Someone works on one of them: a leader now owns it (包案).
+    r = await client.post(
+        f"/api/cases/{cases[0]['id']}/ownership",
+        json={"leader_id": world.leaders["township_a"], "plan": "约谈"},
+        headers=clerk,
+    )
+    assert r.status_code in (200, 201), r.text
+    refused = assert_problem(await client.post(f"/api/imports/{bid}/rollback", headers=clerk), 409)
+    assert "不能整批撤销" in refused["detail"]
+    still = (await client.get("/api/cases", params={"limit": 5}, headers=clerk)).json()["total"]
+    assert still == 20
