@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from sqlalchemy import or_
+from sqlalchemy import insert, or_
 from sqlalchemy import select as sa_select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -34,9 +34,10 @@ from reception.cases.models import (
 from reception.cases.petitioners import new_petitioner, seal_petitioner
 from reception.cases.workflow import CLOCK_RULES
 from reception.context import Context
-from reception.db import flush_or_conflict, next_in_counter, now_of
+from reception.db import flush_refused, next_in_counter, now_of
+from reception.errors import Conflict
 from reception.imports.models import ImportRecord
-from reception.imports.rows import CaseRow, Cells, Course, Lookups, case_row, course
+from reception.imports.rows import CaseRow, Cells, ClockPlan, Course, Lookups, case_row, course
 from reception.petitioner import Identity
 from reception.workdays import WorkCalendar
 
@@ -47,7 +48,19 @@ VERDICTS = {
     "error": "有错误,不导入",
 }
 SIMILAR_SUMMARY = 0.5
+# The part of a summary remembered for the rows after it (memory stays small per row).
+SUMMARY_KEPT = 200
 TWIN = "同样的行刚被另一次导入导入了:本次没有导入任何记录,请重新试运行后再导入"
+
+
+class Made:
+    """The case a planned row became (set once the import has written it): all an earlier
+    row leaves behind for the rows after it — not its cells."""
+
+    __slots__ = ("case_id",)
+
+    def __init__(self) -> None:
+        self.case_id: int | None = None
 
 
 @dataclass
@@ -60,8 +73,12 @@ class Verdict:
     fingerprint: str = ""
     repeat_of: int | None = None
     # The earlier row of this file the row repeats (its case made in this import).
-    repeat_source: Verdict | None = None
-    case_id: int | None = None
+    repeat_source: Made | None = None
+    made: Made = field(default_factory=Made)
+
+    @property
+    def case_id(self) -> int | None:
+        return self.made.case_id
 
 
 @dataclass
@@ -74,7 +91,7 @@ class Earlier:
     summary: str
     what: str  # 事项 蓟信〔2020〕00012, or 第 12 行
     known_id: int | None = None
-    source: Verdict | None = None
+    source: Made | None = None
 
     @property
     def case_id(self) -> int | None:
@@ -214,7 +231,7 @@ class Planner:
                 for e in before
                 if e.registered_on == row.registered_on
                 and e.category == row.category
-                and _similar(e.summary, row.summary)
+                and _similar(e.summary[:SUMMARY_KEPT], row.summary[:SUMMARY_KEPT])
             ),
             None,
         )
@@ -246,9 +263,11 @@ class Planner:
         if row is None:
             return
         what = f"事项(本文件第 {v.line} 行)"
+        # What later rows compare with: the summary's start is enough to tell a twin.
+        summary = row.summary[:SUMMARY_KEPT]
         for key in self._keys(row):
             self.earlier[key].append(
-                Earlier(row.registered_on, row.category, row.unit_id, row.summary, what, source=v)
+                Earlier(row.registered_on, row.category, row.unit_id, summary, what, source=v.made)
             )
 
 
@@ -335,7 +354,7 @@ async def write(
     session.add_all([c for *_, c in cases])
     await session.flush()
     for v, *_, case in cases:
-        v.case_id = case.id
+        v.made.case_id = case.id
     people = []
     for v, row, _, case in cases:
         if case.repeat_of_id is None and v.repeat_source is not None:
@@ -347,78 +366,79 @@ async def write(
     await session.flush()
     for p, who in people:
         seal_petitioner(ctx.keys, p, who)
+    await session.flush()
+    tables = _records(batch_id, cases, by, now_of(session))
+
+    async def rows() -> None:
+        for model, values in tables.items():
+            await session.execute(insert(model), values)
+
     # The fingerprints are UNIQUE: an import of the same rows running at the same time makes
     # this one stop whole (nothing of it stays), never a second copy.
-    await flush_or_conflict(session, TWIN, *_records(batch_id, cases, by, now_of(session)))
+    if await flush_refused(session, then=rows) is not None:
+        raise Conflict(TWIN)
 
 
 def _records(
     batch_id: int, cases: list[tuple[Verdict, CaseRow, Course, PetitionCase]], by: str, now: Any
-) -> list[Any]:
-    out: list[Any] = []
+) -> dict[Any, list[dict[str, Any]]]:
+    """The rows each case brings along, as plain values for one multi-row INSERT per table
+    (no ORM objects: an import writes some ten of them per ledger row)."""
+    out: dict[Any, list[dict[str, Any]]] = defaultdict(list)
     for v, row, plan, case in cases:
         case_id = case.id or 0
-        out.append(
-            ImportRecord(
-                batch_id=batch_id, row_number=v.line, fingerprint=v.fingerprint, case_id=case_id
-            )
+        out[ImportRecord].append(
+            {"batch_id": batch_id, "row_number": v.line, "fingerprint": v.fingerprint}
+            | {"case_id": case_id, "session_id": None, "appointment_id": None}
         )
-        for c in plan.clocks:
-            rule = CLOCK_RULES[c.kind]
-            out.append(
-                CaseClock(
-                    case_id=case_id,
-                    kind=c.kind,
-                    started_on=c.started_on,
-                    length=rule.length,
-                    working_days=rule.working_days,
-                    original_due=c.due,
-                    current_due=c.due,
-                    provisional=c.provisional,
-                    status="met" if c.met_on is not None else "running",
-                    met_on=c.met_on,
-                    on_time=(c.met_on <= c.due) if c.met_on is not None else None,
-                )
-            )
+        out[CaseClock] += [_clock_row(case_id, c, now) for c in plan.clocks]
         for i, (kind, on, stage) in enumerate(_steps(row, plan)):
             note = f"由台账导入(导入批次 {batch_id},第 {v.line} 行)" if i == 0 else ""
             if i == 0 and row.note:
                 note += f";台账备注:{row.note}"
-            out.append(
-                CaseEvent(
-                    case_id=case_id,
-                    effective_on=on,
-                    actor_name=by,
-                    kind=kind,
-                    note=note[:2000],
-                    after={"stage": stage, "reference": case.reference},
-                    at=now,
-                )
+            out[CaseEvent].append(
+                {"case_id": case_id, "at": now, "effective_on": on, "actor_user_id": None}
+                | {"actor_name": by, "kind": kind, "note": note[:2000], "before": None}
+                | {"after": {"stage": stage, "reference": case.reference}}
             )
         if case.satisfaction != "not_evaluated" and case.evaluated_on is not None:
-            out.append(
-                CaseEvaluation(
-                    case_id=case_id,
-                    round=1,
-                    source="staff",
-                    satisfaction=case.satisfaction,
-                    comment="台账导入(工作人员记录,非信访人本人评价)",
-                    evaluated_on=case.evaluated_on,
-                )
+            out[CaseEvaluation].append(
+                {"case_id": case_id, "round": 1, "source": "staff"}
+                | {"satisfaction": case.satisfaction, "evaluated_on": case.evaluated_on}
+                | {"comment": "台账导入(工作人员记录,非信访人本人评价)", "created_at": now}
             )
         if row.owner_id is not None:
-            out.append(
-                CaseOwnership(
-                    case_id=case_id,
-                    leader_id=row.owner_id,
-                    responsible_unit_id=row.unit_id,
-                    reason="台账导入",
-                    started_on=row.accepted_on or row.registered_on,
-                    started_at=now,
-                    ended_on=case.closed_on if case.stage == "closed" else None,
-                    ended_at=now if case.stage == "closed" else None,
-                    end_reason="台账记载已办结" if case.stage == "closed" else "",
-                    assigned_by_name=by,
-                )
+            closed = case.stage == "closed"
+            out[CaseOwnership].append(
+                {"case_id": case_id, "leader_id": row.owner_id, "responsible_unit_id": row.unit_id}
+                | {"plan": "", "target_date": None, "stability_contact": "", "reason": "台账导入"}
+                | {"started_on": row.accepted_on or row.registered_on, "started_at": now}
+                | {"ended_on": case.closed_on if closed else None}
+                | {"ended_at": now if closed else None}
+                | {"end_reason": "台账记载已办结" if closed else "", "assigned_by_user_id": None}
+                | {"assigned_by_name": by}
             )
     return out
+
+
+def _clock_row(case_id: int, c: ClockPlan, now: Any) -> dict[str, Any]:
+    rule = CLOCK_RULES[c.kind]
+    met = c.met_on is not None
+    return {
+        "case_id": case_id,
+        "kind": c.kind,
+        "round": 1,
+        "started_on": c.started_on,
+        "length": rule.length,
+        "working_days": rule.working_days,
+        "original_due": c.due,
+        "current_due": c.due,
+        "extended_days": 0,
+        "paused_days": 0,
+        "status": "met" if met else "running",
+        "met_on": c.met_on,
+        "on_time": (c.met_on <= c.due) if c.met_on is not None else None,
+        "provisional": c.provisional,
+        "created_at": now,
+        "updated_at": now,
+    }
