@@ -108,7 +108,7 @@ async def test_a_clerk_maps_tries_imports_and_takes_back_a_ledger(
     report = await browser.get(f"{batch_url}/report.xlsx")
     assert report.status_code == 200
     sheet = openpyxl.load_workbook(io.BytesIO(report.content)).worksheets[0]
-    verdicts = [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    verdicts = [row[2] for row in sheet.iter_rows(min_row=2, values_only=True)]
     assert len(verdicts) == ROWS and set(verdicts) <= {"新建", "新建(重复信访)"}
     done = await browser.post(f"{batch_url}/import")
     assert done.status_code == 303, done.text

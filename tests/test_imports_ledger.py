@@ -7,6 +7,7 @@ of the same rows creates nothing; an import is rolled back as a whole."""
 from __future__ import annotations
 
 import asyncio
+import io
 from calendar import monthrange
 from datetime import date
 from pathlib import Path
@@ -251,3 +252,46 @@ async def test_an_old_xls_ledger_is_read_too(
     async with sessionmaker() as s:
         on = sorted((await s.scalars(select(PetitionCase.registered_on))).all())
     assert on == sorted(r.registered_on for r in rows)
+
+
+async def test_a_workbook_of_one_sheet_per_year_goes_in_whole(
+    sessionmaker: async_sessionmaker[AsyncSession], ctx: Context, world: World, tmp_path: Path
+) -> None:
+    """ "*" takes every sheet with a header (columns in another order on each; a sheet of
+    notes passed over); the report names each row's sheet."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    notes = book.active
+    assert notes is not None
+    notes.title = "填表说明"
+    notes.append(["本台账按年度分表,请勿改动表头。"])
+    headers = ["登记日期", "信访人", "联系电话", "信访形式", "反映问题", "责任单位"]
+    for year, seed in ((2019, 1), (2020, 2)):
+        rows = generate_ledger(seed=seed, rows=40, year=year, units=["下仓镇"], leaders=[])
+        sheet = book.create_sheet(f"{year}年")
+        order = headers if year == 2019 else list(reversed(headers))
+        sheet.append(order)
+        for r in rows:
+            cells = [r.registered_on, r.name, r.phone, r.channel, r.summary, r.unit]
+            values = dict(zip(headers, cells, strict=True))
+            sheet.append([values[h] for h in order])
+    path = tmp_path / "历年台账.xlsx"
+    await asyncio.to_thread(book.save, path)
+    data = await asyncio.to_thread(path.read_bytes)
+    async with sessionmaker() as s:
+        batch = await service.upload(
+            session=s, ctx=ctx, actor=None, kind="cases", file_name=path.name, data=data, sheet="*"
+        )
+        await s.commit()
+    async with sessionmaker() as s:
+        _, report = await runs.report(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
+        _, done = await runs.run_import(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
+        await s.commit()
+    counts = runs.shown_counts(done)
+    assert counts["create"] + counts["repeat"] == 80 and counts["error"] == 0
+    sheet = openpyxl.load_workbook(io.BytesIO(report)).worksheets[0]
+    assert {row[0] for row in sheet.iter_rows(min_row=2, values_only=True)} == {"2019年", "2020年"}
+    async with sessionmaker() as s:
+        years = (await s.scalars(select(PetitionCase.ref_year))).all()
+    assert sorted(set(years)) == [2019, 2020] and len(years) == 80

@@ -70,6 +70,8 @@ class Verdict:
     reasons: list[str]
     raw: list[Any]
     row: CaseRow | None = None
+    # The sheet the row is on, when a workbook's sheets are taken together.
+    sheet: str = ""
     fingerprint: str = ""
     repeat_of: int | None = None
     # The earlier row of this file the row repeats (its case made in this import).
@@ -79,6 +81,11 @@ class Verdict:
     @property
     def case_id(self) -> int | None:
         return self.made.case_id
+
+    @property
+    def where(self) -> str:
+        """第 12 行, or 「2019年」第 12 行 when the workbook's sheets are taken together."""
+        return (f"「{self.sheet}」" if self.sheet else "") + f"第 {self.line} 行"
 
 
 @dataclass
@@ -106,7 +113,7 @@ class Planner:
     ctx: Context
     actor: Principal | None
     lookups: Lookups
-    seen: dict[str, int] = field(default_factory=dict)
+    seen: dict[str, str] = field(default_factory=dict)
     earlier: dict[str, list[Earlier]] = field(default_factory=lambda: defaultdict(list))
 
     def _keys(self, row: CaseRow) -> list[str]:
@@ -192,9 +199,13 @@ class Planner:
         for cells in chunk:
             row = case_row(cells, self.lookups)
             if row is None:
-                verdicts.append(Verdict(cells.line, "error", cells.errors, cells.raw))
+                verdicts.append(
+                    Verdict(cells.line, "error", cells.errors, cells.shown, sheet=cells.sheet)
+                )
             else:
-                verdicts.append(Verdict(cells.line, "create", [], cells.raw, row))
+                verdicts.append(
+                    Verdict(cells.line, "create", [], cells.shown, row, sheet=cells.sheet)
+                )
         good = [v for v in verdicts if v.row is not None]
         for v in good:
             v.fingerprint = self.fingerprint(v.row)  # type: ignore[arg-type]
@@ -221,7 +232,7 @@ class Planner:
             return
         if v.fingerprint in self.seen:
             v.verdict, v.row = "same", None
-            v.reasons.insert(0, f"与本文件第 {self.seen[v.fingerprint]} 行相同")
+            v.reasons.insert(0, f"与本文件{self.seen[v.fingerprint]}相同")
             return
         keys = self._keys(row)
         before = [e for k in keys for e in (self.earlier.get(k, []) + known.get(k, []))]
@@ -239,7 +250,7 @@ class Planner:
             v.verdict, v.row = "same", None
             v.reasons.insert(0, f"与已有的{twin.what}相同(同一信访人、同日、同类、事项相似)")
             return
-        self.seen[v.fingerprint] = v.line
+        self.seen[v.fingerprint] = v.where
         prior = [
             e
             for e in before
@@ -262,7 +273,7 @@ class Planner:
         row = v.row
         if row is None:
             return
-        what = f"事项(本文件第 {v.line} 行)"
+        what = f"事项(本文件{v.where})"
         # What later rows compare with: the summary's start is enough to tell a twin.
         summary = row.summary[:SUMMARY_KEPT]
         for key in self._keys(row):

@@ -53,8 +53,11 @@ class Workbook:
             ) from None
 
     def sheet(self, name: str | None) -> str:
+        """The sheet asked for: the first if none, every sheet for "*"."""
         if not name:
             return self.sheets[0]
+        if name == "*":
+            return name
         if name not in self.sheets:
             raise InvalidInput(
                 f"没有工作表「{name}」;文件中有:{'、'.join(self.sheets)}", field="sheet"

@@ -22,7 +22,8 @@ SHOWN_CHARS = 500
 class ReportBook:
     """Written row by row while the dry run walks the file (constant memory)."""
 
-    def __init__(self, headers: Sequence[str], title: str) -> None:
+    def __init__(self, headers: Sequence[str], title: str, sheet: str = "") -> None:
+        self.sheet_name = sheet
         self.buffer = io.BytesIO()
         self.book = xlsxwriter.Workbook(self.buffer, {"constant_memory": True, "in_memory": True})
         self.cells = TextCells(self.book)
@@ -30,21 +31,22 @@ class ReportBook:
         self.counts: Counter[str] = Counter()
         self.title = title
         self.sheet = self.book.add_worksheet("逐行核对")
-        self.sheet.freeze_panes(1, 3)
-        head = ["行号", "核对结论", "说明", *[h or "(无表头)" for h in headers]]
+        self.sheet.freeze_panes(1, 4)
+        head = ["工作表", "行号", "核对结论", "说明", *[h or "(无表头)" for h in headers]]
         for c, name in enumerate(head):
             self.cells.write(self.sheet, 0, c, name, self.bold)
-        self.sheet.set_column(1, 1, 18)
-        self.sheet.set_column(2, 2, 60)
+        self.sheet.set_column(2, 2, 18)
+        self.sheet.set_column(3, 3, 60)
         self.row = 1
 
     def add(self, v: Verdict) -> None:
         self.counts[v.verdict] += 1
-        self.cells.write(self.sheet, self.row, 0, v.line)
-        self.cells.write(self.sheet, self.row, 1, VERDICTS[v.verdict])
-        self.cells.write(self.sheet, self.row, 2, ";".join(v.reasons))
+        self.cells.write(self.sheet, self.row, 0, v.sheet or self.sheet_name)
+        self.cells.write(self.sheet, self.row, 1, v.line)
+        self.cells.write(self.sheet, self.row, 2, VERDICTS[v.verdict])
+        self.cells.write(self.sheet, self.row, 3, ";".join(v.reasons))
         for c, value in enumerate(v.raw):
-            self.cells.write(self.sheet, self.row, 3 + c, _shown(value))
+            self.cells.write(self.sheet, self.row, 4 + c, _shown(value))
         self.row += 1
 
     def finish(self) -> bytes:

@@ -39,12 +39,17 @@ class Cells:
     raw: list[Any]
     columns: dict[str, int]
     kind: str
+    # The sheet, when a workbook's sheets are taken together ("" for one sheet).
+    sheet: str = ""
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    # The row's cells under the header names of every sheet taken (the report's columns).
+    shown: list[Any] = field(default_factory=list)
 
     def where(self, name: str) -> str:
         label = FIELDS[self.kind][name].label.split("(")[0]
-        return f"{label}({column_letter(self.columns[name])}{self.line})"
+        place = f"「{self.sheet}」" if self.sheet else ""
+        return f"{label}({place}{column_letter(self.columns[name])}{self.line})"
 
     def cell(self, name: str) -> Any:
         index = self.columns.get(name)

@@ -33,6 +33,7 @@ from reception.imports.cases import VERDICTS, Verdict
 from reception.imports.models import ImportBatch, ImportRecord
 from reception.imports.report import ReportBook
 from reception.imports.service import (
+    ALL_SHEETS,
     Outcome,
     Sink,
     data_rows,
@@ -235,6 +236,11 @@ async def report(
     """The dry run's per-row report (XLSX): the verdicts as of now."""
     batch = await draft(session, actor, batch_id)
     _, headers = data_rows(file_of(ctx, batch), batch, ctx.settings.import_max_rows)
-    book = ReportBook(headers, f"{batch.file_name} · 工作表「{batch.sheet}」 · 导入前核对")
+    sheets = "全部工作表" if batch.sheet == ALL_SHEETS else f"工作表「{batch.sheet}」"
+    book = ReportBook(
+        headers,
+        f"{batch.file_name} · {sheets} · 导入前核对",
+        "" if batch.sheet == ALL_SHEETS else batch.sheet,
+    )
     await _walk(session, ctx, actor, batch, False, book.add)
     return batch, book.finish()

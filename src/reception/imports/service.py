@@ -37,6 +37,8 @@ TABLE = "import_batch"
 CHUNK = 500
 # The header is looked for among a sheet's first rows (a title and notes may come first).
 HEADER_ROWS = 15
+# The sheet name that takes every sheet of the workbook.
+ALL_SHEETS = "*"
 FOOTER_WORDS = ("合计", "总计", "小计", "制表", "填表", "审核")
 MASKED = {"id_number": mask_id_number, "phone": mask_phone}
 
@@ -112,9 +114,9 @@ async def upload(
     batch.file_sealed = ctx.keys.seal_bytes(
         data, table=TABLE, column="file_sealed", row_id=batch.id or 0
     )
-    headers = _headers(book, chosen, kind)
+    names = union_names(sheet_headers(book, chosen, kind))
     saved = await _saved_mapping(session, actor, kind)
-    batch.mapping = maps.propose(kind, headers.names, saved)
+    batch.mapping = maps.propose(kind, names, saved)
     await session.flush()
     return batch
 
@@ -135,6 +137,30 @@ def _headers(book: Workbook, sheet: str, kind: str) -> maps.Headers:
             field="file",
         )
     return found
+
+
+def sheet_headers(book: Workbook, sheet: str, kind: str) -> list[tuple[str, maps.Headers]]:
+    """Each sheet taken and its header: one sheet, or (ALL_SHEETS) every sheet with a header
+    (a workbook of one sheet per year or per unit; sheets of notes are passed over)."""
+    if sheet != ALL_SHEETS:
+        return [(sheet, _headers(book, sheet, kind))]
+    found = []
+    for name in book.sheets:
+        try:
+            found.append((name, _headers(book, name, kind)))
+        except InvalidInput:
+            continue
+    if not found:
+        _headers(book, book.sheets[0], kind)
+    return found
+
+
+def union_names(found: list[tuple[str, maps.Headers]]) -> list[str]:
+    """Every header name of the sheets taken, in the order first met."""
+    out: list[str] = []
+    for _, headers in found:
+        out += [n for n in headers.names if n and n not in out]
+    return out
 
 
 def text_or_blank(value: Any) -> str:
@@ -178,24 +204,25 @@ async def columns(*, session: AsyncSession, ctx: Context, batch: ImportBatch) ->
     """The file's columns with their mapped fields and a few values (ID numbers and phones
     masked: the page shows what the column holds, not whose)."""
     book = file_of(ctx, batch)
-    headers = _headers(book, batch.sheet, batch.kind)
+    found = sheet_headers(book, batch.sheet, batch.kind)
     mapping = batch.mapping or {}
-    samples: list[list[str]] = [[] for _ in headers.names]
-    for i, raw in enumerate(book.rows(batch.sheet)):
-        if i <= headers.last_row:
-            continue
-        for c, value in enumerate(raw[: len(headers.names)]):
-            shown = text_or_blank(value)
-            if shown and len(samples[c]) < 3:
-                masker = MASKED.get(str(mapping.get(headers.names[c], "")))
-                samples[c].append(masker(shown) if masker else shown[:30])
-        if i > headers.last_row + 30 or all(len(s) >= 3 for s in samples):
-            break
-    return [
-        Column(name, str(mapping.get(name, "")), samples[c])
-        for c, name in enumerate(headers.names)
-        if name
-    ]
+    names = union_names(found)
+    samples: dict[str, list[str]] = {n: [] for n in names}
+    for sheet, headers in found:
+        for i, raw in enumerate(book.rows(sheet)):
+            if i <= headers.last_row:
+                continue
+            for name, value in zip(headers.names, raw, strict=False):
+                shown = text_or_blank(value)
+                if name and shown and len(samples[name]) < 3:
+                    masker = MASKED.get(str(mapping.get(name, "")))
+                    samples[name].append(masker(shown) if masker else shown[:30])
+            if i > headers.last_row + 30 or all(len(v) >= 3 for v in samples.values()):
+                break
+    return [Column(name, str(mapping.get(name, "")), samples[name]) for name in names]
+
+
+# ---------------------------------------------------------------- walking the rows
 
 
 async def set_mapping(
@@ -250,33 +277,42 @@ async def draft(session: AsyncSession, actor: Principal | None, batch_id: int) -
 
 def data_rows(book: Workbook, batch: ImportBatch, limit: int) -> tuple[Iterator[Cells], list[str]]:
     """The file's data rows as Cells (blank rows, the header and a totals line left out),
-    and the header names. More rows than `limit` stop the walk with the limit named."""
-    headers = _headers(book, batch.sheet, batch.kind)
+    sheet after sheet, and the header names. More rows than `limit` stop the walk with the
+    limit named."""
+    found = sheet_headers(book, batch.sheet, batch.kind)
     mapping = batch.mapping or {}
     problems = maps.mapping_problems(batch.kind, mapping)
     if problems:
         raise InvalidInput(";".join(problems), field="mapping")
-    index = {f: c for c, name in enumerate(headers.names) if (f := mapping.get(name))}
-    hint = book.size_hint(batch.sheet)
-    if hint is not None and hint > limit + HEADER_ROWS + 10:
+    names = union_names(found)
+    hint = sum(book.size_hint(sheet) or 0 for sheet, _ in found)
+    if hint > limit + len(found) * (HEADER_ROWS + 10):
         raise InvalidInput(
             f"文件约有 {hint} 行,超过每次导入 {limit} 行的上限,请分批导入", field="file"
         )
+    several = len(found) > 1
 
     def walk() -> Iterator[Cells]:
         n = 0
-        for i, raw in enumerate(book.rows(batch.sheet)):
-            if i <= headers.last_row:
-                continue
-            cells = Cells(i + 1, list(raw), index, batch.kind)
-            if cells.blank() or _footer(raw):
-                continue
-            n += 1
-            if n > limit:
-                raise InvalidInput(f"文件超过每次导入 {limit} 行的上限,请分批导入", field="file")
-            yield cells
+        for sheet, headers in found:
+            index = {f: c for c, name in enumerate(headers.names) if (f := mapping.get(name))}
+            # The report shows every row under the header names of all sheets.
+            order = [headers.names.index(name) if name in headers.names else -1 for name in names]
+            for i, raw in enumerate(book.rows(sheet)):
+                if i <= headers.last_row:
+                    continue
+                cells = Cells(i + 1, list(raw), index, batch.kind, sheet if several else "")
+                if cells.blank() or _footer(raw):
+                    continue
+                n += 1
+                if n > limit:
+                    raise InvalidInput(
+                        f"文件超过每次导入 {limit} 行的上限,请分批导入", field="file"
+                    )
+                cells.shown = [raw[c] if 0 <= c < len(raw) else None for c in order]
+                yield cells
 
-    return walk(), headers.names
+    return walk(), names
 
 
 def _footer(raw: list[Any]) -> bool:

@@ -88,11 +88,11 @@ async def walk_sessions(
     rows, _ = data_rows(file_of(ctx, batch), batch, ctx.settings.import_max_rows)
     known = await lookups(session, ctx, actor, batch)
     outcome = Outcome()
-    seen: dict[str, int] = {}
+    seen: dict[str, str] = {}
     held: dict[tuple[int, date, str], tuple[int, int]] = {}
     for cells in rows:
         visit = _visit(cells, known.leaders, known.today)
-        verdict = Verdict(cells.line, "error", cells.errors, cells.raw)
+        verdict = Verdict(cells.line, "error", cells.errors, cells.shown, sheet=cells.sheet)
         if visit is not None:
             verdict = await _judge(session, ctx, visit, cells, seen)
             if write and verdict.verdict == "create":
@@ -105,7 +105,7 @@ async def walk_sessions(
 
 
 async def _judge(
-    session: AsyncSession, ctx: Context, visit: Visit, cells: Cells, seen: dict[str, int]
+    session: AsyncSession, ctx: Context, visit: Visit, cells: Cells, seen: dict[str, str]
 ) -> Verdict:
     who = visit.who.id_number or f"{visit.who.name}|{visit.who.phone}"
     facts = f"{visit.day}\x1f{visit.leader_id}\x1f{visit.kind}\x1f{who}\x1f{visit.summary}"
@@ -115,14 +115,14 @@ async def _judge(
     )
     if fingerprint in seen:
         verdict.verdict = "same"
-        verdict.reasons.insert(0, f"与本文件第 {seen[fingerprint]} 行相同")
+        verdict.reasons.insert(0, f"与本文件{seen[fingerprint]}相同")
     elif await session.scalar(
         select(ImportRecord.id).where(ImportRecord.fingerprint == fingerprint)
     ):
         verdict.verdict = "same"
         verdict.reasons.insert(0, "此行已在之前的导入中导入")
     else:
-        seen[fingerprint] = visit.line
+        seen[fingerprint] = verdict.where
     return verdict
 
 
