@@ -7,6 +7,7 @@ same path; only the import writes."""
 from __future__ import annotations
 
 import difflib
+import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -88,21 +89,36 @@ class Verdict:
         return (f"「{self.sheet}」" if self.sheet else "") + f"第 {self.line} 行"
 
 
-@dataclass
+@dataclass(slots=True)
 class Earlier:
-    """A case (or an earlier row of the file) a row's petitioner already had."""
+    """A case (or an earlier row of the file) a row's petitioner already had: what the rows
+    after it compare with, kept small (an import remembers one or two per row)."""
 
     registered_on: date
     category: str
     unit_id: int
     summary: str
-    what: str  # 事项 蓟信〔2020〕00012, or 第 12 行
+    # A case in the database: its reference; a row of the file: where it is.
+    reference: str = ""
+    line: int = 0
+    sheet: str = ""
     known_id: int | None = None
     source: Made | None = None
 
     @property
     def case_id(self) -> int | None:
         return self.source.case_id if self.source is not None else self.known_id
+
+    @property
+    def what(self) -> str:
+        if self.reference:
+            return f"事项 {self.reference}"
+        return "事项(本文件" + (f"「{self.sheet}」" if self.sheet else "") + f"第 {self.line} 行)"
+
+
+def _key(kind: str, name: str, digest: str) -> bytes:
+    """An identity key as the planner remembers it: 16 bytes, not the 64-character index."""
+    return hashlib.blake2b(f"{kind}:{name}:{digest}".encode(), digest_size=16).digest()
 
 
 @dataclass
@@ -113,17 +129,18 @@ class Planner:
     ctx: Context
     actor: Principal | None
     lookups: Lookups
-    seen: dict[str, str] = field(default_factory=dict)
-    earlier: dict[str, list[Earlier]] = field(default_factory=lambda: defaultdict(list))
+    # A fingerprint seen in this file (its first 16 bytes) → the row it was on.
+    seen: dict[bytes, tuple[int, str]] = field(default_factory=dict)
+    earlier: dict[bytes, list[Earlier]] = field(default_factory=lambda: defaultdict(list))
 
-    def _keys(self, row: CaseRow) -> list[str]:
-        """The petitioner's identity as blind indexes (the same petitioner: the same ID
+    def _keys(self, row: CaseRow) -> list[bytes]:
+        """The petitioner's identity from the blind indexes (the same petitioner: the same ID
         number, or the same name and phone): what rows and cases are matched by."""
         out = []
         if row.id_number:
-            out.append("id:" + pii.blind_id_number(self.ctx.keys, row.id_number))
+            out.append(_key("id", "", pii.blind_id_number(self.ctx.keys, row.id_number)))
         if row.name and row.phone:
-            out.append(f"np:{row.name}:" + pii.blind_phone(self.ctx.keys, row.phone))
+            out.append(_key("np", row.name, pii.blind_phone(self.ctx.keys, row.phone)))
         return out
 
     def fingerprint(self, row: CaseRow) -> str:
@@ -133,7 +150,7 @@ class Planner:
         facts = "\x1f".join([on, who, row.category, str(row.unit_id), row.channel, summary])
         return self.ctx.keys.mac("import.case-row", facts.encode()).hex()[:64]
 
-    async def _known(self, rows: Sequence[CaseRow]) -> dict[str, list[Earlier]]:
+    async def _known(self, rows: Sequence[CaseRow]) -> dict[bytes, list[Earlier]]:
         """The cases already in the database of the chunk's petitioners (in the importer's
         scope), by identity key."""
         ids = {
@@ -166,7 +183,7 @@ class Planner:
             query = query.where(case_scope(self.actor))
         # An index of either suite stands for the value (a database moving between suites).
         same = {d: ds[0] for r in rows for ds in self._all_digests(r) for d in ds}
-        out: dict[str, list[Earlier]] = defaultdict(list)
+        out: dict[bytes, list[Earlier]] = defaultdict(list)
         for (
             name,
             id_index,
@@ -178,11 +195,11 @@ class Planner:
             unit_id,
             summary,
         ) in await self.session.execute(query):
-            found = Earlier(on, category, unit_id, summary, f"事项 {ref}", known_id=case_id)
+            found = Earlier(on, category, unit_id, summary, reference=ref, known_id=case_id)
             if id_index:
-                out["id:" + same.get(id_index, id_index)].append(found)
+                out[_key("id", "", same.get(id_index, id_index))].append(found)
             if phone_index:
-                out[f"np:{name}:" + same.get(phone_index, phone_index)].append(found)
+                out[_key("np", name, same.get(phone_index, phone_index))].append(found)
         return out
 
     def _all_digests(self, row: CaseRow) -> list[list[str]]:
@@ -221,7 +238,7 @@ class Planner:
             self._judge(v, imported, known)
         return verdicts
 
-    def _judge(self, v: Verdict, imported: set[str], known: dict[str, list[Earlier]]) -> None:
+    def _judge(self, v: Verdict, imported: set[str], known: dict[bytes, list[Earlier]]) -> None:
         row = v.row
         if row is None:
             return
@@ -230,9 +247,12 @@ class Planner:
             v.verdict, v.row = "same", None
             v.reasons.insert(0, "此行已在之前的导入中导入")
             return
-        if v.fingerprint in self.seen:
+        mark = bytes.fromhex(v.fingerprint)[:16]
+        if mark in self.seen:
+            line, sheet = self.seen[mark]
             v.verdict, v.row = "same", None
-            v.reasons.insert(0, f"与本文件{self.seen[v.fingerprint]}相同")
+            place = f"「{sheet}」" if sheet else ""
+            v.reasons.insert(0, f"与本文件{place}第 {line} 行相同")
             return
         keys = self._keys(row)
         before = [e for k in keys for e in (self.earlier.get(k, []) + known.get(k, []))]
@@ -250,7 +270,7 @@ class Planner:
             v.verdict, v.row = "same", None
             v.reasons.insert(0, f"与已有的{twin.what}相同(同一信访人、同日、同类、事项相似)")
             return
-        self.seen[v.fingerprint] = v.where
+        self.seen[mark] = (v.line, v.sheet)
         prior = [
             e
             for e in before
@@ -273,12 +293,19 @@ class Planner:
         row = v.row
         if row is None:
             return
-        what = f"事项(本文件{v.where})"
         # What later rows compare with: the summary's start is enough to tell a twin.
         summary = row.summary[:SUMMARY_KEPT]
         for key in self._keys(row):
             self.earlier[key].append(
-                Earlier(row.registered_on, row.category, row.unit_id, summary, what, source=v.made)
+                Earlier(
+                    row.registered_on,
+                    row.category,
+                    row.unit_id,
+                    summary,
+                    line=v.line,
+                    sheet=v.sheet,
+                    source=v.made,
+                )
             )
 
 
