@@ -239,3 +239,33 @@ def _fixed(page: str) -> dict[str, str]:
         if re.search(rf'name="{column}"[^>]*aria-label="「反映途径」', page):
             form[column] = "channel"
     return form
+
+
+async def test_an_empty_sheet_and_a_million_rows_are_refused_with_the_reason(
+    sessionmaker: async_sessionmaker[AsyncSession], ctx: Context, world: World
+) -> None:
+    empty = openpyxl.Workbook()
+    buffer = io.BytesIO()
+    await asyncio.to_thread(empty.save, buffer)
+    async with sessionmaker() as s:
+        with pytest.raises(InvalidInput, match="是空的"):
+            await service.upload(
+                session=s, ctx=ctx, actor=None, kind="cases", file_name="空.xlsx",
+                data=buffer.getvalue(),
+            )  # fmt: skip
+    # A million rows (another system's whole export): refused before a row is read, the
+    # limit named.
+    body = (
+        "登记日期,信访人,信访形式,反映问题,责任单位\n"
+        + "2020-1-2,张某,来访,反映问题,下仓镇\n" * 1_000_000
+    )
+    async with sessionmaker() as s:
+        batch = await service.upload(
+            session=s, ctx=ctx, actor=None, kind="cases", file_name="全部.csv",
+            data=body.encode(), default_unit_id=world.township_a,
+        )  # fmt: skip
+        await s.commit()
+    async with sessionmaker() as s:
+        with pytest.raises(InvalidInput, match="100000 行的上限"):
+            await runs.dry_run(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
+    assert await _cases(sessionmaker) == 0

@@ -149,6 +149,18 @@ async def test_a_gbk_csv_of_another_system_and_a_rollback(
     assert path.read_bytes().decode("gbk")
     batch, dry, done = await _import(sessionmaker, ctx, path, world.district)
     assert dry == done and done["create"] + done["repeat"] == 300
+    # Another system's synonyms, GBK, dates as 2020/3/5: the year's review is the sheet's count.
+    async with sessionmaker() as s:
+        calendar = await workcal.load_calendar(session=s, years=[YEAR, YEAR + 1])
+        for month in (3, 6, 9, 12):
+            key = f"{YEAR}-{month:02d}"
+            last = date(YEAR, month, monthrange(YEAR, month)[1])
+            report = await reports.review(session=s, ctx=ctx, actor=None, month=key, as_of=last)
+            expected = expected_month(
+                rows, month=key, as_of=last, is_workday=calendar.is_workday,
+                bucket=lambda name: UNITS[name],
+            )  # fmt: skip
+            assert _figures(report) == {n: c for n, c in expected.items() if any(c.values())}
     async with sessionmaker() as s:
         await runs.rollback(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
         await s.commit()
