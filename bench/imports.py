@@ -398,7 +398,7 @@ def report(sizes: list[Size]) -> bool:
     print(
         f"dry run of {big.rows:,} rows: {big.rows / dry['seconds']:,.0f} rows/s; reading the"
         f" XLSX alone is {big.read_s / dry['seconds']:.0%} of the dry run's time, and"
-        f" {big.read_s / imp['seconds']:.0%} of the import's; Python CPU is"
+        f" {big.read_s / imp['seconds']:.0%} of the import's; this process's CPU is"
         f" {dry['cpu'] / dry['seconds']:.0%} of the dry run's wall time,"
         f" {imp['cpu'] / imp['seconds']:.0%} of the import's"
     )
