@@ -192,6 +192,8 @@ async def test_past_reception_days_become_held_sessions_in_the_leaders_figures(
             )
     lines.append(f"2020/6/23,{name},下访,村民甲,,带案下访:征地补偿")
     lines.append("2020/6/24,查无此人,接访,某某,,反映问题")
+    # A field visit on a reception day of the same leader: not made one with it.
+    lines.append(f"2020/6/5,{name},下访,村民乙,,现场查看")
     path = tmp_path / "接访台账.csv"
     data = "\n".join(lines).encode("gb18030")
     async with sessionmaker() as s:
@@ -202,8 +204,9 @@ async def test_past_reception_days_become_held_sessions_in_the_leaders_figures(
     async with sessionmaker() as s:
         _, dry, shown = await runs.dry_run(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
         await s.commit()
-    assert runs.shown_counts(dry) == {"create": 7, "repeat": 0, "same": 0, "error": 1}
-    assert "查无此人" in ";".join(shown[0].reasons)
+    assert runs.shown_counts(dry) == {"create": 7, "repeat": 0, "same": 0, "error": 2}
+    reasons = ";".join(r for v in shown for r in v.reasons)
+    assert "查无此人" in reasons and "冲突" in reasons
     async with sessionmaker() as s:
         _, done = await runs.run_import(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
         await s.commit()

@@ -90,8 +90,13 @@ async def walk_sessions(
     outcome = Outcome()
     seen: dict[str, str] = {}
     held: dict[tuple[int, date, str], tuple[int, int]] = {}
+    # The kind of the leader's session already in the calendar on a day (None: none).
+    booked: dict[tuple[int, date], str | None] = {}
     for cells in rows:
         visit = _visit(cells, known.leaders, known.today)
+        if visit is not None and await _clashes(session, visit, booked):
+            cells.errors.append(f"{visit.day} 该领导已有另一种接访/下访安排,与之冲突")
+            visit = None
         verdict = Verdict(cells.line, "error", cells.errors, cells.shown, sheet=cells.sheet)
         if visit is not None:
             verdict = await _judge(session, ctx, visit, cells, seen)
@@ -102,6 +107,29 @@ async def walk_sessions(
         if sink is not None:
             sink(verdict)
     return outcome
+
+
+async def _clashes(
+    session: AsyncSession, visit: Visit, booked: dict[tuple[int, date], str | None]
+) -> bool:
+    """The leader already has a session of the other kind that day (a reception day and a
+    field visit are not made one): the row is an error, in the dry run as in the import."""
+    key = (visit.leader_id, visit.day)
+    if key not in booked:
+        booked[key] = await session.scalar(
+            select(ReceptionSession.kind)
+            .where(
+                ReceptionSession.leader_id == visit.leader_id,
+                ReceptionSession.local_date == visit.day,
+                ReceptionSession.status != "cancelled",
+            )
+            .limit(1)
+        )
+    kind = booked[key]
+    if kind is None:
+        booked[key] = visit.kind
+        return False
+    return kind != visit.kind
 
 
 async def _judge(
