@@ -1,4 +1,4 @@
-"""`reception import cases | sessions | rollback | list`: an office's spreadsheet ledgers in,
+"""`reception import cases | sessions | villages | rollback | list`: an office's spreadsheet ledgers in,
 from the command line (the same dry run and import as the console's)."""
 
 from __future__ import annotations
@@ -162,3 +162,33 @@ def import_list() -> None:
     for b in run_in_transaction(work):
         counts = b.counts or b.dry_counts or {}
         click.echo(f"{b.id}\t{b.kind}\t{b.status}\t{b.file_name}\t{json.dumps(counts)}")
+
+
+@import_group.command("villages")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--sheet", default=None, help="工作表名(默认第一个)")
+@click.option("--dry-run", is_flag=True, help="只核对,不新建")
+def import_villages(file: Path, sheet: str | None, dry_run: bool) -> None:
+    """村(社区)名单 FILE (名称, 所属乡镇(街道), 村/社区): the villages under their townships."""
+    from reception.imports import units
+
+    content = file.read_bytes()
+
+    async def work(session: AsyncSession, ctx: Context) -> Any:
+        rows = await units.read_villages(session=session, actor=None, data=content, sheet=sheet)
+        made = 0
+        if not dry_run:
+            todo = [(v.name, v.township_id) for v in rows if v.verdict == "create"]
+            made = await units.add_villages(
+                session=session, actor=None, villages=[(n, t) for n, t in todo if t is not None]
+            )
+        return rows, made
+
+    rows, made = run_in_transaction(work)
+    for v in rows:
+        if v.verdict == "error":
+            click.echo(f"第 {v.line} 行:{v.reason}")
+    counts = {k: sum(1 for v in rows if v.verdict == k) for k in ("create", "same", "error")}
+    click.echo(f"新建 {counts['create']},已有 {counts['same']},有错误 {counts['error']}")
+    if not dry_run:
+        click.echo(f"已新建 {made} 个村(社区)")

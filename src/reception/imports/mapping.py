@@ -59,6 +59,12 @@ FIELDS: dict[str, dict[str, Target]] = {
         "people_count": Target("人数"),
         "note": Target("备注"),
     },
+    # A list of villages and communities (村/居委会) under the townships.
+    "units": {
+        "name": Target("村(社区)名称", required=True),
+        "township": Target("所属乡镇(街道)", required=True),
+        "kind": Target("村/社区"),
+    },
 }
 # Either date opens the case's registration: one of them must be mapped.
 ONE_OF = {"cases": (("registered_on", "received_on"),)}

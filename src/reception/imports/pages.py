@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import msgspec
 from litestar import Request, Response, get, post
 from litestar.datastructures import UploadFile
 from litestar.params import FromPath
@@ -18,7 +19,7 @@ from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError
 from reception.imports import mapping as maps
-from reception.imports import runs, service
+from reception.imports import runs, service, units
 from reception.imports.cases import VERDICTS
 from reception.org import service as org
 from reception.org.access import unit_in_reach
@@ -213,4 +214,73 @@ async def report(db: DB, ctx: Ctx, request: AnyRequest, batch_id: FromPath[int])
     )
 
 
-PAGES = [imports_page, upload, batch_page, try_mapping, run_import, rollback, report]
+# ---------------------------------------------------------------- villages (admin)
+
+
+ADMIN = [require("admin")]
+
+
+async def _villages_page(
+    request: AnyRequest,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    rows: list[units.Village] | None = None,
+) -> Template:
+    todo = [(v.name, v.township_id) for v in rows or [] if v.verdict == "create"]
+    return page(
+        request,
+        "imports/villages.html",
+        status=status,
+        title="导入村(社区)名单",
+        rows=rows,
+        counts={
+            k: sum(1 for v in rows or [] if v.verdict == k) for k in ("create", "same", "error")
+        },
+        carried=msgspec.json.encode(todo).decode() if todo else "",
+        errors=errors or {},
+    )
+
+
+@get("/admin/units/import", guards=ADMIN)
+async def villages_page(request: AnyRequest) -> Template:
+    return await _villages_page(request)
+
+
+@post("/admin/units/import", guards=ADMIN, status_code=200, request_max_body_size=16 * 1024 * 1024)
+async def villages_import(db: DB, request: AnyRequest) -> Response[Any] | Template:
+    """A list uploaded: each row's verdict shown; confirmed (the rows carried): the units made."""
+    form = await read_form(request)
+    try:
+        carried = form.get("villages")
+        if carried is not None:
+            try:
+                todo = msgspec.json.decode(str(carried), type=list[tuple[str, int]])
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                raise FormErrors({"file": "导入预览已失效,请重新选择文件"}) from None
+            made = await units.add_villages(session=db, actor=request.user, villages=todo)
+            return await see_other(request, db, "/admin/units", notice=f"已新建 {made} 个村(社区)")
+        file = form.get("file")
+        if not isinstance(file, UploadFile) or not file.filename:
+            raise FormErrors({"file": "请选择村(社区)名单文件(.xlsx、.xls 或 .csv)"})
+        rows = await units.read_villages(
+            session=db, actor=request.user, data=await file.read(16 * 1024 * 1024 + 1)
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        fields = {("file" if k in ("", "villages") else k): v for k, v in problem.fields.items()}
+        return await _villages_page(request, status=problem.status, errors=fields)
+    return await _villages_page(request, rows=rows)
+
+
+PAGES = [
+    imports_page,
+    upload,
+    batch_page,
+    try_mapping,
+    run_import,
+    rollback,
+    report,
+    villages_page,
+    villages_import,
+]

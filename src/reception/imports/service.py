@@ -24,7 +24,7 @@ from reception.db import now_of
 from reception.errors import Conflict, InvalidInput, NotFound
 from reception.imports import cases as case_rows
 from reception.imports import mapping as maps
-from reception.imports.models import ImportBatch, ImportMapping
+from reception.imports.models import IMPORT_KINDS, ImportBatch, ImportMapping
 from reception.imports.reading import Workbook
 from reception.imports.rows import Cells, Lookups
 from reception.imports.values import UnitNames, text
@@ -89,7 +89,7 @@ async def upload(
 ) -> ImportBatch:
     """A draft import of a file: read enough to know it is a spreadsheet, its mapping proposed."""
     may_write(actor)
-    if kind not in maps.FIELDS:
+    if kind not in IMPORT_KINDS:
         raise InvalidInput(f"没有这种台账:{kind}", field="kind")
     limit = ctx.settings.import_max_megabytes
     if len(data) > limit * 1024 * 1024:
