@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from reception.errors import Broken
 from reception.org import schemas
 from reception.org import service as org
 from reception.org.models import ApiToken, Leader, Unit, User, Venue
+from reception.org.order import pinyin_key
 from reception.org.signin import hash_password
 
 DISTRICT = "蓟州区"
@@ -162,6 +164,67 @@ async def _user(session: AsyncSession, data: schemas.UserCreate) -> User:
     return await org.create_user(session=session, actor=None, data=data)
 
 
+# The seed's 2020 count: 949 行政村 and 33 居委会 (社区), each with its 调处化解室.
+VILLAGE_TOTAL, COMMUNITY_TOTAL = 949, 33
+# Where the communities are: the town's 街道 and the seat town, as in the district.
+COMMUNITIES_IN = {"文昌街道": 20, "渔阳镇": 13}
+VILLAGE_FIRST = "王李张刘陈杨赵黄周吴徐孙马朱胡郭何高林郑梁宋韩唐冯于董曹田邢侯尹"
+VILLAGE_LAST = ("庄", "家庄", "各庄", "营", "屯", "店", "峪", "台", "寨", "辛庄", "官庄", "家铺")
+PLACES = ("东", "西", "南", "北", "前", "后", "大", "小", "上", "下")
+
+
+def village_names(
+    township: str, index: int, villages: int, communities: int, avoid: frozenset[str] = frozenset()
+) -> list[str]:
+    """A township's demo villages and communities: made-up names, the same every run (none of
+    `avoid`, the named ones)."""
+    rng = random.Random(f"{township}-{index}")
+    names: list[str] = []
+    while len(names) < villages:
+        name = rng.choice(PLACES) * (rng.random() < 0.3) + rng.choice(VILLAGE_FIRST)
+        name += rng.choice(VILLAGE_LAST) + "村"
+        if name not in names and name not in avoid:
+            names.append(name)
+    stem = township.removesuffix("街道").removesuffix("镇")
+    places = [f"{stem}{p}{w}社区" for w in ("关", "苑", "园", "里") for p in PLACES]
+    return names + rng.sample(places, communities)
+
+
+async def _more_villages(session: AsyncSession, townships: list[Unit]) -> None:
+    """The rest of the seed's villages and communities, added in bulk (seed data, not audited
+    one by one): the 村 spread over the towns, the 社区 where the district has them."""
+    rural = [t for t in townships if not t.name.endswith("街道")]
+    present = {
+        (p, n)
+        for p, n in await session.execute(
+            select(Unit.parent_id, Unit.name).where(Unit.kind == "village")
+        )
+    }
+    # The named ones above count towards the seed's totals.
+    named = [n for names in VILLAGES.values() for n in names]
+    named_communities = {t: sum(n.endswith("社区") for n in names) for t, names in VILLAGES.items()}
+    villages = VILLAGE_TOTAL - sum(not n.endswith("社区") for n in named)
+    share, extra = divmod(villages, len(rural))
+    for i, township in enumerate(townships):
+        count = share + (rural.index(township) < extra) if township in rural else 0
+        communities = COMMUNITIES_IN.get(township.name, 0) - named_communities.get(township.name, 0)
+        names = village_names(
+            township.name, i, count, max(communities, 0), frozenset(VILLAGES.get(township.name, []))
+        )
+        made = [
+            Unit(name=n, kind="village", parent_id=township.id, sort_key=pinyin_key(n))
+            for n in names
+            if (township.id, n) not in present
+        ]
+        if not made:
+            continue
+        session.add_all(made)
+        await session.flush()
+        for unit in made:
+            unit.path = f"{township.path}{unit.id}/"
+    await session.flush()
+
+
 async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[DemoLogin]:
     """Create (or find) the demo org and return a token for each demo login.
 
@@ -178,6 +241,7 @@ async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[
     for township_name, villages in VILLAGES.items():
         for village in villages:
             await _unit(session, village, "village", by_name[township_name])
+    await _more_villages(session, townships)
     for department in DEPARTMENTS:
         await _unit(session, department, "department", district)
 
