@@ -29,7 +29,15 @@ from reception.idempotency import IdempotencyKey
 from reception.imports.models import ImportBatch, ImportMapping, ImportRecord
 from reception.notify.models import Delivery as NotifyDelivery
 from reception.notify.models import Endpoint, JobMark, OutboxEvent
-from reception.org.models import ApiToken, Leader, SecretaryLeader, Unit, User, Venue
+from reception.org.models import (
+    ApiToken,
+    Leader,
+    MediationPresence,
+    SecretaryLeader,
+    Unit,
+    User,
+    Venue,
+)
 from reception.portal.models import PortalThrottle
 from reception.reports.models import Incident
 from reception.scheduling.models import (
@@ -78,6 +86,7 @@ __all__ = [
     "Incident",
     "JobMark",
     "Leader",
+    "MediationPresence",
     "NotifyDelivery",
     "OutboxEvent",
     "PetitionCase",

@@ -7,6 +7,7 @@ import asyncio
 import json
 import random
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -16,7 +17,7 @@ from reception.auth import hash_token
 from reception.errors import Broken
 from reception.org import schemas
 from reception.org import service as org
-from reception.org.models import ApiToken, Leader, Unit, User, Venue
+from reception.org.models import ApiToken, Leader, MediationPresence, Unit, User, Venue
 from reception.org.order import pinyin_key
 from reception.org.signin import hash_password
 
@@ -66,6 +67,20 @@ DEPARTMENTS = [
     "区金融局",
     "区司法局",
 ]
+# The rest of the district's departments that sit in the mediation centre (the seed: 8 常驻,
+# 7 轮驻, 20 随驻 — 35 departments, the eight above among them).
+MORE_DEPARTMENTS = [
+    "区发展改革委", "区教育局", "区民政局", "区财政局", "区生态环境局", "区交通运输局",
+    "区水务局", "区农业农村委", "区商务局", "区文化和旅游局", "区卫生健康委", "区应急管理局",
+    "区市场监管局", "区城市管理委", "区医疗保障局", "区税务局", "区总工会", "团区委", "区妇联",
+    "区残联", "区法院", "区检察院", "区工商联", "区科技局", "区国资委", "区审计局", "区统计局",
+]  # fmt: skip
+CENTRE = {
+    "resident": ["区信访办", "区人社局", "区司法局", "区公安局", "区住建委", "区法院",
+                 "区规划和自然资源局", "区退役军人事务局"],
+    "rotating": ["区金融局", "区民政局", "区教育局", "区卫生健康委", "区市场监管局",
+                 "区农业农村委", "区总工会"],
+}  # fmt: skip
 DISTRICT_LEADERS = [
     ("王某甲", "区委书记"),
     ("李某乙", "区长"),
@@ -225,6 +240,30 @@ async def _more_villages(session: AsyncSession, townships: list[Unit]) -> None:
     await session.flush()
 
 
+async def _centre(session: AsyncSession, departments: list[Unit]) -> None:
+    """The mediation centre since it opened (2020-05-18): 8 常驻, 7 轮驻, the other 20 随驻."""
+    seated = set(
+        await session.scalars(
+            select(MediationPresence.unit_id).where(col(MediationPresence.ended_on).is_(None))
+        )
+    )
+    where = {name: kind for kind, names in CENTRE.items() for name in names}
+    session.add_all(
+        MediationPresence(
+            unit_id=d.id or 0,
+            presence=where.get(d.name, "on_call"),
+            started_on=CENTRE_OPENED,
+            set_by_name="系统(演示数据)",
+        )
+        for d in departments
+        if d.id not in seated
+    )
+    await session.flush()
+
+
+CENTRE_OPENED = date(2020, 5, 18)
+
+
 async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[DemoLogin]:
     """Create (or find) the demo org and return a token for each demo login.
 
@@ -242,8 +281,11 @@ async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[
         for village in villages:
             await _unit(session, village, "village", by_name[township_name])
     await _more_villages(session, townships)
-    for department in DEPARTMENTS:
-        await _unit(session, department, "department", district)
+    departments = [
+        await _unit(session, name, "department", district)
+        for name in DEPARTMENTS + MORE_DEPARTMENTS
+    ]
+    await _centre(session, departments)
 
     await _venue(session, "区矛调中心接待室", district, "蓟州区人民西大街矛调中心一楼", 12)
     for township in townships:

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, BigInteger, CheckConstraint, UniqueConstraint, text
+from sqlalchemy import JSON, BigInteger, CheckConstraint, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from reception.base import ROLES, UNIT_KINDS, sql_in
@@ -128,3 +128,34 @@ class ApiToken(SQLModel, table=True):
     # write ("read", "write").
     expires_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
     scopes: list[str] | None = Field(default=None, sa_type=JSON, nullable=True)
+
+
+# How a department sits in the district's 矛盾纠纷调处化解中心 (矛调中心): 常驻 (staff there every
+# day), 轮驻 (in turns), 随驻 (called in when a matter needs it).
+PRESENCES = ("resident", "rotating", "on_call")
+PRESENCE_LABELS = {"resident": "常驻", "rotating": "轮驻", "on_call": "随驻"}
+
+
+class MediationPresence(SQLModel, table=True):
+    """A department's place in the district's mediation centre, from a day (history as rows:
+    the current one has no end; at most one current per department, a partial UNIQUE)."""
+
+    __tablename__ = "mediation_presence"
+    __table_args__ = (
+        CheckConstraint(sql_in("presence", PRESENCES), name="presence"),
+        Index(
+            "uq_mediation_presence_current",
+            "unit_id",
+            unique=True,
+            postgresql_where=text("ended_on IS NULL"),
+            sqlite_where=text("ended_on IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    unit_id: int = Field(foreign_key="unit.id", index=True)
+    presence: str = Field(max_length=20)
+    started_on: date
+    ended_on: date | None = Field(default=None)
+    set_by_name: str = Field(max_length=50)
+    created_at: datetime = stamped()
