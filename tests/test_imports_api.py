@@ -66,10 +66,16 @@ async def test_a_program_brings_a_ledger_in_and_takes_it_back(
     sheet = openpyxl.load_workbook(io.BytesIO(report.content)).worksheets[1]
     totals = {row[0]: row[1] for row in sheet.iter_rows(min_row=3, values_only=True) if row[0]}
     assert totals["新建"] == counts["create"] and totals["合计"] == 50
-    # Another office, and a role that registers no cases, see nothing of it.
-    other = auth(world.tokens["clerk_district"])
-    assert_problem(await client.get(f"/api/imports/{bid}", headers=other), 404)
-    assert_problem(await client.post(f"/api/imports/{bid}/import", headers=other), 404)
+    # The district's clerk sees the township's import (his units include it); the township's
+    # clerk does not see the district's; roles that register no cases see none.
+    district = auth(world.tokens["clerk_district"])
+    assert (await client.get(f"/api/imports/{bid}", headers=district)).status_code == 200
+    theirs = await client.post("/api/imports", content=data, headers=district)
+    assert theirs.status_code == 201
+    tid = theirs.json()["id"]
+    assert_problem(await client.get(f"/api/imports/{tid}", headers=clerk), 404)
+    assert_problem(await client.post(f"/api/imports/{tid}/dry-run", headers=clerk), 404)
+    assert [b["id"] for b in (await client.get("/api/imports", headers=clerk)).json()] == [bid]
     assert_problem(await client.get("/api/imports", headers=auth(world.tokens["secretary"])), 403)
     assert_problem(await client.get("/api/imports", headers=auth(world.tokens["auditor"])), 403)
     done = await client.post(f"/api/imports/{bid}/import", headers=clerk)
@@ -130,3 +136,17 @@ async def test_an_import_worked_on_since_is_not_taken_back(
     assert "不能整批撤销" in refused["detail"]
     still = (await client.get("/api/cases", params={"limit": 5}, headers=clerk)).json()["total"]
     assert still == 20
+
+
+async def test_an_import_needs_its_dry_run_and_some_rows(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    clerk = auth(world.tokens["clerk_a"])
+    header_only = "登记日期,信访人,信访形式,反映问题,责任单位\n".encode()
+    bid = (await client.post("/api/imports", content=header_only, headers=clerk)).json()["id"]
+    untried = assert_problem(await client.post(f"/api/imports/{bid}/import", headers=clerk), 409)
+    assert "请先试运行" in untried["detail"]
+    tried = await client.post(f"/api/imports/{bid}/dry-run", headers=clerk)
+    assert tried.json()["counts"] == {"create": 0, "repeat": 0, "same": 0, "error": 0}
+    empty = assert_problem(await client.post(f"/api/imports/{bid}/import", headers=clerk), 422)
+    assert "没有可导入的数据行" in empty["detail"]

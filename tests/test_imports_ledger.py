@@ -301,6 +301,7 @@ async def test_a_workbook_of_one_sheet_per_year_goes_in_whole(
         await s.commit()
     async with sessionmaker() as s:
         _, report = await runs.report(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
+        await runs.dry_run(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
         _, done = await runs.run_import(session=s, ctx=ctx, actor=None, batch_id=batch.id or 0)
         await s.commit()
     counts = runs.shown_counts(done)

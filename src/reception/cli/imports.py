@@ -36,7 +36,9 @@ def _bring_in(
         try:
             mapping = json.loads(mapping_file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise click.ClickException(f"无法读取映射文件 {mapping_file}:{exc}") from exc
+            raise click.ClickException(
+                f'无法读取映射文件 {mapping_file}:应为 UTF-8 编码的 JSON,如 {{"来源": "信访形式"}}'
+            ) from exc
         if not isinstance(mapping, dict):
             raise click.ClickException('映射文件应为 JSON 对象:{"表头": "字段", …}')
 
@@ -59,10 +61,13 @@ def _bring_in(
             )
         return batch.id, dict(batch.mapping or {})
 
+    from reception.imports.mapping import FIELDS
+
     batch_id, chosen = run_in_transaction(upload)
-    click.echo(f"导入批次 {batch_id};列的对应:")
+    click.echo(f"导入批次 {batch_id};各列对应的内容:")
     for header, field in chosen.items():
-        click.echo(f"  {header} → {field or '(不导入)'}")
+        label = FIELDS[kind][field].label if field in FIELDS[kind] else "(不导入)"
+        click.echo(f"  {header} → {label}")
 
     async def tried(session: AsyncSession, ctx: Context) -> Any:
         data = b""
@@ -159,9 +164,14 @@ def import_list() -> None:
     async def work(session: AsyncSession, ctx: Context) -> Any:
         return await service.list_batches(session=session, actor=None)
 
+    from reception.imports.cases import VERDICTS
+    from reception.imports.pages import KINDS, STATUS_LABELS
+
     for b in run_in_transaction(work):
         counts = b.counts or b.dry_counts or {}
-        click.echo(f"{b.id}\t{b.kind}\t{b.status}\t{b.file_name}\t{json.dumps(counts)}")
+        said = ",".join(f"{VERDICTS[k]} {n}" for k, n in counts.items() if k in VERDICTS)
+        kind, status = KINDS.get(b.kind, b.kind), STATUS_LABELS.get(b.status, b.status)
+        click.echo(f"{b.id}\t{kind}\t{status}\t{b.file_name}\t{said}")
 
 
 @import_group.command("villages")

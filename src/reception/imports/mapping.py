@@ -165,11 +165,8 @@ def mapping_problems(kind: str, mapping: dict[str, str]) -> list[str]:
     for group in ONE_OF.get(kind, ()):
         if not any(f in chosen for f in group):
             problems.append("须有一列对应「" + "」或「".join(fields[f].label for f in group) + "」")
+    grouped = {f for group in ONE_OF.get(kind, ()) for f in group}
     for name, target in fields.items():
-        if target.required and name not in chosen and not _covered(kind, name, chosen):
+        if target.required and name not in chosen and name not in grouped:
             problems.append(f"须有一列对应「{target.label}」")
     return problems
-
-
-def _covered(kind: str, name: str, chosen: list[str]) -> bool:
-    return any(name in group and any(f in chosen for f in group) for group in ONE_OF.get(kind, ()))

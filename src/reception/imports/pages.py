@@ -57,6 +57,7 @@ async def _list_page(
         status_labels=STATUS_LABELS,
         verdicts=VERDICTS,
         errors=errors or {},
+        tz=request.app.state.ctx.tz,
     )
 
 
@@ -134,6 +135,7 @@ async def _batch_page(
         units=await _units(db, request.user),
         errors=errors or {},
         tried=tried,
+        tz=ctx.tz,
     )
 
 

@@ -17,7 +17,11 @@ from reception.errors import InvalidInput
 
 ZIP = b"PK\x03\x04"
 OLE2 = bytes.fromhex("d0cf11e0a1b11ae1")
-NOT_A_SHEET = "不是表格文件:请上传 Excel 表格(.xlsx、.xls)或 CSV 文件"
+NOT_A_SHEET = "不是表格文件:请上传 Excel 表格(.xlsx、.xls)或 CSV 文件(UTF-8 或 GBK 编码)"
+# What an XLSX may unpack to: a real ledger's XML is some 10–30 times its zip, a few hundred MB
+# at the most for 100,000 rows.
+MAX_UNPACKED = 400 * 1024 * 1024
+RATIO_LIMIT = 100
 
 
 @dataclass(frozen=True)
@@ -46,10 +50,10 @@ class Workbook:
                 book.close()
                 return names
             return list(_open_xls(self.data).sheet_names)
-        except Exception as exc:
+        except Exception:
             # Whatever a damaged or disguised file makes the reader raise, it is the file's fault.
             raise InvalidInput(
-                f"表格文件已损坏或无法读取:{type(exc).__name__}", field="file"
+                "表格文件已损坏或无法读取,请用 Excel 或 WPS 打开后另存再上传", field="file"
             ) from None
 
     def sheet(self, name: str | None) -> str:
@@ -89,11 +93,11 @@ class Workbook:
                 )
         except InvalidInput:
             raise
-        except Exception as exc:
+        except Exception:
             # Whatever a damaged or disguised file makes a reader raise mid-way is the file's
             # fault (and the import's transaction takes back what the rows before it did).
             raise InvalidInput(
-                f"表格文件已损坏或无法读取:{type(exc).__name__}", field="file"
+                "表格文件已损坏或无法读取,请用 Excel 或 WPS 打开后另存再上传", field="file"
             ) from None
 
 
@@ -102,9 +106,16 @@ def _kind(data: bytes) -> str:
         raise InvalidInput("文件是空的", field="file")
     if data.startswith(ZIP):
         try:
-            names = zipfile.ZipFile(io.BytesIO(data)).namelist()
+            members = zipfile.ZipFile(io.BytesIO(data)).infolist()
         except zipfile.BadZipFile:
             raise InvalidInput("ZIP 文件已损坏,不是 Excel 表格", field="file") from None
+        names = [m.filename for m in members]
+        # A small file that unpacks to gigabytes (a "zip bomb") would take the server's memory.
+        unpacked = sum(m.file_size for m in members)
+        if unpacked > MAX_UNPACKED or unpacked > RATIO_LIMIT * len(data):
+            raise InvalidInput(
+                f"表格解压后过大({unpacked // 1024 // 1024} MB),不像正常的台账文件", field="file"
+            )
         if "xl/workbook.xml" not in names:
             raise InvalidInput(f"这是压缩文件,但不是 Excel 表格(.xlsx);{NOT_A_SHEET}", field="file")
         return "xlsx"

@@ -12,6 +12,7 @@ from typing import Any
 import xlsxwriter
 
 from reception.imports.cases import VERDICTS, Verdict
+from reception.imports.reading import Formula
 from reception.imports.values import text
 from reception.spreadsheet import TextCells
 
@@ -63,6 +64,9 @@ class ReportBook:
 
 
 def _shown(value: Any) -> Any:
+    if isinstance(value, Formula):
+        # The formula as typed, written as text (inert: quote-prefixed by TextCells).
+        return value.text[:SHOWN_CHARS]
     if isinstance(value, int | float) and not isinstance(value, bool):
         return value
     try:

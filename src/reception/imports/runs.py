@@ -27,7 +27,7 @@ from reception.cases.models import (
 )
 from reception.context import Context
 from reception.documents.models import CaseDocument
-from reception.errors import Conflict
+from reception.errors import Conflict, InvalidInput
 from reception.imports import sessions as session_rows
 from reception.imports.cases import VERDICTS, Verdict
 from reception.imports.models import ImportBatch, ImportRecord
@@ -102,12 +102,16 @@ async def run_import(
 ) -> tuple[ImportBatch, Outcome]:
     """Import the draft: every row or none (one transaction); one audit entry."""
     batch = await draft(session, actor, batch_id)
-    expected = dict(batch.dry_counts or {})
+    if not batch.dry_counts:
+        raise Conflict("请先试运行:逐行核对无误后再导入")
+    expected = dict(batch.dry_counts)
     outcome = await _walk(session, ctx, actor, batch, True, None)
     # The rows were written chunk by chunk and the objects let go: the batch is read again.
     batch = await session.get(ImportBatch, batch_id) or batch
     counts = shown_counts(outcome)
-    if expected and expected != counts:
+    if outcome.rows == 0:
+        raise InvalidInput("文件中没有可导入的数据行(只有表头)", field="file")
+    if expected != counts:
         raise Conflict(
             "文件的核对结果与试运行时不同(期间可能有人导入了重叠的台账),请重新试运行后再导入",
             dry_run=expected,
@@ -233,8 +237,10 @@ async def rollback(
 async def report(
     *, session: AsyncSession, ctx: Context, actor: Principal | None, batch_id: int
 ) -> tuple[ImportBatch, bytes]:
-    """The dry run's per-row report (XLSX): the verdicts as of now."""
-    batch = await draft(session, actor, batch_id)
+    """The dry run's per-row report (XLSX): the verdicts as of now (before the import)."""
+    batch = await get_batch(session=session, actor=actor, batch_id=batch_id)
+    if batch.status != "draft":
+        raise Conflict("核对报告是导入前的逐行核对:导入后不再生成,请在确认导入前下载")
     _, headers = data_rows(file_of(ctx, batch), batch, ctx.settings.import_max_rows)
     sheets = "全部工作表" if batch.sheet == ALL_SHEETS else f"工作表「{batch.sheet}」"
     book = ReportBook(

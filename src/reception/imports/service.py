@@ -6,6 +6,7 @@ are three faces of them."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from reception.errors import Conflict, InvalidInput, NotFound
 from reception.imports import cases as case_rows
 from reception.imports import mapping as maps
 from reception.imports.models import IMPORT_KINDS, ImportBatch, ImportMapping
-from reception.imports.reading import Workbook
+from reception.imports.reading import Formula, Workbook
 from reception.imports.rows import Cells, Lookups
 from reception.imports.values import UnitNames, text
 from reception.org.access import leader_scope, reach_clause
@@ -53,19 +54,24 @@ def _office(actor: Principal | None) -> int | None:
 async def get_batch(
     *, session: AsyncSession, actor: Principal | None, batch_id: int
 ) -> ImportBatch:
-    """An import of the caller's office (a clerk's unit; the district's for the others)."""
-    batch = await session.get(ImportBatch, batch_id)
-    office = _office(actor)
-    if batch is None or (office is not None and batch.unit_id != office):
+    """An import the caller may see: a clerk those of his unit and the units under it (the
+    district's clerk all of them); the command line and the administrator every one."""
+    query = select(ImportBatch).where(
+        ImportBatch.id == batch_id, reach_clause(actor, col(ImportBatch.unit_id))
+    )
+    batch = await session.scalar(query)
+    if batch is None:
         raise NotFound(f"导入批次 {batch_id} 不存在")
     return batch
 
 
 async def list_batches(*, session: AsyncSession, actor: Principal | None) -> list[ImportBatch]:
-    query = select(ImportBatch).order_by(col(ImportBatch.id).desc()).limit(100)
-    office = _office(actor)
-    if office is not None:
-        query = query.where(ImportBatch.unit_id == office)
+    query = (
+        select(ImportBatch)
+        .where(reach_clause(actor, col(ImportBatch.unit_id)))
+        .order_by(col(ImportBatch.id).desc())
+        .limit(100)
+    )
     return list(await session.scalars(query))
 
 
@@ -90,7 +96,10 @@ async def upload(
     """A draft import of a file: read enough to know it is a spreadsheet, its mapping proposed."""
     may_write(actor)
     if kind not in IMPORT_KINDS:
-        raise InvalidInput(f"没有这种台账:{kind}", field="kind")
+        raise InvalidInput(
+            f"没有这种台账:「{kind[:20]}」;可导入 cases(信访事项台账)或 sessions(领导接访/下访台账)",
+            field="kind",
+        )
     limit = ctx.settings.import_max_megabytes
     if len(data) > limit * 1024 * 1024:
         raise InvalidInput(f"文件超过 {limit} MB 的上限", field="file")
@@ -100,7 +109,7 @@ async def upload(
         await unit_in_scope(session, actor, default_unit_id, "default_unit_id")
     batch = ImportBatch(
         kind=kind,
-        unit_id=_office(actor),
+        unit_id=await _office_unit(session, actor),
         default_unit_id=default_unit_id or (actor.unit_id if actor else None),
         file_name=file_name[:200] or "未命名",
         file_size=len(data),
@@ -164,6 +173,8 @@ def union_names(found: list[tuple[str, maps.Headers]]) -> list[str]:
 
 
 def text_or_blank(value: Any) -> str:
+    if isinstance(value, Formula):
+        return value.text
     try:
         return text(value)
     except ValueError:
@@ -240,7 +251,11 @@ async def set_mapping(
     unknown = [h for h in mapping if h not in known]
     if unknown:
         raise InvalidInput(f"文件中没有这一列:{unknown[0][:50]}", field="mapping")
-    merged = {**(batch.mapping or {}), **{h: f or "" for h, f in mapping.items()}}
+    # A field may be named by its code or as the page shows it (登记日期).
+    labels = {t.label: code for code, t in maps.FIELDS[batch.kind].items()}
+    labels |= {t.label.split("(")[0]: code for code, t in maps.FIELDS[batch.kind].items()}
+    chosen = {h: labels.get(f, f) if f else "" for h, f in mapping.items()}
+    merged = {**(batch.mapping or {}), **chosen}
     problems = maps.mapping_problems(batch.kind, merged)
     if problems:
         raise InvalidInput(";".join(problems), field="mapping")
@@ -323,8 +338,19 @@ def _footer(raw: list[Any]) -> bool:
 async def lookups(
     session: AsyncSession, ctx: Context, actor: Principal | None, batch: ImportBatch
 ) -> Lookups:
-    units = await session.execute(
-        select(Unit.id, Unit.name).where(Unit.active == True, reach_clause(actor, col(Unit.id)))  # noqa: E712
+    rows = (
+        await session.execute(
+            select(Unit.id, Unit.name, Unit.kind, Unit.parent_id).where(
+                Unit.active == True,  # noqa: E712
+                reach_clause(actor, col(Unit.id)),
+            )
+        )
+    ).all()
+    names = {int(i): str(n) for i, n, _, _ in rows}
+    units = UnitNames(
+        names,
+        parents={int(i): names.get(int(p or 0), "") for i, _, _, p in rows},
+        villages=frozenset(int(i) for i, _, kind, _ in rows if kind == "village"),
     )
     leader_query = select(Leader.id, Leader.name).where(Leader.active == True)  # noqa: E712
     if actor is not None:
@@ -334,7 +360,7 @@ async def lookups(
         leaders.setdefault(name, []).append(int(leader_id))
     categories = {c.code: c.name for c in await list_categories(session=session) if c.active}
     return Lookups(
-        units=UnitNames({int(i): str(n) for i, n in units}),
+        units=units,
         leaders=leaders,
         categories=categories,
         default_unit_id=batch.default_unit_id,
@@ -383,6 +409,9 @@ async def walk_cases(
                 sink(v)
         outcome.rows += len(verdicts)
         chunk.clear()
+        # A long file is worked through in the server's one event loop: other requests get
+        # their turn between chunks.
+        await asyncio.sleep(0)
 
     for cells in rows:
         chunk.append(cells)

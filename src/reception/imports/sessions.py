@@ -6,6 +6,7 @@ cases: the same sheet twice adds nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
@@ -104,6 +105,8 @@ async def walk_sessions(
                 await _write(session, ctx, actor, batch, visit, verdict, held)
         outcome.counts[verdict.verdict] += 1
         outcome.rows += 1
+        if outcome.rows % 500 == 0:
+            await asyncio.sleep(0)  # other requests get their turn (one event loop)
         if sink is not None:
             sink(verdict)
     return outcome

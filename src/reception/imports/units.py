@@ -93,7 +93,7 @@ async def read_villages(
     book = Workbook(data)
     rows, index, last = _rows(book, book.sheet(sheet))
     names = await _townships(session)
-    townships = values.UnitNames(names)
+    townships = values.UnitNames(names, label="系统中已有的乡镇(街道)")
     existing = await _existing(session)
     out: list[Village] = []
     for i, raw in enumerate(rows):

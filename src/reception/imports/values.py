@@ -6,7 +6,7 @@ Pure: no database, no web."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -130,9 +130,15 @@ def _in_order(short: str, long: str) -> bool:
 
 @dataclass(frozen=True)
 class UnitNames:
-    """The units a ledger's rows may name, by id: matched by name, alias or abbreviation."""
+    """The units a ledger's rows may name, by id: matched by name (a village also as 乡镇 +
+    村名), alias or abbreviation. `parents` names each unit's parent (to tell two villages of
+    one name apart); `villages` are the ids of villages (never matched by abbreviation: their
+    short names are everybody's); `label` is what a row names (单位, 乡镇(街道))."""
 
     names: dict[int, str]
+    parents: dict[int, str] = field(default_factory=dict)
+    villages: frozenset[int] = frozenset()
+    label: str = "本单位范围内的单位"
 
     def _alias_group(self, bare: str) -> set[str]:
         for group in synonyms()["unit_aliases"]:
@@ -140,25 +146,38 @@ class UnitNames:
                 return {str(g) for g in group}
         return {bare}
 
+    def _full(self, i: int) -> str:
+        parent = self.parents.get(i, "")
+        return f"{parent}{self.names[i]}" if i in self.villages and parent else self.names[i]
+
     def find(self, value: Any) -> int | None:
-        typed = text(value)
+        typed = re.sub(r"\s", "", text(value))
         if not typed:
             return None
         exact = [i for i, n in self.names.items() if n == typed]
-        if len(exact) == 1:
-            return exact[0]
+        # A township and a village of the same name: the township (the higher level).
+        higher = [i for i in exact if i not in self.villages]
+        if len(exact) == 1 or len(higher) == 1:
+            return (higher or exact)[0]
+        if len(exact) > 1:
+            both = "、".join(sorted({self._full(i) for i in exact})[:5])
+            raise Unreadable(f"「{typed}」有同名的几个单位({both}),请写成「乡镇名+村名」")
+        placed = [i for i in self.villages if self._full(i) == typed]
+        if len(placed) == 1:
+            return placed[0]
         words = self._alias_group(_bare(typed))
-        same = [i for i, n in self.names.items() if _bare(n) in words]
+        same = [i for i, n in self.names.items() if _bare(n) in words and i not in self.villages]
         if len(same) == 1:
             return same[0]
         short = [
             i
             for i, n in self.names.items()
-            if any(_in_order(w, _bare(n)) or _in_order(_bare(n), w) for w in words)
+            if i not in self.villages
+            and any(_in_order(w, _bare(n)) or _in_order(_bare(n), w) for w in words)
         ]
         if len(short) == 1:
             return short[0]
         if len(same) > 1 or len(short) > 1:
-            both = "、".join(self.names[i] for i in sorted(set(same) | set(short))[:5])
+            both = "、".join(sorted({self._full(i) for i in set(same) | set(short)})[:5])
             raise Unreadable(f"「{typed}」可能是 {both},请写全称")
-        raise Unreadable(f"「{typed}」不是本单位范围内的单位")
+        raise Unreadable(f"「{typed}」不是{self.label}")
