@@ -80,10 +80,6 @@ class Verdict:
     made: Made = field(default_factory=Made)
 
     @property
-    def case_id(self) -> int | None:
-        return self.made.case_id
-
-    @property
     def where(self) -> str:
         """第 12 行, or 「2019年」第 12 行 when the workbook's sheets are taken together."""
         return (f"「{self.sheet}」" if self.sheet else "") + f"第 {self.line} 行"
@@ -372,20 +368,18 @@ async def write(
     calendar: WorkCalendar,
 ) -> None:
     """Create the chunk's cases (the verdicts 新建 and 重复信访) in a few bulk statements."""
-    todo = [v for v in verdicts if v.verdict in ("create", "repeat") and v.row is not None]
+    todo = [(v, v.row) for v in verdicts if v.verdict in ("create", "repeat") and v.row]
     if not todo:
         return
     by = actor.name if actor is not None else "系统(台账导入)"
-    per_year: dict[int, list[Verdict]] = defaultdict(list)
-    for v in todo:
-        per_year[v.row.registered_on.year].append(v)  # type: ignore[union-attr]
+    per_year: dict[int, list[tuple[Verdict, CaseRow]]] = defaultdict(list)
+    for v, row in todo:
+        per_year[row.registered_on.year].append((v, row))
     prefix = ctx.settings.case_ref_prefix
     cases: list[tuple[Verdict, CaseRow, Course, PetitionCase]] = []
     for year, group in sorted(per_year.items()):
         last = await next_in_counter(session, CaseCounter, count=len(group), year=year)
-        for seq, v in enumerate(group, start=last - len(group) + 1):
-            row = v.row
-            assert row is not None
+        for seq, (v, row) in enumerate(group, start=last - len(group) + 1):
             plan = course(row, calendar)
             case = _case(row, plan, v, f"{prefix}〔{year}〕{seq:05d}", seq, by)
             cases.append((v, row, plan, case))
