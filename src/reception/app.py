@@ -51,6 +51,11 @@ from reception.feeds import pages as feeds_pages
 from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
 from reception.imports import pages as imports_pages
 from reception.imports.controllers import ImportController
+from reception.ledger.controllers import (
+    LedgerController,
+    LedgerOfCaseController,
+    SensitivePeriodController,
+)
 from reception.notify import outbox
 from reception.notify import pages as notify_pages
 from reception.notify import worker as notify_worker
@@ -113,6 +118,9 @@ API_HANDLERS: list[Any] = [
     DocumentTemplateController,
     NotifyController,
     ImportController,
+    LedgerController,
+    LedgerOfCaseController,
+    SensitivePeriodController,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = [feed_ics]

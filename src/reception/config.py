@@ -78,6 +78,16 @@ class Settings:
     # (named in the report), and so is an upload larger than this many megabytes.
     import_max_rows: int = 100_000
     import_max_megabytes: int = 50
+    # 矛盾纠纷排查台账: an entry is at least 较大 (serious) / 重大 (major) from this many people
+    # or this amount in dispute (元) — "risk=people:amount" pairs; and its next review is this
+    # many working days after a step, per risk level (the ledger's rules, ledger/rules.py).
+    ledger_risk: dict[str, tuple[int, int]] = field(
+        default_factory=lambda: {"serious": (5, 100_000), "major": (30, 1_000_000)}
+    )
+    ledger_ref_prefix: str = "蓟矛"
+    ledger_review_days: dict[str, int] = field(
+        default_factory=lambda: {"general": 10, "serious": 5, "major": 2}
+    )
     # The service's clock starts at this instant (ISO 8601 with offset) and runs on: for
     # training systems and tests that drive a real server. Empty: the real time.
     now: str = ""
@@ -154,6 +164,16 @@ class Settings:
             pdf_ahead=env.get("RECEPTION_PDF_AHEAD", "1") not in {"0", "false", "no"},
             import_max_rows=int(env.get("RECEPTION_IMPORT_MAX_ROWS", "100000")),
             import_max_megabytes=int(env.get("RECEPTION_IMPORT_MAX_MEGABYTES", "50")),
+            ledger_risk=_risk_rules(
+                env.get("RECEPTION_LEDGER_RISK", "serious=5:100000,major=30:1000000")
+            ),
+            ledger_ref_prefix=env.get("RECEPTION_LEDGER_REF_PREFIX", "蓟矛"),
+            ledger_review_days={
+                "general": 10,
+                "serious": 5,
+                "major": 2,
+                **_kind_days(env.get("RECEPTION_LEDGER_REVIEW_DAYS", "")),
+            },
         )
 
 
@@ -163,6 +183,21 @@ def _kind_days(text: str) -> dict[str, int]:
     for part in filter(None, (p.strip() for p in text.split(","))):
         kind, _, days = part.partition("=")
         out[kind.strip()] = int(days)
+    return out
+
+
+def _risk_rules(text: str) -> dict[str, tuple[int, int]]:
+    """ "serious=5:100000,major=30:1000000" → {"serious": (5, 100000), "major": (30, 1000000)}:
+    from how many people or what amount (元) an entry is at least that risky."""
+    out: dict[str, tuple[int, int]] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        risk, _, rule = part.partition("=")
+        people, _, amount = rule.partition(":")
+        if risk.strip() not in ("serious", "major"):
+            raise ValueError(
+                f"RECEPTION_LEDGER_RISK: 风险等级只能是 serious 或 major,不是 {risk!r}"
+            )
+        out[risk.strip()] = (int(people), int(amount))
     return out
 
 

@@ -27,6 +27,14 @@ from reception.documents.models import (
 from reception.feeds.models import FeedToken
 from reception.idempotency import IdempotencyKey
 from reception.imports.models import ImportBatch, ImportMapping, ImportRecord
+from reception.ledger.models import (
+    LedgerCheckIn,
+    LedgerCounter,
+    LedgerEntry,
+    LedgerMove,
+    LedgerParty,
+    SensitivePeriod,
+)
 from reception.notify.models import Delivery as NotifyDelivery
 from reception.notify.models import Endpoint, JobMark, OutboxEvent
 from reception.org.models import (
@@ -86,6 +94,11 @@ __all__ = [
     "Incident",
     "JobMark",
     "Leader",
+    "LedgerCheckIn",
+    "LedgerCounter",
+    "LedgerEntry",
+    "LedgerMove",
+    "LedgerParty",
     "MediationPresence",
     "NotifyDelivery",
     "OutboxEvent",
@@ -94,6 +107,7 @@ __all__ = [
     "ReceptionRule",
     "ReceptionSession",
     "SecretaryLeader",
+    "SensitivePeriod",
     "SessionCase",
     "SessionSlot",
     "Unit",

@@ -56,6 +56,8 @@ SEALED: tuple[SealedColumn, ...] = (
     SealedColumn("notify_endpoint", "previous_secret_sealed"),
     SealedColumn("app_user", "totp_sealed"),
     SealedColumn("import_batch", "file_sealed", binary=True),
+    SealedColumn("ledger_party", "id_number_sealed", index=("id_number_index", ID_NUMBER)),
+    SealedColumn("ledger_party", "phone_sealed", index=("phone_index", PHONE)),
 )
 
 _SEALED_NAMES = frozenset((c.table, c.column) for c in SEALED)

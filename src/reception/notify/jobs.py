@@ -22,6 +22,8 @@ from reception.cases.models import CaseClock, CaseOwnership, PetitionCase
 from reception.context import Context
 from reception.db import now_of
 from reception.expr import where
+from reception.ledger import periods as ledger_periods
+from reception.ledger import rules as ledger_rules
 from reception.notify import outbox
 from reception.notify.models import JobMark
 from reception.org.models import Leader, Unit, Venue
@@ -35,6 +37,9 @@ class Done:
     reminders: int = 0
     escalations: int = 0
     digests: int = 0
+    # 矛盾纠纷排查台账: yesterday's missed 稳控 check-ins, and entries past their review date.
+    missed_check_ins: int = 0
+    ledger_overdue: int = 0
 
 
 async def mark(session: AsyncSession, key: str) -> bool:
@@ -190,7 +195,59 @@ async def digest(session: AsyncSession, ctx: Context) -> int:
     return sent
 
 
+async def ledger_escalations(session: AsyncSession, ctx: Context) -> tuple[int, int]:
+    """A sensitive period's day that went by without an entry's 稳控 check-in (judged the day
+    after, once the whole day has passed): to the 稳控责任人's group, the unit's and the
+    supervisors'. An open entry past its review date: to the unit's and the supervisors'."""
+    today, now = ctx.today(), ctx.now()
+    yesterday = today - timedelta(days=1)
+    missed = 0
+    for m in await ledger_periods.missed_check_ins(session, yesterday):
+        e = m.entry
+        if not await mark(session, f"check_in:{e.id}:{yesterday}"):
+            continue
+        await outbox.emit(
+            session,
+            type="reminder.overdue_check_in",
+            aggregate=f"ledger:{e.id}",
+            payload={
+                "entry_id": e.id,
+                "reference": e.reference,
+                "day": yesterday.isoformat(),
+                "text": f"**稳控未报**:{m.period}期间,{e.reference}({ledger_rules.RISK_LABELS[e.risk]})"
+                f" {_day(yesterday)} 未报稳控情况,稳控责任人 {m.leader_name},责任单位 {m.unit_name},请督办",
+            },
+            now=now,
+            unit_id=e.unit_id,
+            leader_id=e.stability_leader_id,
+        )
+        missed += 1
+    late = 0
+    for e, unit_name in await ledger_periods.overdue_reviews(session, today):
+        if not await mark(session, f"ledger_review:{e.id}:{e.review_on}"):
+            continue
+        await outbox.emit(
+            session,
+            type="reminder.overdue_ledger",
+            aggregate=f"ledger:{e.id}",
+            payload={
+                "entry_id": e.id,
+                "reference": e.reference,
+                "review_on": e.review_on.isoformat(),
+                "text": f"**台账逾期**:{e.reference}({ledger_rules.RISK_LABELS[e.risk]})应于"
+                f" {_day(e.review_on)} 复核,至今未跟进,责任单位 {unit_name},请督办",
+            },
+            now=now,
+            unit_id=e.unit_id,
+            leader_id=e.resolution_leader_id,
+        )
+        late += 1
+    return missed, late
+
+
 async def daily(session: AsyncSession, ctx: Context) -> Done:
     """Everything the day's job does (in the caller's transaction)."""
     soon, escalated = await reminders(session, ctx)
-    return Done(soon, escalated, await digest(session, ctx))
+    sent = await digest(session, ctx)
+    missed, late = await ledger_escalations(session, ctx)
+    return Done(soon, escalated, sent, missed, late)

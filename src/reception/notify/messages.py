@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reception.context import Context
 from reception.notify.models import OutboxEvent
-from reception.org.models import Leader, Venue
+from reception.org.models import Leader, Unit, Venue
 from reception.scheduling.models import ReceptionSession
 
 KIND = {"reception": "接访日", "field_visit": "下访"}
@@ -41,12 +41,36 @@ async def _session_line(session: AsyncSession, ctx: Context, event: OutboxEvent)
     return line
 
 
+LEDGER = {
+    "ledger.major_opened": "重大矛盾纠纷建账",
+    "ledger.unrest": "稳控有异动",
+    "ledger.escalated": "矛盾纠纷台账升级",
+    "ledger.converted": "矛盾纠纷台账转为信访事项",
+}
+
+
+async def _ledger_line(session: AsyncSession, event: OutboxEvent) -> str:
+    facts: dict[str, Any] = event.payload.get("changes") or {}
+    unit = (
+        await session.get(Unit, facts["unit_id"]) if isinstance(facts.get("unit_id"), int) else None
+    )
+    line = f"**{LEDGER.get(event.type, event.type)}**:{facts.get('reference', '')}"
+    if event.type == "ledger.escalated":
+        return line + (f",现由{unit.name}负责" if unit else "")
+    line += f",责任单位 {unit.name}" if unit else ""
+    if event.type == "ledger.unrest":
+        line += ",请立即核实稳控情况"
+    return line
+
+
 async def line_of(session: AsyncSession, ctx: Context, event: OutboxEvent) -> str:
     text: Any = event.payload.get("text")
     if isinstance(text, str) and text:
         return text
     if event.type.startswith("session."):
         return await _session_line(session, ctx, event)
+    if event.type.startswith("ledger."):
+        return await _ledger_line(session, event)
     return f"{event.type}({event.aggregate})"
 
 

@@ -37,6 +37,11 @@ EVENT_OF_ACTION = {
     "case.resolution": "case.resolution",
     "case.evaluation": "case.evaluation",
     "case.evaluation.petitioner": "case.evaluation",
+    # 矛盾纠纷排查台账: a new 重大 entry, and a 稳控 check-in that reports 有异动.
+    "ledger.opened.major": "ledger.major_opened",
+    "ledger.check_in.unrest": "ledger.unrest",
+    "ledger.escalate": "ledger.escalated",
+    "ledger.convert": "ledger.converted",
 }
 # Never in an event: a petitioner's identity, or what they said.
 PRIVATE_KEYS = frozenset(

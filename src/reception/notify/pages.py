@@ -40,6 +40,9 @@ EVENT_CHOICES = (
     ("digest.", "明日接访安排"),
     ("reminder.due_soon", "期限临近提醒"),
     ("reminder.overdue", "超期督办"),
+    ("ledger.", "矛盾纠纷台账(重大建账、稳控有异动、升级、转为信访事项)"),
+    ("reminder.overdue_check_in", "敏感时期稳控未报"),
+    ("reminder.overdue_ledger", "台账逾期未复核"),
 )
 EVENT_LABELS = {
     "session.created": "新安排",
@@ -49,6 +52,12 @@ EVENT_LABELS = {
     "digest.tomorrow": "明日接访安排",
     "reminder.due_soon": "期限临近提醒",
     "reminder.overdue": "超期督办",
+    "reminder.overdue_check_in": "稳控未报",
+    "reminder.overdue_ledger": "台账逾期未复核",
+    "ledger.major_opened": "重大矛盾纠纷建账",
+    "ledger.unrest": "稳控有异动",
+    "ledger.escalated": "台账升级",
+    "ledger.converted": "台账转为信访事项",
     "test": "测试消息",
 }
 
