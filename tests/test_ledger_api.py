@@ -22,7 +22,7 @@ from reception.context import FixedClock
 from reception.ledger.models import LedgerEntry, LedgerParty
 from reception.notify import jobs
 from reception.notify.models import OutboxEvent
-from tests.builders import OTHER_ID, VALID_ID, World, build_world, case_body
+from tests.builders import VALID_ID, World, build_world, case_body
 from tests.conftest import assert_problem, auth
 from tests.test_notify import Receiver, endpoint, run
 
