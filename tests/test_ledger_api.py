@@ -22,7 +22,7 @@ from reception.context import FixedClock
 from reception.ledger.models import LedgerEntry, LedgerParty
 from reception.notify import jobs
 from reception.notify.models import OutboxEvent
-from tests.builders import VALID_ID, World, build_world, case_body
+from tests.builders import OTHER_ID, VALID_ID, World, build_world, case_body
 from tests.conftest import assert_problem, auth
 from tests.test_notify import Receiver, endpoint, run
 
@@ -532,3 +532,41 @@ async def test_two_conversions_of_one_entry_at_once_make_one_case(
     async with sessionmaker() as s:
         cases = (await s.execute(text("SELECT count(*) FROM petition_case"))).scalar()
     assert cases == 1
+
+
+async def test_the_review_counts_the_petitions_foreseen_by_the_ledger(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """源头预防: of the month's petitions, those whose petitioner was on the ledger before the
+    petition was registered — by the entry it was turned from, or by the same ID number."""
+    clerk = auth(world.tokens["clerk_district"])
+    await new_entry(client, world, "clerk_district")  # 王大成, found 2026-11-20
+    later = await new_entry(
+        client, world, "clerk_district", found_on="2026-11-28",
+        parties=[{"name": "钱某", "id_number": OTHER_ID}],
+    )  # fmt: skip
+    # 王大成 petitions on 11-25 (after his entry): foreseen. 钱某 petitioned on 11-26, two days
+    # before his entry: not foreseen. A stranger: not.
+    for who, day in (("王大成", "2026-11-25"), ("钱某", "2026-11-26"), ("孙某", "2026-11-26")):
+        id_number = {"王大成": VALID_ID, "钱某": OTHER_ID}.get(who, "")
+        r = await client.post(
+            "/api/cases",
+            json=case_body(world, petitioners=[{"name": who, "id_number": id_number}],
+                           received_on=day, on=day),
+            headers=clerk,
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+    r = await client.post(
+        f"/api/ledger/{later['id']}/moves",
+        json={"move": "convert", "on": "2026-11-30"},
+        headers=clerk,
+    )
+    assert r.status_code == 201, r.text
+    r = await client.get(
+        "/api/reports/review", params={"month": "2026-11"}, headers=auth(world.tokens["reviewer"])
+    )
+    assert r.status_code == 200, r.text
+    panel = r.json()["ledger_panel"]
+    assert panel["petitions"] == 4 and panel["foreseen"] == 2 and panel["converted"] == 1
+    assert panel["open"] == 1 and panel["open_by_domain"][0]["name"] == "涉薪"
+    assert r.json()["ledger"]["total"]["found"] == 2

@@ -388,6 +388,8 @@ async def test_xlsx_is_a_workbook_to_hand_round(
         "领导接访与包案",
         "积案化解",
         "三无乡镇",
+        "矛盾纠纷排查",
+        "源头预防",
         "说明",
     ]
     units = book["单位指标"]

@@ -51,6 +51,7 @@ from reception.feeds import pages as feeds_pages
 from reception.feeds.controllers import FeedController, SessionIcsController, feed_ics
 from reception.imports import pages as imports_pages
 from reception.imports.controllers import ImportController
+from reception.ledger import pages as ledger_pages
 from reception.ledger.controllers import (
     LedgerController,
     LedgerOfCaseController,
@@ -144,6 +145,7 @@ CONSOLE_PAGES: list[Any] = [
     *unit_pages.PAGES,
     *workcal_pages.PAGES,
     *imports_pages.PAGES,
+    *ledger_pages.PAGES,
     *notify_pages.PAGES,
 ]
 CONSOLE_PUBLIC_PAGES: list[Any] = [*signin_pages.PUBLIC_PAGES]

@@ -22,6 +22,7 @@ from reception.cases import workflow
 from reception.cases.models import PetitionCase
 from reception.context import Context
 from reception.errors import InvalidInput
+from reception.ledger import figures as ledger_figures
 from reception.privacy import shows_whole
 from reception.reports import figures, incidents, leaders, lists
 from reception.workcal.models import CalendarYear
@@ -210,6 +211,13 @@ async def review(
         "leaders": await leaders.leader_figures(session, scope, first, last, day, ctx.tz),
         "campaigns": campaigns,
         "sanwu": await incidents.sanwu(session, scope, first.year, day),
+        # 矛盾纠纷排查台账: the month's 排查情况表 and the panel (open, overdue, 源头预防).
+        "ledger": await ledger_figures.table(
+            session, unit_id=scope.root.id, first=first, last=last
+        ),
+        "ledger_panel": await ledger_figures.panel(
+            session, unit_id=scope.root.id, first=first, last=last, today=day
+        ),
         "definitions": [{"key": k, "name": n, "definition": d} for k, n, d in DEFINITIONS],
     }
     if unmasked:

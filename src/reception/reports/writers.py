@@ -151,6 +151,27 @@ def _sanwu(report: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _ledger(report: dict[str, Any]) -> list[dict[str, Any]]:
+    table = report["ledger"]
+    rows = [{**r, "kind": "unit"} for r in table["units"]]
+    rows.append({**table["total"], "kind": "total"})
+    return rows
+
+
+def _foreseen(report: dict[str, Any]) -> list[dict[str, Any]]:
+    p = report["ledger_panel"]
+    return [
+        {
+            "petitions": p["petitions"],
+            "foreseen": p["foreseen"],
+            "foreseen_share": p["foreseen_share"],
+            "open": p["open"],
+            "overdue": p["overdue"],
+            "converted": p["converted"],
+        }
+    ]
+
+
 SECTIONS: tuple[Section, ...] = (
     Section(
         "概览",
@@ -256,6 +277,34 @@ SECTIONS: tuple[Section, ...] = (
             Column("sanwu", "三无", "auto", 8),
         ),
         _sanwu,
+    ),
+    Section(
+        "矛盾纠纷排查",
+        "矛盾纠纷排查化解情况(按发现单位)",
+        (
+            Column("name", "单位", width=24),
+            Column("found", "本月排查", "int", 9),
+            Column("found_major", "其中重大", "int", 9),
+            Column("resolved", "化解销账", "int", 9),
+            Column("converted", "转为信访事项", "int", 11),
+            Column("amount_recovered", "化解金额(元)", "int", 13),
+            Column("carried_in", "上月结转", "int", 9),
+            Column("carried_over", "结转下月", "int", 9),
+        ),
+        _ledger,
+    ),
+    Section(
+        "源头预防",
+        "源头预防:本月信访事项中排查在先的",
+        (
+            Column("petitions", "本月信访事项", "int", 12),
+            Column("foreseen", "其中排查在先", "int", 12),
+            Column("foreseen_share", "占比", "pct", 9),
+            Column("open", "台账化解中", "int", 11),
+            Column("overdue", "逾期未复核", "int", 11),
+            Column("converted", "本月转为信访事项", "int", 15),
+        ),
+        _foreseen,
     ),
 )
 

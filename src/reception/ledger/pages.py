@@ -1,0 +1,513 @@
+"""矛盾纠纷排查台账 in the console: the ledger (filters, export), 建账, one entry with its history
+and the moves the caller may make, the phone page for the daily 稳控 check-in, the printable
+排查情况表 (A4, stamp box), the admin's sensitive periods, and the case page's 台账 section.
+Two faces of `reception.ledger.service` / `.periods` / `.figures`: no query of their own."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Request, Response, get, post
+from litestar.params import FromPath, QueryParameter
+from litestar.response import Template
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from reception.auth import Principal, require, require_only
+from reception.base import MONTH_PATTERN
+from reception.cases import registration
+from reception.cases.workflow import CHANNEL_LABELS
+from reception.context import Context, Ctx
+from reception.db import DB
+from reception.errors import DomainError
+from reception.ledger import figures, periods, rules, schemas, service, writers
+from reception.org import service as org
+from reception.org.access import unit_in_reach
+from reception.org.order import as_tree
+from reception.responses import attachment
+from reception.web.render import (
+    FormErrors,
+    page,
+    query,
+    read_form,
+    refused,
+    see_other,
+    to_body,
+    values_of,
+)
+
+AnyRequest = Request[Principal, Any, Any]
+READERS = [require("clerk", "leader", "reviewer")]
+CLERKS = [require("clerk")]
+PER_PAGE = 50
+PARTY_ROWS = 5
+
+Text = Annotated[str | None, QueryParameter(max_length=50)]
+Month = Annotated[str | None, QueryParameter(pattern=MONTH_PATTERN)]
+Year = Annotated[int | None, QueryParameter(ge=2000, le=2100)]
+SomeId = Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)]
+PageNo = Annotated[int | None, QueryParameter(name="page", ge=1, le=100_000)]
+Bool = Annotated[bool | None, QueryParameter()]
+
+
+async def _units(db: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
+    rows, _ = await org.list_units(session=db, limit=5000, offset=0, active=True)
+    reach = [u for u in rows if unit_in_reach(principal, u)]
+    return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in as_tree(reach)]
+
+
+async def _leaders(db: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
+    rows, _ = await org.list_leaders(
+        session=db, principal=principal, limit=500, offset=0, active=True
+    )
+    return [(int(x.id or 0), f"{x.name}({x.title})") for x in rows]
+
+
+async def _domains(db: AsyncSession) -> list[tuple[str, str]]:
+    return [(c.code, c.name) for c in await registration.list_categories(session=db) if c.active]
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "risks": rules.RISK_LABELS,
+        "how_found": rules.HOW_FOUND_LABELS,
+        "statuses": rules.STATUS_LABELS,
+        "methods": rules.RESOLVE_METHOD_LABELS,
+        "moves": rules.MOVE_LABELS,
+        "check_states": rules.CHECK_STATE_LABELS,
+    }
+
+
+# ---------------------------------------------------------------- the ledger
+
+
+@get("/ledger", guards=READERS)
+async def ledger_page(
+    db: DB,
+    ctx: Ctx,
+    request: AnyRequest,
+    status: Text = None,
+    domain: Text = None,
+    risk: Text = None,
+    overdue: Bool = None,
+    q: Text = None,
+    page_no: PageNo = None,
+) -> Template:
+    f: dict[str, Any] = {
+        "status": status if status in (*rules.STATUSES, "all") else "open",
+        "domain": domain or "",
+        "risk": risk if risk in rules.RISKS else "",
+        "overdue": bool(overdue),
+        "q": (q or "").strip(),
+    }
+    number = page_no or 1
+    rows, total = await service.list_entries(
+        session=db,
+        principal=request.user,
+        today=ctx.today(),
+        filters=service.Filters(
+            status=None if f["status"] == "all" else f["status"],
+            domain=f["domain"] or None,
+            risk=f["risk"] or None,
+            overdue=True if f["overdue"] else None,
+            q=f["q"] or None,
+        ),
+        limit=PER_PAGE,
+        offset=(number - 1) * PER_PAGE,
+    )
+    params = {k: v for k, v in f.items() if v not in ("", False)}
+    return page(
+        request,
+        "ledger/list.html",
+        title="矛盾纠纷排查台账",
+        items=await service.summaries(db, rows, ctx.today()),
+        total=total,
+        f=f,
+        number=number,
+        pages=max(1, -(-total // PER_PAGE)),
+        link=lambda **change: query("/ledger", **{**params, **change}),
+        export_xlsx=query("/ledger/export", format="xlsx", **params),
+        export_csv=query("/ledger/export", format="csv", **params),
+        domains=await _domains(db),
+        may_open=request.user.role in service.WRITERS,
+        **_labels(),
+    )
+
+
+@get("/ledger/export", guards=READERS)
+async def ledger_export(
+    db: DB,
+    ctx: Ctx,
+    request: AnyRequest,
+    format: Text = None,
+    status: Text = None,
+    domain: Text = None,
+    risk: Text = None,
+    overdue: Bool = None,
+    q: Text = None,
+) -> Response[bytes]:
+    fmt = "csv" if format == "csv" else "xlsx"
+    rows, _ = await service.list_entries(
+        session=db,
+        principal=request.user,
+        today=ctx.today(),
+        filters=service.Filters(
+            status=None if status == "all" else (status if status in rules.STATUSES else "open"),
+            domain=domain or None,
+            risk=risk if risk in rules.RISKS else None,
+            overdue=True if overdue else None,
+            q=(q or "").strip() or None,
+        ),
+        limit=service.EXPORT_MAX,
+        offset=0,
+    )
+    items = await service.summaries(db, rows, ctx.today())
+    body = writers.entries_csv(items) if fmt == "csv" else writers.entries_xlsx(items)
+    return Response(
+        body,
+        media_type="text/csv" if fmt == "csv" else writers.XLSX,
+        headers={
+            "Content-Disposition": attachment(
+                f"矛盾纠纷排查台账_{ctx.today().isoformat()}.{fmt}", f"ledger.{fmt}"
+            )
+        },
+    )
+
+
+# ---------------------------------------------------------------- 建账
+
+
+async def _new_page(
+    request: AnyRequest,
+    db: AsyncSession,
+    ctx: Context,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    return page(
+        request,
+        "ledger/new.html",
+        status=status,
+        title="矛盾纠纷建账",
+        units=await _units(db, request.user),
+        leaders=await _leaders(db, request.user),
+        domains=await _domains(db),
+        rules_text=[r.describe() for r in service.risk_rules(ctx)],
+        review_days=ctx.settings.ledger_review_days,
+        party_rows=range(PARTY_ROWS),
+        errors=errors or {},
+        values=values or {"found_on": ctx.today().isoformat(), "people_count": "1"},
+        **_labels(),
+    )
+
+
+@get("/ledger/new", guards=CLERKS)
+async def new_entry_page(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
+    return await _new_page(request, db, ctx)
+
+
+def _entry_body(form: Any) -> schemas.EntryCreate:
+    parties = []
+    for i in range(PARTY_ROWS):
+        name = str(form.get(f"party_name_{i}") or "").strip()
+        id_number = str(form.get(f"party_id_{i}") or "").strip()
+        phone = str(form.get(f"party_phone_{i}") or "").strip()
+        if name or id_number or phone:
+            parties.append({"name": name, "id_number": id_number, "phone": phone})
+    if not parties:
+        raise FormErrors({"parties": "请至少填写一名当事人"})
+    names = (
+        "found_on", "found_by_unit_id", "how_found", "domain", "summary", "unit_id",
+        "stability_leader_id", "resolution_leader_id", "target_on", "risk", "people_count",
+        "amount_disputed", "plan", "review_on",
+    )  # fmt: skip
+    values = {n: form.get(n, "") for n in names}
+    return to_body(schemas.EntryCreate, {**values, "parties": parties})
+
+
+@post("/ledger", guards=CLERKS, status_code=200)
+async def create_entry(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any] | Template:
+    values: dict[str, Any] = {}
+    try:
+        form = await read_form(request)
+        values = values_of(form)
+        entry = await service.create_entry(
+            session=db, ctx=ctx, actor=request.user, data=_entry_body(form)
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        fields = {("parties" if k.startswith("party") else k): v for k, v in problem.fields.items()}
+        return await _new_page(
+            request, db, ctx, status=problem.status, errors=fields, values=values
+        )
+    return await see_other(request, db, f"/ledger/{entry.id}", notice=f"已建账:{entry.reference}")
+
+
+# ---------------------------------------------------------------- one entry
+
+
+async def _entry_page(
+    request: AnyRequest,
+    db: AsyncSession,
+    ctx: Context,
+    entry_id: int,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    open_form: str = "",
+    values: dict[str, Any] | None = None,
+) -> Template:
+    entry = await service.get_entry(session=db, principal=request.user, entry_id=entry_id)
+    detail = await service.detail_of(session=db, ctx=ctx, principal=request.user, entry=entry)
+    return page(
+        request,
+        "ledger/entry.html",
+        status=status,
+        title=f"台账 {detail.reference}",
+        e=detail,
+        etag=service.entry_etag(entry),
+        leaders=await _leaders(db, request.user) if detail.allowed_moves else [],
+        channels=CHANNEL_LABELS,
+        in_period=bool(await periods.periods_on(db, ctx.today())),
+        errors=errors or {},
+        open_form=open_form,
+        form_values=values or {},
+        **_labels(),
+    )
+
+
+@get("/ledger/{entry_id:int}", guards=READERS)
+async def entry_page(db: DB, ctx: Ctx, request: AnyRequest, entry_id: FromPath[int]) -> Template:
+    return await _entry_page(request, db, ctx, entry_id)
+
+
+@post("/ledger/{entry_id:int}/moves", guards=CLERKS, status_code=200)
+async def move_entry(
+    db: DB, ctx: Ctx, request: AnyRequest, entry_id: FromPath[int]
+) -> Response[Any] | Template:
+    values: dict[str, Any] = {}
+    move = ""
+    try:
+        form = await read_form(request)
+        values = values_of(form)
+        move = str(form.get("move") or "")
+        names = (
+            "move", "on", "note", "review_on", "risk", "stability_leader_id",
+            "resolution_leader_id", "method", "amount_recovered", "channel", "repeat_of",
+        )  # fmt: skip
+        data = to_body(schemas.MoveIn, {n: form.get(n, "") for n in names})
+        done = await service.move(
+            session=db,
+            ctx=ctx,
+            actor=request.user,
+            entry_id=entry_id,
+            data=data,
+            if_match=str(form.get("etag") or "") or None,
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        return await _entry_page(
+            request, db, ctx, entry_id, status=problem.status, errors=problem.fields,
+            open_form=move, values=values,
+        )  # fmt: skip
+    if done.case is not None:
+        found = len(done.candidates or [])
+        note = f"已转为信访事项 {done.case.reference}" + (
+            f";发现 {found} 件可能重复的信访事项,请在事项页核对" if found else ""
+        )
+        return await see_other(request, db, f"/cases/{done.case.id}", notice=note)
+    return await see_other(
+        request, db, f"/ledger/{entry_id}", notice=f"已{rules.MOVE_LABELS[move]}"
+    )
+
+
+# ---------------------------------------------------------------- 稳控 check-ins
+
+
+@get("/ledger/check-in", guards=[require("clerk", "leader")])
+async def check_in_page(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
+    """The phone page: today's entries to report on, one tap each."""
+    due = await periods.due_check_ins(session=db, ctx=ctx, principal=request.user)
+    return page(
+        request,
+        "ledger/check_in.html",
+        title="稳控报告",
+        due=due,
+        periods=await periods.periods_on(db, ctx.today()),
+        errors={},
+    )
+
+
+@post("/ledger/{entry_id:int}/check-ins", guards=[require("clerk", "leader")], status_code=200)
+async def check_in(
+    db: DB, ctx: Ctx, request: AnyRequest, entry_id: FromPath[int]
+) -> Response[Any] | Template:
+    back = "/ledger/check-in"
+    try:
+        form = await read_form(request)
+        if form.get("back") == "entry":
+            back = f"/ledger/{entry_id}"
+        data = to_body(
+            schemas.CheckInIn, {"state": form.get("state", ""), "note": form.get("note", "")}
+        )
+        row = await periods.check_in(
+            session=db, ctx=ctx, actor=request.user, entry_id=entry_id, data=data
+        )
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        if back != "/ledger/check-in":
+            return await _entry_page(
+                request, db, ctx, entry_id, status=problem.status, errors=problem.fields,
+                open_form="check_in",
+            )  # fmt: skip
+        due = await periods.due_check_ins(session=db, ctx=ctx, principal=request.user)
+        return page(
+            request,
+            "ledger/check_in.html",
+            status=problem.status,
+            title="稳控报告",
+            due=due,
+            periods=await periods.periods_on(db, ctx.today()),
+            errors={"entry": entry_id, **problem.fields},
+        )
+    return await see_other(
+        request, db, back, notice=f"已报告:{rules.CHECK_STATE_LABELS[row.state]}"
+    )
+
+
+# ---------------------------------------------------------------- 排查情况表
+
+
+@get("/ledger/table", guards=[require("clerk", "reviewer")])
+async def table_page(
+    db: DB,
+    ctx: Ctx,
+    request: AnyRequest,
+    month: Month = None,
+    year: Year = None,
+    unit_id: SomeId = None,
+    domain: Text = None,
+    format: Text = None,
+) -> Template | Response[bytes]:
+    """The monthly (or yearly) 排查情况表, laid out to print on A4 with the stamp box."""
+    first, last = figures.period_bounds(month, year, ctx.today())
+    unit = await service.table_unit(session=db, principal=request.user, unit_id=unit_id)
+    data = await figures.table(db, unit_id=unit, first=first, last=last, domain=domain or None)
+    if format == "xlsx":
+        return Response(
+            writers.table_xlsx(data),
+            media_type=writers.XLSX,
+            headers={
+                "Content-Disposition": attachment(
+                    f"{writers.table_title(data)}.xlsx", "ledger-table.xlsx"
+                )
+            },
+        )
+    params = {"month": month, "year": year, "unit_id": unit_id, "domain": domain}
+    return page(
+        request,
+        "ledger/table.html",
+        title=writers.table_title(data),
+        t=data,
+        heading=writers.table_title(data),
+        month=month or ("" if year else first.strftime("%Y-%m")),
+        year=year or "",
+        unit_id=unit or "",
+        units=await _units(db, request.user),
+        domains=await _domains(db),
+        domain=domain or "",
+        xlsx=query("/ledger/table", format="xlsx", **{k: v for k, v in params.items() if v}),
+        columns=figures.COUNTS,
+        labels=figures.LABELS,
+    )
+
+
+# ---------------------------------------------------------------- 重要敏感时期 (admin)
+
+
+async def _periods_page(
+    request: AnyRequest,
+    db: AsyncSession,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+) -> Template:
+    return page(
+        request,
+        "ledger/periods.html",
+        status=status,
+        title="重要敏感时期",
+        periods=await periods.list_periods(session=db),
+        errors=errors or {},
+        values=values or {},
+    )
+
+
+@get("/admin/periods", guards=[require_only("admin")])
+async def periods_page(db: DB, request: AnyRequest) -> Template:
+    return await _periods_page(request, db)
+
+
+@post("/admin/periods", guards=[require_only("admin")], status_code=200)
+async def create_period(db: DB, request: AnyRequest) -> Response[Any] | Template:
+    values: dict[str, Any] = {}
+    try:
+        form = await read_form(request)
+        values = values_of(form)
+        data = to_body(
+            schemas.PeriodIn, {n: form.get(n, "") for n in ("name", "starts_on", "ends_on", "note")}
+        )
+        period = await periods.create_period(session=db, actor=request.user, data=data)
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        return await _periods_page(
+            request, db, status=problem.status, errors=problem.fields, values=values
+        )
+    return await see_other(request, db, "/admin/periods", notice=f"已设定:{period.name}")
+
+
+@post("/admin/periods/{period_id:int}/delete", guards=[require_only("admin")], status_code=200)
+async def delete_period(
+    db: DB, ctx: Ctx, request: AnyRequest, period_id: FromPath[int]
+) -> Response[Any] | Template:
+    try:
+        await read_form(request)
+        await periods.delete_period(session=db, ctx=ctx, actor=request.user, period_id=period_id)
+    except (DomainError, FormErrors) as exc:
+        problem = await refused(db, exc)
+        return await _periods_page(request, db, status=problem.status, errors=problem.fields)
+    return await see_other(request, db, "/admin/periods", notice="已删除")
+
+
+# ---------------------------------------------------------------- the case page's section
+
+
+@get("/cases/{case_id:int}/ledger", guards=READERS)
+async def case_section(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]) -> Template:
+    """The case page's 台账 section (loaded into it): the entry the case came from."""
+    entry = await service.entry_of_case(session=db, principal=request.user, case_id=case_id)
+    detail = (
+        await service.detail_of(session=db, ctx=ctx, principal=request.user, entry=entry)
+        if entry is not None
+        else None
+    )
+    return page(request, "ledger/case_section.html", title="来源台账", e=detail, **_labels())
+
+
+PAGES = [
+    ledger_page,
+    ledger_export,
+    new_entry_page,
+    create_entry,
+    entry_page,
+    move_entry,
+    check_in_page,
+    check_in,
+    table_page,
+    periods_page,
+    create_period,
+    delete_period,
+    case_section,
+]
