@@ -36,6 +36,7 @@ def demo(org_only: bool, case_count: int) -> None:
         DemoLogin,
         load_cases,
         load_incidents,
+        load_ledger,
         load_org,
         load_schedule,
         measured,
@@ -60,6 +61,7 @@ def demo(org_only: bool, case_count: int) -> None:
             cases = await load_cases(session, ctx, count=case_count)
             counts |= {f"case_{k}": v for k, v in cases.items()}
             counts["incidents"] = await load_incidents(session, ctx)
+            counts |= await load_ledger(session, ctx, scale=min(1.0, case_count / 600))
             await session.flush()
             figures = await measured(session, ctx)
             example = await portal_example(session, ctx)
@@ -72,7 +74,8 @@ def demo(org_only: bool, case_count: int) -> None:
         click.echo(
             "Demo schedule: {rules} new rules, {sessions} new reception sessions, "
             "{appointments} appointments, {field_visits} field visits; "
-            "{case_cases} new cases, {incidents} incidents".format(**counts)
+            "{case_cases} new cases, {incidents} incidents, "
+            "{ledger_entries} 矛盾纠纷台账 entries".format(**counts)
             + f" ({took:.1f} s)"
         )
     if figures:

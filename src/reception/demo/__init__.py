@@ -1,6 +1,7 @@
 """Demo data for trying the service (`reception demo`): the org chart, reception days, cases."""
 
 from reception.demo.cases import load_cases, load_incidents, measured, portal_example
+from reception.demo.ledger import load_ledger
 from reception.demo.org import DemoLogin, load_org
 from reception.demo.schedule import load_schedule
 
@@ -8,6 +9,7 @@ __all__ = [
     "DemoLogin",
     "load_cases",
     "load_incidents",
+    "load_ledger",
     "load_org",
     "load_schedule",
     "measured",
