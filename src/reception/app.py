@@ -52,6 +52,7 @@ from reception.feeds.controllers import FeedController, SessionIcsController, fe
 from reception.imports import pages as imports_pages
 from reception.imports.controllers import ImportController
 from reception.ledger import pages as ledger_pages
+from reception.ledger import period_pages as ledger_period_pages
 from reception.ledger.controllers import (
     LedgerController,
     LedgerOfCaseController,
@@ -146,6 +147,7 @@ CONSOLE_PAGES: list[Any] = [
     *workcal_pages.PAGES,
     *imports_pages.PAGES,
     *ledger_pages.PAGES,
+    *ledger_period_pages.PAGES,
     *notify_pages.PAGES,
 ]
 CONSOLE_PUBLIC_PAGES: list[Any] = [*signin_pages.PUBLIC_PAGES]

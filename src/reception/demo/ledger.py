@@ -7,6 +7,7 @@ leader's phone page has its check-ins. Idempotent: nothing is added when entries
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from datetime import date, timedelta
 
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from reception.context import Context
 from reception.demo.schedule import PETITIONER_GIVEN, PETITIONER_SURNAMES, fake_id_number
 from reception.demo.walk import advance_case
 from reception.errors import Broken, DomainError
-from reception.ledger import periods, schemas, service
+from reception.ledger import moves, periods, schemas, service
 from reception.ledger.models import LedgerEntry
 from reception.org.models import Leader, Unit
 
@@ -100,11 +101,11 @@ async def _open(
 
 async def _move(
     session: AsyncSession, ctx: Context, entry: LedgerEntry, **body: object
-) -> service.Moved:
+) -> moves.Moved:
     on = body.get("on")
     if isinstance(on, date) and on > ctx.today():
         body["on"] = ctx.today()
-    return await service.move(
+    return await moves.move(
         session=session,
         ctx=ctx,
         actor=None,
@@ -125,13 +126,23 @@ async def _convert(
             pass
 
 
-async def load_ledger(session: AsyncSession, ctx: Context, *, scale: float = 1.0) -> dict[str, int]:
-    """`scale`: a smaller demo (`--cases 40`) gets a smaller ledger; 2020's 36 wage disputes
-    stay whole (the report's figure is checked on them)."""
-    if await session.scalar(select(func.count()).select_from(LedgerEntry)):
-        return {"ledger_entries": 0}
-    rng = random.Random(2020)
-    today = ctx.today()
+@dataclass
+class _Demo:
+    """The demo org the ledger is spread over, and the run's random stream."""
+
+    session: AsyncSession
+    ctx: Context
+    rng: random.Random
+    district: Unit
+    townships: list[Unit]
+    villages: dict[int, list[Unit]]
+    departments: dict[str, Unit]
+    # A unit's leader (each township has its 党委书记), and the district's in their order.
+    leaders: dict[int, Leader]
+    district_leaders: list[Leader]
+
+
+async def _demo(session: AsyncSession, ctx: Context) -> _Demo:
     district = await session.scalar(select(Unit).where(col(Unit.kind) == "district"))
     if district is None:
         raise Broken("expected: the demo district")
@@ -152,9 +163,16 @@ async def load_ledger(session: AsyncSession, ctx: Context, *, scale: float = 1.0
             select(Leader).where(col(Leader.unit_id) == district.id).order_by(col(Leader.id))
         )
     )
-    made = 0
+    return _Demo(
+        session, ctx, random.Random(2020), district, townships, villages, departments, leaders,
+        district_leaders,
+    )  # fmt: skip
 
-    # 2020: 36 collective wage disputes, every one resolved; the amounts add up to the report's.
+
+async def _wages_2020(d: _Demo) -> int:
+    """2020: 36 collective wage disputes, every one resolved; the amounts add up to the
+    report's 520 余万元."""
+    rng = d.rng
     base = WAGES_2020_PAID // WAGES_2020
     paid = [base] * WAGES_2020
     paid[-1] += WAGES_2020_PAID - base * WAGES_2020
@@ -164,99 +182,116 @@ async def load_ledger(session: AsyncSession, ctx: Context, *, scale: float = 1.0
         paid[i + 1] -= shift
     for amount in paid:
         found = date(2020, 1, 6) + timedelta(days=rng.randrange(0, 320))
-        township = rng.choice(townships)
+        township = rng.choice(d.townships)
         entry = await _open(
-            session, ctx, rng, found=found, unit=township, domain="wages",
-            leader=leaders[township.id or 0], people=rng.randint(8, 40), amount=amount,
+            d.session, d.ctx, rng, found=found, unit=township, domain="wages",
+            leader=d.leaders[township.id or 0], people=rng.randint(8, 40), amount=amount,
         )  # fmt: skip
         await _move(
-            session, ctx, entry, move="resolve", method=rng.choice(["agreement", "administrative"]),
+            d.session, d.ctx, entry, move="resolve",
+            method=rng.choice(["agreement", "administrative"]),
             amount_recovered=amount, on=found + timedelta(days=rng.randrange(5, 40)),
         )  # fmt: skip
-        made += 1
-    # 2020: 85 housing problems listed ahead of time, with plans; resolved over the year, a few
-    # turned into petitions.
-    housing = departments.get("区住建委", district)
-    for i in range(max(3, round(HOUSING_2020 * scale))):
+    return len(paid)
+
+
+async def _housing_2020(d: _Demo, count: int) -> int:
+    """2020: housing problems listed ahead of time with plans; resolved over the year, a few
+    turned into petitions."""
+    rng = d.rng
+    housing = d.departments.get("区住建委", d.district)
+    for i in range(count):
         found = date(2020, 2, 3) + timedelta(days=rng.randrange(0, 120))
-        unit = housing if i % 3 == 0 else rng.choice(townships)
+        unit = housing if i % 3 == 0 else rng.choice(d.townships)
         entry = await _open(
-            session, ctx, rng, found=found, unit=unit, domain="housing",
-            leader=district_leaders[5] if unit is housing else leaders[unit.id or 0],
+            d.session, d.ctx, rng, found=found, unit=unit, domain="housing",
+            leader=d.district_leaders[5] if unit is housing else d.leaders[unit.id or 0],
             people=rng.choice([3, 12, 40, 80]), amount=0,
         )  # fmt: skip
         closed = found + timedelta(days=rng.randrange(20, 200))
         if i % 17 == 0:
-            await _convert(session, ctx, rng, entry, closed)
+            await _convert(d.session, d.ctx, rng, entry, closed)
         else:
-            await _move(session, ctx, entry, move="resolve", method="administrative", on=closed)
-        made += 1
+            await _move(d.session, d.ctx, entry, move="resolve", method="administrative", on=closed)
+    return count
 
-    # The last year: the three levels at work, most resolved where found, some escalated, some
-    # still open (a few past their review date), 较大/重大 ones under the sensitive period.
+
+async def _last_year(d: _Demo, count: int) -> int:
+    """The three levels at work: most resolved where found, some escalated, some still open (a
+    few past their review date), 较大/重大 ones under the sensitive period."""
+    rng, today = d.rng, d.ctx.today()
     start = today - timedelta(days=365)
-    for _ in range(max(10, round(160 * scale))):
+    xiacang = next((t for t in d.townships if t.name == "下仓镇"), d.townships[0])
+    for _ in range(count):
         found = start + timedelta(days=rng.randrange(0, 360))
-        township = rng.choice(townships[:8])
-        village = rng.choice(villages.get(township.id or 0, [township]))
+        # 下仓镇, the demo township clerk's, holds a quarter: his ledger is not empty.
+        township = xiacang if rng.random() < 0.25 else rng.choice(d.townships)
+        village = rng.choice(d.villages.get(township.id or 0, [township]))
         domain = _pick(rng, RECENT_SHARES)
-        people = rng.choice([1, 2, 3, 6, 12, 35])
         amount = rng.choice([0, 0, 30_000, 150_000]) if domain == "wages" else 0
         entry = await _open(
-            session, ctx, rng, found=found, unit=village, domain=domain,
-            leader=leaders[township.id or 0], people=people, amount=amount,
-            how=rng.choice(["screening", "grid", "grid", "visit", "online"]),
+            d.session, d.ctx, rng, found=found, unit=village, domain=domain,
+            leader=d.leaders[township.id or 0], people=rng.choice([1, 2, 3, 6, 12, 35]),
+            amount=amount, how=rng.choice(["screening", "grid", "grid", "visit", "online"]),
         )  # fmt: skip
-        age = (today - found).days
-        roll = rng.random()
+        age, roll = (today - found).days, rng.random()
         if age > 30 and roll < 0.7:
             await _move(
-                session, ctx, entry, move="resolve", method="agreement",
+                d.session, d.ctx, entry, move="resolve", method="agreement",
                 amount_recovered=amount, on=found + timedelta(days=rng.randrange(3, 30)),
             )  # fmt: skip
         elif age > 20 and roll < 0.85:
             up = found + timedelta(days=rng.randrange(2, 10))
-            await _move(session, ctx, entry, move="escalate", note="村调处化解室调解不成", on=up)
+            await _move(
+                d.session, d.ctx, entry, move="escalate", note="村调处化解室调解不成", on=up
+            )
             if roll < 0.8:
                 await _move(
-                    session, ctx, entry, move="resolve", method="judicial",
+                    d.session, d.ctx, entry, move="resolve", method="judicial",
                     amount_recovered=amount, on=up + timedelta(days=rng.randrange(3, 20)),
                 )  # fmt: skip
         elif roll > 0.9 and age > 5:
-            await _convert(session, ctx, rng, entry, found + timedelta(days=3))
+            await _convert(d.session, d.ctx, rng, entry, found + timedelta(days=3))
         if entry.status == "open":
             # Still open: its next review a few days off, or (one in five) missed.
             review = today + timedelta(days=rng.randrange(1, 10))
             if rng.random() < 0.2:
                 review = today - timedelta(days=rng.randrange(1, 10))
             entry.review_on = max(review, found)
-        made += 1
-    # Open 较大/重大 entries the demo leader (区长) keeps stable himself.
-    for entry in await session.scalars(
+    return count
+
+
+async def _periods(d: _Demo) -> None:
+    """岁末年初 running now (the 区长's phone page has check-ins to give), 两会 ahead."""
+    today = d.ctx.today()
+    for entry in await d.session.scalars(
         select(LedgerEntry)
         .where(col(LedgerEntry.status) == "open", col(LedgerEntry.risk) != "general")
         .order_by(col(LedgerEntry.id))
         .limit(3)
     ):
-        entry.stability_leader_id = district_leaders[1].id or 0
-    await periods.create_period(
-        session=session,
-        actor=None,
-        data=schemas.PeriodIn(
-            name="岁末年初",
-            starts_on=today - timedelta(days=2),
-            ends_on=today + timedelta(days=10),
-            note="元旦前后矛盾纠纷集中,较大、重大纠纷每日报告稳控情况",
-        ),
-    )
-    await periods.create_period(
-        session=session,
-        actor=None,
-        data=schemas.PeriodIn(
-            name="全国两会",
-            starts_on=date(today.year + 1, 3, 3),
-            ends_on=date(today.year + 1, 3, 15),
-        ),
-    )
+        entry.stability_leader_id = d.district_leaders[1].id or 0
+    for name, starts, ends, note in (
+        ("岁末年初", today - timedelta(days=2), today + timedelta(days=10),
+         "元旦前后矛盾纠纷集中,较大、重大纠纷每日报告稳控情况"),
+        ("全国两会", date(today.year + 1, 3, 3), date(today.year + 1, 3, 15), ""),
+    ):  # fmt: skip
+        await periods.create_period(
+            session=d.session,
+            actor=None,
+            data=schemas.PeriodIn(name=name, starts_on=starts, ends_on=ends, note=note),
+        )
+
+
+async def load_ledger(session: AsyncSession, ctx: Context, *, scale: float = 1.0) -> dict[str, int]:
+    """`scale`: a smaller demo (`--cases 40`) gets a smaller ledger; 2020's 36 wage disputes
+    stay whole (the report's figure is checked on them)."""
+    if await session.scalar(select(func.count()).select_from(LedgerEntry)):
+        return {"ledger_entries": 0}
+    d = await _demo(session, ctx)
+    made = await _wages_2020(d)
+    made += await _housing_2020(d, max(3, round(HOUSING_2020 * scale)))
+    made += await _last_year(d, max(10, round(160 * scale)))
+    await _periods(d)
     await session.flush()
     return {"ledger_entries": made}

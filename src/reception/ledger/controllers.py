@@ -14,7 +14,17 @@ from reception.base import MONTH_PATTERN
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import InvalidInput
-from reception.ledger import figures, periods, rules, schemas, service, writers
+from reception.ledger import (
+    access,
+    figures,
+    moves,
+    periods,
+    rules,
+    schemas,
+    service,
+    views,
+    writers,
+)
 from reception.ledger.models import LedgerEntry
 from reception.responses import Limit, Offset, Page, attachment
 
@@ -31,8 +41,8 @@ Year = Annotated[int | None, QueryParameter(ge=2000, le=2100, description="A who
 async def _detail(
     db: Any, ctx: Context, principal: Principal, entry: LedgerEntry, status: int = 200
 ) -> Response[schemas.EntryDetail]:
-    body = await service.detail_of(session=db, ctx=ctx, principal=principal, entry=entry)
-    return Response(body, status_code=status, headers={"ETag": service.entry_etag(entry)})
+    body = await views.detail_of(session=db, ctx=ctx, principal=principal, entry=entry)
+    return Response(body, status_code=status, headers={"ETag": access.entry_etag(entry)})
 
 
 def _filters(
@@ -104,7 +114,7 @@ class LedgerController(Controller):
             limit=limit,
             offset=offset,
         )
-        return Page(await service.summaries(db, rows, ctx.today()), total, limit, offset)
+        return Page(await views.summaries(db, rows, ctx.today()), total, limit, offset)
 
     @get("/export", guards=READERS)
     async def export(
@@ -129,7 +139,7 @@ class LedgerController(Controller):
             session=db, principal=request.user, today=ctx.today(), filters=f,
             limit=service.EXPORT_MAX, offset=0,
         )  # fmt: skip
-        items = await service.summaries(db, rows, ctx.today())
+        items = await views.summaries(db, rows, ctx.today())
         body = writers.entries_csv(items) if format == "csv" else writers.entries_xlsx(items)
         name = f"矛盾纠纷排查台账_{ctx.today().isoformat()}.{format}"
         return Response(
@@ -152,7 +162,7 @@ class LedgerController(Controller):
     ) -> Response[Any]:
         """排查情况表 of a month (or a whole year) for a unit and everything under it."""
         first, last = figures.period_bounds(month, year, ctx.today())
-        unit = await service.table_unit(session=db, principal=request.user, unit_id=unit_id)
+        unit = await access.table_unit(session=db, principal=request.user, unit_id=unit_id)
         data = await figures.table(db, unit_id=unit, first=first, last=last, domain=domain)
         if format == "xlsx":
             name = f"{writers.table_title(data)}.xlsx"
@@ -172,7 +182,7 @@ class LedgerController(Controller):
     async def detail(
         self, db: DB, ctx: Ctx, request: AnyRequest, entry_id: FromPath[int]
     ) -> Response[schemas.EntryDetail]:
-        entry = await service.get_entry(session=db, principal=request.user, entry_id=entry_id)
+        entry = await access.get_entry(session=db, principal=request.user, entry_id=entry_id)
         return await _detail(db, ctx, request.user, entry)
 
     @post("/{entry_id:int}/moves", guards=[require("clerk")], status_code=200)
@@ -187,11 +197,11 @@ class LedgerController(Controller):
     ) -> Response[schemas.MoveResult]:
         """跟进, 调整责任人, 升级 (to the unit above), 销账, 转为信访事项 (a case is registered,
         the repeat check run, the two linked)."""
-        done = await service.move(
+        done = await moves.move(
             session=db, ctx=ctx, actor=request.user, entry_id=entry_id, data=data,
             if_match=if_match,
         )  # fmt: skip
-        detail = await service.detail_of(
+        detail = await views.detail_of(
             session=db, ctx=ctx, principal=request.user, entry=done.entry
         )
         result = schemas.MoveResult(
@@ -203,7 +213,7 @@ class LedgerController(Controller):
         return Response(
             result,
             status_code=201 if done.case else 200,
-            headers={"ETag": service.entry_etag(done.entry)},
+            headers={"ETag": access.entry_etag(done.entry)},
         )
 
     @post("/{entry_id:int}/check-ins", guards=[require("clerk", "leader")])
@@ -257,7 +267,7 @@ class LedgerOfCaseController(Controller):
         self, db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]
     ) -> schemas.EntryDetail | None:
         """The ledger entry a petition case came from (转为信访事项), if the caller may read it."""
-        entry = await service.entry_of_case(session=db, principal=request.user, case_id=case_id)
+        entry = await views.entry_of_case(session=db, principal=request.user, case_id=case_id)
         if entry is None:
             return None
-        return await service.detail_of(session=db, ctx=ctx, principal=request.user, entry=entry)
+        return await views.detail_of(session=db, ctx=ctx, principal=request.user, entry=entry)

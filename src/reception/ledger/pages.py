@@ -12,14 +12,24 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from reception.auth import Principal, require, require_only
+from reception.auth import Principal, require
 from reception.base import MONTH_PATTERN
 from reception.cases import registration
 from reception.cases.workflow import CHANNEL_LABELS
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError
-from reception.ledger import figures, periods, rules, schemas, service, writers
+from reception.ledger import (
+    access,
+    figures,
+    moves,
+    periods,
+    rules,
+    schemas,
+    service,
+    views,
+    writers,
+)
 from reception.org import service as org
 from reception.org.access import unit_in_reach
 from reception.org.order import as_tree
@@ -119,7 +129,7 @@ async def ledger_page(
         request,
         "ledger/list.html",
         title="矛盾纠纷排查台账",
-        items=await service.summaries(db, rows, ctx.today()),
+        items=await views.summaries(db, rows, ctx.today()),
         total=total,
         f=f,
         number=number,
@@ -128,7 +138,7 @@ async def ledger_page(
         export_xlsx=query("/ledger/export", format="xlsx", **params),
         export_csv=query("/ledger/export", format="csv", **params),
         domains=await _domains(db),
-        may_open=request.user.role in service.WRITERS,
+        may_open=request.user.role in access.WRITERS,
         **_labels(),
     )
 
@@ -160,7 +170,7 @@ async def ledger_export(
         limit=service.EXPORT_MAX,
         offset=0,
     )
-    items = await service.summaries(db, rows, ctx.today())
+    items = await views.summaries(db, rows, ctx.today())
     body = writers.entries_csv(items) if fmt == "csv" else writers.entries_xlsx(items)
     return Response(
         body,
@@ -247,7 +257,7 @@ async def create_entry(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any] |
 # ---------------------------------------------------------------- one entry
 
 
-async def _entry_page(
+async def entry_view(
     request: AnyRequest,
     db: AsyncSession,
     ctx: Context,
@@ -258,15 +268,15 @@ async def _entry_page(
     open_form: str = "",
     values: dict[str, Any] | None = None,
 ) -> Template:
-    entry = await service.get_entry(session=db, principal=request.user, entry_id=entry_id)
-    detail = await service.detail_of(session=db, ctx=ctx, principal=request.user, entry=entry)
+    entry = await access.get_entry(session=db, principal=request.user, entry_id=entry_id)
+    detail = await views.detail_of(session=db, ctx=ctx, principal=request.user, entry=entry)
     return page(
         request,
         "ledger/entry.html",
         status=status,
         title=f"台账 {detail.reference}",
         e=detail,
-        etag=service.entry_etag(entry),
+        etag=access.entry_etag(entry),
         leaders=await _leaders(db, request.user) if detail.allowed_moves else [],
         channels=CHANNEL_LABELS,
         in_period=bool(await periods.periods_on(db, ctx.today())),
@@ -279,7 +289,7 @@ async def _entry_page(
 
 @get("/ledger/{entry_id:int}", guards=READERS)
 async def entry_page(db: DB, ctx: Ctx, request: AnyRequest, entry_id: FromPath[int]) -> Template:
-    return await _entry_page(request, db, ctx, entry_id)
+    return await entry_view(request, db, ctx, entry_id)
 
 
 @post("/ledger/{entry_id:int}/moves", guards=CLERKS, status_code=200)
@@ -297,7 +307,7 @@ async def move_entry(
             "resolution_leader_id", "method", "amount_recovered", "channel", "repeat_of",
         )  # fmt: skip
         data = to_body(schemas.MoveIn, {n: form.get(n, "") for n in names})
-        done = await service.move(
+        done = await moves.move(
             session=db,
             ctx=ctx,
             actor=request.user,
@@ -307,7 +317,7 @@ async def move_entry(
         )
     except (DomainError, FormErrors) as exc:
         problem = await refused(db, exc)
-        return await _entry_page(
+        return await entry_view(
             request, db, ctx, entry_id, status=problem.status, errors=problem.fields,
             open_form=move, values=values,
         )  # fmt: skip
@@ -319,60 +329,6 @@ async def move_entry(
         return await see_other(request, db, f"/cases/{done.case.id}", notice=note)
     return await see_other(
         request, db, f"/ledger/{entry_id}", notice=f"已{rules.MOVE_LABELS[move]}"
-    )
-
-
-# ---------------------------------------------------------------- 稳控 check-ins
-
-
-@get("/ledger/check-in", guards=[require("clerk", "leader")])
-async def check_in_page(db: DB, ctx: Ctx, request: AnyRequest) -> Template:
-    """The phone page: today's entries to report on, one tap each."""
-    due = await periods.due_check_ins(session=db, ctx=ctx, principal=request.user)
-    return page(
-        request,
-        "ledger/check_in.html",
-        title="稳控报告",
-        due=due,
-        periods=await periods.periods_on(db, ctx.today()),
-        errors={},
-    )
-
-
-@post("/ledger/{entry_id:int}/check-ins", guards=[require("clerk", "leader")], status_code=200)
-async def check_in(
-    db: DB, ctx: Ctx, request: AnyRequest, entry_id: FromPath[int]
-) -> Response[Any] | Template:
-    back = "/ledger/check-in"
-    try:
-        form = await read_form(request)
-        if form.get("back") == "entry":
-            back = f"/ledger/{entry_id}"
-        data = to_body(
-            schemas.CheckInIn, {"state": form.get("state", ""), "note": form.get("note", "")}
-        )
-        row = await periods.check_in(
-            session=db, ctx=ctx, actor=request.user, entry_id=entry_id, data=data
-        )
-    except (DomainError, FormErrors) as exc:
-        problem = await refused(db, exc)
-        if back != "/ledger/check-in":
-            return await _entry_page(
-                request, db, ctx, entry_id, status=problem.status, errors=problem.fields,
-                open_form="check_in",
-            )  # fmt: skip
-        due = await periods.due_check_ins(session=db, ctx=ctx, principal=request.user)
-        return page(
-            request,
-            "ledger/check_in.html",
-            status=problem.status,
-            title="稳控报告",
-            due=due,
-            periods=await periods.periods_on(db, ctx.today()),
-            errors={"entry": entry_id, **problem.fields},
-        )
-    return await see_other(
-        request, db, back, notice=f"已报告:{rules.CHECK_STATE_LABELS[row.state]}"
     )
 
 
@@ -392,7 +348,7 @@ async def table_page(
 ) -> Template | Response[bytes]:
     """The monthly (or yearly) 排查情况表, laid out to print on A4 with the stamp box."""
     first, last = figures.period_bounds(month, year, ctx.today())
-    unit = await service.table_unit(session=db, principal=request.user, unit_id=unit_id)
+    unit = await access.table_unit(session=db, principal=request.user, unit_id=unit_id)
     data = await figures.table(db, unit_id=unit, first=first, last=last, domain=domain or None)
     if format == "xlsx":
         return Response(
@@ -423,73 +379,15 @@ async def table_page(
     )
 
 
-# ---------------------------------------------------------------- 重要敏感时期 (admin)
-
-
-async def _periods_page(
-    request: AnyRequest,
-    db: AsyncSession,
-    *,
-    status: int = 200,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-) -> Template:
-    return page(
-        request,
-        "ledger/periods.html",
-        status=status,
-        title="重要敏感时期",
-        periods=await periods.list_periods(session=db),
-        errors=errors or {},
-        values=values or {},
-    )
-
-
-@get("/admin/periods", guards=[require_only("admin")])
-async def periods_page(db: DB, request: AnyRequest) -> Template:
-    return await _periods_page(request, db)
-
-
-@post("/admin/periods", guards=[require_only("admin")], status_code=200)
-async def create_period(db: DB, request: AnyRequest) -> Response[Any] | Template:
-    values: dict[str, Any] = {}
-    try:
-        form = await read_form(request)
-        values = values_of(form)
-        data = to_body(
-            schemas.PeriodIn, {n: form.get(n, "") for n in ("name", "starts_on", "ends_on", "note")}
-        )
-        period = await periods.create_period(session=db, actor=request.user, data=data)
-    except (DomainError, FormErrors) as exc:
-        problem = await refused(db, exc)
-        return await _periods_page(
-            request, db, status=problem.status, errors=problem.fields, values=values
-        )
-    return await see_other(request, db, "/admin/periods", notice=f"已设定:{period.name}")
-
-
-@post("/admin/periods/{period_id:int}/delete", guards=[require_only("admin")], status_code=200)
-async def delete_period(
-    db: DB, ctx: Ctx, request: AnyRequest, period_id: FromPath[int]
-) -> Response[Any] | Template:
-    try:
-        await read_form(request)
-        await periods.delete_period(session=db, ctx=ctx, actor=request.user, period_id=period_id)
-    except (DomainError, FormErrors) as exc:
-        problem = await refused(db, exc)
-        return await _periods_page(request, db, status=problem.status, errors=problem.fields)
-    return await see_other(request, db, "/admin/periods", notice="已删除")
-
-
 # ---------------------------------------------------------------- the case page's section
 
 
 @get("/cases/{case_id:int}/ledger", guards=READERS)
 async def case_section(db: DB, ctx: Ctx, request: AnyRequest, case_id: FromPath[int]) -> Template:
     """The case page's 台账 section (loaded into it): the entry the case came from."""
-    entry = await service.entry_of_case(session=db, principal=request.user, case_id=case_id)
+    entry = await views.entry_of_case(session=db, principal=request.user, case_id=case_id)
     detail = (
-        await service.detail_of(session=db, ctx=ctx, principal=request.user, entry=entry)
+        await views.detail_of(session=db, ctx=ctx, principal=request.user, entry=entry)
         if entry is not None
         else None
     )
@@ -503,11 +401,6 @@ PAGES = [
     create_entry,
     entry_page,
     move_entry,
-    check_in_page,
-    check_in,
     table_page,
-    periods_page,
-    create_period,
-    delete_period,
     case_section,
 ]

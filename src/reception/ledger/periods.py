@@ -19,8 +19,8 @@ from reception.context import Context
 from reception.errors import Conflict, Forbidden, InvalidInput, NotFound
 from reception.expr import where
 from reception.ledger import rules, schemas
+from reception.ledger.access import entry_scope, get_entry, may_check_in
 from reception.ledger.models import LedgerCheckIn, LedgerEntry, SensitivePeriod
-from reception.ledger.service import entry_scope, get_entry, may_check_in
 from reception.org.models import Leader, Unit
 
 MAX_PERIOD_DAYS = 366
