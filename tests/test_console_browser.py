@@ -543,6 +543,104 @@ async def test_a_clerk_brings_in_last_years_ledger_with_one_mapping_fix(
     assert not steps.errors, steps.errors
 
 
+async def test_a_village_entry_goes_up_to_the_township_and_becomes_a_petition(
+    server: str,
+    world: World,
+    browser: Browser,
+    steps: Steps,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """#29 through the console: a village mediator opens an entry (the 区长 its 稳控责任人),
+    hands it up to the township; in a sensitive period the 区长 reports on his phone; the
+    township's clerk turns it into a petition whose case page shows where it came from."""
+    from reception.org import schemas as org_schemas
+    from reception.org import service as org_service
+    from reception.org.models import User
+    from reception.org.signin import hash_password
+
+    async with sessionmaker() as s:
+        user = await org_service.create_user(
+            session=s,
+            actor=None,
+            data=org_schemas.UserCreate(name="杨某调", role="clerk", unit_id=world.village_a),
+        )
+        row = await s.get(User, user.id)
+        assert row is not None
+        row.username, row.password_hash = "mediator", hash_password(PASSWORD)
+        row.must_change_password = False
+        await s.commit()
+    r = await api_post(
+        server, "/api/sensitive-periods",
+        {"name": "岁末年初", "starts_on": "2026-11-28", "ends_on": "2026-12-10"},
+        world.tokens["admin"],
+    )  # fmt: skip
+    assert r.status_code == 201, r.text
+
+    page = await new_page(browser, server, steps, viewport={"width": 1280, "height": 900})
+    await sign_in(page, "mediator")
+    await page.get_by_role("link", name="矛盾纠纷台账").click()
+    await page.wait_for_url("**/ledger")
+    await page.get_by_role("link", name="建账").click()
+    await page.wait_for_url("**/ledger/new")
+    await page.fill("#f-found_on", "2026年11月27日")
+    await page.select_option("#f-how_found", "grid")
+    await page.select_option("#f-domain", "wages")
+    await page.fill("#f-summary", "村东头建筑工地拖欠十二名村民工资约二十万元,村民情绪激动")
+    await page.fill("#f-party_name_0", "王大成")
+    await page.fill("#f-party_id_0", VALID_ID)
+    await page.fill("#f-party_phone_0", "13912345678")
+    await page.fill("#f-people_count", "12")
+    await page.fill("#f-amount_disputed", "200000")
+    await page.select_option("#f-stability_leader_id", str(world.leaders["mayor"]))
+    await page.select_option("#f-resolution_leader_id", str(world.leaders["township_a"]))
+    await page.fill("#f-target_on", "2026-12-31")
+    await steps.shot(page, "new-entry-typed")
+    # 12 people and 200,000 元: the rule says 较大 at least — told beside the field.
+    await page.get_by_role("button", name="建账").click()
+    await expect(page.locator("main")).to_contain_text("风险等级至少为较大")
+    await steps.shot(page, "risk-rule-refused")
+    # The refusal is a 422 on purpose (the form again, with the message): the browser logs it.
+    steps.errors = [e for e in steps.errors if "status of 422" not in e]
+    await page.select_option("#f-risk", "serious")
+    await page.get_by_role("button", name="建账").click()
+    await expect(page.locator(".flash.ok")).to_contain_text("已建账")
+    await steps.shot(page, "entry-opened")
+    entry_url = page.url
+    await page.locator("summary", has_text="升级到上一级").click()
+    await page.locator("form:has(input[value=escalate]) textarea[name=note]").fill(
+        "村调处化解室两次调解不成,工人扬言到镇政府聚集"
+    )
+    await page.get_by_role("button", name="升级到上一级").click()
+    await expect(page.locator(".flash.ok")).to_contain_text("已升级")
+    await expect(page.locator("main")).to_contain_text("小杨家庄村 → 下仓镇")
+    await steps.shot(page, "escalated")
+
+    phone = await new_page(browser, server, steps, viewport={"width": 390, "height": 800})
+    await sign_in(phone, "leader")
+    await phone.goto("/ledger/check-in")
+    await expect(phone.locator("main")).to_contain_text("今日未报")
+    await steps.shot(phone, "leader-phone-check-in")
+    await phone.get_by_role("button", name="在控").click()
+    await expect(phone.locator("main")).to_contain_text("今日已报:在控")
+    await steps.shot(phone, "leader-reported")
+
+    clerk = await new_page(browser, server, steps, viewport={"width": 1280, "height": 900})
+    await sign_in(clerk, "clerk_a")
+    await clerk.goto(entry_url.replace(server, ""))
+    await expect(clerk.locator("main")).to_contain_text("在控")
+    await clerk.locator("summary", has_text="转为信访事项").click()
+    await clerk.get_by_role("button", name="转为信访事项").click()
+    await clerk.wait_for_url(re.compile(r".*/cases/\d+$"))
+    await expect(clerk.locator(".flash.ok")).to_contain_text("已转为信访事项")
+    await expect(clerk.locator("#ledger-section")).to_contain_text("来源台账")
+    await expect(clerk.locator("#ledger-section")).to_contain_text("小杨家庄村")
+    await steps.shot(clerk, "case-shows-its-entry")
+    await clerk.goto("/ledger/table?month=2026-11")
+    await expect(clerk.locator("main")).to_contain_text("填报单位(盖章)")
+    await steps.shot(clerk, "monthly-table")
+    assert not steps.errors, steps.errors
+
+
 async def test_the_reviewer_sees_octobers_charts_and_downloads_the_xlsx(
     server: str, world: World, browser: Browser, steps: Steps, tmp_path: Path
 ) -> None:
@@ -661,12 +759,14 @@ async def test_every_page_runs_under_the_strict_csp_without_a_violation(
         "leader": ["/me", "/me/cases"],
         "clerk_a": [
             "/cases", "/cases/new", f"/cases/{cid}", f"/cases/{cid}/sessions",
-            f"/cases/{cid}/documents",
+            f"/cases/{cid}/documents", "/ledger", "/ledger/new", "/ledger/table",
+            "/ledger/check-in",
         ],
         "reviewer": ["/review", "/cases"],
         "admin": [
             "/admin/users", f"/admin/users/{world.users['secretary']}", "/admin/calendar",
             "/admin/rules", "/admin/notify", "/admin/templates", "/desk", "/review",
+            "/admin/periods",
             "/no-such-page",
         ],
         "secadmin": [
