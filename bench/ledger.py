@@ -204,7 +204,11 @@ async def main() -> int:
             await s.commit()
         await engine.dispose()
         rows, parties = entries(org, args.entries, today)
-        conn = await asyncpg.connect(raw_url)
+        # The floor gets the best plans PostgreSQL makes for these statements: a custom plan
+        # every time, as the service asks for its aggregates (db.plan_each_time).
+        conn = await asyncpg.connect(
+            raw_url, server_settings={"plan_cache_mode": "force_custom_plan"}
+        )
         await conn.copy_records_to_table("ledger_entry", records=rows, columns=list(ENTRY_COLUMNS))
         await conn.copy_records_to_table(
             "ledger_party", records=parties, columns=list(PARTY_COLUMNS)

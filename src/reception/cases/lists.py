@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, func, or_, text
+from sqlalchemy import ColumnElement, and_, exists, func, or_
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 from sqlmodel import col, select
@@ -26,6 +26,7 @@ from reception.cases.models import (
 )
 from reception.cases.views import case_fields
 from reception.crypto import Keyring
+from reception.db import plan_each_time
 from reception.errors import Broken, InvalidInput
 from reception.expr import where
 from reception.org.access import subtree_ids
@@ -60,11 +61,7 @@ async def list_cases(
 ) -> tuple[list[PetitionCase], int]:
     """`sort`: "registered" (newest first) or "due" (the office's next deadline first, the
     most overdue at the top; cases with no running clock last)."""
-    if session.get_bind().dialect.name == "postgresql":
-        # As in the review: asyncpg's cached statements may get a generic plan after five
-        # runs, blind to the subtree and the dates (measured: 375 ms instead of 75 ms for a
-        # district's filtered worklist, bench/worklist.py). Transaction-local.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    await plan_each_time(session)
     query = _by_clocks(
         select(PetitionCase).where(case_scope(principal)), as_of, overdue, due_before
     )

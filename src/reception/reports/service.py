@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from sqlalchemy import func, text
+from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -21,6 +21,7 @@ from reception.campaigns.service import all_progress
 from reception.cases import workflow
 from reception.cases.models import PetitionCase
 from reception.context import Context
+from reception.db import plan_each_time
 from reception.errors import InvalidInput
 from reception.ledger import figures as ledger_figures
 from reception.privacy import shows_whole
@@ -161,12 +162,7 @@ async def review(
     if unmasked and not shows_whole(actor, listing=True):
         raise InvalidInput("只有管理员可以导出未脱敏的姓名", field="unmasked")
     first, last, day = _month_as_of(month, as_of, ctx.today())
-    if session.get_bind().dialect.name == "postgresql":
-        # These few heavy aggregates run as cached prepared statements (asyncpg); after five
-        # executions PostgreSQL may switch to a generic plan that ignores the subtree and
-        # dates (measured: 5.5 s instead of 0.16 s on a million cases, bench/review.py).
-        # Planning each one afresh costs about a millisecond. Transaction-local.
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    await plan_each_time(session)
     scope = await figures.scope_of(session, unit_id)
     masked = not unmasked
     rows, total = await figures.unit_figures(session, scope, first, last, day)
@@ -253,8 +249,7 @@ async def trend(
         months.append(figures.shift_month(months[-1], 1))
         if len(months) > MAX_TREND_MONTHS:
             raise InvalidInput(f"一次最多 {MAX_TREND_MONTHS} 个月", field="to")
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    await plan_each_time(session)
     scope = await figures.scope_of(session, unit_id)
     first_record = await session.scalar(
         select(func.min(PetitionCase.registered_on)).where(
