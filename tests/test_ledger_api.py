@@ -570,3 +570,33 @@ async def test_the_review_counts_the_petitions_foreseen_by_the_ledger(
     assert panel["petitions"] == 4 and panel["foreseen"] == 2 and panel["converted"] == 1
     assert panel["open"] == 1 and panel["open_by_domain"][0]["name"] == "涉薪"
     assert r.json()["ledger"]["total"]["found"] == 2
+
+
+async def test_an_entry_entered_wrongly_is_corrected_with_its_history(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    clerk = auth(world.tokens["clerk_a"])
+    e = await new_entry(client, world)
+    # 40 people make it 重大 at least: the correction must say so too.
+    r = await client.post(
+        f"/api/ledger/{e['id']}/moves", json={"move": "correct", "people_count": 40}, headers=clerk
+    )
+    assert "重大" in assert_problem(r, 422)["detail"]
+    r = await client.post(f"/api/ledger/{e['id']}/moves", json={"move": "correct"}, headers=clerk)
+    assert "没有要更正的内容" in assert_problem(r, 422)["detail"]
+    r = await client.post(
+        f"/api/ledger/{e['id']}/moves",
+        json={"move": "correct", "people_count": 40, "risk": "major", "domain": "housing",
+              "summary": "小区业主集体维权", "note": "建账时人数记错"},
+        headers=clerk,
+    )  # fmt: skip
+    assert r.status_code == 200, r.text
+    after = r.json()["entry"]
+    assert after["people_count"] == 40 and after["risk"] == "major"
+    assert after["domain_name"] == "涉房" and after["summary"] == "小区业主集体维权"
+    last = after["moves"][-1]
+    assert last["label"] == "更正" and last["note"] == "建账时人数记错"
+    assert last["changes"]["people_count"] == [12, 40] and last["changes"]["risk"] == [
+        "serious",
+        "major",
+    ]

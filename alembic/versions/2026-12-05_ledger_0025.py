@@ -190,7 +190,7 @@ def upgrade() -> None:
         sa.Column("actor_user_id", sa.Integer(), nullable=True),
         sa.Column("actor_name", sa.String(length=50), nullable=False),
         sa.CheckConstraint(
-            "kind IN ('opened', 'follow_up', 'reassign', 'escalate', 'resolve', 'convert')",
+            "kind IN ('opened', 'follow_up', 'correct', 'reassign', 'escalate', 'resolve', 'convert')",
             name=op.f("ck_ledger_move_kind"),
         ),
         sa.ForeignKeyConstraint(

@@ -22,7 +22,14 @@ from reception.etags import require_match
 from reception.ledger import rules, schemas
 from reception.ledger.access import entry_etag, get_entry, may_keep
 from reception.ledger.models import LedgerEntry, LedgerMove
-from reception.ledger.service import check_risk, facts, leader_row, record, review_day
+from reception.ledger.service import (
+    check_risk,
+    domain_row,
+    facts,
+    leader_row,
+    record,
+    review_day,
+)
 from reception.ledger.views import parties_of
 from reception.org.models import Unit
 
@@ -43,6 +50,12 @@ async def _last_step(session: AsyncSession, entry: LedgerEntry) -> date:
 
 # What a move may change (its history row keeps these before and after).
 CHANGED = (
+    "summary",
+    "domain_code",
+    "people_count",
+    "amount_disputed",
+    "plan",
+    "target_on",
     "risk",
     "review_on",
     "unit_id",
@@ -94,6 +107,29 @@ async def _follow_up(step: Step) -> None:
     if review_on < step.on:
         raise InvalidInput("下次复核日期早于本次跟进", field="review_on")
     entry.review_on = review_on
+
+
+async def _correct(step: Step) -> None:
+    """更正: facts entered wrongly at 建账, the risk rule checked on the result (the risk may be
+    corrected in the same step)."""
+    entry, data = step.entry, step.data
+    given = {
+        "summary": data.summary,
+        "domain_code": (await domain_row(step.session, data.domain)).code if data.domain else None,
+        "people_count": data.people_count,
+        "amount_disputed": data.amount_disputed,
+        "plan": data.plan,
+        "target_on": data.target_on,
+        "risk": data.risk,
+    }
+    changes = {k: v for k, v in given.items() if v is not None and getattr(entry, k) != v}
+    if not changes:
+        raise InvalidInput("没有要更正的内容", field="summary")
+    for name, value in changes.items():
+        setattr(entry, name, value)
+    if entry.target_on < entry.found_on:
+        raise InvalidInput("化解期限早于发现日期", field="target_on")
+    check_risk(step.ctx, entry.risk, entry.people_count, entry.amount_disputed)
 
 
 async def _reassign(step: Step) -> None:
@@ -157,6 +193,7 @@ async def _convert(step: Step) -> None:
 
 MOVES = {
     "follow_up": _follow_up,
+    "correct": _correct,
     "reassign": _reassign,
     "escalate": _escalate,
     "resolve": _resolve,

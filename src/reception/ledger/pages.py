@@ -278,6 +278,7 @@ async def entry_view(
         e=detail,
         etag=access.entry_etag(entry),
         leaders=await _leaders(db, request.user) if detail.allowed_moves else [],
+        domains=await _domains(db) if detail.allowed_moves else [],
         channels=CHANNEL_LABELS,
         in_period=bool(await periods.periods_on(db, ctx.today())),
         errors=errors or {},
@@ -305,6 +306,7 @@ async def move_entry(
         names = (
             "move", "on", "note", "review_on", "risk", "stability_leader_id",
             "resolution_leader_id", "method", "amount_recovered", "channel", "repeat_of",
+            "summary", "domain", "people_count", "amount_disputed", "plan", "target_on",
         )  # fmt: skip
         data = to_body(schemas.MoveIn, {n: form.get(n, "") for n in names})
         done = await moves.move(

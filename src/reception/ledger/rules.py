@@ -35,9 +35,10 @@ CHECK_STATES: tuple[str, ...] = get_args(CheckState)
 CHECK_STATE_LABELS = {"in_control": "在控", "unrest": "有异动"}
 
 # The moves of an entry: from which status, to which status (the state machine's one table).
-Move = Literal["follow_up", "reassign", "escalate", "resolve", "convert"]
+Move = Literal["follow_up", "correct", "reassign", "escalate", "resolve", "convert"]
 MOVES: dict[str, tuple[tuple[str, ...], str]] = {
     "follow_up": (("open",), "open"),
+    "correct": (("open",), "open"),
     "reassign": (("open",), "open"),
     "escalate": (("open",), "open"),
     "resolve": (("open",), "resolved"),
@@ -46,6 +47,7 @@ MOVES: dict[str, tuple[tuple[str, ...], str]] = {
 MOVE_LABELS = {
     "opened": "建账",
     "follow_up": "跟进化解",
+    "correct": "更正",
     "reassign": "调整责任人",
     "escalate": "升级",
     "resolve": "化解销账",

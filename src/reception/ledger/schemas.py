@@ -45,7 +45,8 @@ class EntryCreate(Strict):
 
 class MoveIn(Strict):
     """A step on an open entry. follow_up: a note and the next review date (risk may change);
-    reassign: new 稳控/化解责任人; escalate: to the responsible unit's parent, with the reason;
+    correct: what was entered wrongly at 建账 (summary, domain, people, amount, plan, target
+    date, risk — the risk rule checked on the result); reassign: new 稳控/化解责任人; escalate: to the responsible unit's parent, with the reason;
     resolve: 销账 with how and the amount recovered; convert: 转为信访事项 (the channel it came
     by; repeat_of confirms an earlier case it repeats)."""
 
@@ -60,6 +61,12 @@ class MoveIn(Strict):
     amount_recovered: Amount | None = None
     channel: Channel | None = None
     repeat_of: Id | None = None
+    summary: Annotated[str, Meta(min_length=1, max_length=4000)] | None = None
+    domain: Annotated[str, Meta(min_length=1, max_length=30)] | None = None
+    people_count: Annotated[int, Meta(ge=1, le=100_000)] | None = None
+    amount_disputed: Amount | None = None
+    plan: Annotated[str, Meta(max_length=4000)] | None = None
+    target_on: date | None = None
 
 
 class CheckInIn(Strict):

@@ -64,7 +64,7 @@ async def review_day(session: AsyncSession, ctx: Context, start: date, risk: str
     return calendar.add_workdays(start, days).value
 
 
-async def _domain(session: AsyncSession, code: str) -> CaseCategory:
+async def domain_row(session: AsyncSession, code: str) -> CaseCategory:
     await registration.ensure_default_categories(session=session)
     category = await session.get(CaseCategory, code)
     if category is None or not category.active:
@@ -177,7 +177,7 @@ async def create_entry(
         raise InvalidInput("化解期限早于发现日期", field="target_on")
     if data.review_on is not None and data.review_on < data.found_on:
         raise InvalidInput("复核日期早于发现日期", field="review_on")
-    domain = await _domain(session, data.domain)
+    domain = await domain_row(session, data.domain)
     await unit_in_scope(session, actor, data.found_by_unit_id, "found_by_unit_id")
     await unit_in_scope(session, actor, data.unit_id, "unit_id")
     await leader_row(session, data.stability_leader_id, "stability_leader_id")
