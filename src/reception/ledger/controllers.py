@@ -26,7 +26,7 @@ from reception.ledger import (
     writers,
 )
 from reception.ledger.models import LedgerEntry
-from reception.responses import Limit, Offset, Page, attachment
+from reception.responses import Limit, Offset, Page
 
 AnyRequest = Request[Principal, Any, Any]
 READERS = [require("clerk", "leader", "reviewer")]
@@ -140,13 +140,7 @@ class LedgerController(Controller):
             limit=service.EXPORT_MAX, offset=0,
         )  # fmt: skip
         items = await views.summaries(db, rows, ctx.today())
-        body = writers.entries_csv(items) if format == "csv" else writers.entries_xlsx(items)
-        name = f"矛盾纠纷排查台账_{ctx.today().isoformat()}.{format}"
-        return Response(
-            body,
-            media_type="text/csv" if format == "csv" else writers.XLSX,
-            headers={"Content-Disposition": attachment(name, f"ledger.{format}")},
-        )
+        return writers.entries_file(items, format, ctx.today())
 
     @get("/table", guards=[require("clerk", "reviewer")])
     async def table(
@@ -165,12 +159,7 @@ class LedgerController(Controller):
         unit = await access.table_unit(session=db, principal=request.user, unit_id=unit_id)
         data = await figures.table(db, unit_id=unit, first=first, last=last, domain=domain)
         if format == "xlsx":
-            name = f"{writers.table_title(data)}.xlsx"
-            return Response(
-                writers.table_xlsx(data),
-                media_type=writers.XLSX,
-                headers={"Content-Disposition": attachment(name, "ledger-table.xlsx")},
-            )
+            return writers.table_file(data)
         return Response(data)
 
     @get("/check-ins/due", guards=[require("clerk", "leader")])

@@ -33,7 +33,6 @@ from reception.ledger import (
 from reception.org import service as org
 from reception.org.access import unit_in_reach
 from reception.org.order import as_tree
-from reception.responses import attachment
 from reception.web.render import (
     FormErrors,
     page,
@@ -90,6 +89,27 @@ def _labels() -> dict[str, Any]:
 # ---------------------------------------------------------------- the ledger
 
 
+def _typed(
+    status: str | None, domain: str | None, risk: str | None, overdue: bool | None, q: str | None
+) -> tuple[dict[str, Any], service.Filters]:
+    """The list's filters as the form shows them, and as the service takes them (anything
+    unknown reads as its default: the open ledger)."""
+    f: dict[str, Any] = {
+        "status": status if status in (*rules.STATUSES, "all") else "open",
+        "domain": domain or "",
+        "risk": risk if risk in rules.RISKS else "",
+        "overdue": bool(overdue),
+        "q": (q or "").strip(),
+    }
+    return f, service.Filters(
+        status=None if f["status"] == "all" else f["status"],
+        domain=f["domain"] or None,
+        risk=f["risk"] or None,
+        overdue=True if f["overdue"] else None,
+        q=f["q"] or None,
+    )
+
+
 @get("/ledger", guards=READERS)
 async def ledger_page(
     db: DB,
@@ -102,25 +122,13 @@ async def ledger_page(
     q: Text = None,
     page_no: PageNo = None,
 ) -> Template:
-    f: dict[str, Any] = {
-        "status": status if status in (*rules.STATUSES, "all") else "open",
-        "domain": domain or "",
-        "risk": risk if risk in rules.RISKS else "",
-        "overdue": bool(overdue),
-        "q": (q or "").strip(),
-    }
+    f, filters = _typed(status, domain, risk, overdue, q)
     number = page_no or 1
     rows, total = await service.list_entries(
         session=db,
         principal=request.user,
         today=ctx.today(),
-        filters=service.Filters(
-            status=None if f["status"] == "all" else f["status"],
-            domain=f["domain"] or None,
-            risk=f["risk"] or None,
-            overdue=True if f["overdue"] else None,
-            q=f["q"] or None,
-        ),
+        filters=filters,
         limit=PER_PAGE,
         offset=(number - 1) * PER_PAGE,
     )
@@ -155,32 +163,17 @@ async def ledger_export(
     overdue: Bool = None,
     q: Text = None,
 ) -> Response[bytes]:
-    fmt = "csv" if format == "csv" else "xlsx"
+    _, filters = _typed(status, domain, risk, overdue, q)
     rows, _ = await service.list_entries(
         session=db,
         principal=request.user,
         today=ctx.today(),
-        filters=service.Filters(
-            status=None if status == "all" else (status if status in rules.STATUSES else "open"),
-            domain=domain or None,
-            risk=risk if risk in rules.RISKS else None,
-            overdue=True if overdue else None,
-            q=(q or "").strip() or None,
-        ),
+        filters=filters,
         limit=service.EXPORT_MAX,
         offset=0,
     )
     items = await views.summaries(db, rows, ctx.today())
-    body = writers.entries_csv(items) if fmt == "csv" else writers.entries_xlsx(items)
-    return Response(
-        body,
-        media_type="text/csv" if fmt == "csv" else writers.XLSX,
-        headers={
-            "Content-Disposition": attachment(
-                f"矛盾纠纷排查台账_{ctx.today().isoformat()}.{fmt}", f"ledger.{fmt}"
-            )
-        },
-    )
+    return writers.entries_file(items, "csv" if format == "csv" else "xlsx", ctx.today())
 
 
 # ---------------------------------------------------------------- 建账
@@ -353,15 +346,7 @@ async def table_page(
     unit = await access.table_unit(session=db, principal=request.user, unit_id=unit_id)
     data = await figures.table(db, unit_id=unit, first=first, last=last, domain=domain or None)
     if format == "xlsx":
-        return Response(
-            writers.table_xlsx(data),
-            media_type=writers.XLSX,
-            headers={
-                "Content-Disposition": attachment(
-                    f"{writers.table_title(data)}.xlsx", "ledger-table.xlsx"
-                )
-            },
-        )
+        return writers.table_file(data)
     params = {"month": month, "year": year, "unit_id": unit_id, "domain": domain}
     return page(
         request,

@@ -6,11 +6,15 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
+
+from litestar import Response
 
 from reception.ledger import rules
 from reception.ledger.figures import COUNTS, LABELS
 from reception.ledger.schemas import EntrySummary
+from reception.responses import attachment
 from reception.spreadsheet import TextCells, csv_bytes
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -76,6 +80,30 @@ def entries_xlsx(entries: Sequence[EntrySummary]) -> bytes:
     sheet.autofilter(0, 0, max(len(entries), 1), len(ENTRY_COLUMNS) - 1)
     book.close()
     return output.getvalue()
+
+
+def entries_file(entries: Sequence[EntrySummary], fmt: str, today: date) -> Response[bytes]:
+    """The filtered ledger as a download (CSV or XLSX), named with the day."""
+    body = entries_csv(entries) if fmt == "csv" else entries_xlsx(entries)
+    return Response(
+        body,
+        media_type="text/csv" if fmt == "csv" else XLSX,
+        headers={
+            "Content-Disposition": attachment(
+                f"矛盾纠纷排查台账_{today.isoformat()}.{fmt}", f"ledger.{fmt}"
+            )
+        },
+    )
+
+
+def table_file(table: dict[str, Any]) -> Response[bytes]:
+    return Response(
+        table_xlsx(table),
+        media_type=XLSX,
+        headers={
+            "Content-Disposition": attachment(f"{table_title(table)}.xlsx", "ledger-table.xlsx")
+        },
+    )
 
 
 def table_title(table: dict[str, Any]) -> str:
