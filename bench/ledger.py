@@ -54,6 +54,7 @@ DOMAINS = [("other", 34), ("housing", 22), ("wages", 20), ("land", 12), ("mass_f
 ENTRY_COLUMNS = (
     "id", "reference", "ref_year", "ref_seq", "found_on", "found_by_unit_id", "how_found",
     "domain_code", "summary", "people_count", "amount_disputed", "amount_recovered", "risk",
+    "opened_risk",
     "unit_id", "stability_leader_id", "resolution_leader_id", "plan", "target_on", "review_on",
     "status", "closed_on", "resolve_method", "case_id", "created_by_user_id", "created_by_name",
     "version", "created_at", "updated_at",
@@ -94,7 +95,7 @@ def entries(org: Any, n: int, today: date) -> tuple[list[tuple[Any, ...]], list[
                 i, f"蓟矛〔{found.year}〕{seq[found.year]:06d}", found.year, seq[found.year], found,
                 unit, rng.choice(["screening", "grid", "visit", "online"]),
                 rng.choices(domains, weights)[0], "某工地拖欠工资纠纷", people, amount,
-                amount if status == "resolved" else 0, risk, unit, leader, leader, "", found
+                amount if status == "resolved" else 0, risk, risk, unit, leader, leader, "", found
                 + timedelta(days=60), max(review, found), status, closed_on, resolve, None, None,
                 "bench", 1, now, now,
             )

@@ -571,7 +571,7 @@ async def test_a_village_entry_goes_up_to_the_township_and_becomes_a_petition(
         await s.commit()
     r = await api_post(
         server, "/api/sensitive-periods",
-        {"name": "岁末年初", "starts_on": "2026-11-28", "ends_on": "2026-12-10"},
+        {"name": "岁末年初", "starts_on": "2026-12-01", "ends_on": "2026-12-10"},
         world.tokens["admin"],
     )  # fmt: skip
     assert r.status_code == 201, r.text

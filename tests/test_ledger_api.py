@@ -600,3 +600,61 @@ async def test_an_entry_entered_wrongly_is_corrected_with_its_history(
         "serious",
         "major",
     ]
+
+
+async def test_ids_and_counts_a_body_names_are_checked(
+    client: httpx.AsyncClient, world: World
+) -> None:
+    """Another township's leader does not exist for a township clerk; parties count towards
+    the people the risk rule judges; a correction cannot go below the parties; a sensitive
+    period starts today or later."""
+    clerk = auth(world.tokens["clerk_a"])
+    r = await client.post(
+        "/api/ledger",
+        json=entry_body(world, stability_leader_id=world.leaders["township_b"]),
+        headers=clerk,
+    )
+    assert "不存在" in assert_problem(r, 422)["detail"]
+    thirty = [{"name": f"工人{i}"} for i in range(30)]
+    r = await client.post(
+        "/api/ledger",
+        json=entry_body(world, parties=thirty, people_count=1, risk="serious", amount_disputed=0),
+        headers=clerk,
+    )
+    assert "重大" in assert_problem(r, 422)["detail"]
+    e = await new_entry(client, world)  # two parties
+    r = await client.post(
+        f"/api/ledger/{e['id']}/moves",
+        json={"move": "correct", "people_count": 1, "risk": "general", "amount_disputed": 0},
+        headers=clerk,
+    )
+    assert "当事人数" in assert_problem(r, 422)["detail"]
+    r = await client.post(
+        "/api/sensitive-periods",
+        json={"name": "补设", "starts_on": "2026-11-30", "ends_on": "2026-12-10"},
+        headers=auth(world.tokens["admin"]),
+    )
+    assert "早于今天" in assert_problem(r, 422)["detail"]
+
+
+async def test_an_entry_entered_late_missed_no_day_before_it_was_entered(
+    app: Litestar, client: httpx.AsyncClient, world: World, clock: FixedClock,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:  # fmt: skip
+    r = await client.post(
+        "/api/sensitive-periods",
+        json={"name": "全国两会", "starts_on": "2026-12-01", "ends_on": "2026-12-10"},
+        headers=auth(world.tokens["admin"]),
+    )
+    assert r.status_code == 201
+    clock.set(datetime.fromisoformat("2026-12-03T15:00:00+08:00"))
+    await new_entry(client, world, found_on="2026-11-30")
+    # The next morning: only the 3rd (the day it was entered, unreported) was missed.
+    clock.set(datetime.fromisoformat("2026-12-04T08:00:00+08:00"))
+    async with sessionmaker() as s:
+        done = await jobs.daily(s, app.state.ctx)
+        await s.flush()
+        days = [e.payload["day"] for e in (await s.scalars(select(OutboxEvent))).all()
+                if e.type == "reminder.overdue_check_in"]  # fmt: skip
+        await s.rollback()
+    assert done.missed_check_ins == 1 and days == ["2026-12-03"]

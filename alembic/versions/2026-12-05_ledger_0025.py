@@ -59,6 +59,7 @@ def upgrade() -> None:
         sa.Column("amount_disputed", sa.BigInteger(), nullable=False),
         sa.Column("amount_recovered", sa.BigInteger(), nullable=False),
         sa.Column("risk", sa.String(length=20), nullable=False),
+        sa.Column("opened_risk", sa.String(length=20), nullable=False),
         sa.Column("unit_id", sa.Integer(), nullable=False),
         sa.Column("stability_leader_id", sa.Integer(), nullable=False),
         sa.Column("resolution_leader_id", sa.Integer(), nullable=False),
@@ -84,6 +85,10 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint(
             "risk IN ('general', 'serious', 'major')", name=op.f("ck_ledger_entry_risk")
+        ),
+        sa.CheckConstraint(
+            "opened_risk IN ('general', 'serious', 'major')",
+            name=op.f("ck_ledger_entry_opened_risk"),
         ),
         sa.CheckConstraint(
             "status IN ('open', 'resolved', 'converted')", name=op.f("ck_ledger_entry_status")

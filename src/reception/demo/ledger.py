@@ -280,6 +280,8 @@ async def _periods(d: _Demo) -> None:
             session=d.session,
             actor=None,
             data=schemas.PeriodIn(name=name, starts_on=starts, ends_on=ends, note=note),
+            # As the office set it up: on the day it began, or now for one ahead.
+            today=min(starts, today),
         )
 
 

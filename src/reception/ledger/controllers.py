@@ -237,9 +237,11 @@ class SensitivePeriodController(Controller):
 
     @post("/", guards=[require_only("admin")])
     async def create(
-        self, db: DB, request: AnyRequest, data: JSONBody[schemas.PeriodIn]
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.PeriodIn]
     ) -> schemas.PeriodOut:
-        period = await periods.create_period(session=db, actor=request.user, data=data)
+        period = await periods.create_period(
+            session=db, actor=request.user, data=data, today=ctx.today()
+        )
         return periods.period_out(period)
 
     @delete("/{period_id:int}", guards=[require_only("admin")])

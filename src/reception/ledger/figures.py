@@ -108,9 +108,9 @@ def _flags(first: date, last: date) -> list[Any]:
 
     return [
         n(found),
-        n(and_(found, col(e.risk) == "general")),
-        n(and_(found, col(e.risk) == "serious")),
-        n(and_(found, col(e.risk) == "major")),
+        n(and_(found, col(e.opened_risk) == "general")),
+        n(and_(found, col(e.opened_risk) == "serious")),
+        n(and_(found, col(e.opened_risk) == "major")),
         total(found, col(e.people_count)),
         total(found, col(e.amount_disputed)),
         n(and_(closed_in, col(e.status) == "resolved")),
@@ -178,13 +178,65 @@ async def table(
     }
 
 
+async def _foreseen(session: AsyncSession, units: Any, first: date, last: date) -> tuple[int, int]:
+    """源头预防: the petitions registered from `first` to `last` in the units, and how many of
+    them were foreseen by the ledger."""
+    cases = select(
+        col(PetitionCase.id), col(PetitionCase.registered_on), col(PetitionCase.created_at)
+    ).where(
+        col(PetitionCase.unit_id).in_(units),
+        col(PetitionCase.registered_on) >= first,
+        col(PetitionCase.registered_on) <= last,
+    )
+    month_cases = cases.subquery()
+    linked = select(col(LedgerEntry.case_id)).where(col(LedgerEntry.case_id).is_not(None))
+    same_person = (
+        select(col(CasePetitioner.case_id))
+        .join(month_cases, month_cases.c.id == col(CasePetitioner.case_id))
+        .join(
+            LedgerParty,
+            # The same person as the repeat check judges it (cases/registration.py): the same
+            # ID number, or the same name and phone — by their blind indexes.
+            or_(
+                and_(
+                    col(LedgerParty.id_number_index) == col(CasePetitioner.id_number_index),
+                    col(CasePetitioner.id_number_index) != "",
+                ),
+                and_(
+                    col(LedgerParty.name) == col(CasePetitioner.name),
+                    col(LedgerParty.phone_index) == col(CasePetitioner.phone_index),
+                    col(CasePetitioner.phone_index) != "",
+                ),
+            ),
+        )
+        .join(LedgerEntry, col(LedgerEntry.id) == col(LedgerParty.entry_id))
+        # Foreseen: found before the petition, and on the ledger before it was registered
+        # (an entry typed in afterwards and dated back foresaw nothing).
+        .where(
+            col(LedgerEntry.found_on) <= month_cases.c.registered_on,
+            col(LedgerEntry.created_at) <= month_cases.c.created_at,
+        )
+    )
+    petitions = await session.scalar(select(func.count()).select_from(month_cases)) or 0
+    foreseen = (
+        await session.scalar(
+            select(func.count()).where(
+                col(PetitionCase.id).in_(select(month_cases.c.id)),
+                or_(col(PetitionCase.id).in_(linked), col(PetitionCase.id).in_(same_person)),
+            )
+        )
+        or 0
+    )
+    return int(petitions), int(foreseen)
+
+
 async def panel(
     session: AsyncSession, *, unit_id: int | None, first: date, last: date, today: date
 ) -> dict[str, Any]:
-    """The review's 台账 panel: open entries now by domain, those past their review date, the
-    month's entries turned into petitions, and 源头预防 — how many of the month's petitions were
-    foreseen (a ledger entry of the same person, or the one it came from, found before the
-    petition was registered)."""
+    """The review's 台账 panel as of `today` (the review's as-of day): entries open that day by
+    domain, those past their review date, the month's entries turned into petitions, and
+    源头预防 — how many of the month's petitions were foreseen (the entry it came from, or an
+    entry of the same person found and entered before the petition was registered)."""
     await plan_each_time(session)
     root = await _root(session, unit_id)
     units = subtree_ids(root.path)
@@ -198,13 +250,11 @@ async def panel(
                     col(LedgerEntry.domain_code),
                     func.count(),
                     func.coalesce(
-                        func.sum(
-                            case((where(rules.review_overdue, LedgerEntry, today), 1), else_=0)
-                        ),
+                        func.sum(case((where(rules.overdue_on, LedgerEntry, today), 1), else_=0)),
                         0,
                     ),
                 )
-                .where(mine, col(LedgerEntry.status) == "open")
+                .where(mine, where(rules.open_on, LedgerEntry, today))
                 .group_by(col(LedgerEntry.domain_code))
                 .order_by(func.count().desc())
             )
@@ -218,48 +268,13 @@ async def panel(
             col(LedgerEntry.closed_on) <= min(last, today),
         )
     )
-    cases = select(col(PetitionCase.id), col(PetitionCase.registered_on)).where(
-        col(PetitionCase.unit_id).in_(units),
-        col(PetitionCase.registered_on) >= first,
-        col(PetitionCase.registered_on) <= min(last, today),
-    )
-    month_cases = cases.subquery()
-    linked = select(col(LedgerEntry.case_id)).where(col(LedgerEntry.case_id).is_not(None))
-    same_person = (
-        select(col(CasePetitioner.case_id))
-        .join(month_cases, month_cases.c.id == col(CasePetitioner.case_id))
-        .join(
-            LedgerParty,
-            or_(
-                and_(
-                    col(LedgerParty.id_number_index) == col(CasePetitioner.id_number_index),
-                    col(CasePetitioner.id_number_index) != "",
-                ),
-                and_(
-                    col(LedgerParty.phone_index) == col(CasePetitioner.phone_index),
-                    col(CasePetitioner.phone_index) != "",
-                ),
-            ),
-        )
-        .join(LedgerEntry, col(LedgerEntry.id) == col(LedgerParty.entry_id))
-        .where(col(LedgerEntry.found_on) <= month_cases.c.registered_on)
-    )
-    petitions = await session.scalar(select(func.count()).select_from(month_cases)) or 0
-    foreseen = (
-        await session.scalar(
-            select(func.count()).where(
-                col(PetitionCase.id).in_(select(month_cases.c.id)),
-                or_(col(PetitionCase.id).in_(linked), col(PetitionCase.id).in_(same_person)),
-            )
-        )
-        or 0
-    )
+    petitions, foreseen = await _foreseen(session, units, first, min(last, today))
     return {
         "open_by_domain": open_by_domain,
         "open": sum(r["open"] for r in open_by_domain),
         "overdue": sum(r["overdue"] for r in open_by_domain),
         "converted": int(converted or 0),
-        "petitions": int(petitions),
-        "foreseen": int(foreseen),
+        "petitions": petitions,
+        "foreseen": foreseen,
         "foreseen_share": round(foreseen / petitions, 4) if petitions else None,
     }

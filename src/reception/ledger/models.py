@@ -45,6 +45,7 @@ class LedgerEntry(SQLModel, table=True):
         UniqueConstraint("case_id"),
         CheckConstraint(sql_in("status", STATUSES), name="status"),
         CheckConstraint(sql_in("risk", RISKS), name="risk"),
+        CheckConstraint(sql_in("opened_risk", RISKS), name="opened_risk"),
         CheckConstraint(sql_in("how_found", HOW_FOUND), name="how_found"),
         CheckConstraint(
             "resolve_method = '' OR " + sql_in("resolve_method", RESOLVE_METHODS),
@@ -75,6 +76,9 @@ class LedgerEntry(SQLModel, table=True):
     amount_disputed: int = Field(default=0, sa_type=BigInteger)
     amount_recovered: int = Field(default=0, sa_type=BigInteger)
     risk: str = Field(max_length=20)
+    # The risk as found (建账): the monthly table counts by it, so a past month stays as it
+    # was when a later 跟进 raises or lowers the risk.
+    opened_risk: str = Field(max_length=20)
     # 责任单位 now (an escalation moves it up a level; history in ledger_move).
     unit_id: int = Field(foreign_key="unit.id")
     stability_leader_id: int = Field(foreign_key="leader.id", index=True)

@@ -21,7 +21,7 @@ from reception.errors import Broken, Conflict, InvalidInput
 from reception.etags import require_match
 from reception.ledger import rules, schemas
 from reception.ledger.access import entry_etag, get_entry, may_keep
-from reception.ledger.models import LedgerEntry, LedgerMove
+from reception.ledger.models import LedgerEntry, LedgerMove, LedgerParty
 from reception.ledger.service import (
     check_risk,
     domain_row,
@@ -91,10 +91,12 @@ async def _leaders(step: Step) -> None:
     """New 稳控/化解责任人, where the body names them."""
     data, entry = step.data, step.entry
     if data.stability_leader_id is not None:
-        await leader_row(step.session, data.stability_leader_id, "stability_leader_id")
+        await leader_row(step.session, step.actor, data.stability_leader_id, "stability_leader_id")
         entry.stability_leader_id = data.stability_leader_id
     if data.resolution_leader_id is not None:
-        await leader_row(step.session, data.resolution_leader_id, "resolution_leader_id")
+        await leader_row(
+            step.session, step.actor, data.resolution_leader_id, "resolution_leader_id"
+        )
         entry.resolution_leader_id = data.resolution_leader_id
 
 
@@ -129,6 +131,11 @@ async def _correct(step: Step) -> None:
         setattr(entry, name, value)
     if entry.target_on < entry.found_on:
         raise InvalidInput("化解期限早于发现日期", field="target_on")
+    parties = await step.session.scalar(
+        select(func.count()).where(LedgerParty.entry_id == entry.id)
+    )
+    if entry.people_count < (parties or 0):
+        raise InvalidInput(f"涉及人数不能少于当事人数({parties} 人)", field="people_count")
     check_risk(step.ctx, entry.risk, entry.people_count, entry.amount_disputed)
 
 

@@ -103,7 +103,7 @@ async def periods_page(db: DB, request: AnyRequest) -> Template:
 
 
 @post("/admin/periods", guards=[require_only("admin")], status_code=200)
-async def create_period(db: DB, request: AnyRequest) -> Response[Any] | Template:
+async def create_period(db: DB, ctx: Ctx, request: AnyRequest) -> Response[Any] | Template:
     values: dict[str, Any] = {}
     try:
         form = await read_form(request)
@@ -111,7 +111,9 @@ async def create_period(db: DB, request: AnyRequest) -> Response[Any] | Template
         data = to_body(
             schemas.PeriodIn, {n: form.get(n, "") for n in ("name", "starts_on", "ends_on", "note")}
         )
-        period = await periods.create_period(session=db, actor=request.user, data=data)
+        period = await periods.create_period(
+            session=db, actor=request.user, data=data, today=ctx.today()
+        )
     except (DomainError, FormErrors) as exc:
         problem = await refused(db, exc)
         return await _periods_page(

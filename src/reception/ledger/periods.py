@@ -5,7 +5,7 @@ without one is a missed check-in, which the daily job escalates (notify/jobs.py)
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 
 from sqlalchemy import exists
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -58,10 +58,13 @@ async def periods_on(session: AsyncSession, day: date) -> list[SensitivePeriod]:
 
 
 async def create_period(
-    *, session: AsyncSession, actor: Principal | None, data: schemas.PeriodIn
+    *, session: AsyncSession, actor: Principal | None, data: schemas.PeriodIn, today: date
 ) -> SensitivePeriod:
     if data.ends_on < data.starts_on:
         raise InvalidInput("结束日期早于开始日期", field="ends_on")
+    if data.starts_on < today:
+        # Its past days asked for check-ins nobody could give (a check-in is for today).
+        raise InvalidInput("开始日期早于今天:敏感时期从今天或以后开始", field="starts_on")
     if (data.ends_on - data.starts_on).days >= MAX_PERIOD_DAYS:
         raise InvalidInput("一个敏感时期不能超过一年", field="ends_on")
     period = SensitivePeriod(
@@ -206,9 +209,9 @@ class Missed:
     period: str
 
 
-async def missed_check_ins(session: AsyncSession, day: date) -> list[Missed]:
+async def missed_check_ins(session: AsyncSession, day: date, entered_by: datetime) -> list[Missed]:
     """The entries that needed a check-in on `day` (a day of a sensitive period on which they
-    were open and 较大/重大) and got none."""
+    were open, 较大/重大, and on the ledger by the day's end, `entered_by`) and got none."""
     periods = await periods_on(session, day)
     if not periods:
         return []
@@ -222,6 +225,7 @@ async def missed_check_ins(session: AsyncSession, day: date) -> list[Missed]:
             .join(Leader, col(Leader.id) == col(LedgerEntry.stability_leader_id))
             .where(
                 where(rules.open_on, LedgerEntry, day),
+                col(LedgerEntry.created_at) < entered_by,
                 col(LedgerEntry.risk).in_(rules.WATCHED_RISKS),
                 ~checked,
             )

@@ -112,3 +112,9 @@ def open_on(entry: Any, day: date) -> Any:
         entry.found_on <= day,
         any_of(missing(entry.closed_on), lambda: entry.closed_on > day),
     )
+
+
+def overdue_on(entry: Any, day: date) -> Any:
+    """Open at the end of a day and past its review date by then (the review's panel for a
+    past month; today it is `review_overdue`)."""
+    return all_of(open_on(entry, day), entry.review_on < day)

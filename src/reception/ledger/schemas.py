@@ -39,7 +39,7 @@ class EntryCreate(Strict):
     people_count: Annotated[int, Meta(ge=1, le=100_000)] = 1
     amount_disputed: Amount = 0
     plan: Annotated[str, Meta(max_length=4000)] = ""
-    # Default: found_on + the risk level's review interval in working days.
+    # Default: the risk level's review interval in working days from the day it is entered.
     review_on: date | None = None
 
 

@@ -30,7 +30,7 @@ from reception.ledger.models import (
     LedgerMove,
     LedgerParty,
 )
-from reception.org.access import subtree_ids
+from reception.org.access import leader_scope, subtree_ids
 from reception.org.models import Leader, Unit
 from reception.petitioner import Identity, checked
 from reception.workcal import service as workcal
@@ -75,10 +75,17 @@ async def domain_row(session: AsyncSession, code: str) -> CaseCategory:
     return category
 
 
-async def leader_row(session: AsyncSession, leader_id: int, field: str) -> Leader:
-    leader = await session.get(Leader, leader_id)
+async def leader_row(
+    session: AsyncSession, actor: Principal | None, leader_id: int, field: str
+) -> Leader:
+    """A 稳控/化解责任人 the caller may name: checked against his scope like any id a request
+    names (one he may not see does not exist for him), and active."""
+    query = select(Leader).where(col(Leader.id) == leader_id)
+    if actor is not None:
+        query = query.where(leader_scope(actor))
+    leader = await session.scalar(query)
     if leader is None or not leader.active:
-        raise InvalidInput(f"领导 {leader_id} 不存在", field=field)
+        raise InvalidInput(f"领导 {leader_id} 不存在或已停用", field=field)
     return leader
 
 
@@ -180,10 +187,12 @@ async def create_entry(
     domain = await domain_row(session, data.domain)
     await unit_in_scope(session, actor, data.found_by_unit_id, "found_by_unit_id")
     await unit_in_scope(session, actor, data.unit_id, "unit_id")
-    await leader_row(session, data.stability_leader_id, "stability_leader_id")
-    await leader_row(session, data.resolution_leader_id, "resolution_leader_id")
-    check_risk(ctx, data.risk, data.people_count, data.amount_disputed)
+    await leader_row(session, actor, data.stability_leader_id, "stability_leader_id")
+    await leader_row(session, actor, data.resolution_leader_id, "resolution_leader_id")
     people = _parties(data.parties, today)
+    # Every party is one of the people involved: the rule judges the count stored.
+    people_count = max(data.people_count, len(people))
+    check_risk(ctx, data.risk, people_count, data.amount_disputed)
     review_on = data.review_on or await review_day(session, ctx, today, data.risk)
     year = data.found_on.year
     seq = await next_in_counter(session, LedgerCounter, year=year)
@@ -196,7 +205,8 @@ async def create_entry(
         how_found=data.how_found,
         domain_code=domain.code,
         summary=data.summary,
-        people_count=max(data.people_count, len(people)),
+        people_count=people_count,
+        opened_risk=data.risk,
         amount_disputed=data.amount_disputed,
         risk=data.risk,
         unit_id=data.unit_id,

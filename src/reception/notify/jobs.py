@@ -9,7 +9,7 @@ calendar, never from weekday() < 5.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -30,6 +30,9 @@ from reception.org.models import Leader, Unit, Venue
 from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession
 from reception.workcal import service as workcal
+
+# Missed 稳控 check-ins are looked for this many days back (each told once).
+CHECK_IN_LOOKBACK_DAYS = 7
 
 
 @dataclass(frozen=True)
@@ -196,32 +199,36 @@ async def digest(session: AsyncSession, ctx: Context) -> int:
 
 
 async def ledger_escalations(session: AsyncSession, ctx: Context) -> tuple[int, int]:
-    """A sensitive period's day that went by without an entry's 稳控 check-in (judged the day
-    after, once the whole day has passed): to the 稳控责任人's group, the unit's and the
-    supervisors'. An open entry past its review date: to the unit's and the supervisors'."""
+    """A sensitive period's day that went by without an entry's 稳控 check-in (judged once the
+    whole day has passed; the last week's days, so a day the job did not run is not lost): to
+    the 稳控责任人's group, the unit's and the supervisors'. An open entry past its review date:
+    to the unit's and the supervisors'."""
     today, now = ctx.today(), ctx.now()
-    yesterday = today - timedelta(days=1)
     missed = 0
-    for m in await ledger_periods.missed_check_ins(session, yesterday):
-        e = m.entry
-        if not await mark(session, f"check_in:{e.id}:{yesterday}"):
-            continue
-        await outbox.emit(
-            session,
-            type="reminder.overdue_check_in",
-            aggregate=f"ledger:{e.id}",
-            payload={
-                "entry_id": e.id,
-                "reference": e.reference,
-                "day": yesterday.isoformat(),
-                "text": f"**稳控未报**:{m.period}期间,{e.reference}({ledger_rules.RISK_LABELS[e.risk]})"
-                f" {_day(yesterday)} 未报稳控情况,稳控责任人 {m.leader_name},责任单位 {m.unit_name},请督办",
-            },
-            now=now,
-            unit_id=e.unit_id,
-            leader_id=e.stability_leader_id,
-        )
-        missed += 1
+    for back in range(CHECK_IN_LOOKBACK_DAYS, 0, -1):
+        day = today - timedelta(days=back)
+        end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ctx.tz)
+        for m in await ledger_periods.missed_check_ins(session, day, end):
+            e = m.entry
+            if not await mark(session, f"check_in:{e.id}:{day}"):
+                continue
+            await outbox.emit(
+                session,
+                type="reminder.overdue_check_in",
+                aggregate=f"ledger:{e.id}",
+                payload={
+                    "entry_id": e.id,
+                    "reference": e.reference,
+                    "day": day.isoformat(),
+                    "text": f"**稳控未报**:{m.period}期间,{e.reference}"
+                    f"({ledger_rules.RISK_LABELS[e.risk]}) {_day(day)} 未报稳控情况,"
+                    f"稳控责任人 {m.leader_name},责任单位 {m.unit_name},请督办",
+                },
+                now=now,
+                unit_id=e.unit_id,
+                leader_id=e.stability_leader_id,
+            )
+            missed += 1
     late = 0
     for e, unit_name in await ledger_periods.overdue_reviews(session, today):
         if not await mark(session, f"ledger_review:{e.id}:{e.review_on}"):
