@@ -13,6 +13,7 @@ from litestar.response import Template
 
 from reception.audit import service
 from reception.auth import Principal, require_only
+from reception.base import MAX_DAY, MIN_DAY
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import InvalidInput
@@ -118,9 +119,14 @@ def _day(value: str, field: str) -> date | None:
     if not value.strip():
         return None
     try:
-        return date.fromisoformat(value.strip())
+        day = date.fromisoformat(value.strip())
     except ValueError as exc:
         raise InvalidInput("日期格式应为 2026-12-01", field=field) from exc
+    # The calendar's range, as every date a request carries (0001-01-01 in Beijing time is
+    # before the first instant a datetime holds in UTC).
+    if not MIN_DAY <= day <= MAX_DAY:
+        raise InvalidInput(f"日期须在 {MIN_DAY.year} 年至 {MAX_DAY.year} 年之间", field=field)
+    return day
 
 
 def _span(ctx: Context, start: date | None, end: date | None) -> tuple[datetime, datetime]:
