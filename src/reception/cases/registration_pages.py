@@ -17,9 +17,7 @@ from reception.cases.choices import choices
 from reception.context import Ctx
 from reception.db import DB
 from reception.errors import DomainError
-from reception.org import service as org
-from reception.org.access import unit_in_reach
-from reception.org.order import as_tree
+from reception.org.choices import units_in_reach
 from reception.web.render import (
     FormErrors,
     check_form,
@@ -61,13 +59,6 @@ def _petitioners(form: Any) -> list[dict[str, str]]:
     return out
 
 
-async def _units(db: DB, principal: Principal) -> list[tuple[int, str]]:
-    rows, _ = await org.list_units(session=db, limit=5000, offset=0, active=True)
-    reach = [u for u in rows if unit_in_reach(principal, u)]
-    # The org tree as the select shows it: each level indented under its parent.
-    return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in as_tree(reach)]
-
-
 async def _new_page(
     request: AnyRequest,
     db: DB,
@@ -90,7 +81,7 @@ async def _new_page(
         petitioners=rows + [{}] * (max(3, len(rows) + 1) - len(rows)),
         candidates=candidates or [],
         suggested=None,
-        units=await _units(db, request.user),
+        units=await units_in_reach(db, request.user),
         **await choices(db, request.user),
     )
 

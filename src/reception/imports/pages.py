@@ -21,9 +21,7 @@ from reception.errors import DomainError
 from reception.imports import mapping as maps
 from reception.imports import runs, service, units
 from reception.imports.cases import VERDICTS
-from reception.org import service as org
-from reception.org.access import unit_in_reach
-from reception.org.order import as_tree
+from reception.org.choices import units_in_reach
 from reception.web.render import FormErrors, page, read_form, refused, see_other
 
 AnyRequest = Request[Principal, Any, Any]
@@ -31,12 +29,6 @@ CLERKS = [require("clerk")]
 KINDS = {"cases": "信访事项台账", "sessions": "领导接访/下访台账"}
 STATUS_LABELS = {"draft": "待导入", "imported": "已导入", "rolled_back": "已撤销"}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-
-
-async def _units(db: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
-    rows, _ = await org.list_units(session=db, limit=5000, offset=0, active=True)
-    reach = [u for u in rows if unit_in_reach(principal, u)]
-    return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in as_tree(reach)]
 
 
 async def _list_page(
@@ -52,7 +44,7 @@ async def _list_page(
         status=status,
         title="台账导入",
         batches=await service.list_batches(session=db, actor=request.user),
-        units=await _units(db, request.user),
+        units=await units_in_reach(db, request.user),
         kinds=KINDS,
         status_labels=STATUS_LABELS,
         verdicts=VERDICTS,
@@ -132,7 +124,7 @@ async def _batch_page(
         required=[t.label for t in fields.values() if t.required],
         status_labels=STATUS_LABELS,
         verdicts=VERDICTS,
-        units=await _units(db, request.user),
+        units=await units_in_reach(db, request.user),
         errors=errors or {},
         tried=tried,
         tz=ctx.tz,

@@ -31,8 +31,7 @@ from reception.ledger import (
     writers,
 )
 from reception.org import service as org
-from reception.org.access import unit_in_reach
-from reception.org.order import as_tree
+from reception.org.choices import units_in_reach
 from reception.web.render import (
     FormErrors,
     page,
@@ -58,17 +57,12 @@ PageNo = Annotated[int | None, QueryParameter(name="page", ge=1, le=100_000)]
 Bool = Annotated[bool | None, QueryParameter()]
 
 
-async def _units(db: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
-    rows, _ = await org.list_units(session=db, limit=5000, offset=0, active=True)
-    reach = [u for u in rows if unit_in_reach(principal, u)]
-    return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in as_tree(reach)]
-
-
 async def _leaders(db: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
-    rows, _ = await org.list_leaders(
-        session=db, principal=principal, limit=500, offset=0, active=True
-    )
-    return [(int(x.id or 0), f"{x.name}({x.title})") for x in rows]
+    """The leaders a caller may name 稳控/化解责任人: the ones the service accepts."""
+    return [
+        (int(x.id or 0), f"{x.name}({x.title})")
+        for x in await org.assignable_leaders(session=db, principal=principal)
+    ]
 
 
 async def _domains(db: AsyncSession) -> list[tuple[str, str]]:
@@ -193,7 +187,7 @@ async def _new_page(
         "ledger/new.html",
         status=status,
         title="矛盾纠纷建账",
-        units=await _units(db, request.user),
+        units=await units_in_reach(db, request.user),
         leaders=await _leaders(db, request.user),
         domains=await _domains(db),
         rules_text=[r.describe() for r in service.risk_rules(ctx)],
@@ -357,7 +351,7 @@ async def table_page(
         month=month or ("" if year else first.strftime("%Y-%m")),
         year=year or "",
         unit_id=unit or "",
-        units=await _units(db, request.user),
+        units=await units_in_reach(db, request.user),
         domains=await _domains(db),
         domain=domain or "",
         xlsx=query("/ledger/table", format="xlsx", **{k: v for k, v in params.items() if v}),
