@@ -39,11 +39,12 @@ def effective_date(
     return day
 
 
-def facts(case: PetitionCase, names: Iterable[str]) -> dict[str, Any]:
-    """The named fields of a case as JSON-ready values (dates as ISO strings)."""
+def facts(row: Any, names: Iterable[str]) -> dict[str, Any]:
+    """The named fields of a row (a case, a ledger entry) as JSON-ready values (dates as ISO
+    strings): what a history row keeps before and after a change."""
     out = {}
     for name in names:
-        value = getattr(case, name)
+        value = getattr(row, name)
         out[name] = value.isoformat() if isinstance(value, date) else value
     return out
 

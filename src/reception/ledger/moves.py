@@ -15,6 +15,7 @@ from reception.auth import Principal
 from reception.cases import registration
 from reception.cases import schemas as case_schemas
 from reception.cases.models import PetitionCase
+from reception.cases.timeline import facts
 from reception.context import Context
 from reception.db import now_of
 from reception.errors import Broken, Conflict, InvalidInput
@@ -25,7 +26,6 @@ from reception.ledger.models import LedgerEntry, LedgerMove, LedgerParty
 from reception.ledger.service import (
     check_risk,
     domain_row,
-    facts,
     leader_row,
     record,
     review_day,

@@ -3,7 +3,7 @@ filtered list; the shared steps every move takes (its history row and audit entr
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -19,6 +19,7 @@ from reception.base import role_label
 from reception.cases import registration
 from reception.cases.access import unit_in_scope
 from reception.cases.models import CaseCategory
+from reception.cases.timeline import facts
 from reception.context import Context
 from reception.db import next_in_counter
 from reception.errors import Broken, Forbidden, InvalidInput
@@ -94,14 +95,6 @@ def _parties(parties: Sequence[schemas.PartyIn], today: date) -> list[Identity]:
         checked(p.name, p.id_number, p.phone, field=f"parties[{i}].", today=today)
         for i, p in enumerate(parties)
     ]
-
-
-def facts(entry: LedgerEntry, names: Iterable[str]) -> dict[str, Any]:
-    out = {}
-    for name in names:
-        value = getattr(entry, name)
-        out[name] = value.isoformat() if isinstance(value, date) else value
-    return out
 
 
 FACTS = (
