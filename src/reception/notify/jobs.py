@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -56,6 +57,15 @@ async def mark(session: AsyncSession, key: str) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+async def tell_once(session: AsyncSession, key: str, **event: Any) -> int:
+    """Emit an event (`outbox.emit`'s arguments) unless the promise `key` was kept already:
+    1 when it went out now, 0 when it had gone before."""
+    if not await mark(session, key):
+        return 0
+    await outbox.emit(session, **event)
+    return 1
+
+
 def _day(value: date) -> str:
     return f"{value.month}月{value.day}日"
 
@@ -93,10 +103,9 @@ async def reminders(session: AsyncSession, ctx: Context) -> tuple[int, int]:
     for clock, case, unit in rows:
         label = workflow.CLOCK_LABELS.get(clock.kind, clock.kind)
         if workflow.overdue(clock, today):
-            if not await mark(session, f"overdue:{clock.id}:{clock.current_due}"):
-                continue
-            await outbox.emit(
+            escalated += await tell_once(
                 session,
+                f"overdue:{clock.id}:{clock.current_due}",
                 type="reminder.overdue",
                 aggregate=f"case:{case.id}",
                 payload={
@@ -110,16 +119,14 @@ async def reminders(session: AsyncSession, ctx: Context) -> tuple[int, int]:
                 unit_id=case.unit_id,
                 leader_id=owners.get(case.id or 0),
             )
-            escalated += 1
             continue
         threshold = ctx.settings.reminder_days.get(clock.kind, 3)
         left = calendar.workdays_between(today, clock.current_due)
         if left > threshold:
             continue
-        if not await mark(session, f"soon:{clock.id}:{threshold}:{clock.current_due}"):
-            continue
-        await outbox.emit(
+        soon += await tell_once(
             session,
+            f"soon:{clock.id}:{threshold}:{clock.current_due}",
             type="reminder.due_soon",
             aggregate=f"case:{case.id}",
             payload={
@@ -134,7 +141,6 @@ async def reminders(session: AsyncSession, ctx: Context) -> tuple[int, int]:
             unit_id=case.unit_id,
             leader_id=owners.get(case.id or 0),
         )
-        soon += 1
     return soon, escalated
 
 
@@ -179,10 +185,9 @@ async def digest(session: AsyncSession, ctx: Context) -> int:
         names[leader.id or 0] = f"{leader.name}({leader.title})"
     sent = 0
     for leader_id, lines in by_leader.items():
-        if not await mark(session, f"digest:{tomorrow}:{leader_id}"):
-            continue
-        await outbox.emit(
+        sent += await tell_once(
             session,
+            f"digest:{tomorrow}:{leader_id}",
             type="digest.tomorrow",
             aggregate=f"leader:{leader_id}",
             payload={
@@ -194,7 +199,6 @@ async def digest(session: AsyncSession, ctx: Context) -> int:
             now=ctx.now(),
             leader_id=leader_id,
         )
-        sent += 1
     return sent
 
 
@@ -210,10 +214,9 @@ async def ledger_escalations(session: AsyncSession, ctx: Context) -> tuple[int, 
         end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=ctx.tz)
         for m in await ledger_periods.missed_check_ins(session, day, end):
             e = m.entry
-            if not await mark(session, f"check_in:{e.id}:{day}"):
-                continue
-            await outbox.emit(
+            missed += await tell_once(
                 session,
+                f"check_in:{e.id}:{day}",
                 type="reminder.overdue_check_in",
                 aggregate=f"ledger:{e.id}",
                 payload={
@@ -228,13 +231,11 @@ async def ledger_escalations(session: AsyncSession, ctx: Context) -> tuple[int, 
                 unit_id=e.unit_id,
                 leader_id=e.stability_leader_id,
             )
-            missed += 1
     late = 0
     for e, unit_name in await ledger_periods.overdue_reviews(session, today):
-        if not await mark(session, f"ledger_review:{e.id}:{e.review_on}"):
-            continue
-        await outbox.emit(
+        late += await tell_once(
             session,
+            f"ledger_review:{e.id}:{e.review_on}",
             type="reminder.overdue_ledger",
             aggregate=f"ledger:{e.id}",
             payload={
@@ -248,7 +249,6 @@ async def ledger_escalations(session: AsyncSession, ctx: Context) -> tuple[int, 
             unit_id=e.unit_id,
             leader_id=e.resolution_leader_id,
         )
-        late += 1
     return missed, late
 
 
