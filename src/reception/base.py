@@ -6,12 +6,15 @@ them may import it without pulling in another domain.
 
 from __future__ import annotations
 
+import calendar
 from datetime import date, datetime
 from functools import cache
 from typing import Annotated, Any, Literal, get_args
 
 import msgspec
 from msgspec import UNSET, Meta, Struct
+
+from reception.errors import InvalidInput
 
 # Ids are PostgreSQL INTEGER columns: anything beyond is refused here, not by the database.
 Id = Annotated[int, Meta(ge=1, le=2**31 - 1)]  # ID_MAX
@@ -53,6 +56,25 @@ MIN_DAY, MAX_DAY = date(2000, 1, 1), date(2100, 12, 31)
 # A month as people pick it (2026-11): ASCII digits (Python's \d also takes ２０２６), a year
 # within the range above.
 MONTH_PATTERN = r"^(20[0-9]{2}|2100)-(0[1-9]|1[0-2])$"
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """A month (2026-11) as its first and last day."""
+    try:
+        year, mon = (int(x) for x in month.split("-"))
+        first = date(year, mon, 1)
+    except ValueError as exc:
+        raise InvalidInput("month 须为 YYYY-MM 格式", field="month") from exc
+    return first, date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def shift_month(month: str, months: int) -> str:
+    """The month `months` before (negative) or after a month, as YYYY-MM."""
+    first, _ = month_bounds(month)
+    index = first.year * 12 + first.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
 # The largest id a column holds (PostgreSQL INTEGER).
 ID_MAX = 2**31 - 1
 

@@ -9,7 +9,6 @@ township: its villages and communities).
 
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
@@ -18,6 +17,7 @@ from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
+from reception.base import month_bounds
 from reception.cases.models import CaseCategory, CasePetitioner, PetitionCase
 from reception.db import plan_each_time
 from reception.errors import InvalidInput, NotFound
@@ -62,11 +62,7 @@ def period_bounds(month: str | None, year: int | None, today: date) -> tuple[dat
         raise InvalidInput("月份和年份只能选一个", field="year")
     if year:
         return date(year, 1, 1), date(year, 12, 31)
-    if month:
-        y, m = (int(x) for x in month.split("-"))
-    else:
-        y, m = today.year, today.month
-    return date(y, m, 1), date(y, m, calendar.monthrange(y, m)[1])
+    return month_bounds(month or f"{today:%Y-%m}")
 
 
 @dataclass

@@ -7,7 +7,6 @@ time, first-time, repeat — not a second definition.
 
 from __future__ import annotations
 
-import calendar as month_calendar
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -19,7 +18,7 @@ from sqlmodel import col, select
 
 from reception.cases import workflow
 from reception.cases.models import CaseClock, PetitionCase
-from reception.errors import Broken, InvalidInput, NotFound
+from reception.errors import Broken, NotFound
 from reception.expr import where
 from reception.org.access import in_subtree, subtree_ids
 from reception.org.models import Unit
@@ -29,21 +28,6 @@ from reception.org.order import in_unit_order
 REMOTE_CHANNELS = ("letter", "online", "phone")
 ACCEPT_KINDS = ("accept",)
 HANDLE_KINDS = ("handle", "simple")
-
-
-def month_bounds(month: str) -> tuple[date, date]:
-    try:
-        year, mon = (int(x) for x in month.split("-"))
-        first = date(year, mon, 1)
-    except ValueError as exc:
-        raise InvalidInput("month 须为 YYYY-MM 格式", field="month") from exc
-    return first, date(year, mon, month_calendar.monthrange(year, mon)[1])
-
-
-def shift_month(month: str, months: int) -> str:
-    first, _ = month_bounds(month)
-    index = first.year * 12 + first.month - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def ratio(numerator: int, denominator: int) -> float | None:

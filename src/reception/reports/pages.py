@@ -13,11 +13,11 @@ from litestar.params import QueryParameter
 from litestar.response import Template
 
 from reception.auth import Principal, require
-from reception.base import MONTH_PATTERN
+from reception.base import MONTH_PATTERN, shift_month
 from reception.context import Ctx
 from reception.db import DB
 from reception.org import service as org
-from reception.reports import figures, service, writers
+from reception.reports import service, writers
 from reception.responses import attachment
 from reception.web.render import month_label, page
 
@@ -66,14 +66,14 @@ LEADER_ACTIVITY = ("reception_days", "appointments", "field_visits", "owned_case
 
 def _default_month(today: Any) -> str:
     # The meeting reviews the month just ended.
-    return figures.shift_month(f"{today.year:04d}-{today.month:02d}", -1)
+    return shift_month(f"{today.year:04d}-{today.month:02d}", -1)
 
 
 def _months(today: Any, shown: str) -> list[tuple[str, str]]:
     """The months a reviewer picks from (newest first, three years back, and the one shown):
     a list in Chinese, whatever the browser's language."""
     newest = f"{today.year:04d}-{today.month:02d}"
-    months = [figures.shift_month(newest, -i) for i in range(37)]
+    months = [shift_month(newest, -i) for i in range(37)]
     if shown not in months:
         months.append(shown)
     return [(m, month_label(m)) for m in sorted(months, reverse=True)]
@@ -110,7 +110,7 @@ async def dashboard(
     trend = await service.trend(
         session=db,
         ctx=ctx,
-        first_month=figures.shift_month(month, -11),
+        first_month=shift_month(month, -11),
         last_month=month,
         unit_id=unit_id,
     )

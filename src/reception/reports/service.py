@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from reception.audit import service as audit
 from reception.auth import Principal
+from reception.base import month_bounds, shift_month
 from reception.campaigns.service import all_progress
 from reception.cases import workflow
 from reception.cases.models import PetitionCase
@@ -133,7 +134,7 @@ DEFINITIONS: list[tuple[str, str, str]] = [
 
 
 def _month_as_of(month: str, as_of: date | None, today: date) -> tuple[date, date, date]:
-    first, last = figures.month_bounds(month)
+    first, last = month_bounds(month)
     if first > today:
         raise InvalidInput(f"{month} 尚未开始", field="month")
     return first, last, workflow.as_of_day(first, last, as_of, today)
@@ -176,10 +177,10 @@ async def review(
         )
     )
     for key, other in (
-        ("previous_month", figures.shift_month(month, -1)),
-        ("same_month_last_year", figures.shift_month(month, -12)),
+        ("previous_month", shift_month(month, -1)),
+        ("same_month_last_year", shift_month(month, -12)),
     ):
-        o_first, o_last = figures.month_bounds(other)
+        o_first, o_last = month_bounds(other)
         if first_record is None or o_last < first_record:
             empty = dict.fromkeys(figures.headline(total), None)
             comparison[key] = {"month": other, "no_data": True, **empty}
@@ -246,7 +247,7 @@ async def trend(
         raise InvalidInput("结束月份不能早于开始月份", field="to")
     months = [first_month]
     while months[-1] < last_month:
-        months.append(figures.shift_month(months[-1], 1))
+        months.append(shift_month(months[-1], 1))
         if len(months) > MAX_TREND_MONTHS:
             raise InvalidInput(f"一次最多 {MAX_TREND_MONTHS} 个月", field="to")
     await plan_each_time(session)
@@ -259,7 +260,7 @@ async def trend(
     today = ctx.today()
     out = []
     for month in months:
-        first, last = figures.month_bounds(month)
+        first, last = month_bounds(month)
         if first_record is None or last < first_record or first > today:
             empty = dict.fromkeys(figures.HEADLINE, None)
             out.append({"month": month, "no_data": True, **empty})
