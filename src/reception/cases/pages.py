@@ -26,6 +26,7 @@ from reception.cases import (
 from reception.cases.access import case_etag, get_case, resolves, writes
 from reception.cases.choices import choices
 from reception.cases.ownership import assign_owner
+from reception.cases.timeline import EVENT_LABELS
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError, PreconditionFailed
@@ -110,28 +111,6 @@ def delivery_body(form: Any) -> dict[str, str]:
     return {k: str(form.get(k)) for k in DELIVERY_FIELDS if form.get(k) not in (None, "")}
 
 
-EVENT_LABELS = {
-    **{f"transition.{k}": v for k, v in workflow.ACTION_LABELS.items()},
-    "registered": "登记",
-    "updated": "修改登记信息",
-    "resolution": "记录化解情况",
-    "evaluation": "记录满意度评价",
-    "ownership.assigned": "确定包案领导",
-    "ownership.reassigned": "更换包案领导",
-    "document.issued": "出具文书",
-    "document.delivered": "文书送达",
-    "document.superseded": "文书更正",
-    "session.linked": "关联接访",
-    "session.unlinked": "取消关联接访",
-    "session.outcome": "接访/下访情况",
-    "evaluation.petitioner": "信访人评价",
-    # A ledger brought in from a spreadsheet (reception.imports): its steps, dated as recorded.
-    "imported.registered": "登记(台账导入)",
-    "imported.accepted": "受理(台账导入)",
-    "imported.rejected": "不予受理(台账导入)",
-    "imported.replied": "答复(台账导入)",
-    "imported.closed": "办结(台账导入)",
-}
 TRANSITION_FIELDS = {i.name for inputs in ACTION_INPUTS.values() for i in inputs}
 # The ISSUED actions as their forms were (a number typed by hand): still accepted when posted.
 TRANSITION_FIELDS |= {"doc_number", "note"}

@@ -16,10 +16,39 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.audit.service import actor_name
 from reception.auth import Principal
+from reception.cases import workflow
 from reception.cases.models import CaseEvent, PetitionCase
 from reception.context import Context
 from reception.db import now_of
 from reception.errors import Broken, InvalidInput
+
+# How a person reads a timeline row's kind (the case page, a 流调's 办理过程).
+EVENT_LABELS = {
+    **{f"transition.{k}": v for k, v in workflow.ACTION_LABELS.items()},
+    "registered": "登记",
+    "updated": "修改登记信息",
+    "resolution": "记录化解情况",
+    "evaluation": "记录满意度评价",
+    "ownership.assigned": "确定包案领导",
+    "ownership.reassigned": "更换包案领导",
+    "document.issued": "出具文书",
+    "document.delivered": "文书送达",
+    "document.superseded": "文书更正",
+    "session.linked": "关联接访",
+    "session.unlinked": "取消关联接访",
+    "session.outcome": "接访/下访情况",
+    "evaluation.petitioner": "信访人评价",
+    # A ledger brought in from a spreadsheet (reception.imports): its steps, dated as recorded.
+    "imported.registered": "登记(台账导入)",
+    "imported.accepted": "受理(台账导入)",
+    "imported.rejected": "不予受理(台账导入)",
+    "imported.replied": "答复(台账导入)",
+    "imported.closed": "办结(台账导入)",
+    # 督查督办: the case's 流调.
+    "inquiry.opened": "开展流调",
+    "inquiry.updated": "修改流调记录",
+    "inquiry.signed": "流调结论签批",
+}
 
 
 def effective_date(

@@ -26,11 +26,11 @@ from reception.ledger.models import LedgerEntry, LedgerMove, LedgerParty
 from reception.ledger.service import (
     check_risk,
     domain_row,
-    leader_row,
     record,
     review_day,
 )
 from reception.ledger.views import parties_of
+from reception.org.choices import named_leader
 from reception.org.models import Unit
 
 
@@ -91,10 +91,12 @@ async def _leaders(step: Step) -> None:
     """New 稳控/化解责任人, where the body names them."""
     data, entry = step.data, step.entry
     if data.stability_leader_id is not None:
-        await leader_row(step.session, step.actor, data.stability_leader_id, "stability_leader_id")
+        await named_leader(
+            step.session, step.actor, data.stability_leader_id, "stability_leader_id"
+        )
         entry.stability_leader_id = data.stability_leader_id
     if data.resolution_leader_id is not None:
-        await leader_row(
+        await named_leader(
             step.session, step.actor, data.resolution_leader_id, "resolution_leader_id"
         )
         entry.resolution_leader_id = data.resolution_leader_id

@@ -31,8 +31,9 @@ from reception.ledger.models import (
     LedgerMove,
     LedgerParty,
 )
-from reception.org.access import leader_scope, subtree_ids
-from reception.org.models import Leader, Unit
+from reception.org.access import subtree_ids
+from reception.org.choices import named_leader
+from reception.org.models import Unit
 from reception.petitioner import Identity, checked
 from reception.workcal import service as workcal
 
@@ -74,20 +75,6 @@ async def domain_row(session: AsyncSession, code: str) -> CaseCategory:
         )
         raise InvalidInput(f"没有领域 {code};现有:{names}", field="domain")
     return category
-
-
-async def leader_row(
-    session: AsyncSession, actor: Principal | None, leader_id: int, field: str
-) -> Leader:
-    """A 稳控/化解责任人 the caller may name: checked against his scope like any id a request
-    names (one he may not see does not exist for him), and active."""
-    query = select(Leader).where(col(Leader.id) == leader_id)
-    if actor is not None:
-        query = query.where(leader_scope(actor))
-    leader = await session.scalar(query)
-    if leader is None or not leader.active:
-        raise InvalidInput(f"领导 {leader_id} 不存在或已停用", field=field)
-    return leader
 
 
 def _parties(parties: Sequence[schemas.PartyIn], today: date) -> list[Identity]:
@@ -180,8 +167,8 @@ async def create_entry(
     domain = await domain_row(session, data.domain)
     await unit_in_scope(session, actor, data.found_by_unit_id, "found_by_unit_id")
     await unit_in_scope(session, actor, data.unit_id, "unit_id")
-    await leader_row(session, actor, data.stability_leader_id, "stability_leader_id")
-    await leader_row(session, actor, data.resolution_leader_id, "resolution_leader_id")
+    await named_leader(session, actor, data.stability_leader_id, "stability_leader_id")
+    await named_leader(session, actor, data.resolution_leader_id, "resolution_leader_id")
     people = _parties(data.parties, today)
     # Every party is one of the people involved: the rule judges the count stored.
     people_count = max(data.people_count, len(people))

@@ -1,12 +1,17 @@
-"""What forms offer to choose a unit from: the active units in a caller's reach, as the org
-tree reads (each level indented under its parent) — registration, imports and the ledger."""
+"""What a caller may choose: the active units in his reach, as the org tree reads (each level
+indented under its parent) — registration, imports and the ledger's forms; and a leader he
+names in a body (the ledger's 稳控/化解责任人, the 流调's signing leader), checked against his
+scope."""
 
 from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlmodel import col, select
 
 from reception.auth import Principal
-from reception.org.access import unit_in_reach
+from reception.errors import InvalidInput
+from reception.org.access import leader_scope, unit_in_reach
+from reception.org.models import Leader
 from reception.org.order import as_tree
 from reception.org.service import list_units
 
@@ -15,3 +20,17 @@ async def units_in_reach(session: AsyncSession, principal: Principal) -> list[tu
     rows, _ = await list_units(session=session, limit=5000, offset=0, active=True)
     reach = [u for u in rows if unit_in_reach(principal, u)]
     return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in as_tree(reach)]
+
+
+async def named_leader(
+    session: AsyncSession, actor: Principal | None, leader_id: int, field: str
+) -> Leader:
+    """A leader the caller names in a body: checked against his scope like any id a request
+    names (one he may not see does not exist for him), and active."""
+    query = select(Leader).where(col(Leader.id) == leader_id)
+    if actor is not None:
+        query = query.where(leader_scope(actor))
+    leader = await session.scalar(query)
+    if leader is None or not leader.active:
+        raise InvalidInput(f"领导 {leader_id} 不存在或已停用", field=field)
+    return leader
