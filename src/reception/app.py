@@ -85,6 +85,9 @@ from reception.scheduling.controllers import (
     SessionController,
 )
 from reception.scheduling.service import scheduled_between
+from reception.supervision import controllers as supervision_controllers
+from reception.supervision import inquiry_pages as supervision_inquiry_pages
+from reception.supervision import pages as supervision_pages
 from reception.web import console
 from reception.web.render import template_config
 from reception.workcal import pages as workcal_pages
@@ -123,6 +126,7 @@ API_HANDLERS: list[Any] = [
     LedgerController,
     LedgerOfCaseController,
     SensitivePeriodController,
+    *supervision_controllers.CONTROLLERS,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = [feed_ics]
@@ -149,6 +153,8 @@ CONSOLE_PAGES: list[Any] = [
     *ledger_pages.PAGES,
     *ledger_period_pages.PAGES,
     *notify_pages.PAGES,
+    *supervision_pages.PAGES,
+    *supervision_inquiry_pages.PAGES,
 ]
 CONSOLE_PUBLIC_PAGES: list[Any] = [*signin_pages.PUBLIC_PAGES]
 

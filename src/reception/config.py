@@ -88,6 +88,11 @@ class Settings:
     ledger_review_days: dict[str, int] = field(
         default_factory=lambda: {"general": 10, "serious": 5, "major": 2}
     )
+    # 督查督办: the monthly spot check draws this many cases per base unit (townships and
+    # departments; fewer when the unit registered fewer that month), and a finding's
+    # rectification is due this many working days after the check.
+    spot_check_size: int = 5
+    spot_check_fix_days: int = 10
     # The service's clock starts at this instant (ISO 8601 with offset) and runs on: for
     # training systems and tests that drive a real server. Empty: the real time.
     now: str = ""
@@ -168,6 +173,8 @@ class Settings:
                 env.get("RECEPTION_LEDGER_RISK", "serious=5:100000,major=30:1000000")
             ),
             ledger_ref_prefix=env.get("RECEPTION_LEDGER_REF_PREFIX", "蓟矛"),
+            spot_check_size=int(env.get("RECEPTION_SPOT_CHECK_SIZE", "5")),
+            spot_check_fix_days=int(env.get("RECEPTION_SPOT_CHECK_FIX_DAYS", "10")),
             ledger_review_days={
                 "general": 10,
                 "serious": 5,

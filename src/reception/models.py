@@ -14,6 +14,7 @@ from reception.cases.models import (
     CaseEvent,
     CaseOwnership,
     CasePetitioner,
+    CauseInquiry,
     ClockExtension,
     ClockPause,
     PetitionCase,
@@ -55,6 +56,13 @@ from reception.scheduling.models import (
     SessionCase,
     SessionSlot,
 )
+from reception.supervision.models import (
+    CheckItem,
+    Finding,
+    SpotCheck,
+    SpotCheckCase,
+    SpotCheckMark,
+)
 from reception.web.models import ConsoleSession
 from reception.workcal.models import CalendarDay, CalendarYear
 
@@ -79,6 +87,8 @@ __all__ = [
     "CaseEvent",
     "CaseOwnership",
     "CasePetitioner",
+    "CauseInquiry",
+    "CheckItem",
     "ClockExtension",
     "ClockPause",
     "ConsoleSession",
@@ -87,6 +97,7 @@ __all__ = [
     "DocumentTemplate",
     "Endpoint",
     "FeedToken",
+    "Finding",
     "IdempotencyKey",
     "ImportBatch",
     "ImportMapping",
@@ -110,6 +121,9 @@ __all__ = [
     "SensitivePeriod",
     "SessionCase",
     "SessionSlot",
+    "SpotCheck",
+    "SpotCheckCase",
+    "SpotCheckMark",
     "Unit",
     "User",
     "Venue",

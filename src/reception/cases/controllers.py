@@ -106,6 +106,10 @@ class CaseController(Controller):
         channel: FromQuery[workflow.Channel | None] = None,
         category: FromQuery[str | None] = None,
         first_time: FromQuery[bool | None] = None,
+        inquiry: Annotated[
+            Literal["open", "signed"] | None,
+            QueryParameter(description="Cases whose 流调 is open (to finish) or signed"),
+        ] = None,
         q: Annotated[
             str | None,
             QueryParameter(
@@ -134,6 +138,7 @@ class CaseController(Controller):
             channel=channel,
             category=category,
             first_time=first_time,
+            inquiry=inquiry,
             q=q,
             sort=sort,
         )

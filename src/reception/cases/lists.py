@@ -21,6 +21,7 @@ from reception.cases.models import (
     CaseClock,
     CaseOwnership,
     CasePetitioner,
+    CauseInquiry,
     ClockExtension,
     PetitionCase,
 )
@@ -54,6 +55,7 @@ async def list_cases(
     channel: str | None = None,
     category: str | None = None,
     first_time: bool | None = None,
+    inquiry: str | None = None,
     q: str | None = None,
     sort: str = "registered",
     open_only: bool = False,
@@ -89,6 +91,14 @@ async def list_cases(
         query = query.where(PetitionCase.category_code == category)
     if first_time is not None:
         query = query.where(PetitionCase.first_time == first_time)
+    if inquiry is not None:
+        # Cases whose 流调 is open (or signed): listed for the clerks who must finish it.
+        query = query.where(
+            exists().where(
+                col(CauseInquiry.case_id) == col(PetitionCase.id),
+                col(CauseInquiry.status) == inquiry,
+            )
+        )
     if q:
         query = query.where(_search(keys, q.strip()))
     total = await _count(session, query, count_up_to)
@@ -253,6 +263,15 @@ async def summaries(
             )
         ).all()
     }
+    inquiries = dict(
+        (
+            await session.execute(
+                select(col(CauseInquiry.case_id), col(CauseInquiry.status)).where(
+                    col(CauseInquiry.case_id).in_(ids)
+                )
+            )
+        ).all()
+    )
     clocks = await clocks_of(session=session, case_ids=ids)
     dues = [k.current_due for pairs in clocks.values() for k, _ in pairs] + [as_of]
     calendar = await workcal.calendar_around(session=session, start=min(dues), end=max(dues))
@@ -277,6 +296,7 @@ async def summaries(
                 provisional=any(k.provisional for k, _ in clocks[c.id] if k.status == "running"),
                 days_left=left.days if left else None,
                 time_left=left.label if left else None,
+                inquiry=inquiries.get(c.id, ""),
             )
         )
     return out

@@ -349,3 +349,40 @@ class CaseDelivery(SQLModel, table=True):
     evidence_type: str = Field(default="", max_length=40)
     evidence_checksum: str = Field(default="", max_length=80)
     created_at: datetime = stamped()
+
+
+INQUIRY_STATUSES = ("open", "signed")
+
+
+class CauseInquiry(SQLModel, table=True):
+    """流调 of a repeat or escalated matter: why it happened (causes from a list, and words),
+    who failed in what, the conclusion, signed off by the leader named for it. 办理过程 is not
+    kept here: it is the case's own timeline up to the signature. One per case (UNIQUE); the
+    worklist finds the open ones by status."""
+
+    __tablename__ = "cause_inquiry"
+    __table_args__ = (
+        UniqueConstraint("case_id"),
+        CheckConstraint(sql_in("status", INQUIRY_STATUSES), name="status"),
+        Index("ix_cause_inquiry_status_case", "status", "case_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    case_id: int = Field(foreign_key="petition_case.id")
+    opened_on: date
+    opened_by_user_id: int | None = Field(default=None, foreign_key="app_user.id")
+    opened_by_name: str = Field(max_length=50)
+    # The leader who signs the conclusion.
+    leader_id: int = Field(foreign_key="leader.id", index=True)
+    causes: list[str] = Field(default_factory=list, sa_type=JSON)
+    cause_note: str = Field(default="", max_length=2000)
+    # [{"unit_id": int | None, "who": str, "failing": str}]
+    responsibilities: list[dict[str, Any]] = Field(default_factory=list, sa_type=JSON)
+    conclusion: str = Field(default="", max_length=4000)
+    status: str = Field(default="open", max_length=10)
+    signed_on: date | None = Field(default=None)
+    signed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+    signed_by_name: str = Field(default="", max_length=50)
+    version: int = Field(default=1)
+    created_at: datetime = stamped()
+    updated_at: datetime = stamped()

@@ -256,6 +256,8 @@ class CaseSummary(Struct):
     # when overdue, and the same in words (剩 3 天 / 今日到期 / 超期 2 个工作日).
     days_left: int | None = None
     time_left: str | None = None
+    # Its 流调 (督查督办): "open" while the cause investigation runs, "signed", or "" for none.
+    inquiry: str = ""
 
 
 class RepeatCandidate(Struct):

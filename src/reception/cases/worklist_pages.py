@@ -46,6 +46,7 @@ class Filters:
     category: str = ""
     owner: int | None = None
     first_time: str = ""
+    inquiry: bool = False
     q: str = ""
     sort: str = "due"
     closed: bool = False
@@ -68,6 +69,7 @@ def _filters(
     sort: str | None,
     page_no: int | None,
     closed: bool | None = None,
+    inquiry: bool | None = None,
 ) -> Filters:
     return Filters(
         overdue=bool(overdue),
@@ -77,6 +79,7 @@ def _filters(
         category=category or "",
         owner=owner,
         first_time=first_time or "",
+        inquiry=bool(inquiry),
         q=(q or "").strip(),
         sort=sort or "due",
         closed=bool(closed),
@@ -102,6 +105,7 @@ async def _list(
         channel=f.channel or None,
         category=f.category or None,
         first_time={"first": True, "repeat": False}.get(f.first_time),
+        inquiry="open" if f.inquiry else None,
         q=f.q or None,
         sort="due" if f.sort == "due" else "registered",
         open_only=not f.closed,
@@ -135,10 +139,22 @@ async def worklist(
     sort: Sort = None,
     page_no: PageNo = None,
     closed: Bool = None,
+    inquiry: Bool = None,
 ) -> Template:
     # 含已办结: the page takes it as the CSV export does (it was dropped here before).
     f = _filters(
-        overdue, due_within, stage, channel, category, owner, first_time, q, sort, page_no, closed
+        overdue,
+        due_within,
+        stage,
+        channel,
+        category,
+        owner,
+        first_time,
+        q,
+        sort,
+        page_no,
+        closed,
+        inquiry,
     )
     items, total = await _list(
         db, ctx, request.user, f, limit=PER_PAGE, offset=(f.page - 1) * PER_PAGE
@@ -174,11 +190,23 @@ async def export_csv(
     q: Text = None,
     sort: Sort = None,
     closed: Bool = None,
+    inquiry: Bool = None,
 ) -> Response[bytes]:
     """The filtered list as CSV (UTF-8 with BOM, so Excel reads the Chinese); names masked as
     in every list."""
     f = _filters(
-        overdue, due_within, stage, channel, category, owner, first_time, q, sort, 1, closed
+        overdue,
+        due_within,
+        stage,
+        channel,
+        category,
+        owner,
+        first_time,
+        q,
+        sort,
+        1,
+        closed,
+        inquiry,
     )
     items, _ = await _list(db, ctx, request.user, f, limit=EXPORT_MAX, offset=0)
     names = (await choices(db, request.user))["category_names"]

@@ -63,5 +63,6 @@ def jobs_daily() -> None:
     done = run_in_transaction(lambda session, ctx: notify_jobs.daily(session, ctx))
     click.echo(
         f"reminders {done.reminders}, escalations {done.escalations}, digests {done.digests}, "
-        f"missed check-ins {done.missed_check_ins}, overdue ledger entries {done.ledger_overdue}"
+        f"missed check-ins {done.missed_check_ins}, overdue ledger entries {done.ledger_overdue}, "
+        f"overdue rectifications {done.rectifications_overdue}"
     )

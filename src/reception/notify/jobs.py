@@ -30,6 +30,7 @@ from reception.notify.models import JobMark
 from reception.org.models import Leader, Unit, Venue
 from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession
+from reception.supervision import findings as supervision_findings
 from reception.workcal import service as workcal
 
 # Missed 稳控 check-ins are looked for this many days back (each told once).
@@ -44,6 +45,8 @@ class Done:
     # 矛盾纠纷排查台账: yesterday's missed 稳控 check-ins, and entries past their review date.
     missed_check_ins: int = 0
     ledger_overdue: int = 0
+    # 督查督办: spot-check findings past their rectification deadline.
+    rectifications_overdue: int = 0
 
 
 async def mark(session: AsyncSession, key: str) -> bool:
@@ -252,9 +255,35 @@ async def ledger_escalations(session: AsyncSession, ctx: Context) -> tuple[int, 
     return missed, late
 
 
+async def rectification_escalations(session: AsyncSession, ctx: Context) -> int:
+    """A spot check's finding still not rectified after its deadline: to the unit's group and
+    the supervisors' (once per finding and deadline)."""
+    sent = 0
+    for f, unit_name, reference in await supervision_findings.overdue_findings(
+        session, ctx.today()
+    ):
+        sent += await tell_once(
+            session,
+            f"rectification:{f.id}:{f.deadline}",
+            type="reminder.overdue_rectification",
+            aggregate=f"finding:{f.id}",
+            payload={
+                "finding_id": f.id,
+                "case_reference": reference,
+                "deadline": f.deadline.isoformat(),
+                "text": f"**抽查问题逾期未整改**:{unit_name} {reference} 应于 {_day(f.deadline)}"
+                f" 前整改并反馈,至今未反馈,请督办",
+            },
+            now=ctx.now(),
+            unit_id=f.unit_id,
+        )
+    return sent
+
+
 async def daily(session: AsyncSession, ctx: Context) -> Done:
     """Everything the day's job does (in the caller's transaction)."""
     soon, escalated = await reminders(session, ctx)
     sent = await digest(session, ctx)
     missed, late = await ledger_escalations(session, ctx)
-    return Done(soon, escalated, sent, missed, late)
+    rectifications = await rectification_escalations(session, ctx)
+    return Done(soon, escalated, sent, missed, late, rectifications)

@@ -63,6 +63,20 @@ async def _ledger_line(session: AsyncSession, event: OutboxEvent) -> str:
     return line
 
 
+def _supervision_line(event: OutboxEvent) -> str:
+    facts: dict[str, Any] = event.payload.get("changes") or {}
+    if event.type == "supervision.finding":
+        deadline = str(facts.get("deadline", ""))
+        when = f"{int(deadline[5:7])}月{int(deadline[8:10])}日" if len(deadline) == 10 else ""
+        return (
+            f"**抽查发现问题**:{facts.get('month', '')} 基础业务抽查,{facts.get('case_reference', '')}"
+            f"「{facts.get('item', '')}」不合格,请于 {when} 前整改并在系统中反馈"
+        )
+    if event.type == "supervision.inquiry_signed":
+        return f"**流调结论已签批**:信访事项 {event.aggregate.removeprefix('petition_case:')}"
+    return f"{event.type}({event.aggregate})"
+
+
 async def line_of(session: AsyncSession, ctx: Context, event: OutboxEvent) -> str:
     text: Any = event.payload.get("text")
     if isinstance(text, str) and text:
@@ -71,6 +85,8 @@ async def line_of(session: AsyncSession, ctx: Context, event: OutboxEvent) -> st
         return await _session_line(session, ctx, event)
     if event.type.startswith("ledger."):
         return await _ledger_line(session, event)
+    if event.type.startswith("supervision."):
+        return _supervision_line(event)
     return f"{event.type}({event.aggregate})"
 
 

@@ -42,6 +42,9 @@ EVENT_OF_ACTION = {
     "ledger.check_in.unrest": "ledger.unrest",
     "ledger.escalate": "ledger.escalated",
     "ledger.convert": "ledger.converted",
+    # 督查督办: a spot check's finding (to the unit's group), a 流调 signed.
+    "spot_check.finding": "supervision.finding",
+    "case.inquiry.signed": "supervision.inquiry_signed",
 }
 # Never in an event: a petitioner's identity, or what they said.
 PRIVATE_KEYS = frozenset(

@@ -43,6 +43,8 @@ EVENT_CHOICES = (
     ("ledger.", "矛盾纠纷台账(重大建账、稳控有异动、升级、转为信访事项)"),
     ("reminder.overdue_check_in", "敏感时期稳控未报"),
     ("reminder.overdue_ledger", "台账逾期未复核"),
+    ("supervision.", "督查督办(抽查发现问题、流调签批)"),
+    ("reminder.overdue_rectification", "抽查问题逾期未整改"),
 )
 EVENT_LABELS = {
     "session.created": "新安排",
@@ -58,6 +60,9 @@ EVENT_LABELS = {
     "ledger.unrest": "稳控有异动",
     "ledger.escalated": "台账升级",
     "ledger.converted": "台账转为信访事项",
+    "supervision.finding": "抽查发现问题",
+    "supervision.inquiry_signed": "流调签批",
+    "reminder.overdue_rectification": "抽查问题逾期未整改",
     "test": "测试消息",
 }
 

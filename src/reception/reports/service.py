@@ -27,6 +27,7 @@ from reception.errors import InvalidInput
 from reception.ledger import figures as ledger_figures
 from reception.privacy import shows_whole
 from reception.reports import figures, incidents, leaders, lists
+from reception.supervision import inquiries, spot_checks
 from reception.workcal.models import CalendarYear
 from reception.workcal.service import ensure_years
 
@@ -215,8 +216,12 @@ async def review(
         "ledger_panel": await ledger_figures.panel(
             session, unit_id=scope.root.id, first=first, last=last, today=day
         ),
+        "inquiries": await inquiries.month_counts(session, root=scope.root, first=first, as_of=day),
         "definitions": [{"key": k, "name": n, "definition": d} for k, n, d in DEFINITIONS],
     }
+    report["spot_checks"] = _beside_points(
+        report, await spot_checks.results(session, root=scope.root, month=month, as_of=day)
+    )
     if unmasked:
         await audit.record(
             session=session,
@@ -227,6 +232,27 @@ async def review(
             after={"month": month, "unit_id": scope.root.id, "as_of": day.isoformat()},
         )
     return report
+
+
+def _beside_points(report: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+    """The spot check's results per unit beside the points the system computed for the same
+    unit and month (超期受理, 超期办理, 应登不登, 答复送达不规范): what the checker found and
+    what the data shows, side by side."""
+    rows = {r["unit_id"]: r for r in report["units"]}
+    for row in checked["units"]:
+        unit = (
+            report["total"] if row["unit_id"] == report["unit"]["id"] else rows.get(row["unit_id"])
+        )
+        name = row["unit_name"]
+        row["computed"] = {
+            "overdue_accept": unit["overdue_accept"] if unit else 0,
+            "overdue_handle": unit["overdue_handle"] if unit else 0,
+            "unregistered": sum(1 for x in report["unregistered"] if x["unit_name"] == name),
+            "delivery_irregular": sum(
+                1 for x in report["delivery_irregular"] if x["unit_name"] == name
+            ),
+        }
+    return checked
 
 
 MAX_TREND_MONTHS = 36

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from reception.reports.figures import ratio
 from reception.spreadsheet import TextCells, csv_bytes
 
 MISSING = "—"
@@ -172,6 +173,25 @@ def _foreseen(report: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
+def _spot_checks(report: dict[str, Any]) -> list[dict[str, Any]]:
+    labels = {i["code"]: i["label"] for i in report["spot_checks"]["items"]}
+    return [
+        {
+            **r,
+            **{f"computed_{k}": v for k, v in r["computed"].items()},
+            "by_item_text": "、".join(
+                f"{labels.get(k, k)} {n}" for k, n in r["by_item"].items() if n
+            ),
+        }
+        for r in report["spot_checks"]["units"]
+    ]
+
+
+def _inquiries(report: dict[str, Any]) -> list[dict[str, Any]]:
+    i = report["inquiries"]
+    return [{**i, "signed_share": ratio(i["signed"], i["repeat"])}]
+
+
 SECTIONS: tuple[Section, ...] = (
     Section(
         "概览",
@@ -305,6 +325,36 @@ SECTIONS: tuple[Section, ...] = (
             Column("converted", "本月转为信访事项", "int", 15),
         ),
         _foreseen,
+    ),
+    Section(
+        "基础业务抽查",
+        "基础业务抽查结果与系统计算并列",
+        (
+            Column("unit_name", "单位", width=18),
+            Column("computed_overdue_accept", "计算:超期受理", "int", 12),
+            Column("computed_overdue_handle", "计算:超期办理", "int", 12),
+            Column("computed_unregistered", "计算:应登不登", "int", 12),
+            Column("computed_delivery_irregular", "计算:送达不规范", "int", 13),
+            Column("population", "当月登记", "int", 9),
+            Column("sampled", "抽取", "int", 6),
+            Column("checked", "已检查", "int", 7),
+            Column("findings", "发现问题", "int", 9),
+            Column("by_item_text", "问题分布", width=30),
+            Column("rectified", "已整改", "int", 7),
+            Column("late", "逾期整改", "int", 9),
+        ),
+        _spot_checks,
+    ),
+    Section(
+        "流调",
+        "重复信访事项流调",
+        (
+            Column("repeat", "本月重复信访", "int", 12),
+            Column("opened", "已开展流调", "int", 11),
+            Column("signed", "已签批", "int", 8),
+            Column("signed_share", "签批占比", "pct", 9),
+        ),
+        _inquiries,
     ),
 )
 

@@ -9,7 +9,7 @@ call (labels, dates in Beijing time, where to go next).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 
 import msgspec
 from jinja2 import FileSystemLoader
-from litestar import Request
+from litestar import Request, Response
 from litestar.datastructures import FormMultiDict
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
@@ -132,6 +132,7 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/me/cases", "我的包案"),
         NavItem("/ledger", "矛盾纠纷台账"),
         NavItem("/ledger/check-in", "稳控报告"),
+        NavItem("/supervision/inquiries", "流调签批"),
         NavItem("/desk", "月历"),
         NavItem("/subscriptions", "日历订阅"),
     ],
@@ -139,11 +140,15 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/cases", "信访事项"),
         NavItem("/cases/new", "登记"),
         NavItem("/ledger", "矛盾纠纷台账"),
+        NavItem("/supervision/findings", "抽查整改"),
+        NavItem("/supervision/inquiries", "流调"),
         NavItem("/imports", "台账导入"),
         NavItem("/subscriptions", "日历订阅"),
     ],
     "reviewer": [
         NavItem("/review", "月度点评"),
+        NavItem("/supervision/spot-checks", "基础业务抽查"),
+        NavItem("/supervision/inquiries", "流调"),
         NavItem("/cases", "信访事项"),
         NavItem("/ledger", "矛盾纠纷台账"),
         NavItem("/subscriptions", "日历订阅"),
@@ -163,10 +168,12 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/imports", "台账导入"),
         NavItem("/admin/rules", "接访规则"),
         NavItem("/admin/periods", "敏感时期"),
+        NavItem("/admin/check-items", "抽查清单"),
         NavItem("/admin/notify", "消息推送"),
         NavItem("/admin/templates", "文书模板"),
         NavItem("/cases", "信访事项"),
         NavItem("/ledger", "矛盾纠纷台账"),
+        NavItem("/supervision/spot-checks", "基础业务抽查"),
         NavItem("/review", "月度点评"),
         NavItem("/subscriptions", "日历订阅"),
     ],
@@ -310,6 +317,25 @@ def to_body(kind: type[T], values: Mapping[str, Any]) -> T:
         elif "unknown field `" in message:
             where = message.split("unknown field `", 1)[1].split("`", 1)[0]
         raise FormErrors({where: translate(message, body_allowed(kind, where))}) from exc
+
+
+async def form_step(
+    request: AnyRequest,
+    db: AsyncSession,
+    act: Callable[[Any], Awaitable[tuple[str, str]]],
+    again: Callable[[FormErrors, dict[str, Any]], Awaitable[Template]],
+) -> Response[Any] | Template:
+    """A console form: read it, let the service act (it says what was done and where to see
+    it), then go there (PRG) with that line; refused, the same page again with the reason
+    beside the field."""
+    values: dict[str, Any] = {}
+    try:
+        form = await read_form(request)
+        values = values_of(form)
+        notice, url = await act(form)
+    except (DomainError, FormErrors) as exc:
+        return await again(await refused(db, exc), values)
+    return await see_other(request, db, url, notice=notice)
 
 
 # Objects of a request body a console form writes as plain fields (its 送达 fields).
