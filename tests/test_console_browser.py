@@ -756,17 +756,20 @@ async def test_every_page_runs_under_the_strict_csp_without_a_violation(
             f"/sessions/print?date={day.isoformat()}", f"/appointments/{appointment}/move",
             "/subscriptions",
         ],
-        "leader": ["/me", "/me/cases"],
+        "leader": ["/me", "/me/cases", "/supervision/inquiries"],
         "clerk_a": [
             "/cases", "/cases/new", f"/cases/{cid}", f"/cases/{cid}/sessions",
             f"/cases/{cid}/documents", "/ledger", "/ledger/new", "/ledger/table",
-            "/ledger/check-in",
+            "/ledger/check-in", "/supervision/findings", "/supervision/inquiries",
         ],
-        "reviewer": ["/review", "/cases"],
+        "reviewer": [
+            "/review", "/cases", "/supervision/spot-checks", "/supervision/findings",
+            "/supervision/inquiries",
+        ],
         "admin": [
             "/admin/users", f"/admin/users/{world.users['secretary']}", "/admin/calendar",
             "/admin/rules", "/admin/notify", "/admin/templates", "/desk", "/review",
-            "/admin/periods",
+            "/admin/periods", "/admin/check-items",
             "/no-such-page",
         ],
         "secadmin": [

@@ -390,6 +390,9 @@ async def test_xlsx_is_a_workbook_to_hand_round(
         "三无乡镇",
         "矛盾纠纷排查",
         "源头预防",
+        "基础业务抽查",
+        "流调",
+        "空转事项",
         "说明",
     ]
     units = book["单位指标"]

@@ -85,6 +85,7 @@ from reception.scheduling.controllers import (
     SessionController,
 )
 from reception.scheduling.service import scheduled_between
+from reception.supervision import conference_pages as supervision_conference_pages
 from reception.supervision import controllers as supervision_controllers
 from reception.supervision import inquiry_pages as supervision_inquiry_pages
 from reception.supervision import pages as supervision_pages
@@ -155,6 +156,7 @@ CONSOLE_PAGES: list[Any] = [
     *notify_pages.PAGES,
     *supervision_pages.PAGES,
     *supervision_inquiry_pages.PAGES,
+    *supervision_conference_pages.PAGES,
 ]
 CONSOLE_PUBLIC_PAGES: list[Any] = [*signin_pages.PUBLIC_PAGES]
 

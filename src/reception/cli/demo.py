@@ -39,6 +39,7 @@ def demo(org_only: bool, case_count: int) -> None:
         load_ledger,
         load_org,
         load_schedule,
+        load_supervision,
         measured,
         portal_example,
     )
@@ -62,6 +63,7 @@ def demo(org_only: bool, case_count: int) -> None:
             counts |= {f"case_{k}": v for k, v in cases.items()}
             counts["incidents"] = await load_incidents(session, ctx)
             counts |= await load_ledger(session, ctx, scale=min(1.0, case_count / 600))
+            counts |= await load_supervision(session, ctx)
             await session.flush()
             figures = await measured(session, ctx)
             example = await portal_example(session, ctx)
@@ -75,7 +77,8 @@ def demo(org_only: bool, case_count: int) -> None:
             "Demo schedule: {rules} new rules, {sessions} new reception sessions, "
             "{appointments} appointments, {field_visits} field visits; "
             "{case_cases} new cases, {incidents} incidents, "
-            "{ledger_entries} 矛盾纠纷台账 entries".format(**counts)
+            "{ledger_entries} 矛盾纠纷台账 entries, {spot_checks} spot checks with {findings} "
+            "findings, {inquiries} 流调, {decisions} 联席会议 decisions".format(**counts)
             + f" ({took:.1f} s)"
         )
     if figures:

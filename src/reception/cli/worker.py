@@ -64,5 +64,6 @@ def jobs_daily() -> None:
     click.echo(
         f"reminders {done.reminders}, escalations {done.escalations}, digests {done.digests}, "
         f"missed check-ins {done.missed_check_ins}, overdue ledger entries {done.ledger_overdue}, "
-        f"overdue rectifications {done.rectifications_overdue}"
+        f"overdue rectifications {done.rectifications_overdue}, "
+        f"overdue decisions {done.decisions_overdue}"
     )

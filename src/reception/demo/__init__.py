@@ -4,6 +4,7 @@ from reception.demo.cases import load_cases, load_incidents, measured, portal_ex
 from reception.demo.ledger import load_ledger
 from reception.demo.org import DemoLogin, load_org
 from reception.demo.schedule import load_schedule
+from reception.demo.supervision import load_supervision
 
 __all__ = [
     "DemoLogin",
@@ -12,6 +13,7 @@ __all__ = [
     "load_ledger",
     "load_org",
     "load_schedule",
+    "load_supervision",
     "measured",
     "portal_example",
 ]

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+from collections.abc import Mapping
 from typing import Any
 
 from docxtpl import DocxTemplate
@@ -84,17 +85,23 @@ def check_docx(content: bytes) -> None:
         raise TemplateBroken("不是 Word 文档(.docx)") from exc
 
 
-def render(template: bytes, context: dict[str, Any]) -> bytes:
+def render(
+    template: bytes, context: dict[str, Any], documented: Mapping[str, Any] = SAMPLE
+) -> bytes:
     """The DOCX for `context`, rendered in the sandbox with the documented fields only (as
-    text). Any failure of the template is a TemplateBroken."""
+    text; `documented`: a notice's fields and their examples — the case notices' by default).
+    Any failure of the template is a TemplateBroken."""
     check_docx(template)
+    lists = {k for k, v in documented.items() if isinstance(v, list)}
     fields: dict[str, Any] = {
-        k: [str(x) for x in v] if k in LISTS else str(v) for k, v in context.items() if k in SAMPLE
+        k: [str(x) for x in v] if k in lists else str(v)
+        for k, v in context.items()
+        if k in documented
     }
     try:
         doc = DocxTemplate(io.BytesIO(template))
         unknown = doc.get_undeclared_template_variables(jinja_env=environment(strict=True)) - set(
-            SAMPLE
+            documented
         )
         if unknown:
             raise TemplateBroken(f"模板中有未知字段:{'、'.join(sorted(unknown))}")

@@ -30,6 +30,7 @@ from reception.notify.models import JobMark
 from reception.org.models import Leader, Unit, Venue
 from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession
+from reception.supervision import decisions as supervision_decisions
 from reception.supervision import findings as supervision_findings
 from reception.workcal import service as workcal
 
@@ -45,8 +46,10 @@ class Done:
     # 矛盾纠纷排查台账: yesterday's missed 稳控 check-ins, and entries past their review date.
     missed_check_ins: int = 0
     ledger_overdue: int = 0
-    # 督查督办: spot-check findings past their rectification deadline.
+    # 督查督办: spot-check findings past their rectification deadline, and conference
+    # decisions past theirs (空转).
     rectifications_overdue: int = 0
+    decisions_overdue: int = 0
 
 
 async def mark(session: AsyncSession, key: str) -> bool:
@@ -280,10 +283,34 @@ async def rectification_escalations(session: AsyncSession, ctx: Context) -> int:
     return sent
 
 
+async def decision_escalations(session: AsyncSession, ctx: Context) -> int:
+    """A conference's decision past its deadline and not closed (空转): to the owner unit's
+    group and the supervisors' (once per decision and deadline)."""
+    sent = 0
+    for d, unit_name in await supervision_decisions.overdue_decisions(session, ctx.today()):
+        sent += await tell_once(
+            session,
+            f"decision:{d.id}:{d.deadline}",
+            type="reminder.overdue_decision",
+            aggregate=f"decision:{d.id}",
+            payload={
+                "decision_id": d.id,
+                "number": d.number,
+                "deadline": d.deadline.isoformat(),
+                "text": f"**议定事项逾期(空转)**:{d.number} 应于 {_day(d.deadline)} 前办结,"
+                f"承办单位 {unit_name},请督办",
+            },
+            now=ctx.now(),
+            unit_id=d.owner_unit_id,
+        )
+    return sent
+
+
 async def daily(session: AsyncSession, ctx: Context) -> Done:
     """Everything the day's job does (in the caller's transaction)."""
     soon, escalated = await reminders(session, ctx)
     sent = await digest(session, ctx)
     missed, late = await ledger_escalations(session, ctx)
     rectifications = await rectification_escalations(session, ctx)
-    return Done(soon, escalated, sent, missed, late, rectifications)
+    decisions = await decision_escalations(session, ctx)
+    return Done(soon, escalated, sent, missed, late, rectifications, decisions)

@@ -72,6 +72,15 @@ def _supervision_line(event: OutboxEvent) -> str:
             f"**抽查发现问题**:{facts.get('month', '')} 基础业务抽查,{facts.get('case_reference', '')}"
             f"「{facts.get('item', '')}」不合格,请于 {when} 前整改并在系统中反馈"
         )
+    if event.type in ("supervision.decision", "supervision.pressed"):
+        deadline = str(facts.get("deadline", ""))
+        when = f"{int(deadline[5:7])}月{int(deadline[8:10])}日" if len(deadline) == 10 else ""
+        if event.type == "supervision.pressed":
+            return f"**联席会议催办**:{facts.get('number', '')} 办结时限 {when},请抓紧办理并报告办理情况"
+        return (
+            f"**联席会议督办**:{facts.get('number', '')} {facts.get('matter', '')},"
+            f"请于 {when} 前办结并报告办理情况"
+        )
     if event.type == "supervision.inquiry_signed":
         return f"**流调结论已签批**:信访事项 {event.aggregate.removeprefix('petition_case:')}"
     return f"{event.type}({event.aggregate})"

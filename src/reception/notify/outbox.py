@@ -45,6 +45,9 @@ EVENT_OF_ACTION = {
     # 督查督办: a spot check's finding (to the unit's group), a 流调 signed.
     "spot_check.finding": "supervision.finding",
     "case.inquiry.signed": "supervision.inquiry_signed",
+    # 联席会议: a decision for a unit (its 督办单), and the secretary's 催办.
+    "conference.decision": "supervision.decision",
+    "decision.press": "supervision.pressed",
 }
 # Never in an event: a petitioner's identity, or what they said.
 PRIVATE_KEYS = frozenset(

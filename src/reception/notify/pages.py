@@ -43,8 +43,9 @@ EVENT_CHOICES = (
     ("ledger.", "矛盾纠纷台账(重大建账、稳控有异动、升级、转为信访事项)"),
     ("reminder.overdue_check_in", "敏感时期稳控未报"),
     ("reminder.overdue_ledger", "台账逾期未复核"),
-    ("supervision.", "督查督办(抽查发现问题、流调签批)"),
+    ("supervision.", "督查督办(抽查发现问题、流调签批、联席会议督办与催办)"),
     ("reminder.overdue_rectification", "抽查问题逾期未整改"),
+    ("reminder.overdue_decision", "联席会议议定事项逾期(空转)"),
 )
 EVENT_LABELS = {
     "session.created": "新安排",
@@ -63,6 +64,9 @@ EVENT_LABELS = {
     "supervision.finding": "抽查发现问题",
     "supervision.inquiry_signed": "流调签批",
     "reminder.overdue_rectification": "抽查问题逾期未整改",
+    "supervision.decision": "联席会议督办",
+    "supervision.pressed": "联席会议催办",
+    "reminder.overdue_decision": "议定事项逾期(空转)",
     "test": "测试消息",
 }
 

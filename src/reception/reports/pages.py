@@ -6,6 +6,7 @@ same month's XLSX / CSV / JSON. The figures are the review's own (service.review
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Annotated, Any, Literal
 
 from litestar import Request, Response, get
@@ -99,13 +100,23 @@ def _delta(now: Any, then: dict[str, Any], key: str, rate: bool) -> str:
     return f"{'+' if diff >= 0 else ''}{diff}"
 
 
+# 统计日: a past month's review as it stood at its end (default), or as known on a later day —
+# the spot check of a month's cases is done after the month, the meeting reads it then.
+AsOf = Annotated[date | None, QueryParameter()]
+
+
 @get("/review", guards=REVIEWERS)
 async def dashboard(
-    db: DB, ctx: Ctx, request: AnyRequest, month: Month = None, unit_id: UnitId = None
+    db: DB,
+    ctx: Ctx,
+    request: AnyRequest,
+    month: Month = None,
+    unit_id: UnitId = None,
+    as_of: AsOf = None,
 ) -> Template:
     month = month or _default_month(ctx.today())
     report = await service.review(
-        session=db, ctx=ctx, actor=request.user, month=month, unit_id=unit_id
+        session=db, ctx=ctx, actor=request.user, month=month, unit_id=unit_id, as_of=as_of
     )
     trend = await service.trend(
         session=db,
@@ -147,6 +158,8 @@ async def dashboard(
         month=month,
         months=_months(ctx.today(), month),
         unit_id=unit_id,
+        as_of=as_of.isoformat() if as_of else "",
+        today_iso=ctx.today().isoformat(),
         units=choices,
         r=report,
         headline=headline,
@@ -167,10 +180,11 @@ async def export(
     month: Annotated[str, QueryParameter(pattern=MONTH_PATTERN)],
     unit_id: UnitId = None,
     format: Annotated[Literal["xlsx", "csv", "json"], QueryParameter()] = "xlsx",
+    as_of: AsOf = None,
 ) -> Response[bytes]:
     """The same export as GET /api/reports/review, for the signed-in reviewer."""
     report = await service.review(
-        session=db, ctx=ctx, actor=request.user, month=month, unit_id=unit_id
+        session=db, ctx=ctx, actor=request.user, month=month, unit_id=unit_id, as_of=as_of
     )
     body = await asyncio.to_thread(writers.WRITERS[format], report)
     return Response(

@@ -27,7 +27,7 @@ from reception.errors import InvalidInput
 from reception.ledger import figures as ledger_figures
 from reception.privacy import shows_whole
 from reception.reports import figures, incidents, leaders, lists
-from reception.supervision import inquiries, spot_checks
+from reception.supervision import decisions, inquiries, spot_checks
 from reception.workcal.models import CalendarYear
 from reception.workcal.service import ensure_years
 
@@ -125,6 +125,26 @@ DEFINITIONS: list[tuple[str, str, str]] = [
         "积案化解进度",
         "专项内到统计日已化解(含息诉罢访)的事项 ÷ 专项事项总数,对照统计日已到期的最近一个目标",
     ),
+    (
+        "spot_checks",
+        "基础业务抽查",
+        "本月登记的信访事项中,区信访局按保存的随机种子为每个乡镇(街道)和部门抽取的样本"
+        "(抽查在月份结束后进行:统计日选在抽查之后才有结果),到统计日已检查的件数、发现的问题"
+        "(按抽查清单项目)、已整改完成的和逾期整改的(整改期限已过而期限内未反馈整改情况的);"
+        "与系统按数据计算的同一单位本月超期受理、超期办理、应登不登、答复送达不规范并列。"
+        "本月没有登记事项的单位不列出",
+    ),
+    (
+        "inquiries",
+        "流调",
+        "本月1日至统计日登记的重复信访事项中,到统计日已开展流调的和流调结论已经领导签批的件数",
+    ),
+    (
+        "stalled",
+        "空转",
+        "联席会议议定事项中,到统计日办结时限已过而仍未办结的(不论哪次会议议定);"
+        "办结时限当天办结的不算空转",
+    ),
     ("missing", "—", "分母为零:该月没有可计算的事项,不计算比率(不是0%)"),
     (
         "no_data",
@@ -217,6 +237,10 @@ async def review(
             session, unit_id=scope.root.id, first=first, last=last, today=day
         ),
         "inquiries": await inquiries.month_counts(session, root=scope.root, first=first, as_of=day),
+        # 联席会议: held this month, decisions made, and every decision 空转 as of the day.
+        "conferences": await decisions.review_figures(
+            session, root=scope.root, first=first, as_of=day
+        ),
         "definitions": [{"key": k, "name": n, "definition": d} for k, n, d in DEFINITIONS],
     }
     report["spot_checks"] = _beside_points(

@@ -356,6 +356,21 @@ SECTIONS: tuple[Section, ...] = (
         ),
         _inquiries,
     ),
+    Section(
+        "空转事项",
+        "联席会议议定事项逾期未办结(空转)",
+        (
+            Column("number", "督办单", width=20),
+            Column("conference", "联席会议", width=26),
+            Column("matter", "事项", width=26),
+            Column("owner_unit", "承办单位", width=16),
+            Column("deadline", "办结时限", "date", 12),
+            Column("days_over", "逾期天数", "int", 9),
+            Column("pressed", "催办次数", "int", 9),
+            Column("status", "状态", width=8),
+        ),
+        lambda r: r["conferences"]["stalled"],
+    ),
 )
 
 

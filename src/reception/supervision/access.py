@@ -11,6 +11,8 @@ Outside a caller's scope a check, a finding or a 流调 is 404, as a case is.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ColumnElement, false, or_, true
 from sqlmodel import col, select
 
@@ -20,8 +22,9 @@ from reception.cases.access import case_scope
 from reception.cases.models import CauseInquiry, PetitionCase
 from reception.errors import Forbidden
 from reception.etags import etag
-from reception.org.access import READ_ALL, reach_clause
-from reception.supervision.models import Finding, SpotCheck
+from reception.org.access import READ_ALL, reach_clause, reaches
+from reception.org.models import Unit
+from reception.supervision.models import Decision, Finding, SpotCheck
 
 CHECKERS = ("admin", "reviewer")
 
@@ -34,6 +37,14 @@ def may_check(principal: Principal | None) -> None:
     if not checks(principal):
         who = role_label(principal.role) if principal else ""
         raise Forbidden(f"{who}不能进行抽查:抽查由区信访局督查人员进行")
+
+
+def acts_for(principal: Principal | None, unit: Unit) -> bool:
+    """Whether a caller answers for a unit — its rectifications, its reports on a
+    conference's decisions: a clerk whose subtree holds it, an admin, the command line."""
+    return principal is None or (
+        principal.role in ("admin", "clerk") and reaches(principal, unit.path)
+    )
 
 
 def check_scope(principal: Principal | None) -> ColumnElement[bool]:
@@ -72,3 +83,16 @@ def finding_etag(f: Finding) -> str:
 
 def inquiry_etag(i: CauseInquiry) -> str:
     return etag("inquiry", i.id, f"v{i.version}")
+
+
+def decision_etag(d: Decision) -> str:
+    return etag("decision", d.id, f"v{d.version}")
+
+
+def decision_scope(principal: Principal | None) -> Any:
+    """The decisions a caller reads: checkers all; a clerk those his subtree owns."""
+    if principal is None or checks(principal):
+        return col(Decision.id).is_not(None)
+    if principal.role == "clerk":
+        return reach_clause(principal, col(Decision.owner_unit_id))
+    return col(Decision.id).is_(None)

@@ -14,7 +14,17 @@ from reception.cases import access as case_access
 from reception.context import Ctx
 from reception.db import DB
 from reception.responses import Limit, Offset, Page
-from reception.supervision import access, checklist, findings, inquiries, schemas, spot_checks
+from reception.supervision import (
+    access,
+    checklist,
+    conferences,
+    decisions,
+    findings,
+    inquiries,
+    schemas,
+    spot_checks,
+)
+from reception.supervision.notice import notice_file
 
 AnyRequest = Request[Principal, Any, Any]
 IfMatch = Annotated[
@@ -314,10 +324,133 @@ class InquiryOfCaseController(Controller):
         return Response(out, headers={"ETag": access.inquiry_etag(inquiry)})
 
 
+class ConferenceController(Controller):
+    path = "/conferences"
+    tags = ["supervision"]
+
+    @post("/", guards=CHECKERS)
+    async def create(
+        self, db: DB, ctx: Ctx, request: AnyRequest, data: JSONBody[schemas.ConferenceIn]
+    ) -> schemas.ConferenceOut:
+        """A 联席会议 as held: its day, convening leader, units present, the matters taken up."""
+        c = await conferences.create_conference(session=db, ctx=ctx, actor=request.user, data=data)
+        return await decisions.conference_out(db, request.user, c, ctx.today())
+
+    @get("/", guards=READERS)
+    async def list_conferences(
+        self, db: DB, ctx: Ctx, request: AnyRequest, limit: Limit = 50, offset: Offset = 0
+    ) -> Page[schemas.ConferenceOut]:
+        rows, total = await conferences.list_conferences(
+            session=db, principal=request.user, limit=limit, offset=offset
+        )
+        items = [await decisions.conference_out(db, request.user, c, ctx.today()) for c in rows]
+        return Page(items, total, limit, offset)
+
+    @get("/{conference_id:int}", guards=READERS)
+    async def detail(
+        self, db: DB, ctx: Ctx, request: AnyRequest, conference_id: FromPath[int]
+    ) -> schemas.ConferenceOut:
+        c = await conferences.get_conference(
+            session=db, principal=request.user, conference_id=conference_id
+        )
+        return await decisions.conference_out(db, request.user, c, ctx.today())
+
+    @post("/{conference_id:int}/decisions", guards=CHECKERS)
+    async def decide(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        conference_id: FromPath[int],
+        data: JSONBody[schemas.DecisionIn],
+    ) -> Response[schemas.DecisionOut]:
+        """议定事项 on one of its matters, with its 督办单; the owner unit's group is told."""
+        d = await decisions.decide(
+            session=db, ctx=ctx, actor=request.user, conference_id=conference_id, data=data
+        )
+        return await _decision(db, ctx, d, 201)
+
+
+async def _decision(db: Any, ctx: Any, d: Any, status: int = 200) -> Response[schemas.DecisionOut]:
+    out = (await decisions.decisions_out(db, [d], ctx.today(), with_steps=True))[0]
+    return Response(out, status_code=status, headers={"ETag": access.decision_etag(d)})
+
+
+class DecisionController(Controller):
+    path = "/decisions"
+    tags = ["supervision"]
+
+    @get("/", guards=READERS)
+    async def list_decisions(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        limit: Limit = 100,
+        offset: Offset = 0,
+        status: FromQuery[Literal["open", "reported", "closed"] | None] = None,
+        stalled: FromQuery[bool | None] = None,
+        case_id: Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)] = None,
+    ) -> Page[schemas.DecisionOut]:
+        """Decisions the caller reads (a clerk: his subtree's); stalled=true: 空转 today."""
+        rows, total = await decisions.list_decisions(
+            session=db, principal=request.user, today=ctx.today(), status=status,
+            stalled=stalled, case_id=case_id, limit=limit, offset=offset,
+        )  # fmt: skip
+        return Page(await decisions.decisions_out(db, rows, ctx.today()), total, limit, offset)
+
+    @get("/{decision_id:int}", guards=READERS)
+    async def detail(
+        self, db: DB, ctx: Ctx, request: AnyRequest, decision_id: FromPath[int]
+    ) -> Response[schemas.DecisionOut]:
+        d = await decisions.get_decision(
+            session=db, principal=request.user, decision_id=decision_id
+        )
+        return await _decision(db, ctx, d)
+
+    @post("/{decision_id:int}/steps", guards=[require("clerk", "reviewer")], status_code=200)
+    async def step(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        decision_id: FromPath[int],
+        data: JSONBody[schemas.DecisionStepIn],
+        if_match: IfMatch = None,
+    ) -> Response[schemas.DecisionOut]:
+        """report (the owner unit's clerk), press (催办) or close (the conference's secretary)."""
+        done = await decisions.step(
+            session=db, ctx=ctx, actor=request.user, decision_id=decision_id, data=data,
+            if_match=if_match,
+        )  # fmt: skip
+        return await _decision(db, ctx, done.decision)
+
+    @get(
+        "/{decision_id:int}/notice",
+        guards=READERS,
+        media_type="application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    )
+    async def notice(
+        self,
+        db: DB,
+        ctx: Ctx,
+        request: AnyRequest,
+        decision_id: FromPath[int],
+        format: FromQuery[Literal["docx", "pdf"]] = "docx",
+    ) -> Response[bytes]:
+        """The 督办单 as issued (DOCX), or as PDF."""
+        d = await decisions.get_decision(
+            session=db, principal=request.user, decision_id=decision_id
+        )
+        return await notice_file(ctx, d, format)
+
+
 CONTROLLERS = [
     CheckItemController,
     SpotCheckController,
     FindingController,
     InquiryController,
     InquiryOfCaseController,
+    ConferenceController,
+    DecisionController,
 ]

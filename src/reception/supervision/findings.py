@@ -21,7 +21,7 @@ from reception.db import get_in_scope, now_of
 from reception.errors import Broken, Conflict, Forbidden, InvalidInput
 from reception.etags import require_match
 from reception.expr import where
-from reception.org.access import reaches, subtree_ids
+from reception.org.access import subtree_ids
 from reception.org.models import Unit
 from reception.supervision import access, checklist, rules, schemas
 from reception.supervision.models import Finding, SpotCheck
@@ -186,7 +186,7 @@ async def answer(
     unit = await session.get(Unit, finding.unit_id)
     if unit is None:
         raise Broken("expected: the finding's unit")
-    if actor is not None and not (actor.role in ("admin", "clerk") and reaches(actor, unit.path)):
+    if not access.acts_for(actor, unit):
         raise Forbidden(f"整改情况由{unit.name}的信访干部反馈")
     if finding.status != "open":
         raise Conflict(f"这条问题{rules.FINDING_STATUS_LABELS[finding.status]},不能再反馈")

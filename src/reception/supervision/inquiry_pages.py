@@ -18,7 +18,7 @@ from reception.context import Context, Ctx
 from reception.db import DB
 from reception.org import service as org
 from reception.org.choices import units_in_reach
-from reception.supervision import access, findings, inquiries, rules, schemas
+from reception.supervision import access, decisions, findings, inquiries, rules, schemas
 from reception.web.render import FormErrors, form_step, page, query, to_body
 
 AnyRequest = Request[Principal, Any, Any]
@@ -71,6 +71,9 @@ async def _case_section(
         session=db, principal=request.user, today=ctx.today(),
         filters=findings.FindingFilters(case_id=case_id), limit=50, offset=0,
     )  # fmt: skip
+    rows, _ = await decisions.list_decisions(
+        session=db, principal=request.user, today=ctx.today(), case_id=case_id, limit=50
+    )
     eligible = inquiries.why_eligible(case)
     may_open = inquiry is None and bool(eligible) and case_access.writes(request.user)
     return page(
@@ -85,6 +88,7 @@ async def _case_section(
         may_open=may_open,
         leaders=await _leaders(db, request.user) if may_open else [],
         findings=await findings.findings_out(db, found, ctx.today()),
+        decisions=await decisions.decisions_out(db, rows, ctx.today()),
         errors=errors or {},
     )
 

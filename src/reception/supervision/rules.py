@@ -69,3 +69,23 @@ def late(finding: Any, as_of: date) -> Any:
         finding.deadline < as_of,
         any_of(missing(finding.answered_on), lambda: finding.answered_on > finding.deadline),
     )
+
+
+# 联席会议 decisions (议定事项): open (待办理) → reported (已报告办理情况) → closed (办结); the
+# conference's secretary presses (催办) an open or reported one — back to open.
+DecisionStatus = Literal["open", "reported", "closed"]
+DECISION_STATUSES: tuple[str, ...] = get_args(DecisionStatus)
+DECISION_STATUS_LABELS = {"open": "办理中", "reported": "已报告", "closed": "已办结"}
+DecisionStep = Literal["report", "press", "close"]
+DECISION_STEPS: tuple[str, ...] = get_args(DecisionStep)
+DECISION_STEP_LABELS = {"report": "报告办理情况", "press": "催办", "close": "办结"}
+
+
+def stalled(decision: Any, as_of: date) -> Any:
+    """空转: a conference's decision past its deadline and not closed, as of a day (closed
+    later counts as stalled for the days before). `decision` is a loaded Decision (→ bool) or
+    the table (→ SQL)."""
+    return all_of(
+        decision.deadline < as_of,
+        any_of(missing(decision.closed_on), lambda: decision.closed_on > as_of),
+    )

@@ -9,6 +9,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 
 from reception.base import MONTH_PATTERN, Id, Strict
 from reception.supervision.rules import Cause
+from reception.supervision.rules import DecisionStep as DecisionStepKind
 
 Month = Annotated[str, Meta(pattern=MONTH_PATTERN)]
 Note = Annotated[str, Meta(max_length=500)]
@@ -148,6 +149,9 @@ class SampleDetail(Struct):
     unit_name: str
     case_id: int
     case_reference: str
+    case_unit: str
+    registered_on: date
+    stage_label: str
     checked_on: date | None
     checker_name: str
     marks: list[MarkOut]
@@ -257,3 +261,91 @@ class InquirySummary(Struct):
     status: str
     status_label: str
     signed_on: date | None
+
+
+# ---------------------------------------------------------------- 联席会议
+
+
+class MatterIn(Strict):
+    """A matter the conference takes up: a petition case or a ledger entry."""
+
+    case_id: Id | None = None
+    ledger_entry_id: Id | None = None
+
+
+class ConferenceIn(Strict):
+    held_on: date
+    title: Annotated[str, Meta(min_length=1, max_length=100)]
+    convener_leader_id: Id
+    unit_ids: Annotated[list[Id], Meta(max_length=200)] = []
+    notes: Annotated[str, Meta(max_length=4000)] = ""
+    matters: Annotated[list[MatterIn], Meta(min_length=1, max_length=100)] = []
+
+
+class MatterOut(Struct):
+    id: int
+    case_id: int | None
+    ledger_entry_id: int | None
+    reference: str
+    kind: str
+
+
+class DecisionIn(Strict):
+    """议定事项: on one of the conference's matters, the owner unit, the deadline, what counts
+    as done."""
+
+    matter_id: Id
+    owner_unit_id: Id
+    content: Annotated[str, Meta(min_length=1, max_length=2000)]
+    done_criteria: Annotated[str, Meta(min_length=1, max_length=1000)]
+    deadline: date
+
+
+class DecisionStepIn(Strict):
+    """report (the owner unit), press (催办) or close (the secretary)."""
+
+    kind: DecisionStepKind
+    note: Annotated[str, Meta(max_length=2000)] = ""
+    on: date | None = None
+
+
+class DecisionStepOut(Struct):
+    kind: str
+    label: str
+    on: date
+    note: str
+    actor_name: str
+
+
+class DecisionOut(Struct):
+    id: int
+    number: str
+    conference_id: int
+    conference: str
+    held_on: date
+    matter: str
+    case_id: int | None
+    ledger_entry_id: int | None
+    owner_unit_id: int
+    owner_unit: str
+    content: str
+    done_criteria: str
+    deadline: date
+    status: str
+    status_label: str
+    stalled: bool
+    pressed: int
+    closed_on: date | None
+    steps: list[DecisionStepOut]
+
+
+class ConferenceOut(Struct):
+    id: int
+    held_on: date
+    title: str
+    convener: str
+    units: list[str]
+    notes: str
+    secretary_name: str
+    matters: list[MatterOut]
+    decisions: list[DecisionOut]

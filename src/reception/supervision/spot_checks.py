@@ -349,6 +349,7 @@ async def sample_detail(
     unit = await session.get(Unit, check.unit_id)
     if case is None or unit is None:
         raise Broken("expected: the sample's case and unit")
+    case_unit = await session.get(Unit, case.unit_id)
     labels = {i.id: i.label for i in await checklist.list_items(session)}
     marks = await session.scalars(
         select(SpotCheckMark)
@@ -365,6 +366,9 @@ async def sample_detail(
         unit_name=unit.name,
         case_id=case.id or 0,
         case_reference=case.reference,
+        case_unit=case_unit.name if case_unit else "",
+        registered_on=case.registered_on,
+        stage_label=workflow.STAGE_LABELS.get(case.stage, case.stage),
         checked_on=sample.checked_on,
         checker_name=sample.checker_name,
         marks=[
@@ -444,8 +448,10 @@ async def results(session: AsyncSession, *, root: Unit, month: str, as_of: date)
                 "late": sum(1 for f in mine if rules.late(f, as_of)),
             }
         )
+    # A unit that registered nothing that month was drawn from nothing: counted, not listed.
     return {
         "month": month,
         "items": [{"code": i.code, "label": i.label} for i in items],
-        "units": rows,
+        "units": [r for r in rows if r["population"]],
+        "units_without_cases": sum(1 for r in rows if not r["population"]),
     }

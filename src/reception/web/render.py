@@ -141,6 +141,7 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/cases/new", "登记"),
         NavItem("/ledger", "矛盾纠纷台账"),
         NavItem("/supervision/findings", "抽查整改"),
+        NavItem("/supervision/decisions", "督办事项"),
         NavItem("/supervision/inquiries", "流调"),
         NavItem("/imports", "台账导入"),
         NavItem("/subscriptions", "日历订阅"),
@@ -148,6 +149,7 @@ NAV: dict[str, list[NavItem]] = {
     "reviewer": [
         NavItem("/review", "月度点评"),
         NavItem("/supervision/spot-checks", "基础业务抽查"),
+        NavItem("/supervision/conferences", "联席会议"),
         NavItem("/supervision/inquiries", "流调"),
         NavItem("/cases", "信访事项"),
         NavItem("/ledger", "矛盾纠纷台账"),
