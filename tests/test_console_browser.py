@@ -761,10 +761,11 @@ async def test_every_page_runs_under_the_strict_csp_without_a_violation(
             "/cases", "/cases/new", f"/cases/{cid}", f"/cases/{cid}/sessions",
             f"/cases/{cid}/documents", "/ledger", "/ledger/new", "/ledger/table",
             "/ledger/check-in", "/supervision/findings", "/supervision/inquiries",
+            "/supervision/decisions",
         ],
         "reviewer": [
             "/review", "/cases", "/supervision/spot-checks", "/supervision/findings",
-            "/supervision/inquiries",
+            "/supervision/inquiries", "/supervision/conferences", "/supervision/decisions",
         ],
         "admin": [
             "/admin/users", f"/admin/users/{world.users['secretary']}", "/admin/calendar",

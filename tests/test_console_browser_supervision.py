@@ -130,3 +130,62 @@ async def test_a_repeat_matters_inquiry_is_written_and_signed_on_the_leaders_pho
     await expect(phone.locator("h1")).to_contain_text("已签批")
     await steps.shot(phone, "leader-signed")
     assert not steps.errors, steps.errors
+
+
+async def test_a_conference_decision_left_past_its_deadline_shows_as_stalled(
+    server: str, world: World, browser: Browser, steps: Steps
+) -> None:
+    case = (await api_post(server, "/api/cases", case_body(world), world.tokens["clerk_a"])).json()
+
+    page = await new_page(browser, server, steps, viewport={"width": 1280, "height": 900})
+    await sign_in(page, "reviewer")
+    await page.get_by_role("navigation").get_by_role("link", name="联席会议").click()
+    await page.wait_for_url("**/supervision/conferences")
+    form = page.locator("#new-conference")
+    await form.locator("#f-held_on").fill("2026年11月10日")
+    await form.locator("#f-title").fill("2026年第11次信访工作联席会议")
+    await form.locator("#f-convener_leader_id").select_option(str(world.leaders["mayor"]))
+    await form.locator("#f-matters").fill(f"{case['reference']}\n蓟信〔2026〕09999")
+    await form.get_by_label("下仓镇").check()
+    await form.get_by_role("button", name="登记会议").click()
+    # An unknown reference: said beside the field, the rest as typed.
+    await expect(page.locator("#new-conference")).to_contain_text("没有编号为 蓟信〔2026〕09999")
+    steps.errors = [e for e in steps.errors if "status of 422" not in e]
+    await steps.shot(page, "unknown-reference-refused")
+    await page.locator("#f-matters").fill(case["reference"])
+    await page.get_by_role("button", name="登记会议").click()
+    await expect(page.locator(".flash.ok")).to_contain_text("已登记联席会议")
+    decision = page.locator("#new-decision")
+    await decision.locator("#f-owner_unit_id").select_option(str(world.township_a))
+    await decision.locator("#f-deadline").fill("2026-11-20")
+    await decision.locator("#f-content").fill("由下仓镇牵头约谈开发商,制定交房方案")
+    await decision.locator("#f-done_criteria").fill("开发商书面承诺交房日期并报备")
+    await steps.shot(page, "decision-typed")
+    await decision.get_by_role("button", name="议定并生成督办单").click()
+    await expect(page.locator(".flash.ok")).to_contain_text("蓟信督〔2026〕1号")
+    await expect(page.locator("h1")).to_contain_text("空转")
+    await steps.shot(page, "decision-stalled")
+    decision_url = page.url.replace(server, "")
+
+    clerk = await new_page(browser, server, steps, viewport={"width": 1280, "height": 900})
+    await sign_in(clerk, "clerk_a")
+    await clerk.goto(f"/cases/{case['id']}")
+    section = clerk.locator("#supervision-section")
+    await expect(section).to_contain_text("蓟信督〔2026〕1号")
+    await expect(section.locator(".tag.red")).to_contain_text("空转")
+    await steps.shot(clerk, "case-page-flags-it")
+    await clerk.goto(decision_url)
+    await clerk.fill("#f-note", "已约谈开发商,承诺12月底前交房,书面承诺已报备")
+    await clerk.get_by_role("button", name="报告办理情况").click()
+    await expect(clerk.locator(".flash.ok")).to_contain_text("已报告办理情况")
+    await steps.shot(clerk, "owner-reported")
+
+    await page.goto("/review?month=2026-11")
+    await expect(page.locator("#stalled")).to_contain_text("蓟信督〔2026〕1号")
+    await page.locator("#spot-check-panel").scroll_into_view_if_needed()
+    await steps.shot(page, "review-lists-it-as-stalled")
+    await page.goto(decision_url)
+    await page.get_by_role("button", name="办结").click()
+    await expect(page.locator(".flash.ok")).to_contain_text("已办结")
+    await steps.shot(page, "closed")
+    assert not steps.errors, steps.errors

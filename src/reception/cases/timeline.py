@@ -48,6 +48,11 @@ EVENT_LABELS = {
     "inquiry.opened": "开展流调",
     "inquiry.updated": "修改流调记录",
     "inquiry.signed": "流调结论签批",
+    # 督查督办: a 联席会议's decision on the case, and its steps.
+    "decision.made": "联席会议议定(督办)",
+    "decision.report": "报告督办事项办理情况",
+    "decision.press": "联席会议催办",
+    "decision.close": "督办事项办结",
 }
 
 
