@@ -392,6 +392,7 @@ async def test_xlsx_is_a_workbook_to_hand_round(
         "源头预防",
         "基础业务抽查",
         "流调",
+        "网格员代办",
         "空转事项",
         "说明",
     ]

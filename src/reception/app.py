@@ -74,6 +74,8 @@ from reception.org.controllers import (
 )
 from reception.org.principals import TokenAuthMiddleware
 from reception.portal import pages as portal_pages
+from reception.proxy import controllers as proxy_controllers
+from reception.proxy import pages as proxy_pages
 from reception.reports import pages as reports_pages
 from reception.reports.controllers import IncidentController, ReportController
 from reception.scheduling import booking_pages, leader_pages, rule_pages
@@ -128,6 +130,7 @@ API_HANDLERS: list[Any] = [
     LedgerOfCaseController,
     SensitivePeriodController,
     *supervision_controllers.CONTROLLERS,
+    *proxy_controllers.CONTROLLERS,
 ]
 # Routes outside /api with their own access rule (e.g. secret feed URLs).
 PUBLIC_HANDLERS: list[Any] = [feed_ics]
@@ -157,6 +160,7 @@ CONSOLE_PAGES: list[Any] = [
     *supervision_pages.PAGES,
     *supervision_inquiry_pages.PAGES,
     *supervision_conference_pages.PAGES,
+    *proxy_pages.PAGES,
 ]
 CONSOLE_PUBLIC_PAGES: list[Any] = [*signin_pages.PUBLIC_PAGES]
 

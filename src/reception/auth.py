@@ -87,9 +87,12 @@ def require_only(*roles: str) -> Guard:
 # What the security and the audit administrator may reach at all (三员分立: each sees only
 # its own pages — never a case, a booking, a calendar or a report). Everyone may reach
 # their own account (/api/me, the console's password and second-factor pages, sign-out).
+# A grid worker (网格员) likewise reaches his own matters only (网格员代办): no case, no list, no
+# org chart — nothing of another village.
 OWN_PATHS: dict[str, tuple[str, ...]] = {
     "secadmin": ("/api/users", "/api/tokens", "/admin/users", "/admin/security"),
     "auditor": ("/api/audit", "/admin/audit"),
+    "grid": ("/api/proxy-filings", "/proxy"),
 }
 EVERYONE = ("/api/me", "/account", "/logout", "/password")
 
@@ -101,6 +104,5 @@ def duties(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) 
         return
     path = connection.scope["path"]
     if path != "/" and not path.startswith(OWN_PATHS[principal.role] + EVERYONE):
-        raise PermissionDeniedException(
-            f"{role_label(principal.role)}只能使用自己的管理页面(三员分立),无权进行此操作"
-        )
+        why = "只能使用代办页面" if principal.role == "grid" else "只能使用自己的管理页面(三员分立)"
+        raise PermissionDeniedException(f"{role_label(principal.role)}{why},无权进行此操作")

@@ -24,7 +24,8 @@ AwareDatetime = Annotated[datetime, Meta(tz=True)]
 # links, calendar, rules, notices' templates, endpoints); `secadmin` the 安全管理员 (accounts and
 # roles, passwords, lockouts, second factors, tokens); `auditor` the 审计管理员 (reads, exports
 # and verifies the audit trail, changes nothing). A user has one role, so nobody holds two.
-Role = Literal["admin", "secretary", "clerk", "leader", "reviewer", "secadmin", "auditor"]
+# 网格员 (`grid`): files matters for the petitioners of his village (网格员代办), sees only those.
+Role = Literal["admin", "secretary", "clerk", "leader", "reviewer", "secadmin", "auditor", "grid"]
 ROLES: tuple[str, ...] = get_args(Role)
 ADMINISTRATORS: tuple[str, ...] = ("admin", "secadmin", "auditor")
 ROLE_LABELS = {
@@ -35,6 +36,7 @@ ROLE_LABELS = {
     "reviewer": "督查",
     "secadmin": "安全管理员",
     "auditor": "审计管理员",
+    "grid": "网格员",
 }
 UnitKind = Literal["district", "township", "village", "department"]
 UNIT_KINDS: tuple[str, ...] = get_args(UnitKind)

@@ -48,6 +48,7 @@ from reception.org.models import (
     Venue,
 )
 from reception.portal.models import PortalThrottle
+from reception.proxy.models import ProxyCounter, ProxyFiling
 from reception.reports.models import Incident
 from reception.scheduling.models import (
     Appointment,
@@ -125,6 +126,8 @@ __all__ = [
     "OutboxEvent",
     "PetitionCase",
     "PortalThrottle",
+    "ProxyCounter",
+    "ProxyFiling",
     "ReceptionRule",
     "ReceptionSession",
     "SecretaryLeader",

@@ -58,6 +58,9 @@ SEALED: tuple[SealedColumn, ...] = (
     SealedColumn("import_batch", "file_sealed", binary=True),
     SealedColumn("ledger_party", "id_number_sealed", index=("id_number_index", ID_NUMBER)),
     SealedColumn("ledger_party", "phone_sealed", index=("phone_index", PHONE)),
+    SealedColumn("proxy_filing", "id_number_sealed", index=("id_number_index", ID_NUMBER)),
+    SealedColumn("proxy_filing", "phone_sealed", index=("phone_index", PHONE)),
+    SealedColumn("proxy_filing", "address_sealed"),
 )
 
 _SEALED_NAMES = frozenset((c.table, c.column) for c in SEALED)

@@ -96,6 +96,9 @@ async def line_of(session: AsyncSession, ctx: Context, event: OutboxEvent) -> st
         return await _ledger_line(session, event)
     if event.type.startswith("supervision."):
         return _supervision_line(event)
+    if event.type == "proxy.filed":
+        facts: dict[str, Any] = event.payload.get("changes") or {}
+        return f"**网格员代办**:{facts.get('reference', '')} 已提交,请乡镇信访办及时登记"
     return f"{event.type}({event.aggregate})"
 
 

@@ -48,6 +48,8 @@ EVENT_OF_ACTION = {
     # 联席会议: a decision for a unit (its 督办单), and the secretary's 催办.
     "conference.decision": "supervision.decision",
     "decision.press": "supervision.pressed",
+    # 网格员代办: a matter filed by a grid worker, for the township to register.
+    "proxy.filed": "proxy.filed",
 }
 # Never in an event: a petitioner's identity, or what they said.
 PRIVATE_KEYS = frozenset(

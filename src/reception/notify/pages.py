@@ -46,6 +46,7 @@ EVENT_CHOICES = (
     ("supervision.", "督查督办(抽查发现问题、流调签批、联席会议督办与催办)"),
     ("reminder.overdue_rectification", "抽查问题逾期未整改"),
     ("reminder.overdue_decision", "联席会议议定事项逾期(空转)"),
+    ("proxy.", "网格员代办事项待登记"),
 )
 EVENT_LABELS = {
     "session.created": "新安排",
@@ -67,6 +68,7 @@ EVENT_LABELS = {
     "supervision.decision": "联席会议督办",
     "supervision.pressed": "联席会议催办",
     "reminder.overdue_decision": "议定事项逾期(空转)",
+    "proxy.filed": "网格员代办",
     "test": "测试消息",
 }
 

@@ -304,6 +304,10 @@ async def _check_user_fields(
 ) -> None:
     if role == "clerk" and unit_id is None:
         raise InvalidInput("信访干部须绑定所在单位(unit_id)", field="unit_id")
+    if role == "grid":
+        unit = await session.get(Unit, unit_id) if unit_id is not None else None
+        if unit is None or unit.kind != "village":
+            raise InvalidInput("网格员须绑定所在的村(社区)(unit_id)", field="unit_id")
     if role == "leader" and leader_id is None:
         raise InvalidInput("领导账号须关联领导本人(leader_id)", field="leader_id")
     if role != "secretary" and leader_ids:

@@ -26,6 +26,7 @@ from reception.db import plan_each_time
 from reception.errors import InvalidInput
 from reception.ledger import figures as ledger_figures
 from reception.privacy import shows_whole
+from reception.proxy import service as proxy_service
 from reception.reports import figures, incidents, leaders, lists
 from reception.supervision import decisions, inquiries, spot_checks
 from reception.workcal.models import CalendarYear
@@ -140,6 +141,13 @@ DEFINITIONS: list[tuple[str, str, str]] = [
         "本月1日至统计日登记的重复信访事项中,到统计日已开展流调的和流调结论已经领导签批的件数",
     ),
     (
+        "proxy",
+        "网格员代办",
+        "本月1日至统计日登记、由网格员代为提出(渠道为网格员代办)的信访事项,按乡镇(街道):件数、"
+        "从网格员收到到登记的平均天数、到统计日按期受理的、已答复的,以及答复后信访人本人已评价的"
+        "(其中满意和基本满意的)",
+    ),
+    (
         "stalled",
         "空转",
         "联席会议议定事项中,到统计日办结时限已过而仍未办结的(不论哪次会议议定);"
@@ -237,6 +245,8 @@ async def review(
             session, unit_id=scope.root.id, first=first, last=last, today=day
         ),
         "inquiries": await inquiries.month_counts(session, root=scope.root, first=first, as_of=day),
+        # 网格员代办 per township: matters, days to registration, on time, replied, rated.
+        "proxy": await proxy_service.review_rows(session, root=scope.root, first=first, as_of=day),
         # 联席会议: held this month, decisions made, and every decision 空转 as of the day.
         "conferences": await decisions.review_figures(
             session, root=scope.root, first=first, as_of=day

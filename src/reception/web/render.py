@@ -143,6 +143,7 @@ NAV: dict[str, list[NavItem]] = {
         NavItem("/supervision/findings", "抽查整改"),
         NavItem("/supervision/decisions", "督办事项"),
         NavItem("/supervision/inquiries", "流调"),
+        NavItem("/proxy", "网格员代办"),
         NavItem("/imports", "台账导入"),
         NavItem("/subscriptions", "日历订阅"),
     ],
@@ -161,6 +162,10 @@ NAV: dict[str, list[NavItem]] = {
     ],
     "auditor": [
         NavItem("/admin/audit", "审计记录"),
+    ],
+    "grid": [
+        NavItem("/proxy", "我的代办"),
+        NavItem("/proxy/new", "代办登记"),
     ],
     "admin": [
         NavItem("/desk", "接访日历"),
@@ -188,6 +193,7 @@ HOME = {
     "admin": "/admin/users",
     "secadmin": "/admin/users",
     "auditor": "/admin/audit",
+    "grid": "/proxy",
 }
 
 
