@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 
 from playwright.async_api import Browser, expect
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from tests.builders import World, case_body
+from tests.builders import PASSWORD, VALID_ID, World, case_body, served
 from tests.test_console_browser import (  # the fixtures and helpers of the console journeys
     Steps,
     api_post,
@@ -188,4 +189,90 @@ async def test_a_conference_decision_left_past_its_deadline_shows_as_stalled(
     await page.get_by_role("button", name="办结").click()
     await expect(page.locator(".flash.ok")).to_contain_text("已办结")
     await steps.shot(page, "closed")
+    assert not steps.errors, steps.errors
+
+
+async def test_a_grid_workers_matter_goes_from_his_phone_to_a_rated_reply(
+    server: str,
+    world: World,
+    browser: Browser,
+    steps: Steps,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """网格员代办: filed on the worker's phone, registered by the township, replied (API), the
+    worker prints the slip, the petitioner rates on the public page, the worker sees it."""
+    from reception.org import schemas as org_schemas
+    from reception.org import service as org_service
+    from reception.org.models import User
+    from reception.org.signin import hash_password
+
+    async with sessionmaker() as s:
+        user = await org_service.create_user(
+            session=s, actor=None,
+            data=org_schemas.UserCreate(name="杨某网", role="grid", unit_id=world.village_a),
+        )  # fmt: skip
+        row = await s.get(User, user.id)
+        assert row is not None
+        row.username, row.password_hash = "gridworker", hash_password(PASSWORD)
+        row.must_change_password = False
+        await s.commit()
+
+    phone = await new_page(browser, server, steps, viewport={"width": 390, "height": 800})
+    await sign_in(phone, "gridworker")
+    await phone.wait_for_url("**/proxy")
+    await phone.get_by_role("link", name="代办登记").first.click()
+    await phone.fill("#f-name", "张小明")
+    await phone.fill("#f-id_number", VALID_ID)
+    await phone.fill("#f-phone", "13812345678")
+    await phone.fill("#f-address", "小杨家庄村三组")
+    await phone.select_option("#f-category", "housing")
+    await phone.fill("#f-summary", "龙府壹号小区逾期交房,要求开发商履约交付")
+    await phone.fill("#f-received_on", "2026-11-30")
+    await phone.select_option("#f-consent", "signed")
+    await phone.get_by_label("信访人已同意由我代为提出上述事项").check()
+    await steps.shot(phone, "worker-fills-the-form")
+    await phone.get_by_role("button", name="提交代办").click()
+    await expect(phone.locator(".flash.ok")).to_contain_text("已提交代办")
+    await steps.shot(phone, "worker-filed")
+    filing_url = phone.url.replace(server, "")
+
+    clerk = await new_page(browser, server, steps, viewport={"width": 1280, "height": 900})
+    await sign_in(clerk, "clerk_a")
+    await clerk.get_by_role("link", name="网格员代办").click()
+    await expect(clerk.locator("main")).to_contain_text("蓟信代〔2026〕00001")
+    await steps.shot(clerk, "township-waiting-list")
+    await clerk.goto(filing_url)
+    await clerk.get_by_role("button", name="登记", exact=True).click()
+    await clerk.wait_for_url(re.compile(r".*/cases/\d+$"))
+    await expect(clerk.locator(".flash.ok")).to_contain_text("已登记为信访事项")
+    await steps.shot(clerk, "registered-case")
+    cid = int(clerk.url.rsplit("/", 1)[1])
+    for step in (
+        {"action": "accept", "on": "2026-12-01"},
+        {"action": "reply", "doc_number": "蓟信复〔2026〕21号", "on": "2026-12-01"},
+        {"action": "deliver", "delivery": served("2026-12-01")},
+    ):
+        r = await api_post(server, f"/api/cases/{cid}/transitions", step, world.tokens["clerk_a"])
+        assert r.status_code == 200, r.text
+
+    await phone.goto(filing_url)
+    await expect(phone.locator("main")).to_contain_text("尚未评价")
+    await phone.get_by_role("link", name="打印评价提醒单").click()
+    await expect(phone.locator("#slip")).to_contain_text("查询码")
+    await steps.shot(phone, "rating-slip")
+    code = (await phone.locator("#query-code").inner_text()).strip()
+
+    petitioner = await new_page(browser, server, steps, viewport={"width": 390, "height": 800})
+    await petitioner.goto("/public")
+    await petitioner.fill("input[name=code]", code)
+    await petitioner.fill("input[name=factor]", "002X")
+    await petitioner.get_by_role("button", name="查询").click()
+    await petitioner.get_by_label("满意", exact=True).check()
+    await petitioner.get_by_role("button", name="提交评价").click()
+    await expect(petitioner.locator("main")).to_contain_text("感谢您的评价")
+    await steps.shot(petitioner, "petitioner-rated")
+
+    await phone.goto(filing_url)
+    await expect(phone.locator("main")).to_contain_text("满意")
+    await steps.shot(phone, "worker-sees-the-rating")
     assert not steps.errors, steps.errors

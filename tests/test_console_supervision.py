@@ -232,3 +232,65 @@ async def test_a_inquiry_is_opened_written_and_signed_in_the_console(
     r = await clerk.post(url, {**body, "etag": etag})
     assert r.status_code in (409, 412)
     assert "流调中" not in (await clerk.get("/cases?inquiry=true")).text
+
+
+async def test_a_conference_is_entered_decided_reported_and_closed_in_the_console(
+    app: Litestar, client: httpx.AsyncClient, world: World
+) -> None:
+    (case_id,) = await _cases(client, world, 1)
+    case = (await client.get(f"/api/cases/{case_id}", headers=auth(world.tokens["clerk_a"]))).json()
+    reviewer = _browser(app)
+    await reviewer.sign_in("reviewer")
+    form = {
+        "held_on": "2026-11-28",
+        "title": SCRIPT[:100],
+        "convener_leader_id": world.leaders["mayor"],
+        "matters": "蓟信〔2026〕99999",
+        "unit_ids": [world.township_a, world.department],
+    }
+    r = await reviewer.post("/supervision/conferences", form)
+    assert r.status_code == 422 and "没有编号为 蓟信〔2026〕99999" in r.text
+    form["matters"] = f"  {case['reference']}  \n"
+    r = await reviewer.post("/supervision/conferences", form)
+    assert r.status_code == 303, r.text[:1500]
+    url = r.headers["location"]
+    page = await reviewer.get(url)
+    assert "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+    matter = re.search(r'<option value="(\d+)"[^>]*>信访事项 ', page.text)
+    assert matter
+    decision = {
+        "matter_id": matter.group(1),
+        "owner_unit_id": world.township_a,
+        "content": "约谈开发商",
+        "done_criteria": "书面承诺",
+        "deadline": "2026-11-27",
+    }
+    r = await reviewer.post(f"{url}/decisions", decision)
+    assert r.status_code == 422 and "办结时限须在会议日期之后" in r.text and "约谈开发商" in r.text
+    decision["deadline"] = "2026年12月10日"
+    r = await reviewer.post(f"{url}/decisions", decision)
+    assert r.status_code == 303
+    durl = r.headers["location"]
+    notice = await reviewer.get(f"{durl}/notice")
+    assert notice.status_code == 200 and notice.headers["content-type"].startswith(
+        "application/vnd.openxmlformats"
+    )
+    clerk = _browser(app)
+    await clerk.sign_in("clerk_a")
+    page = await clerk.get(durl)
+    assert "报告办理情况" in page.text and "催办" not in page.text.split("办理经过")[1]
+    r = await clerk.post(f"{durl}/steps", {"kind": "report", "note": "", "etag": _etag(page.text)})
+    assert r.status_code == 422 and "请写明办理情况" in r.text
+    r = await clerk.post(f"{durl}/steps", {"kind": "close", "etag": _etag(page.text)})
+    assert r.status_code == 403
+    r = await clerk.post(
+        f"{durl}/steps", {"kind": "report", "note": "已约谈", "etag": _etag(page.text)}
+    )
+    assert r.status_code == 303
+    page = await reviewer.get(durl)
+    r = await reviewer.post(f"{durl}/steps", {"kind": "close", "etag": _etag(page.text)})
+    assert r.status_code == 303
+    page = await reviewer.get(durl)
+    assert "已办结" in page.text and "报告办理情况" not in page.text.split("办理经过")[0]
+    section = await clerk.get(f"/cases/{case_id}/supervision")
+    assert "蓟信督〔2026〕1号" in section.text and "已办结" in section.text

@@ -7,6 +7,7 @@ public page; the review counts it for the township."""
 from __future__ import annotations
 
 import io
+import re
 
 import docx
 import httpx
@@ -17,8 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from reception.notify.models import OutboxEvent
 from reception.proxy.models import ProxyFiling
-from tests.builders import VALID_ID, World, build_world, case_body, served
+from tests.builders import PASSWORD, VALID_ID, World, build_world, case_body, served
 from tests.conftest import assert_problem, auth
+from tests.console import Console
 
 
 @pytest.fixture
@@ -220,3 +222,61 @@ async def test_a_filing_sent_back_is_not_registered(
         f"/api/proxy-filings/{f['id']}", headers=auth(world.tokens["clerk_district"])
     )
     assert r.status_code == 200
+
+
+async def grid_login(
+    client: httpx.AsyncClient,
+    maker: async_sessionmaker[AsyncSession],
+    w: World,
+    username: str = "gridworker",
+    unit_id: int | None = None,
+) -> str:
+    """A grid worker who also signs in to the console (username, the tests' password)."""
+    from reception.org.models import User
+    from reception.org.signin import hash_password
+
+    token = await grid_worker(client, w, "杨某网", unit_id or w.village_a)
+    async with maker() as s:
+        row = await s.scalar(select(User).where(User.role == "grid").order_by(User.id.desc()))  # type: ignore[union-attr]
+        assert row is not None
+        row.username, row.password_hash = username, hash_password(PASSWORD)
+        row.must_change_password = False
+        await s.commit()
+    return token
+
+
+async def test_a_grid_worker_reaches_his_own_pages_and_nothing_else(
+    app: Litestar,
+    client: httpx.AsyncClient,
+    world: World,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Every route of the app (API and console), as a grid worker: 403 unless it is his own
+    (代办) or everyone's (his account, signing out); the data of nobody else at all."""
+    worker = auth(await grid_login(client, sessionmaker, world))
+    console = Console(
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="https://test")
+    )
+    r = await console.sign_in("gridworker")
+    assert r.status_code == 303 and r.headers["location"] == "/proxy", r.text[:500]
+    allowed = ("/api/proxy-filings", "/proxy", "/api/me", "/account", "/logout", "/password")
+    public = ("/public", "/login", "/health", "/static", "/schema", "/feeds", "/favicon")
+    reached = []
+    for route in app.routes:
+        path = route.path
+        if path.startswith(public + allowed) or path == "/":
+            continue
+        url = re.sub(r"\{[^}]+\}", "1", path)
+        methods = {m for h in getattr(route, "route_handlers", []) for m in h.http_methods}
+        for method in sorted(methods - {"OPTIONS", "HEAD"}):
+            if path.startswith("/api"):
+                r = await client.request(
+                    method, url, headers=worker, json={} if method != "GET" else None
+                )
+            elif method == "GET":
+                r = await console.get(url)
+            else:
+                r = await console.post(url, {})
+            if r.status_code != 403:
+                reached.append(f"{method} {path}: {r.status_code}")
+    assert reached == [], reached
