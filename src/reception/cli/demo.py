@@ -38,6 +38,7 @@ def demo(org_only: bool, case_count: int) -> None:
         load_incidents,
         load_ledger,
         load_org,
+        load_proxy,
         load_schedule,
         load_supervision,
         measured,
@@ -63,6 +64,7 @@ def demo(org_only: bool, case_count: int) -> None:
             counts |= {f"case_{k}": v for k, v in cases.items()}
             counts["incidents"] = await load_incidents(session, ctx)
             counts |= await load_ledger(session, ctx, scale=min(1.0, case_count / 600))
+            counts |= await load_proxy(session, ctx)
             counts |= await load_supervision(session, ctx)
             await session.flush()
             figures = await measured(session, ctx)
@@ -78,7 +80,8 @@ def demo(org_only: bool, case_count: int) -> None:
             "{appointments} appointments, {field_visits} field visits; "
             "{case_cases} new cases, {incidents} incidents, "
             "{ledger_entries} 矛盾纠纷台账 entries, {spot_checks} spot checks with {findings} "
-            "findings, {inquiries} 流调, {decisions} 联席会议 decisions".format(**counts)
+            "findings, {inquiries} 流调, {decisions} 联席会议 decisions, "
+            "{proxy_filings} 网格员代办".format(**counts)
             + f" ({took:.1f} s)"
         )
     if figures:

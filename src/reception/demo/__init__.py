@@ -3,6 +3,7 @@
 from reception.demo.cases import load_cases, load_incidents, measured, portal_example
 from reception.demo.ledger import load_ledger
 from reception.demo.org import DemoLogin, load_org
+from reception.demo.proxy import load_proxy
 from reception.demo.schedule import load_schedule
 from reception.demo.supervision import load_supervision
 
@@ -12,6 +13,7 @@ __all__ = [
     "load_incidents",
     "load_ledger",
     "load_org",
+    "load_proxy",
     "load_schedule",
     "load_supervision",
     "measured",

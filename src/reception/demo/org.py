@@ -113,6 +113,7 @@ USERNAMES = {
     "卫某督": "weidu",
     "安某全": "anquan",
     "审某计": "shenji",
+    "杨某网": "wangge",
 }
 
 
@@ -324,6 +325,13 @@ async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[
         schemas.UserCreate(name="褚某记", role="clerk", unit_id=xiacang.id),
     )
     logins.append((township_clerk, "下仓镇信访干部"))
+    village = await session.scalar(
+        select(Unit).where(col(Unit.name) == "小杨家庄村", col(Unit.parent_id) == xiacang.id)
+    )
+    if village is None:
+        raise Broken("expected: the demo's 小杨家庄村")
+    grid = await _user(session, schemas.UserCreate(name="杨某网", role="grid", unit_id=village.id))
+    logins.append((grid, "网格员:下仓镇小杨家庄村(代办)"))
     leader_user = await _user(
         session,
         schemas.UserCreate(
