@@ -9,16 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from reception.auth import Principal
 from reception.cases import registration, workflow
-from reception.org import service as org
+from reception.org.choices import leader_choices
 
 
 async def choices(db: AsyncSession, principal: Principal) -> dict[str, Any]:
     categories = await registration.list_categories(session=db)
-    leaders = await org.assignable_leaders(session=db, principal=principal)
     return {
         "categories": [(c.code, c.name) for c in categories if c.active],
         "category_names": {c.code: c.name for c in categories},
-        "leaders": [(x.id, f"{x.name}({x.title})") for x in leaders],
+        "leaders": await leader_choices(db, principal),
         "stages": workflow.STAGE_LABELS,
         "channels": workflow.CHANNEL_LABELS,
         "sources": workflow.SOURCE_LABELS,

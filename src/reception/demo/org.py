@@ -265,6 +265,55 @@ async def _centre(session: AsyncSession, departments: list[Unit]) -> None:
 CENTRE_OPENED = date(2020, 5, 18)
 
 
+async def _people(
+    session: AsyncSession, district: Unit, district_leaders: list[Leader], xiacang: Unit
+) -> list[tuple[User, str]]:
+    """The demo's logins, each with what it is for."""
+    logins: list[tuple[User, str]] = []
+    admin = await _user(session, schemas.UserCreate(name="系统管理员", role="admin"))
+    logins.append((admin, "系统管理员(组织机构、日历、规则、文书模板)"))
+    # 三员分立: the security and the audit administrator, two other people.
+    security = await _user(session, schemas.UserCreate(name="安某全", role="secadmin"))
+    logins.append((security, "安全管理员(账号与角色、口令、动态口令、令牌)"))
+    auditor = await _user(session, schemas.UserCreate(name="审某计", role="auditor"))
+    logins.append((auditor, "审计管理员(审计记录的查看、导出与核验)"))
+    for name, indexes in SECRETARIES:
+        ids = [district_leaders[i].id for i in indexes]
+        user = await _user(
+            session,
+            schemas.UserCreate(name=name, role="secretary", leader_ids=ids),  # type: ignore[arg-type]
+        )
+        logins.append((user, "秘书:" + "、".join(district_leaders[i].name for i in indexes)))
+    clerk = await _user(
+        session,
+        schemas.UserCreate(name="冯某登", role="clerk", unit_id=district.id),
+    )
+    logins.append((clerk, "区信访办登记员(全区)"))
+    township_clerk = await _user(
+        session,
+        schemas.UserCreate(name="褚某记", role="clerk", unit_id=xiacang.id),
+    )
+    logins.append((township_clerk, "下仓镇信访干部"))
+    village = await session.scalar(
+        select(Unit).where(col(Unit.name) == "小杨家庄村", col(Unit.parent_id) == xiacang.id)
+    )
+    if village is None:
+        raise Broken("expected: the demo's 小杨家庄村")
+    grid = await _user(session, schemas.UserCreate(name="杨某网", role="grid", unit_id=village.id))
+    logins.append((grid, "网格员:下仓镇小杨家庄村(代办)"))
+    leader_user = await _user(
+        session,
+        schemas.UserCreate(
+            name=district_leaders[1].name, role="leader", leader_id=district_leaders[1].id
+        ),
+    )
+    logins.append((leader_user, f"领导:{district_leaders[1].title}"))
+    reviewer = await _user(session, schemas.UserCreate(name="卫某督", role="reviewer"))
+    logins.append((reviewer, "区委督查室(只读、月度点评导出)"))
+
+    return logins
+
+
 async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[DemoLogin]:
     """Create (or find) the demo org and return a token for each demo login.
 
@@ -299,49 +348,7 @@ async def load_org(session: AsyncSession, data_dir: Path | None = None) -> list[
         title = "街道党工委书记" if township.name.endswith("街道") else "党委书记"
         await _leader(session, f"{TOWNSHIP_SURNAMES[i]}某镇", f"{township.name}{title}", township)
 
-    logins: list[tuple[User, str]] = []
-    admin = await _user(session, schemas.UserCreate(name="系统管理员", role="admin"))
-    logins.append((admin, "系统管理员(组织机构、日历、规则、文书模板)"))
-    # 三员分立: the security and the audit administrator, two other people.
-    security = await _user(session, schemas.UserCreate(name="安某全", role="secadmin"))
-    logins.append((security, "安全管理员(账号与角色、口令、动态口令、令牌)"))
-    auditor = await _user(session, schemas.UserCreate(name="审某计", role="auditor"))
-    logins.append((auditor, "审计管理员(审计记录的查看、导出与核验)"))
-    for name, indexes in SECRETARIES:
-        ids = [district_leaders[i].id for i in indexes]
-        user = await _user(
-            session,
-            schemas.UserCreate(name=name, role="secretary", leader_ids=ids),  # type: ignore[arg-type]
-        )
-        logins.append((user, "秘书:" + "、".join(district_leaders[i].name for i in indexes)))
-    clerk = await _user(
-        session,
-        schemas.UserCreate(name="冯某登", role="clerk", unit_id=district.id),
-    )
-    logins.append((clerk, "区信访办登记员(全区)"))
-    xiacang = by_name["下仓镇"]
-    township_clerk = await _user(
-        session,
-        schemas.UserCreate(name="褚某记", role="clerk", unit_id=xiacang.id),
-    )
-    logins.append((township_clerk, "下仓镇信访干部"))
-    village = await session.scalar(
-        select(Unit).where(col(Unit.name) == "小杨家庄村", col(Unit.parent_id) == xiacang.id)
-    )
-    if village is None:
-        raise Broken("expected: the demo's 小杨家庄村")
-    grid = await _user(session, schemas.UserCreate(name="杨某网", role="grid", unit_id=village.id))
-    logins.append((grid, "网格员:下仓镇小杨家庄村(代办)"))
-    leader_user = await _user(
-        session,
-        schemas.UserCreate(
-            name=district_leaders[1].name, role="leader", leader_id=district_leaders[1].id
-        ),
-    )
-    logins.append((leader_user, f"领导:{district_leaders[1].title}"))
-    reviewer = await _user(session, schemas.UserCreate(name="卫某督", role="reviewer"))
-    logins.append((reviewer, "区委督查室(只读、月度点评导出)"))
-
+    logins = await _people(session, district, district_leaders, by_name["下仓镇"])
     kept = _read_kept(data_dir)
     result = []
     for user, note in logins:

@@ -30,8 +30,7 @@ from reception.ledger import (
     views,
     writers,
 )
-from reception.org import service as org
-from reception.org.choices import units_in_reach
+from reception.org.choices import leader_choices, units_in_reach
 from reception.web.render import (
     FormErrors,
     page,
@@ -55,14 +54,6 @@ Year = Annotated[int | None, QueryParameter(ge=2000, le=2100)]
 SomeId = Annotated[int | None, QueryParameter(ge=1, le=2**31 - 1)]
 PageNo = Annotated[int | None, QueryParameter(name="page", ge=1, le=100_000)]
 Bool = Annotated[bool | None, QueryParameter()]
-
-
-async def _leaders(db: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
-    """The leaders a caller may name 稳控/化解责任人: the ones the service accepts."""
-    return [
-        (int(x.id or 0), f"{x.name}({x.title})")
-        for x in await org.assignable_leaders(session=db, principal=principal)
-    ]
 
 
 async def _domains(db: AsyncSession) -> list[tuple[str, str]]:
@@ -188,7 +179,7 @@ async def _new_page(
         status=status,
         title="矛盾纠纷建账",
         units=await units_in_reach(db, request.user),
-        leaders=await _leaders(db, request.user),
+        leaders=await leader_choices(db, request.user),
         domains=await _domains(db),
         rules_text=[r.describe() for r in service.risk_rules(ctx)],
         review_days=ctx.settings.ledger_review_days,
@@ -264,7 +255,7 @@ async def entry_view(
         title=f"台账 {detail.reference}",
         e=detail,
         etag=access.entry_etag(entry),
-        leaders=await _leaders(db, request.user) if detail.allowed_moves else [],
+        leaders=await leader_choices(db, request.user) if detail.allowed_moves else [],
         domains=await _domains(db) if detail.allowed_moves else [],
         channels=CHANNEL_LABELS,
         in_period=bool(await periods.periods_on(db, ctx.today())),

@@ -13,13 +13,22 @@ from reception.errors import InvalidInput
 from reception.org.access import leader_scope, unit_in_reach
 from reception.org.models import Leader
 from reception.org.order import as_tree
-from reception.org.service import list_units
+from reception.org.service import assignable_leaders, list_units
 
 
 async def units_in_reach(session: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
     rows, _ = await list_units(session=session, limit=5000, offset=0, active=True)
     reach = [u for u in rows if unit_in_reach(principal, u)]
     return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in as_tree(reach)]
+
+
+async def leader_choices(session: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
+    """The leaders a form offers a caller to name (包案, 稳控/化解责任人, a 流调's signer, a
+    conference's convener): exactly those `named_leader` accepts, as "name(title)"."""
+    return [
+        (int(x.id or 0), f"{x.name}({x.title})")
+        for x in await assignable_leaders(session=session, principal=principal)
+    ]
 
 
 async def named_leader(

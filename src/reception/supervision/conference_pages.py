@@ -15,8 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from reception.auth import Principal, require
 from reception.context import Context, Ctx
 from reception.db import DB
-from reception.org import service as org
-from reception.org.choices import units_in_reach
+from reception.org.choices import leader_choices, units_in_reach
 from reception.org.models import Unit
 from reception.supervision import access, conferences, decisions, rules, schemas
 from reception.supervision.notice import notice_file
@@ -28,13 +27,6 @@ CHECKERS = [require("reviewer")]
 PER_PAGE = 30
 PageNo = Annotated[int | None, QueryParameter(name="page", ge=1, le=100_000)]
 Bool = Annotated[bool | None, QueryParameter()]
-
-
-async def _leaders(db: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
-    return [
-        (int(x.id or 0), f"{x.name}({x.title})")
-        for x in await org.assignable_leaders(session=db, principal=principal)
-    ]
 
 
 async def _list_page(
@@ -61,7 +53,7 @@ async def _list_page(
         number=number,
         pages=max(1, -(-total // PER_PAGE)),
         may_create=may,
-        leaders=await _leaders(db, request.user) if may else [],
+        leaders=await leader_choices(db, request.user) if may else [],
         units=await units_in_reach(db, request.user) if may else [],
         errors=errors or {},
         values=values or {"held_on": ctx.today().isoformat()},

@@ -16,8 +16,7 @@ from reception.auth import Principal, require
 from reception.cases import access as case_access
 from reception.context import Context, Ctx
 from reception.db import DB
-from reception.org import service as org
-from reception.org.choices import units_in_reach
+from reception.org.choices import leader_choices, units_in_reach
 from reception.supervision import access, decisions, findings, inquiries, rules, schemas
 from reception.web.render import FormErrors, form_step, page, query, to_body
 
@@ -27,13 +26,6 @@ PER_PAGE = 50
 RESPONSIBILITY_ROWS = 4
 Text = Annotated[str | None, QueryParameter(max_length=30)]
 PageNo = Annotated[int | None, QueryParameter(name="page", ge=1, le=100_000)]
-
-
-async def _leaders(db: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
-    return [
-        (int(x.id or 0), f"{x.name}({x.title})")
-        for x in await org.assignable_leaders(session=db, principal=principal)
-    ]
 
 
 def _inquiry_values(form: Any) -> dict[str, Any]:
@@ -86,7 +78,7 @@ async def _case_section(
         inquiry_status=rules.INQUIRY_STATUS_LABELS,
         eligible=eligible,
         may_open=may_open,
-        leaders=await _leaders(db, request.user) if may_open else [],
+        leaders=await leader_choices(db, request.user) if may_open else [],
         findings=await findings.findings_out(db, found, ctx.today()),
         decisions=await decisions.decisions_out(db, rows, ctx.today()),
         errors=errors or {},
@@ -166,7 +158,7 @@ async def _inquiry_page(
         x=out,
         etag=access.inquiry_etag(inquiry),
         causes=rules.CAUSE_LABELS,
-        leaders=await _leaders(db, request.user) if out.may_edit else [],
+        leaders=await leader_choices(db, request.user) if out.may_edit else [],
         units=await units_in_reach(db, request.user) if out.may_edit else [],
         rows=range(RESPONSIBILITY_ROWS),
         errors=errors or {},
