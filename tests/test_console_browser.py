@@ -733,11 +733,30 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 async def test_every_page_runs_under_the_strict_csp_without_a_violation(
-    server: str, world: World, browser: Browser, steps: Steps
+    server: str,
+    world: World,
+    browser: Browser,
+    steps: Steps,
+    sessionmaker: async_sessionmaker[AsyncSession],
 ) -> None:
     """Each role's pages in Chromium under `script-src 'self'; style-src 'self'` (no inline
     anything): htmx, the repeat check while typing and the ECharts dashboard still work, and
     the browser reports no violation."""
+    from reception.org import schemas as org_schemas
+    from reception.org import service as org_service
+    from reception.org.models import User
+    from reception.org.signin import hash_password
+
+    async with sessionmaker() as s:
+        grid = await org_service.create_user(
+            session=s, actor=None,
+            data=org_schemas.UserCreate(name="杨某网", role="grid", unit_id=world.village_a),
+        )  # fmt: skip
+        row = await s.get(User, grid.id)
+        assert row is not None
+        row.username, row.password_hash = "gridworker", hash_password(PASSWORD)
+        row.must_change_password = False
+        await s.commit()
     day = future_workday(21)
     sid = await create_session(server, world, "mayor", at(day, "09:00"), at(day, "10:00"))
     r = await api_post(
@@ -777,6 +796,7 @@ async def test_every_page_runs_under_the_strict_csp_without_a_violation(
             "/admin/users", f"/admin/users/{world.users['admin']}", "/admin/security",
         ],
         "auditor": ["/admin/audit", "/admin/audit?verify=true"],
+        "gridworker": ["/proxy", "/proxy/new"],
         "": ["/login", "/public"],
     }  # fmt: skip
     seen: list[str] = []
