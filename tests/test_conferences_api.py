@@ -123,6 +123,10 @@ async def test_a_decision_goes_out_is_reported_pressed_and_closed(
     assert any("联席会议督办" in t and "蓟信督〔2026〕1号" in t for t in texts), texts
     assert all("张小明" not in t for t in texts)
     assert_problem(await client.get(f"/api/decisions/{second.json()['id']}", headers=clerk), 404)
+    # The clerk reads the conference, but of its matters only his own (not the department's).
+    seen = (await client.get(f"/api/conferences/{c['id']}", headers=clerk)).json()
+    assert [m["reference"] for m in seen["matters"]] == [case["reference"]]
+    assert seen["notes"] == "" and len(seen["decisions"]) == 1
     mine = (await client.get("/api/decisions", headers=clerk)).json()
     assert [x["id"] for x in mine["items"]] == [d["id"]]
     # The owner reports; the secretary presses (back to 办理中), the owner reports again, closed.
@@ -134,9 +138,7 @@ async def test_a_decision_goes_out_is_reported_pressed_and_closed(
     assert_problem(
         await client.post(steps, json={"kind": "report", "note": " "}, headers=clerk), 422
     )
-    r = await client.post(
-        steps, json={"kind": "report", "note": "已约谈开发商", "on": "2026-11-30"}, headers=clerk
-    )
+    r = await client.post(steps, json={"kind": "report", "note": "已约谈开发商"}, headers=clerk)
     assert r.json()["status"] == "reported"
     r = await client.post(
         steps, json={"kind": "press", "note": "未见书面承诺,请补报"}, headers=reviewer
@@ -205,6 +207,17 @@ async def test_a_decision_past_its_deadline_is_stalled_on_the_case_and_in_the_re
     clerk = auth(world.tokens["clerk_a"])
     listed = (await client.get(f"/api/decisions?case_id={case['id']}", headers=clerk)).json()
     assert listed["items"][0]["stalled"]
+    # The owner reports (dated the day he does: no day chosen): no longer 空转 — waiting for
+    # the secretary is not the unit's delay; pressed back, it is 空转 again.
+    steps = f"/api/decisions/{d['id']}/steps"
+    r = await client.post(
+        steps, json={"kind": "report", "note": "已约谈", "on": "2026-12-09"}, headers=clerk
+    )
+    assert "报告当天" in assert_problem(r, 422)["detail"]
+    r = await client.post(steps, json={"kind": "report", "note": "已约谈"}, headers=clerk)
+    assert not r.json()["stalled"]
+    r = await client.post(steps, json={"kind": "press", "note": "请补书面承诺"}, headers=reviewer)
+    assert r.json()["stalled"]
 
 
 async def test_bad_conferences_are_refused_and_nothing_is_written(

@@ -274,5 +274,7 @@ async def test_a_grid_workers_matter_goes_from_his_phone_to_a_rated_reply(
 
     await phone.goto(filing_url)
     await expect(phone.locator("main")).to_contain_text("满意")
+    # Registered, the identity he entered follows the case's unit, not him.
+    await expect(phone.locator("main")).not_to_contain_text(VALID_ID)
     await steps.shot(phone, "worker-sees-the-rating")
     assert not steps.errors, steps.errors

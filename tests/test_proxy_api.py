@@ -16,6 +16,7 @@ from litestar import Litestar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reception.audit.models import AuditEvent
 from reception.notify.models import OutboxEvent
 from reception.proxy.models import ProxyFiling
 from tests.builders import PASSWORD, VALID_ID, World, build_world, case_body, served
@@ -103,6 +104,9 @@ async def test_a_grid_workers_matter_goes_from_his_phone_to_a_rated_reply(
     assert listed["items"][0]["name"] != "张小明"
     got = await client.get(f"/api/proxy-filings/{f['id']}", headers=clerk)
     assert got.json()["phone"] == "13812345678"
+    async with sessionmaker() as s:
+        reads = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "pii.read"))).all()
+    assert any(a.target_type == "proxy_filing" for a in reads)  # whole reads are audited
     form = await client.get(f"/api/proxy-filings/{f['id']}/form", headers=worker)
     text = "\n".join(
         c.text for t in docx.Document(io.BytesIO(form.content)).tables for row in t.rows
@@ -125,8 +129,11 @@ async def test_a_grid_workers_matter_goes_from_his_phone_to_a_rated_reply(
     assert accept["started_on"] == "2026-11-20"
     r = await client.post(f"/api/proxy-filings/{f['id']}/register", json={}, headers=clerk)
     assert_problem(r, 409)
-    # The worker follows it: the stage, not the case; no slip before the reply.
+    # The worker follows it: the stage, not the case, nor any more the identity he entered
+    # (whole values follow the case's unit now); no slip before the reply.
     mine = (await client.get(f"/api/proxy-filings/{f['id']}", headers=worker)).json()
+    assert mine["masked"] and mine["id_number"] == "" and mine["name"] != "张小明"
+    assert_problem(await client.get(f"/api/proxy-filings/{f['id']}/form", headers=worker), 403)
     assert mine["progress"]["reference"] == case["reference"]
     assert mine["progress"]["stage"] == "registered" and not mine["progress"]["may_rate"]
     assert_problem(await client.get(f"/api/cases/{cid}", headers=worker), 403)
@@ -173,6 +180,7 @@ async def test_bad_filings_are_refused_and_nothing_is_written(
         ({"phone": "12"}, 422),
         ({"consent": "nodded"}, 400),
         ({"received_on": "2026-12-02"}, 422),
+        ({"received_on": "2026-10-31"}, 422),  # older than 30 days: the township's 补录
         ({"category": "nope"}, 422),
         ({"consented_on": "2026-11-19"}, 422),
         ({"summary": "   "}, 400),

@@ -6,6 +6,7 @@ the check beside the computed points; a 流调's 办理过程 is the case's time
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import io
 import json
 from datetime import datetime
@@ -70,6 +71,9 @@ async def draw(client: httpx.AsyncClient, w: World, **body: object) -> httpx.Res
 def test_the_draw_is_the_same_from_the_same_seed_and_differs_by_seed() -> None:
     population = list(range(100, 160))
     first = rules.draw("9f2c", population, 5)
+    # As documented, so anyone can redo it without this program: rank by SHA-256("seed:id").
+    by_hand = sorted(population, key=lambda i: hashlib.sha256(f"9f2c:{i}".encode()).hexdigest())
+    assert first == by_hand[:5]
     assert first == rules.draw("9f2c", list(reversed(population)), 5)
     assert len(set(first)) == 5 and set(first) <= set(population)
     assert rules.draw("9f2d", population, 5) != first
@@ -205,8 +209,13 @@ async def test_an_overdue_rectification_reaches_the_units_group(
     assert len(late) == 1 and "下仓镇" in late[0] and "12月15日" in late[0]
     listed = (await client.get("/api/findings?overdue=true", headers=clerk)).json()
     assert [f["id"] for f in listed["items"]] == [found[0]["id"]]
-    # The unit answers (late, and it stays late); the checker sends it back, then closes it.
+    # The unit answers (late, and it stays late: it cannot date its answer back); the checker
+    # sends it back, then closes it.
     fid = found[0]["id"]
+    r = await client.post(
+        f"/api/findings/{fid}/answer", json={"answer": "已补齐", "on": "2026-12-10"}, headers=clerk
+    )
+    assert "录入当天" in assert_problem(r, 422)["detail"]
     got = await client.get(f"/api/findings/{fid}", headers=clerk)
     assert_problem(
         await client.post(

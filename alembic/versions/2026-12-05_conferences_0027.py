@@ -110,6 +110,7 @@ def upgrade() -> None:
         sa.Column("done_criteria", sa.String(length=1000), nullable=False),
         sa.Column("deadline", sa.Date(), nullable=False),
         sa.Column("status", sa.String(length=10), nullable=False),
+        sa.Column("reported_on", sa.Date(), nullable=True),
         sa.Column("closed_on", sa.Date(), nullable=True),
         sa.Column("pressed", sa.Integer(), nullable=False),
         sa.Column("number", sa.String(length=60), nullable=False),

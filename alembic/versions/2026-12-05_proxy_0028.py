@@ -106,7 +106,14 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    op.execute("UPDATE app_user SET active = false, role = 'clerk' WHERE role = 'grid'")
+    # A grid worker has no role to go back to (made a clerk, he would reach his village's
+    # cases if reactivated): the office deletes or re-roles them first.
+    grid = op.get_bind().scalar(sa.text("SELECT count(*) FROM app_user WHERE role = 'grid'"))
+    if grid:
+        raise RuntimeError(
+            f"有 {grid} 个网格员账号:请先删除或改为其他角色后再降级 / "
+            "remove or re-role the grid workers before downgrading"
+        )
     _roles(BEFORE)
     op.drop_index("ix_proxy_filing_worker", table_name="proxy_filing")
     op.drop_index("ix_proxy_filing_village_status", table_name="proxy_filing")

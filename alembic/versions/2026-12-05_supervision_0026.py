@@ -148,6 +148,7 @@ def upgrade() -> None:
         sa.Column("closed_on", sa.Date(), nullable=True),
         sa.Column("returned", sa.Integer(), nullable=False),
         sa.Column("return_note", sa.String(length=500), nullable=False),
+        sa.Column("returned_on", sa.Date(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

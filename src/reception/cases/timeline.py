@@ -57,18 +57,24 @@ EVENT_LABELS = {
 
 
 def effective_date(
-    ctx: Context, on: date | None, *, not_before: date | None = None, label: str = ""
+    ctx: Context,
+    on: date | None,
+    *,
+    not_before: date | None = None,
+    label: str = "",
+    field: str = "on",
 ) -> date:
     """The day something happened: default today, never in the future, never before
-    `not_before` (补录: a step entered later is dated when it happened)."""
+    `not_before` (补录: a step entered later is dated when it happened). `field`: the body's
+    field the day came in (its message is shown beside it)."""
     today = ctx.today()
     day = on or today
     if day > today:
-        raise InvalidInput(f"{day.isoformat()} 晚于今天", field="on")
+        raise InvalidInput(f"{day.isoformat()} 晚于今天", field=field)
     if not_before is not None and day < not_before:
         raise InvalidInput(
             f"{day.isoformat()} 早于{label or '上一步'}({not_before.isoformat()})",
-            field="on",
+            field=field,
         )
     return day
 

@@ -6,14 +6,14 @@ the township. Idempotent: nothing is added when filings exist."""
 from __future__ import annotations
 
 import random
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception.auth import Principal
-from reception.context import Context
+from reception.context import Context, FixedClock
 from reception.demo.schedule import PETITIONER_GIVEN, PETITIONER_SURNAMES, fake_id_number
 from reception.demo.walk import advance_case
 from reception.org.models import Unit, User
@@ -49,8 +49,10 @@ async def load_proxy(session: AsyncSession, ctx: Context) -> dict[str, int]:
     for n, (category, summary) in enumerate(MATTERS):
         received = today - timedelta(days=63 - 8 * n)
         name = rng.choice(PETITIONER_SURNAMES) + rng.choice(PETITIONER_GIVEN)
+        # Filed on the day he received it (the worker's phone, then).
+        then = ctx.with_clock(FixedClock(datetime.combine(received, time(10), tzinfo=ctx.tz)))
         filing = await service.file(
-            session=session, ctx=ctx, actor=grid,
+            session=session, ctx=then, actor=grid,
             data=schemas.FilingIn(
                 name=name, id_number=fake_id_number(rng),
                 phone=f"137{rng.randint(0, 99_999_999):08d}", address="下仓镇小杨家庄村",

@@ -82,7 +82,7 @@ def _supervision_line(event: OutboxEvent) -> str:
             f"请于 {when} 前办结并报告办理情况"
         )
     if event.type == "supervision.inquiry_signed":
-        return f"**流调结论已签批**:信访事项 {event.aggregate.removeprefix('petition_case:')}"
+        return f"**流调结论已签批**:信访事项 {facts.get('case_reference', '')}"
     return f"{event.type}({event.aggregate})"
 
 

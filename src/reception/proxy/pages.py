@@ -131,6 +131,10 @@ async def _filing_page(
         title=f"代办 {out.reference}",
         f=out,
         etag=service.filing_etag(filing),
+        # The slip carries no identity: the worker who filed it prints it, as do those who
+        # see the matter whole.
+        may_slip=not out.masked
+        or (request.user.role == "grid" and filing.worker_user_id == request.user.user_id),
         handles=handles,
         units=await units_in_reach(db, request.user) if handles else [],
         categories=dict(await _categories(db)),

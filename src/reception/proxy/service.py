@@ -6,7 +6,7 @@ and the rating slip. Every step audited; a new filing tells the township's group
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, true
@@ -28,11 +28,13 @@ from reception.etags import etag, require_match
 from reception.org.access import READ_ALL, reach_clause, reaches, subtree_ids
 from reception.org.models import Unit
 from reception.petitioner import checked
-from reception.privacy import mask_name, shows_whole
+from reception.privacy import mask_name, shown_whole, shows_whole
 from reception.proxy import rules, schemas
 from reception.proxy.models import ProxyCounter, ProxyFiling
 
 SEALED_FIELDS = ("id_number_sealed", "phone_sealed", "address_sealed")
+# A grid worker files what he received within this many days (the clocks start that day).
+RECEIVED_WITHIN_DAYS = 30
 
 
 def filing_scope(principal: Principal | None) -> ColumnElement[bool]:
@@ -66,8 +68,14 @@ async def file(
     """代办登记: the petitioner's matter, their identity (sealed) and how they consented."""
     village = await _village(session, actor)
     today = ctx.today()
-    received_on = effective_date(ctx, data.received_on)
-    consented_on = effective_date(ctx, data.consented_on or received_on)
+    received_on = effective_date(ctx, data.received_on, field="received_on")
+    if received_on < today - timedelta(days=RECEIVED_WITHIN_DAYS):
+        # The clocks run from this day: an old matter is the township's to enter (补录), with
+        # the dates it can vouch for.
+        raise InvalidInput(
+            f"收到日期早于{RECEIVED_WITHIN_DAYS}天前:请交乡镇(街道)信访办补录", field="received_on"
+        )
+    consented_on = effective_date(ctx, data.consented_on or received_on, field="consented_on")
     if consented_on < received_on:
         raise InvalidInput("同意代办的日期不能早于收到日期", field="consented_on")
     who = checked(data.name, data.id_number, data.phone, today=today)
@@ -144,13 +152,22 @@ async def list_filings(
     return list(rows.all()), total
 
 
-def sees_whole(principal: Principal | None, filing: ProxyFiling, village: Unit) -> bool:
-    """The petitioner's data whole: the grid worker who filed it, the clerks whose subtree
-    holds the village (who register it), an admin (the one visibility policy's own rule for
-    the rest: lists are masked)."""
+async def sees_whole(
+    session: AsyncSession, principal: Principal | None, filing: ProxyFiling
+) -> bool:
+    """The petitioner's data whole (the one visibility policy, `privacy.shows_whole`): while the
+    filing waits for the township (or came back), the grid worker who filed it and the clerks
+    whose subtree holds the village; once registered, whoever sees the case whole — its
+    current unit's clerks — and no longer the grid worker (he follows the progress, and his
+    slip needs no identity)."""
+    if filing.status == "registered" and filing.case_id is not None:
+        case = await session.get(PetitionCase, filing.case_id)
+        unit = await session.get(Unit, case.unit_id) if case else None
+        return unit is not None and shows_whole(principal, unit_path=unit.path)
     if principal is not None and principal.role == "grid":
         return filing.worker_user_id == principal.user_id
-    return shows_whole(principal, unit_path=village.path)
+    village = await session.get(Unit, filing.village_id)
+    return village is not None and shows_whole(principal, unit_path=village.path)
 
 
 def _may_handle(principal: Principal | None, village: Unit) -> None:
@@ -281,10 +298,12 @@ async def filings_out(
     out = []
     for f in rows:
         village = villages[f.village_id]
-        shown = whole and sees_whole(principal, f, village)
+        shown = whole and await sees_whole(session, principal, f)
         id_number, phone, address = (
             pii.opened(ctx.keys, f, *SEALED_FIELDS) if shown else ("", "", "")
         )
+        if shown:
+            shown_whole("proxy_filing", f.id, ("name", "id_number", "phone", "address"))
         case = cases.get(f.case_id) if f.case_id else None
         out.append(
             schemas.FilingOut(
@@ -339,9 +358,9 @@ async def slip(
 ) -> schemas.Slip:
     """The rating slip (评价提醒单): the public page and the query code for the petitioner, once
     the reply is out; printed by the grid worker who filed it (or the township's clerk)."""
-    village = await session.get(Unit, filing.village_id)
-    if village is None or not sees_whole(actor, filing, village):
-        raise Forbidden("评价提醒单由代办的网格员或乡镇信访干部打印")
+    own = actor is not None and actor.role == "grid" and filing.worker_user_id == actor.user_id
+    if not (own or await sees_whole(session, actor, filing)):
+        raise Forbidden("评价提醒单由代办的网格员或承办单位的信访干部打印")
     case = await session.get(PetitionCase, filing.case_id) if filing.case_id else None
     if case is None or case.stage not in rules.REPLIED_STAGES:
         raise Conflict("答复出具后才能请信访人评价")
@@ -372,10 +391,10 @@ def _on_time(clock: CaseClock | None, as_of: date) -> bool:
 
 
 async def review_rows(
-    session: AsyncSession, *, root: Unit, first: date, as_of: date
+    session: AsyncSession, *, root: Unit, first: date, last: date, as_of: date
 ) -> list[dict[str, Any]]:
-    """The review's 网格员代办 per township under `root`: matters registered from the month's
-    first day to the as-of day that came by a grid worker, the days from the worker's receipt
+    """The review's 网格员代办 per township under `root`: the month's matters registered by the
+    as-of day that came by a grid worker, the days from the worker's receipt
     to registration, accepted on time, replied, and rated by the petitioner (by that day)."""
     found = list(
         (
@@ -386,7 +405,7 @@ async def review_rows(
                     PetitionCase.channel == "grid_proxy",
                     col(PetitionCase.unit_id).in_(subtree_ids(root.path)),
                     col(PetitionCase.registered_on) >= first,
-                    col(PetitionCase.registered_on) <= as_of,
+                    col(PetitionCase.registered_on) <= min(last, as_of),
                 )
             )
         ).all()

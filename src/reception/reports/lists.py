@@ -113,6 +113,7 @@ async def unregistered(
             col(Appointment.id),
             col(Appointment.session_id),
             col(Appointment.petitioner_name),
+            col(Unit.id),
         )
         .join(ReceptionSession, col(ReceptionSession.id) == col(Appointment.session_id))
         .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
@@ -132,25 +133,27 @@ async def unregistered(
             "date": day.isoformat(),
             "leader": leader,
             "unit_name": unit,
+            "unit_id": unit_id,
             "reference": "接访日来访,未登记为信访事项",
             "petitioner": mask_name(name) if masked else name,
             "days_overdue": None,
         }
-        for day, leader, unit, appointment_id, session_id, name in appointments
+        for day, leader, unit, appointment_id, session_id, name, unit_id in appointments
     ]
     visits = await session.execute(
-        select(
+        sa_select(
             col(ReceptionSession.local_date),
             col(Leader.name),
             col(Unit.name),
             col(ReceptionSession.id),
+            col(Unit.id),
         )
         .join(Leader, col(Leader.id) == col(ReceptionSession.leader_id))
         .outerjoin(Unit, col(Unit.id) == col(ReceptionSession.unit_id))
         .where(
             col(ReceptionSession.leader_id).in_(leaders_in_scope),
-            ReceptionSession.kind == "field_visit",
-            ReceptionSession.status == "held",
+            col(ReceptionSession.kind) == "field_visit",
+            col(ReceptionSession.status) == "held",
             col(ReceptionSession.local_date).between(first, until),
             ~col(ReceptionSession.id).in_(
                 select(SessionCase.session_id)
@@ -166,11 +169,12 @@ async def unregistered(
             "date": day.isoformat(),
             "leader": leader,
             "unit_name": unit or "",
+            "unit_id": unit_id,
             "reference": "下访已举行,未登记所接问题",
             "petitioner": "",
             "days_overdue": None,
         }
-        for day, leader, unit, session_id in visits
+        for day, leader, unit, session_id, unit_id in visits
     ]
     return out
 
@@ -221,6 +225,7 @@ async def delivery_irregular(
         out.append(
             {
                 "unit_name": unit_name,
+                "unit_id": case.unit_id,
                 "reference": case.reference,
                 "petitioner": mask_name(name) if masked else name,
                 "replied_on": case.replied_on.isoformat() if case.replied_on else None,

@@ -359,7 +359,7 @@ SECTIONS: tuple[Section, ...] = (
             Column("accepted_on_time", "按期受理", "int", 9),
             Column("replied", "已答复", "int", 8),
             Column("rated", "信访人已评价", "int", 11),
-            Column("satisfied", "其中满意", "int", 9),
+            Column("satisfied", "其中满意和基本满意", "int", 16),
         ),
         lambda r: r["proxy"],
     ),

@@ -138,12 +138,13 @@ DEFINITIONS: list[tuple[str, str, str]] = [
     (
         "inquiries",
         "流调",
-        "本月1日至统计日登记的重复信访事项中,到统计日已开展流调的和流调结论已经领导签批的件数",
+        "本月登记(到统计日为止)的重复信访事项中,到统计日已开展流调的和流调结论已经领导签批的件数"
+        "(越级信访事项也可开展流调,不计入本项)",
     ),
     (
         "proxy",
         "网格员代办",
-        "本月1日至统计日登记、由网格员代为提出(渠道为网格员代办)的信访事项,按乡镇(街道):件数、"
+        "本月登记(到统计日为止)、由网格员代为提出(渠道为网格员代办)的信访事项,按乡镇(街道):件数、"
         "从网格员收到到登记的平均天数、到统计日按期受理的、已答复的,以及答复后信访人本人已评价的"
         "(其中满意和基本满意的)",
     ),
@@ -244,17 +245,23 @@ async def review(
         "ledger_panel": await ledger_figures.panel(
             session, unit_id=scope.root.id, first=first, last=last, today=day
         ),
-        "inquiries": await inquiries.month_counts(session, root=scope.root, first=first, as_of=day),
+        "inquiries": await inquiries.month_counts(
+            session, root=scope.root, first=first, last=last, as_of=day
+        ),
         # 网格员代办 per township: matters, days to registration, on time, replied, rated.
-        "proxy": await proxy_service.review_rows(session, root=scope.root, first=first, as_of=day),
+        "proxy": await proxy_service.review_rows(
+            session, root=scope.root, first=first, last=last, as_of=day
+        ),
         # 联席会议: held this month, decisions made, and every decision 空转 as of the day.
         "conferences": await decisions.review_figures(
-            session, root=scope.root, first=first, as_of=day
+            session, root=scope.root, first=first, last=last, as_of=day
         ),
         "definitions": [{"key": k, "name": n, "definition": d} for k, n, d in DEFINITIONS],
     }
     report["spot_checks"] = _beside_points(
-        report, await spot_checks.results(session, root=scope.root, month=month, as_of=day)
+        report,
+        await spot_checks.results(session, root=scope.root, month=month, as_of=day),
+        scope.row_of,
     )
     if unmasked:
         await audit.record(
@@ -268,22 +275,29 @@ async def review(
     return report
 
 
-def _beside_points(report: dict[str, Any], checked: dict[str, Any]) -> dict[str, Any]:
+def _beside_points(
+    report: dict[str, Any], checked: dict[str, Any], row_of: dict[int, int]
+) -> dict[str, Any]:
     """The spot check's results per unit beside the points the system computed for the same
     unit and month (超期受理, 超期办理, 应登不登, 答复送达不规范): what the checker found and
-    what the data shows, side by side."""
+    what the data shows, side by side — a village's record counted under its township, as
+    the unit rows are."""
     rows = {r["unit_id"]: r for r in report["units"]}
+    root = report["unit"]["id"]
+
+    def under(unit_id: Any, checked_unit: int) -> bool:
+        return checked_unit == root or row_of.get(unit_id, unit_id) == checked_unit
+
     for row in checked["units"]:
-        unit = (
-            report["total"] if row["unit_id"] == report["unit"]["id"] else rows.get(row["unit_id"])
-        )
-        name = row["unit_name"]
+        unit = report["total"] if row["unit_id"] == root else rows.get(row["unit_id"])
         row["computed"] = {
             "overdue_accept": unit["overdue_accept"] if unit else 0,
             "overdue_handle": unit["overdue_handle"] if unit else 0,
-            "unregistered": sum(1 for x in report["unregistered"] if x["unit_name"] == name),
+            "unregistered": sum(
+                1 for x in report["unregistered"] if under(x["unit_id"], row["unit_id"])
+            ),
             "delivery_irregular": sum(
-                1 for x in report["delivery_irregular"] if x["unit_name"] == name
+                1 for x in report["delivery_irregular"] if under(x["unit_id"], row["unit_id"])
             ),
         }
     return checked

@@ -61,7 +61,7 @@ async def create_conference(
 ) -> Conference:
     """A conference as held (entered on or after its day, never ahead of it)."""
     access.may_check(actor)
-    held_on = effective_date(ctx, data.held_on)
+    held_on = effective_date(ctx, data.held_on, field="held_on")
     leader = await named_leader(session, actor, data.convener_leader_id, "convener_leader_id")
     units = list(dict.fromkeys(data.unit_ids))
     for unit_id in units:

@@ -188,15 +188,19 @@ async def step(
         select(func.max(DecisionStep.on)).where(DecisionStep.decision_id == decision.id)
     )
     conference = await session.get(Conference, decision.conference_id)
+    if data.kind == "report" and data.on is not None and actor is not None and not actor.is_admin:
+        # The owner unit's report is dated the day it is entered: 空转 is judged by it.
+        raise InvalidInput("办理情况按报告当天记录,不能改填日期", field="on")
     on = effective_date(
         ctx, data.on, not_before=last or (conference.held_on if conference else None),
         label="上一步",
     )  # fmt: skip
     before = decision.status
     if data.kind == "report":
-        decision.status = "reported"
+        decision.status, decision.reported_on = "reported", on
     elif data.kind == "press":
-        decision.status = "open"
+        # A report found wanting is no report: back to 办理中 (and 空转 if past the deadline).
+        decision.status, decision.reported_on = "open", None
         decision.pressed += 1
     else:
         decision.status, decision.closed_on = "closed", on
@@ -325,28 +329,35 @@ async def list_decisions(
 
 
 async def overdue_decisions(session: AsyncSession, today: date) -> list[tuple[Decision, str]]:
-    """Decisions past their deadline and not closed (the daily job's escalations)."""
+    """Decisions past their deadline with nothing from the owner unit standing (the daily
+    job's escalations; one reported and waiting for the secretary is not the unit's delay)."""
     rows = await session.execute(
         select(Decision, Unit.name)
         .join(Unit, col(Unit.id) == col(Decision.owner_unit_id))
-        .where(col(Decision.status).in_(("open", "reported")), col(Decision.deadline) < today)
+        .where(Decision.status == "open", col(Decision.deadline) < today)
         .order_by(col(Decision.deadline))
     )
     return [(d, name) for d, name in rows.all()]
 
 
 async def review_figures(
-    session: AsyncSession, *, root: Unit, first: date, as_of: date
+    session: AsyncSession, *, root: Unit, first: date, last: date, as_of: date
 ) -> dict[str, Any]:
-    """The review's 联席会议 figures: conferences held from the month's first day to the as-of
-    day, decisions made at them, and every decision of the unit subtree 空转 as of the day."""
-    held = list(
-        await session.scalars(
-            select(Conference).where(
-                col(Conference.held_on) >= first, col(Conference.held_on) <= as_of
+    """The review's 联席会议 figures: conferences held in the month (by the as-of day) — for a
+    unit below the district, those that decided something for its subtree — the decisions
+    they made for the subtree, and every decision of the subtree 空转 as of the day."""
+    held_in = select(Conference).where(
+        col(Conference.held_on) >= first, col(Conference.held_on) <= min(last, as_of)
+    )
+    if root.kind != "district":
+        held_in = held_in.where(
+            col(Conference.id).in_(
+                select(Decision.conference_id).where(
+                    col(Decision.owner_unit_id).in_(subtree_ids(root.path))
+                )
             )
         )
-    )
+    held = list(await session.scalars(held_in))
     made = await session.scalar(
         select(func.count())
         .select_from(Decision)
@@ -400,14 +411,21 @@ async def conference_out(
         session=session, principal=principal, today=today, conference_id=conference.id,
         limit=500,
     )  # fmt: skip
+    matters = await conferences.matters_of(session, conference.id or 0)
+    whole = access.checks(principal)
+    if not whole:
+        # A unit's clerk learns of the matters decided for his subtree only (another
+        # township's case is not his to know of), and not the minutes.
+        mine = {d.matter_id for d in rows}
+        matters = [m for m in matters if m.id in mine]
     return schemas.ConferenceOut(
         id=conference.id or 0,
         held_on=conference.held_on,
         title=conference.title,
         convener=f"{leader.name}({leader.title})" if leader else "",
         units=[units[i] for i in conference.unit_ids if i in units],
-        notes=conference.notes,
+        notes=conference.notes if whole else "",
         secretary_name=conference.secretary_name,
-        matters=await conferences.matters_of(session, conference.id or 0),
+        matters=matters,
         decisions=await decisions_out(session, rows, today, with_steps=True),
     )

@@ -40,6 +40,7 @@ class FindingFilters:
     month: str | None = None
     overdue: bool | None = None
     case_id: int | None = None
+    spot_check_id: int | None = None
 
 
 async def list_findings(
@@ -66,6 +67,8 @@ async def list_findings(
         )
     if f.case_id is not None:
         query = query.where(Finding.case_id == f.case_id)
+    if f.spot_check_id is not None:
+        query = query.where(Finding.spot_check_id == f.spot_check_id)
     if f.overdue is not None:
         late = where(rules.late, Finding, today)
         query = query.where(late if f.overdue else ~late)
@@ -125,6 +128,7 @@ async def findings_out(
             closed_on=f.closed_on,
             returned=f.returned,
             return_note=f.return_note,
+            returned_on=f.returned_on,
         )
         for f in rows
     ]
@@ -190,7 +194,13 @@ async def answer(
         raise Forbidden(f"整改情况由{unit.name}的信访干部反馈")
     if finding.status != "open":
         raise Conflict(f"这条问题{rules.FINDING_STATUS_LABELS[finding.status]},不能再反馈")
-    on = effective_date(ctx, data.on, not_before=finding.found_on, label="发现问题的日期")
+    on = ctx.today()
+    if data.on is not None:
+        if actor is not None and not actor.is_admin:
+            raise InvalidInput("整改情况按录入当天记录,不能改填日期", field="on")
+        on = effective_date(
+            ctx, data.on, not_before=finding.returned_on or finding.found_on, label="上一步"
+        )
     before = _facts(finding, "status", "answer", "answered_on")
     finding.status, finding.answer, finding.answered_on = "answered", data.answer.strip(), on
     finding.answered_by_name = actor_name(actor)
@@ -234,9 +244,9 @@ async def send_back(
     finding = await _for_change(session, actor, finding_id, if_match)
     if finding.status != "answered":
         raise Conflict("只有已反馈整改情况的问题才能退回")
-    effective_date(ctx, data.on, not_before=finding.answered_on, label="反馈日期")
-    before = _facts(finding, "status", "answered_on", "returned", "return_note")
-    finding.status, finding.answered_on = "open", None
+    on = effective_date(ctx, data.on, not_before=finding.answered_on, label="反馈日期")
+    before = _facts(finding, "status", "answered_on", "returned", "return_note", "returned_on")
+    finding.status, finding.answered_on, finding.returned_on = "open", None, on
     finding.returned += 1
     finding.return_note = data.note.strip()
     await _step(session, actor, finding, "finding.returned", before)

@@ -213,7 +213,8 @@ async def sign(
     await session.flush()
     await record_event(
         session=session, case=case, actor=actor, kind="inquiry.signed", on=on,
-        after={"inquiry_id": inquiry.id, "leader_id": inquiry.leader_id, "unit_id": case.unit_id},
+        after={"inquiry_id": inquiry.id, "leader_id": inquiry.leader_id, "unit_id": case.unit_id,
+               "case_reference": case.reference},
     )  # fmt: skip
     return inquiry
 
@@ -350,14 +351,14 @@ async def list_inquiries(
 
 
 async def month_counts(
-    session: AsyncSession, *, root: Unit, first: date, as_of: date
+    session: AsyncSession, *, root: Unit, first: date, last: date, as_of: date
 ) -> dict[str, int]:
-    """The review's 流调 figures: the repeat matters registered from the month's first day to
-    the as-of day (by the unit responsible), how many had a 流调 opened and signed by then."""
+    """The review's 流调 figures: the month's repeat matters registered by the as-of day (by
+    the unit responsible), how many had a 流调 opened and signed by then."""
     repeat = select(PetitionCase.id).where(
         col(PetitionCase.unit_id).in_(subtree_ids(root.path)),
         col(PetitionCase.registered_on) >= first,
-        col(PetitionCase.registered_on) <= as_of,
+        col(PetitionCase.registered_on) <= min(last, as_of),
         col(PetitionCase.first_time).is_(False),
     )
     counted = select(CauseInquiry).where(col(CauseInquiry.case_id).in_(repeat))

@@ -118,6 +118,7 @@ class Finding(SQLModel, table=True):
     closed_on: date | None = Field(default=None)
     returned: int = Field(default=0)
     return_note: str = Field(default="", max_length=500)
+    returned_on: date | None = Field(default=None)
     version: int = Field(default=1)
     created_at: datetime = stamped()
     updated_at: datetime = stamped()
@@ -182,6 +183,8 @@ class Decision(SQLModel, table=True):
     done_criteria: str = Field(max_length=1000)
     deadline: date
     status: str = Field(default="open", max_length=10)
+    # The owner unit's report standing (cleared when the secretary presses it back).
+    reported_on: date | None = Field(default=None)
     closed_on: date | None = Field(default=None)
     pressed: int = Field(default=0)
     # 督办单: 蓟信督〔2026〕3号, and the document as issued.

@@ -117,9 +117,9 @@ async def check_page(db: DB, request: AnyRequest, check_id: FromPath[int]) -> Te
     out = (await spot_checks.checks_out(db, [check]))[0]
     found, _ = await findings.list_findings(
         session=db, principal=request.user, today=request.app.state.ctx.today(),
-        filters=findings.FindingFilters(), limit=500, offset=0,
+        filters=findings.FindingFilters(spot_check_id=check.id), limit=500, offset=0,
     )  # fmt: skip
-    mine = [f for f in found if f.spot_check_id == check.id]
+    mine = found
     return page(
         request,
         "supervision/check.html",
@@ -298,7 +298,7 @@ async def _finding_step(
         }
         on = form.get("on") or None
         if step == "answer":
-            body = to_body(schemas.AnswerIn, {"answer": form.get("answer", ""), "on": on})
+            body = to_body(schemas.AnswerIn, {"answer": form.get("answer", "")})
             await findings.answer(**common, data=body, if_match=if_match)
             return "已反馈整改情况", back
         if step == "close":

@@ -5,7 +5,6 @@ No database, no web."""
 from __future__ import annotations
 
 import hashlib
-import random
 from datetime import date
 from typing import Any, Literal, get_args
 
@@ -48,12 +47,14 @@ INQUIRY_STATUS_LABELS = {"open": "调查中", "signed": "已签批"}
 
 
 def draw(seed: str, population: list[int], size: int) -> list[int]:
-    """The sample of `size` cases from `population` (case ids), in the order drawn: the same
-    seed and population give the same sample on any machine (SHA-256 of the seed starts
-    Python's Mersenne Twister; the population is taken in id order)."""
-    ordered = sorted(set(population))
-    start = int.from_bytes(hashlib.sha256(seed.encode()).digest(), "big")
-    return random.Random(start).sample(ordered, min(size, len(ordered)))
+    """The sample of `size` cases from `population` (case ids), in the order drawn: each case
+    is ranked by SHA-256 of "<seed>:<id>" (hex), the lowest first. Anyone can redo it by hand
+    or in any language from the stored seed and population — no random generator's internals
+    (they may change between Python versions)."""
+    ranked = sorted(
+        set(population), key=lambda i: hashlib.sha256(f"{seed}:{i}".encode()).hexdigest()
+    )
+    return ranked[: max(0, size)]
 
 
 def month_ended(month_last: date, today: date) -> bool:
@@ -82,10 +83,13 @@ DECISION_STEP_LABELS = {"report": "报告办理情况", "press": "催办", "clos
 
 
 def stalled(decision: Any, as_of: date) -> Any:
-    """空转: a conference's decision past its deadline and not closed, as of a day (closed
-    later counts as stalled for the days before). `decision` is a loaded Decision (→ bool) or
-    the table (→ SQL)."""
+    """空转: a conference's decision past its deadline with nothing done, as of a day — not
+    closed, and no report from the owner unit standing (a report the secretary pressed back
+    is none; one waiting for the secretary to close it is not the unit's delay). Closed or
+    reported later counts as stalled for the days before. `decision` is a loaded Decision
+    (→ bool) or the table (→ SQL)."""
     return all_of(
         decision.deadline < as_of,
         any_of(missing(decision.closed_on), lambda: decision.closed_on > as_of),
+        any_of(missing(decision.reported_on), lambda: decision.reported_on > as_of),
     )

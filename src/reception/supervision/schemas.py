@@ -140,6 +140,7 @@ class FindingOut(Struct):
     closed_on: date | None
     returned: int
     return_note: str
+    returned_on: date | None
 
 
 class SampleDetail(Struct):
@@ -159,7 +160,9 @@ class SampleDetail(Struct):
 
 
 class AnswerIn(Strict):
-    """A unit's 整改情况: what it did about the finding."""
+    """A unit's 整改情况: what it did about the finding — dated the day it is entered (the
+    unit answering for itself does not choose the day its lateness is judged by; only an
+    administrator entering an old record dates it, `on`)."""
 
     answer: Annotated[str, Meta(min_length=1, max_length=2000)]
     on: date | None = None
