@@ -26,6 +26,8 @@ from reception.config import Settings
 from reception.context import Context, FixedClock
 from reception.db import migrate
 from reception.models import metadata
+from reception.supervision.models import CheckItem
+from reception.supervision.rules import DEFAULT_ITEMS
 from tests.live import TEST_KEYS, free_port, suite_for
 
 PG_ADMIN_URL = os.environ.get(
@@ -168,6 +170,9 @@ async def _empty_tables(maker: async_sessionmaker[AsyncSession], dialect: str) -
                 "INSERT INTO audit_head (id, chain, last_id, archived_chain) VALUES (1, '', 0, '')"
             )
         )
+        # So is the spot check's first checklist.
+        for position, (code, label, hint) in enumerate(DEFAULT_ITEMS, start=1):
+            session.add(CheckItem(code=code, label=label, hint=hint, position=position))
         await session.commit()
 
 

@@ -96,12 +96,12 @@ async def test_demo_is_idempotent(
     assert "0 new rules, 0 new reception sessions, 0 appointments, 0 field visits" in again
     # The same tokens again, not ten more live ones per run.
     tokens = sorted(re.findall(r"rcp_[\w-]+", first))
-    assert len(tokens) == 10 and sorted(re.findall(r"rcp_[\w-]+", again)) == tokens
+    assert len(tokens) == 11 and sorted(re.findall(r"rcp_[\w-]+", again)) == tokens
     async with sessionmaker() as s:
         live = await s.scalar(
             select(func.count()).select_from(ApiToken).where(col(ApiToken.revoked_at).is_(None))
         )
-    assert live == 10
+    assert live == 11
     assert await counts() == after_first
     async with sessionmaker() as s:
         per_leader = (

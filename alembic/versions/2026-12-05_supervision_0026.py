@@ -8,6 +8,7 @@ Create Date: 2026-12-05 12:48:18.421022+00:00
 """
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
@@ -16,6 +17,15 @@ revision: str = "0026"
 down_revision: str | None = "0025"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+# As the migration put them in (reception.supervision.rules.DEFAULT_ITEMS on that day).
+DEFAULT_ITEMS = (
+    ("registered", "来访必录", "接待过的来访都已登记,登记要素齐全"),
+    ("on_time", "受理/办理按期", "受理告知在15日内、办理在60日内(含批准的延期)"),
+    ("delivery", "答复送达规范", "处理意见书有文号,送达方式合法,送达回证或回执齐全"),
+    ("verified", "调查核实", "诉求经调查核实,处理意见有事实依据,不是照抄诉求"),
+    ("archive", "档案齐全", "登记表、受理告知书、处理意见书、送达回证等材料已归档"),
+)
 
 
 def upgrade() -> None:
@@ -32,6 +42,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_check_item")),
         sa.UniqueConstraint("code", name=op.f("uq_check_item_code")),
     )
+    # The office's first checklist (the seed's "应登不登、超期受理办理、答复送达不规范" and "案件办理
+    # 核查不实,档案资料不全"): the admin edits it afterwards.
+    now = datetime.now(UTC)
+    op.bulk_insert(
+        sa.table(
+            "check_item",
+            sa.column("code", sa.String), sa.column("label", sa.String),
+            sa.column("hint", sa.String), sa.column("position", sa.Integer),
+            sa.column("active", sa.Boolean), sa.column("created_at", sa.DateTime(timezone=True)),
+            sa.column("updated_at", sa.DateTime(timezone=True)),
+        ),
+        [
+            {"code": code, "label": label, "hint": hint, "position": i, "active": True,
+             "created_at": now, "updated_at": now}
+            for i, (code, label, hint) in enumerate(DEFAULT_ITEMS, start=1)
+        ],
+    )  # fmt: skip
     op.create_table(
         "spot_check",
         sa.Column("id", sa.Integer(), nullable=False),

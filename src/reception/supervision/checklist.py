@@ -13,7 +13,7 @@ from reception.audit import service as audit
 from reception.auth import Principal
 from reception.db import now_of
 from reception.errors import InvalidInput, NotFound
-from reception.supervision import rules, schemas
+from reception.supervision import schemas
 from reception.supervision.models import CheckItem
 
 # The units a month's check covers: the base units under the district.
@@ -23,17 +23,11 @@ BASE_KINDS = ("township", "department")
 # ---------------------------------------------------------------- the checklist
 
 
-async def ensure_items(session: AsyncSession) -> None:
-    """The office's first checklist, put in once (the admin edits it afterwards)."""
-    if await session.scalar(select(func.count()).select_from(CheckItem)):
-        return
-    for position, (code, label, hint) in enumerate(rules.DEFAULT_ITEMS, start=1):
-        session.add(CheckItem(code=code, label=label, hint=hint, position=position))
-    await session.flush()
+# The office's first checklist (rules.DEFAULT_ITEMS) is put in by the migration that made the
+# table (0026): reading it never writes — two readers at once never race to seed it.
 
 
 async def list_items(session: AsyncSession, *, active_only: bool = False) -> list[CheckItem]:
-    await ensure_items(session)
     query = select(CheckItem).order_by(col(CheckItem.position), col(CheckItem.id))
     if active_only:
         query = query.where(col(CheckItem.active).is_(True))
@@ -49,7 +43,6 @@ def item_out(i: CheckItem) -> schemas.ItemOut:
 async def create_item(
     *, session: AsyncSession, actor: Principal | None, data: schemas.ItemIn
 ) -> CheckItem:
-    await ensure_items(session)
     item = CheckItem(
         code=f"custom_{secrets.token_hex(4)}",
         label=data.label.strip(),
