@@ -245,24 +245,9 @@ async def review(
         "ledger_panel": await ledger_figures.panel(
             session, unit_id=scope.root.id, first=first, last=last, today=day
         ),
-        "inquiries": await inquiries.month_counts(
-            session, root=scope.root, first=first, last=last, as_of=day
-        ),
-        # 网格员代办 per township: matters, days to registration, on time, replied, rated.
-        "proxy": await proxy_service.review_rows(
-            session, root=scope.root, first=first, last=last, as_of=day
-        ),
-        # 联席会议: held this month, decisions made, and every decision 空转 as of the day.
-        "conferences": await decisions.review_figures(
-            session, root=scope.root, first=first, last=last, as_of=day
-        ),
         "definitions": [{"key": k, "name": n, "definition": d} for k, n, d in DEFINITIONS],
     }
-    report["spot_checks"] = _beside_points(
-        report,
-        await spot_checks.results(session, root=scope.root, month=month, as_of=day),
-        scope.row_of,
-    )
+    report |= await _supervision(session, report, scope, month, first, last, day)
     if unmasked:
         await audit.record(
             session=session,
@@ -273,6 +258,33 @@ async def review(
             after={"month": month, "unit_id": scope.root.id, "as_of": day.isoformat()},
         )
     return report
+
+
+async def _supervision(
+    session: AsyncSession,
+    report: dict[str, Any],
+    scope: figures.Scope,
+    month: str,
+    first: date,
+    last: date,
+    day: date,
+) -> dict[str, Any]:
+    """督查督办 in the review: the month's spot check beside the computed points, 流调 of the
+    month's repeat matters, 网格员代办 per township, 联席会议 and what is 空转."""
+    root = scope.root
+    checked = await spot_checks.results(session, root=root, month=month, as_of=day)
+    return {
+        "spot_checks": _beside_points(report, checked, scope.row_of),
+        "inquiries": await inquiries.month_counts(
+            session, root=root, first=first, last=last, as_of=day
+        ),
+        "proxy": await proxy_service.review_rows(
+            session, root=root, first=first, last=last, as_of=day
+        ),
+        "conferences": await decisions.review_figures(
+            session, root=root, first=first, last=last, as_of=day
+        ),
+    }
 
 
 def _beside_points(

@@ -47,6 +47,12 @@ def acts_for(principal: Principal | None, unit: Unit) -> bool:
     )
 
 
+def dates_back(principal: Principal | None) -> bool:
+    """Whether a caller may date a unit's answer or report on another day than today: only the
+    administrator entering an old record (补录) and the command line — never the unit itself."""
+    return principal is None or principal.role == "admin"
+
+
 def check_scope(principal: Principal | None) -> ColumnElement[bool]:
     """The checks a caller reads, as a WHERE clause over `spot_check`."""
     if principal is None or principal.role in READ_ALL:

@@ -196,7 +196,7 @@ async def answer(
         raise Conflict(f"这条问题{rules.FINDING_STATUS_LABELS[finding.status]},不能再反馈")
     on = ctx.today()
     if data.on is not None:
-        if actor is not None and not actor.is_admin:
+        if not access.dates_back(actor):
             raise InvalidInput("整改情况按录入当天记录,不能改填日期", field="on")
         on = effective_date(
             ctx, data.on, not_before=finding.returned_on or finding.found_on, label="上一步"
