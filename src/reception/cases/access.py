@@ -90,6 +90,13 @@ def writes(principal: Principal | None) -> bool:
     return principal is None or principal.role in WRITERS
 
 
+def handles(principal: Principal | None, unit: Unit) -> bool:
+    """Whether a caller works on a unit's records — moves its ledger entries on, answers its
+    spot-check findings and conference decisions, registers its villages' 代办: one who handles
+    cases (`writes`) and whose reach holds the unit."""
+    return writes(principal) and unit_in_reach(principal, unit)
+
+
 def resolves(principal: Principal | None, owner_leader_id: int | None) -> bool:
     """Whether a caller records a case's 化解: those who handle it, or the leader who owns it
     now."""

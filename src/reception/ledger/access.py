@@ -14,6 +14,7 @@ from sqlmodel import col
 
 from reception.auth import Principal
 from reception.base import role_label
+from reception.cases.access import handles
 from reception.db import get_in_scope
 from reception.errors import Forbidden, InvalidInput
 from reception.etags import etag
@@ -44,9 +45,7 @@ def entry_scope(principal: Principal | None) -> ColumnElement[bool]:
 
 def keeps(principal: Principal | None, unit: Unit) -> bool:
     """Whether a caller keeps (moves on) an entry whose responsible unit is `unit`."""
-    if principal is None:
-        return True
-    return principal.role in WRITERS and reaches(principal, unit.path)
+    return handles(principal, unit)
 
 
 def may_keep(principal: Principal | None, unit: Unit) -> None:

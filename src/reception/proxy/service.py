@@ -17,6 +17,7 @@ from reception import pii
 from reception.audit import service as audit
 from reception.audit.service import actor_name
 from reception.auth import Principal
+from reception.cases import access as case_access
 from reception.cases import query_code, registration, workflow
 from reception.cases import schemas as case_schemas
 from reception.cases.models import CaseCategory, CaseClock, PetitionCase
@@ -25,7 +26,7 @@ from reception.context import Context
 from reception.db import get_in_scope, next_in_counter, now_of
 from reception.errors import Broken, Conflict, Forbidden, InvalidInput
 from reception.etags import etag, require_match
-from reception.org.access import READ_ALL, reach_clause, reaches, subtree_ids
+from reception.org.access import READ_ALL, reach_clause, subtree_ids
 from reception.org.models import Unit
 from reception.petitioner import checked
 from reception.privacy import mask_name, shown_whole, shows_whole
@@ -171,9 +172,7 @@ async def sees_whole(
 
 
 def _may_handle(principal: Principal | None, village: Unit) -> None:
-    if principal is not None and not (
-        principal.role in ("admin", "clerk") and reaches(principal, village.path)
-    ):
+    if not case_access.handles(principal, village):
         raise Forbidden("代办事项由村所在乡镇(街道)的信访干部登记")
 
 

@@ -22,8 +22,7 @@ from reception.cases.access import case_scope
 from reception.cases.models import CauseInquiry, PetitionCase
 from reception.errors import Forbidden
 from reception.etags import etag
-from reception.org.access import READ_ALL, reach_clause, reaches
-from reception.org.models import Unit
+from reception.org.access import READ_ALL, reach_clause
 from reception.supervision.models import Decision, Finding, SpotCheck
 
 CHECKERS = ("admin", "reviewer")
@@ -37,14 +36,6 @@ def may_check(principal: Principal | None) -> None:
     if not checks(principal):
         who = role_label(principal.role) if principal else ""
         raise Forbidden(f"{who}不能进行抽查:抽查由区信访局督查人员进行")
-
-
-def acts_for(principal: Principal | None, unit: Unit) -> bool:
-    """Whether a caller answers for a unit — its rectifications, its reports on a
-    conference's decisions: a clerk whose subtree holds it, an admin, the command line."""
-    return principal is None or (
-        principal.role in ("admin", "clerk") and reaches(principal, unit.path)
-    )
 
 
 def dates_back(principal: Principal | None) -> bool:

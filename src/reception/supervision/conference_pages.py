@@ -13,6 +13,7 @@ from litestar.response import Template
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from reception.auth import Principal, require
+from reception.cases import access as case_access
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.org.choices import leader_choices, units_in_reach
@@ -196,7 +197,9 @@ async def _decision_page(
     unit = await db.get(Unit, d.owner_unit_id)
     # The owner unit's clerks report (the secretary presses and closes).
     owner = (
-        request.user.role != "admin" and unit is not None and access.acts_for(request.user, unit)
+        request.user.role != "admin"
+        and unit is not None
+        and case_access.handles(request.user, unit)
     )
     return page(
         request,

@@ -18,6 +18,7 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.audit.service import actor_name
 from reception.auth import Principal
+from reception.cases import access as case_access
 from reception.cases.models import PetitionCase
 from reception.cases.timeline import effective_date, record_event
 from reception.context import Context
@@ -174,7 +175,7 @@ async def step(
     if decision.status == "closed":
         raise Conflict(f"{decision.number} 已办结")
     if data.kind == "report":
-        if not access.acts_for(actor, unit):
+        if not case_access.handles(actor, unit):
             raise Forbidden(f"办理情况由承办单位{unit.name}报告")
     else:
         access.may_check(actor)

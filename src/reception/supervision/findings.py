@@ -14,8 +14,9 @@ from sqlmodel import col, select
 from reception.audit import service as audit
 from reception.audit.service import actor_name
 from reception.auth import Principal
+from reception.cases import access as case_access
 from reception.cases.models import PetitionCase
-from reception.cases.timeline import effective_date
+from reception.cases.timeline import effective_date, facts
 from reception.context import Context
 from reception.db import get_in_scope, now_of
 from reception.errors import Broken, Conflict, Forbidden, InvalidInput
@@ -164,16 +165,11 @@ async def _step(
     finding.version += 1
     finding.updated_at = now_of(session)
     await session.flush()
-    after = {k: (v.isoformat() if isinstance(v, date) else v) for k, v in
-             ((k, getattr(finding, k)) for k in before)}  # fmt: skip
+    after = facts(finding, before)
     await audit.record(
         session=session, actor=actor, action=action, target_type="finding",
         target_id=finding.id, before=before, after={**after, "unit_id": finding.unit_id},
     )  # fmt: skip
-
-
-def _facts(finding: Finding, *names: str) -> dict[str, Any]:
-    return {n: (v.isoformat() if isinstance(v := getattr(finding, n), date) else v) for n in names}
 
 
 async def answer(
@@ -190,7 +186,7 @@ async def answer(
     unit = await session.get(Unit, finding.unit_id)
     if unit is None:
         raise Broken("expected: the finding's unit")
-    if not access.acts_for(actor, unit):
+    if not case_access.handles(actor, unit):
         raise Forbidden(f"整改情况由{unit.name}的信访干部反馈")
     if finding.status != "open":
         raise Conflict(f"这条问题{rules.FINDING_STATUS_LABELS[finding.status]},不能再反馈")
@@ -201,7 +197,7 @@ async def answer(
         on = effective_date(
             ctx, data.on, not_before=finding.returned_on or finding.found_on, label="上一步"
         )
-    before = _facts(finding, "status", "answer", "answered_on")
+    before = facts(finding, ("status", "answer", "answered_on"))
     finding.status, finding.answer, finding.answered_on = "answered", data.answer.strip(), on
     finding.answered_by_name = actor_name(actor)
     await _step(session, actor, finding, "finding.answered", before)
@@ -223,7 +219,7 @@ async def close(
     if finding.status != "answered":
         raise Conflict("只有已反馈整改情况的问题才能确认整改完成")
     on = effective_date(ctx, data.on, not_before=finding.answered_on, label="反馈日期")
-    before = _facts(finding, "status", "closed_on")
+    before = facts(finding, ("status", "closed_on"))
     finding.status, finding.closed_on = "closed", on
     await _step(session, actor, finding, "finding.closed", before)
     return finding
@@ -245,7 +241,7 @@ async def send_back(
     if finding.status != "answered":
         raise Conflict("只有已反馈整改情况的问题才能退回")
     on = effective_date(ctx, data.on, not_before=finding.answered_on, label="反馈日期")
-    before = _facts(finding, "status", "answered_on", "returned", "return_note", "returned_on")
+    before = facts(finding, ("status", "answered_on", "returned", "return_note", "returned_on"))
     finding.status, finding.answered_on, finding.returned_on = "open", None, on
     finding.returned += 1
     finding.return_note = data.note.strip()

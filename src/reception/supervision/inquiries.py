@@ -260,13 +260,9 @@ async def inquiry_out(
     unit = await session.get(Unit, case.unit_id)
     ids = {r["unit_id"] for r in inquiry.responsibilities if r.get("unit_id")}
     names = {u.id: u.name for u in await session.scalars(select(Unit).where(col(Unit.id).in_(ids)))}
-    may_edit = _edits(principal, inquiry) and bool(
-        await session.scalar(
-            select(PetitionCase.id).where(
-                PetitionCase.id == case.id,
-                case_access.case_scope(principal) if principal else PetitionCase.id == case.id,
-            )
-        )
+    # Those who handle the case now (its unit's clerks; the 流调 goes with a case given on).
+    may_edit = (
+        _edits(principal, inquiry) and unit is not None and case_access.handles(principal, unit)
     )
     return schemas.InquiryOut(
         id=inquiry.id or 0,
