@@ -16,9 +16,13 @@ from reception.org.order import as_tree
 from reception.org.service import assignable_leaders, list_units
 
 
-async def units_in_reach(session: AsyncSession, principal: Principal) -> list[tuple[int, str]]:
+async def units_in_reach(
+    session: AsyncSession, principal: Principal, kinds: tuple[str, ...] | None = None
+) -> list[tuple[int, str]]:
+    """`kinds`: only units of these kinds (a conference's participants are the district, its
+    townships and departments — not the district's thousand villages)."""
     rows, _ = await list_units(session=session, limit=5000, offset=0, active=True)
-    reach = [u for u in rows if unit_in_reach(principal, u)]
+    reach = [u for u in rows if unit_in_reach(principal, u) and (kinds is None or u.kind in kinds)]
     return [(int(u.id or 0), "\u3000" * depth + u.name) for u, depth in as_tree(reach)]
 
 

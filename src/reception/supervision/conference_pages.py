@@ -26,6 +26,8 @@ AnyRequest = Request[Principal, Any, Any]
 READERS = [require("clerk", "reviewer")]
 CHECKERS = [require("reviewer")]
 PER_PAGE = 30
+# Who sits at a 联席会议: the district's offices, townships and departments.
+PARTICIPANTS = ("district", "township", "department")
 PageNo = Annotated[int | None, QueryParameter(name="page", ge=1, le=100_000)]
 Bool = Annotated[bool | None, QueryParameter()]
 
@@ -55,7 +57,7 @@ async def _list_page(
         pages=max(1, -(-total // PER_PAGE)),
         may_create=may,
         leaders=await leader_choices(db, request.user) if may else [],
-        units=await units_in_reach(db, request.user) if may else [],
+        units=await units_in_reach(db, request.user, PARTICIPANTS) if may else [],
         errors=errors or {},
         values=values or {"held_on": ctx.today().isoformat()},
     )
