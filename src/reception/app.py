@@ -19,7 +19,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 import reception.models  # noqa: F401  (the whole metadata, so every foreign key resolves)
-from reception import __version__, openapi
+from reception import __version__, openapi, reads
 from reception.audit import pages as audit_pages
 from reception.audit.controllers import AuditController
 from reception.audit.reads import audit_whole_reads
@@ -179,6 +179,8 @@ async def provide_db(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSes
             raise
         else:
             await session.commit()
+    if request.method not in _READ_METHODS:
+        await reads.remember_write(request)
 
 
 def provide_ctx(state: State) -> Context:
@@ -197,6 +199,21 @@ YEAR_EFFECTS = SimpleNamespace(clock_dues=running_dues, scheduled_sessions=sched
 
 def provide_year_effects() -> Any:
     return YEAR_EFFECTS
+
+
+MIDDLEWARE = [
+    console.security_headers,
+    boundary_middleware,
+    audit_whole_reads,
+    reads.wal_cookie_middleware,
+]
+DEPENDENCIES = {
+    "db": Provide(provide_db),
+    "reads": Provide(reads.provide_reads),
+    "ctx": Provide(provide_ctx, sync_to_thread=False),
+    "apply_year": Provide(provide_apply_year, sync_to_thread=False),
+    "year_effects": Provide(provide_year_effects, sync_to_thread=False),
+}
 
 
 @get("/health", tags=["health"], media_type=MediaType.JSON, cache_control=None)
@@ -218,6 +235,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     outbox.listen()
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine, ctx.clock, ctx.keys)
+    replica = reads.replica_for(settings, engine, ctx.clock, ctx.keys)
 
     tasks: list[asyncio.Task[None]] = []
 
@@ -242,6 +260,8 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         await engine.dispose()
+        if replica is not None:
+            await replica.dispose()
 
     api = Router(
         path="/api",
@@ -271,18 +291,19 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 include_in_schema=False,
             ),
         ],
-        middleware=[console.security_headers, boundary_middleware, audit_whole_reads],
-        dependencies={
-            "db": Provide(provide_db),
-            "ctx": Provide(provide_ctx, sync_to_thread=False),
-            "apply_year": Provide(provide_apply_year, sync_to_thread=False),
-            "year_effects": Provide(provide_year_effects, sync_to_thread=False),
-        },
+        middleware=MIDDLEWARE,
+        dependencies=DEPENDENCIES,
         exception_handlers=console.html_errors(exception_handlers),
         template_config=template_config(),
         csrf_config=console.csrf_config(ctx),
         state=State(
-            {"settings": settings, "ctx": ctx, "engine": engine, "sessionmaker": sessionmaker}
+            {
+                "settings": settings,
+                "ctx": ctx,
+                "engine": engine,
+                "sessionmaker": sessionmaker,
+                "replica": replica,
+            }
         ),
         on_startup=[seed_calendar, start_worker],
         on_shutdown=[dispose_engine],

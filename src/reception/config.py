@@ -16,6 +16,9 @@ def _default_data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
+    # A PostgreSQL streaming replica for the reports, exports, feeds and the public page's
+    # reads (reception.reads); empty: every read on the primary.
+    read_database_url: str = ""
     data_dir: Path = field(default_factory=_default_data_dir)
     timezone: str = "Asia/Shanghai"
     public_url: str = "http://127.0.0.1:8000"
@@ -134,6 +137,7 @@ class Settings:
         data_dir = Path(env.get("RECEPTION_DATA_DIR", Path.cwd() / "data"))
         return cls(
             database_url=env.get("RECEPTION_DATABASE_URL", ""),
+            read_database_url=env.get("RECEPTION_READ_DATABASE_URL", ""),
             data_dir=data_dir,
             timezone=env.get("RECEPTION_TIMEZONE", "Asia/Shanghai"),
             public_url=env.get("RECEPTION_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),

@@ -20,6 +20,7 @@ from reception.cases import (
 from reception.cases.choices import choices
 from reception.context import Context, Ctx
 from reception.db import DB
+from reception.reads import Reads
 from reception.spreadsheet import csv_bytes
 from reception.web.render import (
     page,
@@ -177,7 +178,7 @@ async def worklist(
 
 @get("/cases/export.csv")
 async def export_csv(
-    db: DB,
+    reads: Reads,
     ctx: Ctx,
     request: AnyRequest,
     overdue: Bool = None,
@@ -208,8 +209,8 @@ async def export_csv(
         closed,
         inquiry,
     )
-    items, _ = await _list(db, ctx, request.user, f, limit=EXPORT_MAX, offset=0)
-    names = (await choices(db, request.user))["category_names"]
+    items, _ = await _list(reads, ctx, request.user, f, limit=EXPORT_MAX, offset=0)
+    names = (await choices(reads, request.user))["category_names"]
     rows: list[list[Any]] = [
         ["编号", "登记日期", "渠道", "类别", "责任单位", "信访人", "人数", "初信初访",
          "阶段", "下一期限", "期限", "剩余", "超期", "包案领导", "反映事项"]

@@ -26,6 +26,7 @@ from reception.ledger import (
     writers,
 )
 from reception.ledger.models import LedgerEntry
+from reception.reads import Reads
 from reception.responses import Limit, Offset, Page
 
 AnyRequest = Request[Principal, Any, Any]
@@ -119,7 +120,7 @@ class LedgerController(Controller):
     @get("/export", guards=READERS)
     async def export(
         self,
-        db: DB,
+        reads: Reads,
         ctx: Ctx,
         request: AnyRequest,
         format: FromQuery[Literal["csv", "xlsx"]] = "xlsx",
@@ -136,16 +137,16 @@ class LedgerController(Controller):
         """The filtered ledger as a file (parties as a count only)."""
         f = _filters(status, domain, risk, unit_id, overdue, leader_id, found_from, found_to, q)
         rows, _ = await service.list_entries(
-            session=db, principal=request.user, today=ctx.today(), filters=f,
+            session=reads, principal=request.user, today=ctx.today(), filters=f,
             limit=service.EXPORT_MAX, offset=0,
         )  # fmt: skip
-        items = await views.summaries(db, rows, ctx.today())
+        items = await views.summaries(reads, rows, ctx.today())
         return writers.entries_file(items, format, ctx.today())
 
     @get("/table", guards=[require("clerk", "reviewer")])
     async def table(
         self,
-        db: DB,
+        reads: Reads,
         ctx: Ctx,
         request: AnyRequest,
         month: Month = None,
@@ -156,8 +157,8 @@ class LedgerController(Controller):
     ) -> Response[Any]:
         """排查情况表 of a month (or a whole year) for a unit and everything under it."""
         first, last = figures.period_bounds(month, year, ctx.today())
-        unit = await access.table_unit(session=db, principal=request.user, unit_id=unit_id)
-        data = await figures.table(db, unit_id=unit, first=first, last=last, domain=domain)
+        unit = await access.table_unit(session=reads, principal=request.user, unit_id=unit_id)
+        data = await figures.table(reads, unit_id=unit, first=first, last=last, domain=domain)
         if format == "xlsx":
             return writers.table_file(data)
         return Response(data)

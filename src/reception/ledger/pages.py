@@ -31,6 +31,7 @@ from reception.ledger import (
     writers,
 )
 from reception.org.choices import leader_choices, units_in_reach
+from reception.reads import Reads
 from reception.web.render import (
     FormErrors,
     page,
@@ -138,7 +139,7 @@ async def ledger_page(
 
 @get("/ledger/export", guards=READERS)
 async def ledger_export(
-    db: DB,
+    reads: Reads,
     ctx: Ctx,
     request: AnyRequest,
     format: Text = None,
@@ -150,14 +151,14 @@ async def ledger_export(
 ) -> Response[bytes]:
     _, filters = _typed(status, domain, risk, overdue, q)
     rows, _ = await service.list_entries(
-        session=db,
+        session=reads,
         principal=request.user,
         today=ctx.today(),
         filters=filters,
         limit=service.EXPORT_MAX,
         offset=0,
     )
-    items = await views.summaries(db, rows, ctx.today())
+    items = await views.summaries(reads, rows, ctx.today())
     return writers.entries_file(items, "csv" if format == "csv" else "xlsx", ctx.today())
 
 
@@ -317,7 +318,7 @@ async def move_entry(
 
 @get("/ledger/table", guards=[require("clerk", "reviewer")])
 async def table_page(
-    db: DB,
+    reads: Reads,
     ctx: Ctx,
     request: AnyRequest,
     month: Month = None,
@@ -328,8 +329,8 @@ async def table_page(
 ) -> Template | Response[bytes]:
     """The monthly (or yearly) 排查情况表, laid out to print on A4 with the stamp box."""
     first, last = figures.period_bounds(month, year, ctx.today())
-    unit = await access.table_unit(session=db, principal=request.user, unit_id=unit_id)
-    data = await figures.table(db, unit_id=unit, first=first, last=last, domain=domain or None)
+    unit = await access.table_unit(session=reads, principal=request.user, unit_id=unit_id)
+    data = await figures.table(reads, unit_id=unit, first=first, last=last, domain=domain or None)
     if format == "xlsx":
         return writers.table_file(data)
     params = {"month": month, "year": year, "unit_id": unit_id, "domain": domain}
@@ -342,8 +343,8 @@ async def table_page(
         month=month or ("" if year else first.strftime("%Y-%m")),
         year=year or "",
         unit_id=unit or "",
-        units=await units_in_reach(db, request.user),
-        domains=await _domains(db),
+        units=await units_in_reach(reads, request.user),
+        domains=await _domains(reads),
         domain=domain or "",
         xlsx=query("/ledger/table", format="xlsx", **{k: v for k, v in params.items() if v}),
         columns=figures.COUNTS,

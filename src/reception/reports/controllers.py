@@ -13,6 +13,7 @@ from reception.auth import Principal, require
 from reception.base import MONTH_PATTERN
 from reception.context import Ctx
 from reception.db import DB
+from reception.reads import Reads
 from reception.reports import incidents, schemas, service, writers
 from reception.responses import attachment
 
@@ -27,7 +28,7 @@ class ReportController(Controller):
     @get("/review")
     async def review(
         self,
-        db: DB,
+        reads: Reads,
         ctx: Ctx,
         request: AnyRequest,
         month: Annotated[str, QueryParameter(pattern=MONTH_PATTERN, description="YYYY-MM")],
@@ -41,7 +42,7 @@ class ReportController(Controller):
         """The monthly review: one row per unit and a total, the case lists behind them,
         leaders' reception days and 包案, campaigns and 三无 townships, with 同比/环比."""
         report = await service.review(
-            session=db,
+            session=reads,
             ctx=ctx,
             actor=request.user,
             month=month,
@@ -61,7 +62,7 @@ class ReportController(Controller):
     @get("/trend")
     async def trend(
         self,
-        db: DB,
+        reads: Reads,
         ctx: Ctx,
         first_month: Annotated[
             str,
@@ -78,7 +79,7 @@ class ReportController(Controller):
         """The review's headline figures month by month (at most 36 months): the same
         aggregates as the review, so each month equals the review of that month."""
         return await service.trend(
-            session=db, ctx=ctx, first_month=first_month, last_month=last_month, unit_id=unit_id
+            session=reads, ctx=ctx, first_month=first_month, last_month=last_month, unit_id=unit_id
         )
 
 
@@ -114,7 +115,7 @@ class IncidentController(Controller):
     @get("/sanwu", guards=[require("clerk", "reviewer")])
     async def sanwu(
         self,
-        db: DB,
+        reads: Reads,
         ctx: Ctx,
         year: Annotated[int, QueryParameter(ge=2000, le=2100)],
         as_of: FromQuery[date | None] = None,
@@ -122,7 +123,7 @@ class IncidentController(Controller):
     ) -> dict[str, Any]:
         """三无 status of each township for a year, as of a day, against the two-thirds goal."""
         return await incidents.sanwu_status(
-            session=db, ctx=ctx, year=year, as_of=as_of, unit_id=unit_id
+            session=reads, ctx=ctx, year=year, as_of=as_of, unit_id=unit_id
         )
 
 

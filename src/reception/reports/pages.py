@@ -16,8 +16,8 @@ from litestar.response import Template
 from reception.auth import Principal, require
 from reception.base import MONTH_PATTERN, shift_month
 from reception.context import Ctx
-from reception.db import DB
 from reception.org import service as org
+from reception.reads import Reads
 from reception.reports import service, writers
 from reception.responses import attachment
 from reception.web.render import month_label, page
@@ -107,7 +107,7 @@ AsOf = Annotated[date | None, QueryParameter()]
 
 @get("/review", guards=REVIEWERS)
 async def dashboard(
-    db: DB,
+    reads: Reads,
     ctx: Ctx,
     request: AnyRequest,
     month: Month = None,
@@ -116,10 +116,10 @@ async def dashboard(
 ) -> Template:
     month = month or _default_month(ctx.today())
     report = await service.review(
-        session=db, ctx=ctx, actor=request.user, month=month, unit_id=unit_id, as_of=as_of
+        session=reads, ctx=ctx, actor=request.user, month=month, unit_id=unit_id, as_of=as_of
     )
     trend = await service.trend(
-        session=db,
+        session=reads,
         ctx=ctx,
         first_month=shift_month(month, -11),
         last_month=month,
@@ -139,7 +139,7 @@ async def dashboard(
         }
         for key, label, rate in FIGURES
     ]
-    units, _ = await org.list_units(session=db, limit=1000, offset=0, active=True)
+    units, _ = await org.list_units(session=reads, limit=1000, offset=0, active=True)
     choices = [(u.id, u.name) for u in units if u.kind in ("district", "township", "department")]
     # Leaders with nothing to show this month (a township's secretary who holds no reception
     # day and owns no case) are counted, not listed in 27 rows of zeros.
@@ -174,7 +174,7 @@ async def dashboard(
 
 @get("/review/export", guards=REVIEWERS)
 async def export(
-    db: DB,
+    reads: Reads,
     ctx: Ctx,
     request: AnyRequest,
     month: Annotated[str, QueryParameter(pattern=MONTH_PATTERN)],
@@ -184,7 +184,7 @@ async def export(
 ) -> Response[bytes]:
     """The same export as GET /api/reports/review, for the signed-in reviewer."""
     report = await service.review(
-        session=db, ctx=ctx, actor=request.user, month=month, unit_id=unit_id, as_of=as_of
+        session=reads, ctx=ctx, actor=request.user, month=month, unit_id=unit_id, as_of=as_of
     )
     body = await asyncio.to_thread(writers.WRITERS[format], report)
     return Response(

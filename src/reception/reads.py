@@ -1,0 +1,162 @@
+"""The read replica: which reads may go to it, and reading one's own writes.
+
+`RECEPTION_READ_DATABASE_URL` names a PostgreSQL streaming replica of the primary. The handlers
+that only report — the review and its trend, the exports, the calendar feeds, the petitioner's
+page once the lookup is done — take `reads: Reads`: a session whose plain SELECTs go to the
+replica and whose writes (an export's audit row, a calendar year put in) go to the primary; once
+it has written, it reads the primary too. Everything that decides a write takes `db` and never
+leaves the primary: a booking's capacity, an owner's check, a throttle's count.
+
+A replica lags. A browser (or API client) that has just written must not read the world from
+before its write: a request that wrote answers with a cookie holding the primary's WAL position
+after its commit, and a later report from the same client goes to the replica only once the
+replica has replayed that far (one statement on the replica), else to the primary. A client
+without the cookie — a calendar app, another secretary — reads the replica as it is.
+
+Without a replica (and always on SQLite) `reads` is the ordinary request session."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncGenerator
+from dataclasses import replace
+from typing import Any
+
+from litestar import Request
+from litestar.di import NamedDependency
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from sqlalchemy import Select, TextClause, text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from reception.config import Settings
+from reception.db import create_engine, create_sessionmaker
+
+# The per-request reporting session, as handlers declare it.
+Reads = NamedDependency[AsyncSession]
+
+WAL_COOKIE = "reception_wal"
+# Where the request's own commit left the primary's WAL (set by the session's provider,
+# turned into the cookie on the way out).
+WAL_STATE = "reception.wal"
+# A pg_lsn as PostgreSQL prints it: anything else in the cookie is ignored.
+_LSN = re.compile(r"^[0-9A-F]{1,8}/[0-9A-F]{1,8}$")
+
+_REPLICA = "reception.replica"
+_WROTE = "reception.wrote"
+
+
+class RoutingSession(Session):
+    """Plain SELECTs to the replica until the session writes; the rest to the primary."""
+
+    def get_bind(self, mapper: Any = None, *, clause: Any = None, **kw: Any) -> Any:
+        replica = self.info.get(_REPLICA)
+        if replica is None or self.info.get(_WROTE):
+            return super().get_bind(mapper, clause=clause, **kw)
+        if self._flushing or not _plain_read(clause):
+            if clause is not None or self._flushing:
+                self.info[_WROTE] = True
+            return super().get_bind(mapper, clause=clause, **kw)
+        return replica
+
+
+def _plain_read(clause: Any) -> bool:
+    if isinstance(clause, Select):
+        return clause._for_update_arg is None
+    if isinstance(clause, TextClause):
+        # The review's SET LOCAL plan_cache_mode belongs with the replica's statements.
+        return clause.text.lstrip()[:6].upper() in {"SELECT", "SET LO"}
+    return False
+
+
+class Replica:
+    """The replica's engine and its sessions (reads there, writes on the primary)."""
+
+    def __init__(self, settings: Settings, primary: AsyncEngine, clock: Any, keys: Any) -> None:
+        self.engine = create_engine(replace(settings, database_url=settings.read_database_url))
+        self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(
+            primary, clock, keys
+        )
+        self.sessionmaker.configure(sync_session_class=RoutingSession)
+        self.sessionmaker.kw["info"] = {
+            **self.sessionmaker.kw["info"],
+            _REPLICA: self.engine.sync_engine,
+        }
+
+    async def caught_up(self, position: str) -> bool:
+        """Has the replica replayed the primary's WAL up to `position`?"""
+        async with self.engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            done = await conn.scalar(
+                text("SELECT pg_last_wal_replay_lsn() >= CAST(CAST(:lsn AS text) AS pg_lsn)"),
+                {"lsn": position},
+            )
+        return bool(done)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def replica_for(settings: Settings, primary: AsyncEngine, clock: Any, keys: Any) -> Replica | None:
+    if not settings.read_database_url or settings.is_sqlite:
+        return None
+    return Replica(settings, primary, clock, keys)
+
+
+async def primary_position(engine: AsyncEngine) -> str:
+    """The primary's WAL position now: after a commit, a position that includes it."""
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return str(await conn.scalar(text("SELECT pg_current_wal_lsn()::text")))
+
+
+async def remember_write(request: Request[Any, Any, Any]) -> None:
+    """After a writing request's commit: where the primary is, for the client's next report."""
+    state = request.app.state
+    if state.get("replica") is not None:
+        request.scope.setdefault("state", {})[WAL_STATE] = await primary_position(state.engine)
+
+
+async def provide_reads(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
+    """The reporting session: on the replica unless the client's own last write is not there
+    yet (then on the primary, like `db`). One transaction, committed before the response."""
+    state = request.app.state
+    replica: Replica | None = state.get("replica")
+    maker = state.sessionmaker
+    if replica is not None:
+        position = request.cookies.get(WAL_COOKIE, "")
+        if not _LSN.match(position) or await replica.caught_up(position):
+            maker = replica.sessionmaker
+    async with maker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+def wal_cookie_middleware(app: ASGIApp) -> ASGIApp:
+    """Hands the client the WAL position its write left (session cookie, HttpOnly)."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await app(scope, receive, send)
+            return
+        scope.setdefault("state", {})
+
+        async def send_with_position(message: Message) -> None:
+            position = scope["state"].get(WAL_STATE)
+            if message["type"] == "http.response.start" and position:
+                settings: Settings = scope["app"].state.settings
+                cookie = f"{WAL_COOKIE}={position}; Path=/; HttpOnly; SameSite=Lax"
+                if settings.secure_cookies:
+                    cookie += "; Secure"
+                headers = [*message.get("headers", []), (b"set-cookie", cookie.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await app(scope, receive, send_with_position)
+
+    return middleware
