@@ -19,7 +19,10 @@ Measured in one run, on one machine, against one fresh PostgreSQL database:
 Bookings are spread round-robin over the slots of many future reception sessions (each
 09:00-12:00, 6 slots of 100 places), so C consecutive bookings hit C different slots; the API
 names the slot with `slot_index` and the floor updates the very same slots in the same order.
-Target: API >= 0.4 x floor.
+Targets: API >= 0.4 x floor (bookings/s); the server's CPU per booking (utime + stime of the
+server process and its children, from /proc, over the measured phase, divided by N) at most
+3 x the bare ASGI app's in the same run (#26). Each verdict is printed beside its figure and
+again at the end (the exit code only says whether the checks passed).
 
 Database: `reception_bench_<random>` on postgresql://postgres@127.0.0.1:5432 (trust auth;
 override the server with RECEPTION_BENCH_PG_URL), migrated to head, dropped at the end.
@@ -65,6 +68,7 @@ PG_SERVER = os.environ.get("RECEPTION_BENCH_PG_URL", "postgresql://postgres@127.
 SLOTS_PER_SESSION = 6  # 09:00-12:00 in 30-minute slots
 PLACES_PER_SLOT = 100  # the API's maximum people_per_slot
 TARGET = 0.4
+CPU_TARGET = 3.0  # server CPU per booking, API / bare ASGI app
 TIME_LIMIT = 600.0  # seconds, per measured phase
 
 API_NAME = "孙某秘"  # build_world's secretary: booked_by_name of every API booking
@@ -607,10 +611,11 @@ async def main() -> int:
                 f"{phase.pct(0.5):8.1f} {phase.pct(0.95):8.1f}"
             )
         print()
-        print(
+        verdicts = [
             f"ratio API / floor       = {ratio:5.2f}  (target >= {TARGET}: "
             f"{'met' if ratio >= TARGET else 'NOT met'})"
-        )
+        ]
+        print(verdicts[-1])
         print(f"ratio API / bare INSERT = {api.rate / bare.rate:5.2f}")
         print(
             f"ratio API / bare ASGI   = {api.rate / http_floor.rate:5.2f}  (same HTTP path + client)"
@@ -630,6 +635,20 @@ async def main() -> int:
                 f"  {label:16} {cpu['client'] * 1000 / n:8.2f} {cpu['server'] * 1000 / n:8.2f} "
                 f"{cpu['postgres'] * 1000 / n:10.2f}"
             )
+        api_ms, bare_ms = api_cpu["server"] * 1000 / n, http_cpu["server"] * 1000 / n
+        if api_ms > 0 and bare_ms > 0:
+            cpu_ratio = api_ms / bare_ms
+            verdicts.append(
+                f"server CPU per booking, API / bare ASGI = {api_ms:.2f} / {bare_ms:.2f} ms = "
+                f"{cpu_ratio:.2f}x  (target <= {CPU_TARGET:g}x: "
+                f"{'met' if cpu_ratio <= CPU_TARGET else 'NOT met'})"
+            )
+        else:  # a server process not found in /proc
+            verdicts.append(
+                f"server CPU per booking, API / bare ASGI: not measured (API {api_ms:.2f} ms, "
+                f"bare ASGI {bare_ms:.2f} ms)  (target <= {CPU_TARGET:g}x: NOT met)"
+            )
+        print(verdicts[-1])
         print()
         print(
             f"checks: API statuses {dict(statuses)}; appointment rows {counts}; "
@@ -639,6 +658,9 @@ async def main() -> int:
         if failures:
             print("first failures:", *failures, sep="\n  ")
         print("checks:", "OK" if ok else "FAILED")
+        print("\nverdicts:")
+        for line in verdicts:
+            print(f"  {line}")
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
