@@ -182,7 +182,24 @@ async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Litestar]:
     maker = application.state.sessionmaker
     await _empty_tables(maker, application.state.engine.dialect.name)
     yield application
+    await _check_next_office_due(maker)
     await application.state.engine.dispose()
+
+
+# Every test is also a test of petition_case.next_office_due, the worklist's sort key kept by
+# the clocks' flush (cases.clocks): whatever a test did to cases, it must equal what the clocks
+# say now.
+_NEXT_OFFICE_DUE_WRONG = text(
+    "SELECT count(*) FROM petition_case WHERE next_office_due IS DISTINCT FROM ("
+    "SELECT min(current_due) FROM case_clock WHERE case_clock.case_id = petition_case.id "
+    "AND case_clock.status = 'running' AND case_clock.kind <> 'review_request')"
+)
+
+
+async def _check_next_office_due(maker: async_sessionmaker[AsyncSession]) -> None:
+    async with maker() as session:
+        wrong = await session.scalar(_NEXT_OFFICE_DUE_WRONG)
+    assert wrong == 0, f"{wrong} case(s) whose next_office_due is not their clocks' earliest"
 
 
 @pytest.fixture

@@ -64,8 +64,7 @@ def _plain_read(clause: Any) -> bool:
     if isinstance(clause, Select):
         return clause._for_update_arg is None
     if isinstance(clause, TextClause):
-        # The review's SET LOCAL plan_cache_mode belongs with the replica's statements.
-        return clause.text.lstrip()[:6].upper() in {"SELECT", "SET LO"}
+        return clause.text.lstrip()[:6].upper() == "SELECT"
     return False
 
 

@@ -6,8 +6,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime, timedelta
+from typing import Any
 
+from sqlalchemy import event, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import col, select
 
 from reception.audit.service import actor_name
@@ -20,6 +25,39 @@ from reception.errors import Broken, Conflict, InvalidInput
 from reception.workcal import service as workcal
 from reception.workcal.models import CalendarDay, CalendarYear
 from reception.workdays import WorkCalendar
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_next_office_due(session: Session, _context: Any) -> None:
+    """`petition_case.next_office_due` follows every flush that touches a case's clocks (a
+    start, a meeting, a void, an extension, a pause, a calendar's re-dating): one UPDATE of
+    those cases from their running office clocks, in the same transaction, and the loaded
+    cases told the new value."""
+    touched = (*session.new, *session.dirty, *session.deleted)
+    case_ids = sorted({row.case_id for row in touched if isinstance(row, CaseClock)})
+    if not case_ids:
+        return
+    cases, clocks = PetitionCase.__table__, CaseClock.__table__  # type: ignore[attr-defined]
+    earliest = (
+        select(func.min(clocks.c.current_due))
+        .where(
+            clocks.c.case_id == cases.c.id,
+            clocks.c.status == "running",
+            clocks.c.kind.in_(workflow.OFFICE_CLOCKS),
+        )
+        .scalar_subquery()
+    )
+    changed = session.connection().execute(
+        update(cases)
+        .where(cases.c.id.in_(case_ids))
+        .values(next_office_due=earliest)
+        .returning(cases.c.id, cases.c.next_office_due)
+    )
+    for case_id, due in changed:
+        loaded = session.identity_map.get(identity_key(PetitionCase, case_id))
+        if loaded is not None:
+            set_committed_value(loaded, "next_office_due", due)
+
 
 # A clock's period never reaches further than this beyond its start (60 days + 30 extension,
 # rolled past a holiday): the calendar loaded for it covers that.

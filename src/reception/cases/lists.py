@@ -4,12 +4,13 @@ summaries it shows, and a leader's 包案. Petitioners' names show masked in eve
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_
+from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from reception import pii
@@ -27,9 +28,7 @@ from reception.cases.models import (
 )
 from reception.cases.views import case_fields
 from reception.crypto import Keyring
-from reception.db import plan_each_time
 from reception.errors import Broken, InvalidInput
-from reception.expr import where
 from reception.org.access import subtree_ids
 from reception.org.models import Leader, Unit
 from reception.petitioner import normal_id_number, normal_phone
@@ -63,7 +62,6 @@ async def list_cases(
 ) -> tuple[list[PetitionCase], int]:
     """`sort`: "registered" (newest first) or "due" (the office's next deadline first, the
     most overdue at the top; cases with no running clock last)."""
-    await plan_each_time(session)
     query = _by_clocks(
         select(PetitionCase).where(case_scope(principal)), as_of, overdue, due_before
     )
@@ -101,47 +99,52 @@ async def list_cases(
         )
     if q:
         query = query.where(_search(keys, q.strip()))
-    total = await _count(session, query, count_up_to)
     if sort == "due":
-        # Overdue, or due before a day: the case's earliest office deadline is before it, so
-        # the walk over running clocks in due order can stop there.
-        bound = (
-            min(d for d in (due_before, as_of if overdue else None) if d)
-            if (due_before or overdue)
-            else None
+        # The next office deadline first (the most overdue on top), cases with no running
+        # office clock after them: `next_office_due` walked in an index for any scope.
+        due = col(PetitionCase.next_office_due)
+        order: tuple[Any, ...] = (due.asc().nulls_last(), col(PetitionCase.id))
+    else:
+        order = (col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
+    # The page and its (bounded) count in one statement: the count is an uncorrelated scalar
+    # subquery, computed once. A page past the end has no row to carry it: counted apart.
+    counted = select(func.count()).select_from(_bounded(query, count_up_to).subquery())
+    rows = (
+        await session.execute(
+            query.add_columns(counted.correlate(None).scalar_subquery())
+            .order_by(*order)
+            .limit(limit)
+            .offset(offset)
         )
-        return await _due_first(session, query, limit=limit, offset=offset, bound=bound), total
-    order = (col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
-    rows = await session.scalars(query.order_by(*order).limit(limit).offset(offset))
-    return list(rows.all()), total
+    ).all()
+    if not rows:
+        return [], await _count(session, query, count_up_to)
+    return [row[0] for row in rows], int(rows[0][1])
 
 
 def _by_clocks(query: Any, as_of: date, overdue: bool | None, due_before: date | None) -> Any:
-    """Cases with (or without) an overdue clock; with an office deadline (not the
-    petitioner's own 复查 window) due before a day."""
+    """Cases with (or without) an overdue office clock as of today; with an office deadline
+    (not the petitioner's own 复查 window) due before a day. Both read the case's
+    `next_office_due` (its earliest running office clock): a clock is met on a day not after
+    today, so as of today an office clock is overdue exactly when it runs past its due date."""
+    due = col(PetitionCase.next_office_due)
     if overdue is not None:
-        late = exists().where(
-            col(CaseClock.case_id) == col(PetitionCase.id),
-            where(workflow.overdue, CaseClock, as_of),
-        )
-        query = query.where(late if overdue else ~late)
+        query = query.where(due < as_of if overdue else or_(due.is_(None), due >= as_of))
     if due_before is not None:
-        query = query.where(
-            exists().where(
-                col(CaseClock.case_id) == col(PetitionCase.id),
-                where(workflow.running_office_clock, CaseClock),
-                col(CaseClock.current_due) < due_before,
-            )
-        )
+        query = query.where(due < due_before)
     return query
 
 
+def _bounded(query: Any, up_to: int | None) -> Any:
+    """With `up_to`, counting stops past it (a page says "10000+": a district's open cases
+    need not all be counted to show the first page)."""
+    return query if up_to is None else query.limit(up_to + 1)
+
+
 async def _count(session: AsyncSession, query: Any, up_to: int | None) -> int:
-    """How many cases match; with `up_to`, counting stops past it (a page says "10000+": a
-    district's open cases need not all be counted to show the first page)."""
-    if up_to is not None:
-        query = query.limit(up_to + 1)
-    return await session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    """How many cases match (bounded by `up_to`)."""
+    counted = select(func.count()).select_from(_bounded(query, up_to).subquery())
+    return await session.scalar(counted) or 0
 
 
 def _search(keys: Keyring, term: str) -> ColumnElement[bool]:
@@ -169,62 +172,6 @@ def _search(keys: Keyring, term: str) -> ColumnElement[bool]:
 REFERENCE_MAX = 20
 
 
-async def _due_first(
-    session: AsyncSession, query: Any, *, limit: int, offset: int, bound: date | None = None
-) -> list[PetitionCase]:
-    """The next office deadline first (the most overdue on top), cases with no running
-    office clock after them. Walks the running clocks in due order (an index) instead of
-    computing every open case's next deadline, so the first page of a district is quick."""
-    clock, other = aliased(CaseClock), aliased(CaseClock)
-    office = (
-        col(clock.status) == "running",
-        col(clock.kind).in_(workflow.OFFICE_CLOCKS),
-    )
-    # The case's earliest running office clock only: one row per case.
-    earliest = ~exists().where(
-        col(other.case_id) == col(clock.case_id),
-        col(other.status) == "running",
-        col(other.kind).in_(workflow.OFFICE_CLOCKS),
-        or_(
-            col(other.current_due) < col(clock.current_due),
-            and_(col(other.current_due) == col(clock.current_due), col(other.id) < col(clock.id)),
-        ),
-    )
-    with_clock = query.join(clock, col(clock.case_id) == col(PetitionCase.id)).where(
-        *office, earliest
-    )
-    if bound is not None:
-        with_clock = with_clock.where(col(clock.current_due) < bound)
-    rows = list(
-        (
-            await session.scalars(
-                with_clock.order_by(col(clock.current_due), col(PetitionCase.id))
-                .limit(limit)
-                .offset(offset)
-            )
-        ).all()
-    )
-    if len(rows) < limit:
-        clocked = await session.scalar(select(func.count()).select_from(with_clock.subquery())) or 0
-        none_running = query.where(
-            ~exists().where(
-                col(CaseClock.case_id) == col(PetitionCase.id),
-                col(CaseClock.status) == "running",
-                col(CaseClock.kind).in_(workflow.OFFICE_CLOCKS),
-            )
-        )
-        rows += list(
-            (
-                await session.scalars(
-                    none_running.order_by(col(PetitionCase.id))
-                    .limit(limit - len(rows))
-                    .offset(max(0, offset - clocked))
-                )
-            ).all()
-        )
-    return rows
-
-
 def next_due(clocks: Clocks) -> CaseClock | None:
     """The office's next deadline (the petitioner's own 复查 window is not the office's)."""
     running = [c for c, _ in clocks if c.status == "running" and c.kind in workflow.OFFICE_CLOCKS]
@@ -238,68 +185,101 @@ def any_overdue(clocks: Clocks, as_of: date) -> bool:
 async def summaries(
     *, session: AsyncSession, principal: Principal | None, cases: list[PetitionCase], as_of: date
 ) -> list[schemas.CaseSummary]:
+    """What a list shows of each case beyond its row, in one statement (`_decorations`), and
+    the calendar its next deadline is counted on. `as_of` is today: a met clock was met on a
+    day not after it, so the case is overdue when its next office deadline is past."""
     whole = shows_whole(principal, listing=True)
     ids = [c.id for c in cases if c.id is not None]
-    units = {
-        u.id: u.name
-        for u in await session.scalars(
-            select(Unit).where(col(Unit.id).in_({c.unit_id for c in cases}))
-        )
-    }
-    petitioners: dict[int, list[str]] = {i: [] for i in ids}
-    for p in await session.scalars(
-        select(CasePetitioner)
-        .where(col(CasePetitioner.case_id).in_(ids))
-        .order_by(col(CasePetitioner.position))
-    ):
-        petitioners[p.case_id].append(p.name if whole else mask_name(p.name))
-    owners = {
-        o.case_id: leader
-        for o, leader in (
-            await session.execute(
-                select(CaseOwnership, Leader)
-                .join(Leader, col(Leader.id) == col(CaseOwnership.leader_id))
-                .where(col(CaseOwnership.case_id).in_(ids), col(CaseOwnership.ended_at).is_(None))
-            )
-        ).all()
-    }
-    inquiries = dict(
-        (
-            await session.execute(
-                select(col(CauseInquiry.case_id), col(CauseInquiry.status)).where(
-                    col(CauseInquiry.case_id).in_(ids)
-                )
-            )
-        ).all()
-    )
-    clocks = await clocks_of(session=session, case_ids=ids)
-    dues = [k.current_due for pairs in clocks.values() for k, _ in pairs] + [as_of]
+    extra: dict[int, _Decoration] = {}
+    for r in await session.execute(_decorations(ids)):
+        seen = extra.setdefault(r.id, _Decoration(r.unit_name, r.owner_id, r.owner_name,
+                                                  r.inquiry or "", r.next_kind,
+                                                  bool(r.provisional), []))  # fmt: skip
+        if r.petitioner is not None:
+            seen.petitioners.append(r.petitioner if whole else mask_name(r.petitioner))
+    dues = [c.next_office_due for c in cases if c.next_office_due is not None] + [as_of]
     calendar = await workcal.calendar_around(session=session, start=min(dues), end=max(dues))
     out = []
     for c in cases:
         if c.id is None:
             raise Broken("expected: c.id is not None")
-        nxt = next_due(clocks[c.id])
-        left = workflow.time_left(calendar, nxt.kind, nxt.current_due, as_of) if nxt else None
-        owner = owners.get(c.id)
+        d, due = extra[c.id], c.next_office_due
+        left = (
+            workflow.time_left(calendar, d.next_kind, due, as_of) if due and d.next_kind else None
+        )
         out.append(
             schemas.CaseSummary(
                 **case_fields(c, schemas.CaseSummary),
-                unit_name=units.get(c.unit_id, ""),
-                petitioner_names=petitioners[c.id],
+                unit_name=d.unit_name,
+                petitioner_names=d.petitioners,
                 stage_label=workflow.STAGE_LABELS[c.stage],
-                owner_leader_id=owner.id if owner else None,
-                owner_leader_name=owner.name if owner else None,
-                next_due=nxt.current_due if nxt else None,
-                next_due_kind=nxt.kind if nxt else None,
-                overdue=any_overdue(clocks[c.id], as_of),
-                provisional=any(k.provisional for k, _ in clocks[c.id] if k.status == "running"),
+                owner_leader_id=d.owner_id,
+                owner_leader_name=d.owner_name,
+                next_due=due,
+                next_due_kind=d.next_kind if due else None,
+                overdue=due is not None and due < as_of,
+                provisional=d.provisional,
                 days_left=left.days if left else None,
                 time_left=left.label if left else None,
-                inquiry=inquiries.get(c.id, ""),
+                inquiry=d.inquiry,
             )
         )
     return out
+
+
+@dataclass
+class _Decoration:
+    unit_name: str
+    owner_id: int | None
+    owner_name: str | None
+    inquiry: str
+    next_kind: str | None
+    provisional: bool
+    petitioners: list[str]
+
+
+def _decorations(ids: list[int]) -> Any:
+    """Per case: its unit's name, its current 包案 leader, its 流调's status, the kind of its
+    next office clock, whether a running clock counts on an estimated calendar — and one row
+    per petitioner (in their order), so a page of cases is one statement."""
+    case_id = col(PetitionCase.id)
+    clock = (col(CaseClock.case_id) == case_id, col(CaseClock.status) == "running")
+    next_kind = (
+        select(col(CaseClock.kind))
+        .where(*clock, col(CaseClock.kind).in_(workflow.OFFICE_CLOCKS))
+        .order_by(col(CaseClock.current_due), col(CaseClock.id))
+        .limit(1)
+        .scalar_subquery()
+    )
+    inquiry = (
+        select(col(CauseInquiry.status))
+        .where(col(CauseInquiry.case_id) == case_id)
+        .order_by(col(CauseInquiry.id).desc())
+        .limit(1)
+        .scalar_subquery()
+    )
+    provisional = exists().where(*clock, col(CaseClock.provisional).is_(True))
+    return (
+        core_select(
+            case_id.label("id"),
+            col(Unit.name).label("unit_name"),
+            col(Leader.id).label("owner_id"),
+            col(Leader.name).label("owner_name"),
+            inquiry.label("inquiry"),
+            next_kind.label("next_kind"),
+            provisional.label("provisional"),
+            col(CasePetitioner.name).label("petitioner"),
+        )
+        .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
+        .outerjoin(
+            CaseOwnership,
+            and_(col(CaseOwnership.case_id) == case_id, col(CaseOwnership.ended_at).is_(None)),
+        )
+        .outerjoin(Leader, col(Leader.id) == col(CaseOwnership.leader_id))
+        .outerjoin(CasePetitioner, col(CasePetitioner.case_id) == case_id)
+        .where(case_id.in_(ids))
+        .order_by(case_id, col(CasePetitioner.position))
+    )
 
 
 async def leader_cases(

@@ -56,6 +56,26 @@ class PetitionCase(SQLModel, table=True):
         CheckConstraint("people_count >= 1", name="people_count_positive"),
         # A unit subtree's open cases, and of a category (the worklist's filters).
         Index("ix_petition_case_unit_id_stage", "unit_id", "stage", "category_code"),
+        # The worklist's "next deadline first" and "due within N days", for any scope: the
+        # open cases in due order (partial: a case with no running office clock is not in it),
+        # and within a unit's open stages or a category.
+        Index(
+            "ix_petition_case_next_office_due",
+            "next_office_due",
+            "id",
+            postgresql_where=text("next_office_due IS NOT NULL"),
+            sqlite_where=text("next_office_due IS NOT NULL"),
+        ),
+        Index(
+            "ix_petition_case_unit_id_stage_next_office_due", "unit_id", "stage", "next_office_due"
+        ),
+        Index(
+            "ix_petition_case_category_code_next_office_due",
+            "category_code",
+            "next_office_due",
+            postgresql_where=text("next_office_due IS NOT NULL"),
+            sqlite_where=text("next_office_due IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -112,6 +132,10 @@ class PetitionCase(SQLModel, table=True):
         default="", max_length=200, sa_column_kwargs={"server_default": text("''")}
     )
     query_code_index: str | None = Field(default=None, max_length=64, unique=True)
+    # The earliest due date of the case's running office clocks (None: none running), kept by
+    # the clocks' own flush (cases.clocks) in the same transaction: the worklist sorts and
+    # filters by it in an index instead of walking the clocks.
+    next_office_due: date | None = Field(default=None)
     # Bumped on every change: the ETag, checked against If-Match.
     version: int = Field(default=1)
     created_at: datetime = stamped()

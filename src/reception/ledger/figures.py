@@ -19,7 +19,6 @@ from sqlmodel import col
 
 from reception.base import month_bounds
 from reception.cases.models import CaseCategory, CasePetitioner, PetitionCase
-from reception.db import plan_each_time
 from reception.errors import InvalidInput, NotFound
 from reception.expr import where
 from reception.ledger import rules
@@ -127,7 +126,6 @@ async def table(
 ) -> dict[str, Any]:
     """排查情况表 of a period for a unit and everything under it: rows by unit, rows by domain,
     and the total (the roll-up)."""
-    await plan_each_time(session)
     root = await _root(session, unit_id)
     units = list(await session.scalars(select(Unit).where(in_subtree(col(Unit.path), root.path))))
     children = [u for u in units if u.parent_id == root.id]
@@ -233,7 +231,6 @@ async def panel(
     domain, those past their review date, the month's entries turned into petitions, and
     源头预防 — how many of the month's petitions were foreseen (the entry it came from, or an
     entry of the same person found and entered before the petition was registered)."""
-    await plan_each_time(session)
     root = await _root(session, unit_id)
     units = subtree_ids(root.path)
     mine = or_(col(LedgerEntry.unit_id).in_(units), col(LedgerEntry.found_by_unit_id).in_(units))

@@ -22,8 +22,16 @@ from reception.org.models import ApiToken, SecretaryLeader, Unit, User
 async def principal_of(
     session: AsyncSession, credential: Any, *where: ColumnElement[bool]
 ) -> Principal | None:
+    found = await principal_with(session, credential, (), *where)
+    return found[0] if found else None
+
+
+async def principal_with(
+    session: AsyncSession, credential: Any, extra: tuple[Any, ...], *where: ColumnElement[bool]
+) -> tuple[Principal, tuple[Any, ...]] | None:
     """The live principal behind one credential row (an API token or a console session),
-    in one query; None: unknown, revoked, ended or inactive.
+    in one query; None: unknown, revoked, ended or inactive. `extra`: columns of the credential
+    row to read in the same query (a console session's expiry), returned beside it.
 
     One row per leader a secretary is linked to (outer join; other roles get one row), with
     the user's unit path joined in. Nothing is cached: a revoked token or a deactivated user
@@ -43,6 +51,7 @@ async def principal_of(
                 col(User.must_change_password),
                 col(ApiToken.scopes) if credential is ApiToken else literal(None),
                 col(User.totp_sealed) != "",
+                *extra,
             )
             .select_from(credential)
             .join(User, col(User.id) == credential.user_id)
@@ -64,7 +73,7 @@ async def principal_of(
     if user_id is None or credential_id is None:  # primary keys
         raise Broken("expected: user_id is not None and credential_id is not None")
     by_token = credential is ApiToken
-    return Principal(
+    principal = Principal(
         user_id=user_id,
         name=name,
         role=role,
@@ -78,6 +87,7 @@ async def principal_of(
         scopes=frozenset(scopes) if by_token and scopes is not None else None,
         has_second_factor=bool(enrolled),
     )
+    return principal, tuple(rows[0][11:])
 
 
 async def load_principal(

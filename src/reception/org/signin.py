@@ -15,10 +15,11 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import select as core_select
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
@@ -29,7 +30,7 @@ from reception.base import ADMINISTRATORS
 from reception.context import Context
 from reception.errors import InvalidInput, NotFound
 from reception.org.models import User
-from reception.org.principals import principal_of
+from reception.org.principals import principal_with
 from reception.web.models import ConsoleSession
 
 # Failures before the first lock; each further failure doubles it, up to an hour.
@@ -365,23 +366,45 @@ class Resolved:
     flash: str = ""
 
 
+# What resolving a console cookie reads of its session row.
+_SESSION_COLUMNS = (
+    col(ConsoleSession.id),
+    col(ConsoleSession.expires_at),
+    col(ConsoleSession.last_seen_at),
+    col(ConsoleSession.second_factor_at),
+    col(ConsoleSession.flash),
+)
+
+
+class _SessionRow(NamedTuple):
+    id: int
+    expires_at: datetime
+    last_seen_at: datetime
+    second_factor_at: datetime | None
+    flash: str
+
+
 async def resolve(*, session: AsyncSession, ctx: Context, token: str) -> Resolved:
     """The principal of a console cookie (reads only). A session idle longer than the timeout
     or past its end is over; a live one is marked seen at most once a minute."""
-    row = await session.scalar(
-        select(ConsoleSession).where(
-            ConsoleSession.token_hash == hash_secret(token),
-            col(ConsoleSession.ended_at).is_(None),
-        )
+    live = (
+        col(ConsoleSession.token_hash) == hash_secret(token),
+        col(ConsoleSession.ended_at).is_(None),
     )
-    if row is None or row.id is None:
+    # The common case in one statement: the session and its live user together. Without a
+    # row (unknown, ended, or the user deactivated), the session alone says which.
+    found = await principal_with(session, ConsoleSession, _SESSION_COLUMNS, *live)
+    principal, row = found if found else (None, None)
+    if row is None:
+        row = (await session.execute(core_select(*_SESSION_COLUMNS).where(*live))).first()
+    if row is None:
         return Resolved(None)
+    row = _SessionRow(*row)
     now = ctx.now()
     idle = timedelta(minutes=ctx.settings.console_idle_minutes)
     reason = "expired" if now >= row.expires_at else "idle" if now - row.last_seen_at > idle else ""
     if reason:
         return Resolved(None, reason, Seen(row.id, now, reason))
-    principal = await principal_of(session, ConsoleSession, col(ConsoleSession.id) == row.id)
     if principal is not None and row.second_factor_at is None:
         must = principal.role in ADMINISTRATORS or ctx.settings.require_2fa
         if principal.has_second_factor or must:

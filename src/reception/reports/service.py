@@ -22,7 +22,6 @@ from reception.campaigns.service import all_progress
 from reception.cases import workflow
 from reception.cases.models import PetitionCase
 from reception.context import Context
-from reception.db import plan_each_time
 from reception.errors import InvalidInput
 from reception.ledger import figures as ledger_figures
 from reception.privacy import shows_whole
@@ -193,7 +192,6 @@ async def review(
     if unmasked and not shows_whole(actor, listing=True):
         raise InvalidInput("只有管理员可以导出未脱敏的姓名", field="unmasked")
     first, last, day = _month_as_of(month, as_of, ctx.today())
-    await plan_each_time(session)
     scope = await figures.scope_of(session, unit_id)
     masked = not unmasked
     rows, total = await figures.unit_figures(session, scope, first, last, day)
@@ -336,7 +334,6 @@ async def trend(
         months.append(shift_month(months[-1], 1))
         if len(months) > MAX_TREND_MONTHS:
             raise InvalidInput(f"一次最多 {MAX_TREND_MONTHS} 个月", field="to")
-    await plan_each_time(session)
     scope = await figures.scope_of(session, unit_id)
     first_record = await session.scalar(
         select(func.min(PetitionCase.registered_on)).where(

@@ -85,22 +85,38 @@ def _forget_years(session: Session, _previous: Any) -> None:
         session.info.pop(YEARS, None)
 
 
+def _year_rows(years: list[int]) -> Any:
+    """The stored years with their days, in one statement (a year with no special day has
+    one row, its day empty)."""
+    return (
+        select(
+            col(CalendarYear.year),
+            col(CalendarYear.official),
+            col(CalendarDay.day),
+            col(CalendarDay.kind),
+        )
+        .outerjoin(CalendarDay, col(CalendarDay.year) == col(CalendarYear.year))
+        .where(col(CalendarYear.year).in_(years))
+    )
+
+
 async def load_calendar(*, session: AsyncSession, years: Iterable[int]) -> WorkCalendar:
     """The calendar for `years`, seeding any year not stored yet from the holidays package."""
     wanted = sorted(set(years))
     known = _read_years(session)
     missing = [y for y in wanted if y not in known]
     if missing:
-        await ensure_years(session=session, years=missing)
-        rows = await session.scalars(
-            select(CalendarYear).where(col(CalendarYear.year).in_(missing))
-        )
+        rows = (await session.execute(_year_rows(missing))).all()
+        if {r.year for r in rows} != set(missing):
+            # A year not stored yet: seeded from the holidays package, then read again.
+            await ensure_years(session=session, years=missing)
+            rows = (await session.execute(_year_rows(missing))).all()
         official = {r.year: r.official for r in rows}
         holidays: dict[int, set[date]] = {y: set() for y in missing}
         workdays: dict[int, set[date]] = {y: set() for y in missing}
-        days = await session.scalars(select(CalendarDay).where(col(CalendarDay.year).in_(missing)))
-        for day in days:
-            (holidays if day.kind == "holiday" else workdays)[day.year].add(day.day)
+        for r in rows:
+            if r.day is not None:
+                (holidays if r.kind == "holiday" else workdays)[r.year].add(r.day)
         for y in missing:
             known[y] = YearCalendar(
                 year=y,
