@@ -655,6 +655,14 @@ async def seed_data(pool: asyncpg.Pool, org: Org, n: int, today: date) -> dict[s
             "SELECT ref_year, max(ref_seq) FROM petition_case GROUP BY ref_year "
             "ON CONFLICT (year) DO UPDATE SET last = excluded.last"
         )
+        # What the clocks' flush keeps in the service (cases.clocks): each case's next office
+        # deadline, from the COPY'd clocks.
+        await conn.execute(
+            "UPDATE petition_case p SET next_office_due = c.due FROM ("
+            "SELECT case_id, min(current_due) AS due FROM case_clock WHERE status = 'running' "
+            "AND kind IN ('accept', 'handle', 'simple', 'review', 're_review', 'objection') "
+            "GROUP BY case_id) c WHERE c.case_id = p.id"
+        )
         a0 = time.perf_counter()
         await conn.execute("ANALYZE")
         analyze_s = time.perf_counter() - a0
