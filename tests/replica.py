@@ -65,10 +65,10 @@ class PgPair:
         finally:
             await conn.close()
 
-    async def caught_up(self, timeout: float = 20.0) -> None:
+    async def caught_up(self, within: float = 20.0) -> None:
         """Until the replica has replayed everything the primary has written so far."""
         target = await self._one(self.primary_port, "SELECT pg_current_wal_lsn()::text")
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + within
         while time.monotonic() < deadline:
             done = await self._one(
                 self.replica_port, f"SELECT pg_last_wal_replay_lsn() >= '{target}'::pg_lsn"
@@ -76,7 +76,7 @@ class PgPair:
             if done:
                 return
             await asyncio.sleep(0.05)
-        raise AssertionError(f"the replica did not replay up to {target} in {timeout} s")
+        raise AssertionError(f"the replica did not replay up to {target} in {within} s")
 
     async def pause(self) -> None:
         await self._one(self.replica_port, "SELECT pg_wal_replay_pause()::text")
