@@ -186,6 +186,9 @@ class CaseClock(SQLModel, table=True):
             postgresql_where=text("status = 'running'"),
             sqlite_where=text("status = 'running'"),
         ),
+        # What was still unmet on a past day: the clocks met after it (workflow.overdue), and
+        # the month's clocks met late (workflow.late_in).
+        Index("ix_case_clock_met_on", "met_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -165,13 +165,18 @@ async def stages_as_of(
     out: dict[int, str] = {}
     if not ids:
         return out
-    events = await session.scalars(
-        select(CaseEvent)
-        .where(col(CaseEvent.case_id).in_(ids), col(CaseEvent.effective_on) <= as_of)
+    # Only the events that recorded a stage, and only that of them (a review lists thousands
+    # of cases, each with its whole timeline).
+    stage = col(CaseEvent.after)["stage"].as_string()
+    rows = await session.execute(
+        select(col(CaseEvent.case_id), stage)
+        .where(
+            col(CaseEvent.case_id).in_(ids),
+            col(CaseEvent.effective_on) <= as_of,
+            stage.is_not(None),
+        )
         .order_by(col(CaseEvent.effective_on), col(CaseEvent.id))
     )
-    for event in events:
-        stage = (event.after or {}).get("stage")
-        if isinstance(stage, str):
-            out[event.case_id] = stage
+    for case_id, recorded in rows:
+        out[case_id] = recorded
     return out
