@@ -1,7 +1,7 @@
 """A case's next office deadline as a column (the earliest due date of its running office
 clocks), indexed for the worklist's "next deadline first" and "due within N days"; filled in
 from the clocks here, kept by the clocks' own flush afterwards. The clocks' met_on indexed for
-the review's "unmet on a past day".
+the review's "unmet on a past day", and the cases' state by id for its 包案 as of a day.
 
 Revision ID: 0029
 Revises: 0028
@@ -51,9 +51,15 @@ def upgrade() -> None:
         ["unit_id", "stage", "next_office_due"],
     )
     op.create_index("ix_case_clock_met_on", "case_clock", ["met_on"])
+    op.create_index(
+        "ix_petition_case_id_state",
+        "petition_case",
+        ["id", "unit_id", "registered_on", "resolution", "resolution_on"],
+    )
 
 
 def downgrade() -> None:
+    op.drop_index("ix_petition_case_id_state", table_name="petition_case")
     op.drop_index("ix_case_clock_met_on", table_name="case_clock")
     op.drop_index("ix_petition_case_unit_id_stage_next_office_due", table_name="petition_case")
     op.drop_index("ix_petition_case_next_office_due", table_name="petition_case")

@@ -69,6 +69,16 @@ class PetitionCase(SQLModel, table=True):
         Index(
             "ix_petition_case_unit_id_stage_next_office_due", "unit_id", "stage", "next_office_due"
         ),
+        # 包案 as of a day reads, of each owned case, when it was registered and whether it
+        # was resolved by then: from this index alone (no visit to the table's rows).
+        Index(
+            "ix_petition_case_id_state",
+            "id",
+            "unit_id",
+            "registered_on",
+            "resolution",
+            "resolution_on",
+        ),
         Index(
             "ix_petition_case_category_code_next_office_due",
             "category_code",

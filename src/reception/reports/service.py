@@ -11,7 +11,6 @@ from datetime import date
 from typing import Any
 
 import msgspec
-from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -199,10 +198,13 @@ async def review(
     comparison: dict[str, Any] = {"current": figures.headline(total)}
     # Before the first registered case there is no record to compare with: "—", not zeros
     # (an office's first year would otherwise show a fake rise 同比).
+    # The earliest day in the registration index that is the subtree's (an aggregate min()
+    # over the subtree read every case of it).
     first_record = await session.scalar(
-        select(func.min(PetitionCase.registered_on)).where(
-            col(PetitionCase.unit_id).in_(figures.subtree(scope))
-        )
+        select(col(PetitionCase.registered_on))
+        .where(col(PetitionCase.unit_id).in_(figures.subtree(scope)))
+        .order_by(col(PetitionCase.registered_on))
+        .limit(1)
     )
     for key, other in (
         ("previous_month", shift_month(month, -1)),
@@ -335,10 +337,13 @@ async def trend(
         if len(months) > MAX_TREND_MONTHS:
             raise InvalidInput(f"一次最多 {MAX_TREND_MONTHS} 个月", field="to")
     scope = await figures.scope_of(session, unit_id)
+    # The earliest day in the registration index that is the subtree's (an aggregate min()
+    # over the subtree read every case of it).
     first_record = await session.scalar(
-        select(func.min(PetitionCase.registered_on)).where(
-            col(PetitionCase.unit_id).in_(figures.subtree(scope))
-        )
+        select(col(PetitionCase.registered_on))
+        .where(col(PetitionCase.unit_id).in_(figures.subtree(scope)))
+        .order_by(col(PetitionCase.registered_on))
+        .limit(1)
     )
     today = ctx.today()
     out = []
