@@ -9,8 +9,10 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, true
+from sqlalchemy import ColumnElement, and_, false, func, true
+from sqlalchemy import select as core_select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 from sqlmodel import col, select
 
 from reception import pii
@@ -379,36 +381,39 @@ async def slip(
     )
 
 
-def _on_time(clock: CaseClock | None, as_of: date) -> bool:
-    """Accepted (or refused) by its due day, known by the as-of day."""
-    return (
-        clock is not None
-        and clock.on_time is True
-        and clock.met_on is not None
-        and clock.met_on <= as_of
-    )
-
-
 async def review_rows(
     session: AsyncSession, *, root: Unit, first: date, last: date, as_of: date
 ) -> list[dict[str, Any]]:
     """The review's 网格员代办 per township under `root`: the month's matters registered by the
     as-of day that came by a grid worker, the days from the worker's receipt
-    to registration, accepted on time, replied, and rated by the petitioner (by that day)."""
-    found = list(
-        (
-            await session.execute(
-                select(PetitionCase, Unit.path)
-                .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
-                .where(
-                    PetitionCase.channel == "grid_proxy",
-                    col(PetitionCase.unit_id).in_(subtree_ids(root.path)),
-                    col(PetitionCase.registered_on) >= first,
-                    col(PetitionCase.registered_on) <= min(last, as_of),
-                )
+    to registration, accepted on time, replied, and rated by the petitioner (by that day).
+    Plain columns, each case counted once under its township."""
+    accept = aliased(CaseClock)
+    found = (
+        await session.execute(
+            core_select(
+                col(Unit.path),
+                col(PetitionCase.registered_on),
+                col(PetitionCase.received_on),
+                col(PetitionCase.replied_on),
+                col(PetitionCase.petitioner_evaluated_on),
+                col(PetitionCase.petitioner_satisfaction),
+                col(accept.on_time),
+                col(accept.met_on),
             )
-        ).all()
-    )
+            .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
+            .outerjoin(
+                accept,
+                and_(col(accept.case_id) == col(PetitionCase.id), col(accept.kind) == "accept"),
+            )
+            .where(
+                col(PetitionCase.channel) == "grid_proxy",
+                col(PetitionCase.unit_id).in_(subtree_ids(root.path)),
+                col(PetitionCase.registered_on) >= first,
+                col(PetitionCase.registered_on) <= min(last, as_of),
+            )
+        )
+    ).all()
     if not found:
         return []
     townships = list(
@@ -418,40 +423,43 @@ async def review_rows(
             )
         )
     )
-    accept = {
-        k.case_id: k
-        for k in await session.scalars(
-            select(CaseClock).where(
-                col(CaseClock.case_id).in_([c.id for c, _ in found]), CaseClock.kind == "accept"
-            )
-        )
-    }
-    rows = []
-    for t in townships:
-        cases = [c for c, path in found if path.startswith(t.path)]
-        if not cases:
+    by_path = {t.path: t for t in townships}
+    counts: dict[int, dict[str, int]] = {}
+    c: dict[str, int] | None
+    for path, registered, received, replied, evaluated, satisfaction, on_time, met in found:
+        township = next((by_path[p] for p in _ancestor_paths(path) if p in by_path), None)
+        if township is None or township.id is None:
             continue
-        on_time = len([c for c in cases if _on_time(accept.get(c.id or 0), as_of)])
-        replied = [c for c in cases if c.replied_on is not None and c.replied_on <= as_of]
-        rated = [
-            c for c in replied
-            if c.petitioner_evaluated_on is not None and c.petitioner_evaluated_on <= as_of
-        ]  # fmt: skip
-        waits = [(c.registered_on - c.received_on).days for c in cases]
-        rows.append(
-            {
-                "unit_id": t.id,
-                "unit_name": t.name,
-                "matters": len(cases),
-                "days_to_register": round(sum(waits) / len(waits), 1),
-                "accepted_on_time": on_time,
-                "replied": len(replied),
-                "rated": len(rated),
-                "satisfied": sum(
-                    1
-                    for c in rated
-                    if c.petitioner_satisfaction in ("satisfied", "basically_satisfied")
-                ),
-            }
-        )
+        c = counts.setdefault(township.id, dict.fromkeys(_PROXY_COUNTS, 0))
+        c["matters"] += 1
+        c["wait_days"] += (registered - received).days
+        c["accepted_on_time"] += on_time is True and met is not None and met <= as_of
+        if replied is not None and replied <= as_of:
+            c["replied"] += 1
+            if evaluated is not None and evaluated <= as_of:
+                c["rated"] += 1
+                c["satisfied"] += satisfaction in ("satisfied", "basically_satisfied")
+    rows = [
+        {
+            "unit_id": t.id,
+            "unit_name": t.name,
+            "matters": c["matters"],
+            "days_to_register": round(c["wait_days"] / c["matters"], 1),
+            "accepted_on_time": c["accepted_on_time"],
+            "replied": c["replied"],
+            "rated": c["rated"],
+            "satisfied": c["satisfied"],
+        }
+        for t in townships
+        if (c := counts.get(t.id or 0)) is not None
+    ]
     return sorted(rows, key=lambda r: -int(r["matters"]))
+
+
+_PROXY_COUNTS = ("matters", "wait_days", "accepted_on_time", "replied", "rated", "satisfied")
+
+
+def _ancestor_paths(path: str) -> list[str]:
+    """A unit's path and each of its ancestors' ("/1/4/9/" → "/1/4/9/", "/1/4/", "/1/")."""
+    parts = path.strip("/").split("/")
+    return ["/" + "/".join(parts[:n]) + "/" for n in range(len(parts), 0, -1)]

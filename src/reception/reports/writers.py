@@ -9,9 +9,10 @@ null in JSON; a comparison with a month before the first record is "无数据" (
 from __future__ import annotations
 
 import io
-import json
 from collections.abc import Callable
 from typing import Any
+
+import msgspec
 
 from reception.reports.sections import MISSING, NO_DATA, SECTIONS, Column
 from reception.spreadsheet import TextCells, csv_bytes
@@ -53,7 +54,9 @@ def _meta_lines(report: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def to_json(report: dict[str, Any]) -> bytes:
-    return json.dumps(report, ensure_ascii=False, indent=2).encode()
+    """Indented UTF-8 JSON (msgspec: a district's month is megabytes; the standard library's
+    encoder took half a second of it)."""
+    return msgspec.json.format(msgspec.json.encode(report), indent=2)
 
 
 def to_csv(report: dict[str, Any]) -> bytes:
