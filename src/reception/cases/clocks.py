@@ -30,12 +30,17 @@ from reception.workdays import WorkCalendar
 @event.listens_for(Session, "after_flush")
 def _keep_next_office_due(session: Session, _context: Any) -> None:
     """`petition_case.next_office_due` follows every flush that touches a case's clocks (a
-    start, a meeting, a void, an extension, a pause, a calendar's re-dating): one UPDATE of
-    those cases from their running office clocks, in the same transaction, and the loaded
-    cases told the new value."""
+    start, a meeting, a void, an extension, a pause, a calendar's re-dating)."""
     touched = (*session.new, *session.dirty, *session.deleted)
-    case_ids = sorted({row.case_id for row in touched if isinstance(row, CaseClock)})
-    if not case_ids:
+    refresh_next_office_due(session, {row.case_id for row in touched if isinstance(row, CaseClock)})
+
+
+def refresh_next_office_due(session: Session, case_ids: Iterable[int]) -> None:
+    """Set the cases' next office deadline from their running office clocks: one UPDATE, in
+    the session's transaction, and the loaded cases told the new value. The flush calls it;
+    so must whatever writes clocks without the ORM (an import's multi-row INSERT)."""
+    ids = sorted(set(case_ids))
+    if not ids:
         return
     cases, clocks = PetitionCase.__table__, CaseClock.__table__  # type: ignore[attr-defined]
     earliest = (
@@ -49,7 +54,7 @@ def _keep_next_office_due(session: Session, _context: Any) -> None:
     )
     changed = session.connection().execute(
         update(cases)
-        .where(cases.c.id.in_(case_ids))
+        .where(cases.c.id.in_(ids))
         .values(next_office_due=earliest)
         .returning(cases.c.id, cases.c.next_office_due)
     )

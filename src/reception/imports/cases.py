@@ -23,6 +23,7 @@ from reception import pii
 from reception.auth import Principal
 from reception.base import COLLECTIVE_FROM
 from reception.cases.access import case_scope
+from reception.cases.clocks import refresh_next_office_due
 from reception.cases.models import (
     CaseClock,
     CaseCounter,
@@ -404,6 +405,9 @@ async def write(
     async def rows() -> None:
         for model, values in tables.items():
             await session.execute(insert(model), values)
+        # The clocks went in without the ORM: the cases' next deadline is set here.
+        ids = [case.id for *_, case in cases if case.id is not None]
+        await session.run_sync(refresh_next_office_due, ids)
 
     # The fingerprints are UNIQUE: an import of the same rows running at the same time makes
     # this one stop whole (nothing of it stays), never a second copy.
