@@ -207,7 +207,7 @@ async def test_a_cookie_that_is_no_wal_position_is_ignored(app: Litestar, pair: 
     world = await build_world(app.state.sessionmaker)
     await pair.caught_up()
     async with _client(app) as client:
-        for forged in ("x'; DROP TABLE cases; --", "0/0/0", "G/1", "1" * 40):
+        for forged in ("x'; DROP TABLE cases; --", "0/0/0", "G/1", "1" * 40, "0/1%0A", "0/1\n"):
             client.cookies.set(WAL_COOKIE, forged)
             total = await _review_total(client, world.tokens["reviewer"])
             assert total["new_cases"] == 0
@@ -218,3 +218,17 @@ def test_no_replica_on_sqlite_or_without_the_setting(tmp_path: Path) -> None:
     assert replica_for(sqlite, None, None, None) is None  # type: ignore[arg-type]
     plain = Settings(database_url="postgresql+asyncpg://x/y", data_dir=tmp_path)
     assert replica_for(plain, None, None, None) is None  # type: ignore[arg-type]
+
+
+async def test_a_client_ahead_of_the_replica_reads_the_primary(app: Litestar, pair: PgPair) -> None:
+    """The check is the first statement of the report's own replica transaction (behind a
+    pooler over several replicas, the one the report reads): a position the replica has not
+    reached sends the whole report to the primary."""
+    world = await build_world(app.state.sessionmaker)
+    await pair.caught_up()
+    await pair.pause()
+    async with _client(app) as clerk, _client(app) as ahead, _client(app) as plain:
+        await _register(clerk, world, "某小区供暖不热,要求物业整改")
+        ahead.cookies.set(WAL_COOKIE, "FFFFFFFF/FFFFFFFF")
+        assert (await _review_total(ahead, world.tokens["reviewer"]))["new_cases"] == 1
+        assert (await _review_total(plain, world.tokens["reviewer"]))["new_cases"] == 0

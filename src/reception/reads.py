@@ -7,16 +7,18 @@ replica and whose writes (an export's audit row, a calendar year put in) go to t
 it has written, it reads the primary too. Everything that decides a write takes `db` and never
 leaves the primary: a booking's capacity, an owner's check, a throttle's count.
 
-A replica lags. A browser (or API client) that has just written must not read the world from
-before its write: a request that wrote answers with a cookie holding the primary's WAL position
+A replica lags. A browser (or an API client that keeps cookies) that has just written must not read the
+world from before its write: a request that wrote answers with a cookie holding the primary's WAL position
 after its commit, and a later report from the same client goes to the replica only once the
-replica has replayed that far (one statement on the replica), else to the primary. A client
+replica has replayed that far (one statement, the first of its replica transaction), else to
+the primary. A client
 without the cookie — a calendar app, another secretary — reads the replica as it is.
 
 Without a replica (and always on SQLite) `reads` is the ordinary request session."""
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import AsyncGenerator
 from dataclasses import replace
@@ -26,11 +28,14 @@ from litestar import Request
 from litestar.di import NamedDependency
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from sqlalchemy import Select, TextClause, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from reception.config import Settings
 from reception.db import create_engine, create_sessionmaker
+
+logger = logging.getLogger(__name__)
 
 # The per-request reporting session, as handlers declare it.
 Reads = NamedDependency[AsyncSession]
@@ -82,16 +87,6 @@ class Replica:
             _REPLICA: self.engine.sync_engine,
         }
 
-    async def caught_up(self, position: str) -> bool:
-        """Has the replica replayed the primary's WAL up to `position`?"""
-        async with self.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            done = await conn.scalar(
-                text("SELECT pg_last_wal_replay_lsn() >= CAST(CAST(:lsn AS text) AS pg_lsn)"),
-                {"lsn": position},
-            )
-        return bool(done)
-
     async def dispose(self) -> None:
         await self.engine.dispose()
 
@@ -100,6 +95,20 @@ def replica_for(settings: Settings, primary: AsyncEngine, clock: Any, keys: Any)
     if not settings.read_database_url or settings.is_sqlite:
         return None
     return Replica(settings, primary, clock, keys)
+
+
+async def _caught_up(session: AsyncSession, position: str) -> bool:
+    """Has the replica this session reads replayed the primary's WAL up to `position`? A
+    refusal (a value PostgreSQL will not take as a position) counts as no."""
+    try:
+        async with session.begin_nested():
+            done = await session.scalar(
+                text("SELECT pg_last_wal_replay_lsn() >= CAST(CAST(:lsn AS text) AS pg_lsn)"),
+                {"lsn": position},
+            )
+    except DBAPIError:
+        return False
+    return bool(done)
 
 
 async def primary_position(engine: AsyncEngine) -> str:
@@ -112,8 +121,16 @@ async def primary_position(engine: AsyncEngine) -> str:
 async def remember_write(request: Request[Any, Any, Any]) -> None:
     """After a writing request's commit: where the primary is, for the client's next report."""
     state = request.app.state
-    if state.get("replica") is not None:
-        request.scope.setdefault("state", {})[WAL_STATE] = await primary_position(state.engine)
+    if state.get("replica") is None:
+        return
+    try:
+        position = await primary_position(state.engine)
+    except (DBAPIError, OSError, TimeoutError):
+        # The write is committed: its answer stands. Only the next report may read the
+        # replica before it has the write.
+        logger.warning("the primary's WAL position could not be read after a write")
+        return
+    request.scope.setdefault("state", {})[WAL_STATE] = position
 
 
 async def provide_reads(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSession, None]:
@@ -122,11 +139,20 @@ async def provide_reads(request: Request[Any, Any, Any]) -> AsyncGenerator[Async
     state = request.app.state
     replica: Replica | None = state.get("replica")
     maker = state.sessionmaker
+    position = ""
     if replica is not None:
         position = request.cookies.get(WAL_COOKIE, "")
-        if not _LSN.match(position) or await replica.caught_up(position):
-            maker = replica.sessionmaker
+        maker = replica.sessionmaker
     async with maker() as session:
+        if (
+            replica is not None
+            and _LSN.fullmatch(position)
+            and not await _caught_up(session, position)
+        ):
+            # Behind the client's own last write: this request reads the primary. Asked in
+            # the session's own replica transaction, so that behind a pooler over several
+            # replicas the answer is about the replica the reads then go to.
+            session.sync_session.info[_WROTE] = True
         try:
             yield session
         except BaseException:

@@ -36,12 +36,16 @@ def _keep_next_office_due(session: Session, _context: Any) -> None:
 
 
 def refresh_next_office_due(session: Session, case_ids: Iterable[int]) -> None:
-    """Set the cases' next office deadline from their running office clocks: one UPDATE, in
-    the session's transaction, and the loaded cases told the new value. The flush calls it;
-    so must whatever writes clocks without the ORM (an import's multi-row INSERT)."""
+    """Set the cases' next office deadline from their running office clocks, in the session's
+    transaction, and tell the loaded cases the new value. The flush calls it; so must whatever
+    writes clocks without the ORM (an import's multi-row INSERT).
+
+    The cases are locked first, in id order, by a statement of their own: a case action locks
+    its case before its clocks, so this never waits in the other order, and the UPDATE after
+    the lock reads the clocks as they are then (READ COMMITTED: a snapshot per statement), not
+    as they were before a concurrent action committed. A few thousand ids per statement: a
+    calendar's re-dating can touch a city's running clocks, past asyncpg's 32,767 parameters."""
     ids = sorted(set(case_ids))
-    if not ids:
-        return
     cases, clocks = PetitionCase.__table__, CaseClock.__table__  # type: ignore[attr-defined]
     earliest = (
         select(func.min(clocks.c.current_due))
@@ -52,16 +56,32 @@ def refresh_next_office_due(session: Session, case_ids: Iterable[int]) -> None:
         )
         .scalar_subquery()
     )
-    changed = session.connection().execute(
-        update(cases)
-        .where(cases.c.id.in_(ids))
-        .values(next_office_due=earliest)
-        .returning(cases.c.id, cases.c.next_office_due)
-    )
-    for case_id, due in changed:
-        loaded = session.identity_map.get(identity_key(PetitionCase, case_id))
-        if loaded is not None:
-            set_committed_value(loaded, "next_office_due", due)
+    if not ids:
+        return
+    connection = session.connection()
+    for start in range(0, len(ids), REFRESH_CHUNK):
+        chunk = ids[start : start + REFRESH_CHUNK]
+        connection.execute(lock_cases(chunk))
+        changed = connection.execute(
+            update(cases)
+            .where(cases.c.id.in_(chunk))
+            .values(next_office_due=earliest)
+            .returning(cases.c.id, cases.c.next_office_due)
+        )
+        for case_id, due in changed:
+            loaded = session.identity_map.get(identity_key(PetitionCase, case_id))
+            if loaded is not None:
+                set_committed_value(loaded, "next_office_due", due)
+
+
+REFRESH_CHUNK = 5000
+
+
+def lock_cases(case_ids: Sequence[int]) -> Any:
+    """SELECT … FOR UPDATE of the cases, in id order (every writer takes them in this order
+    before their clocks; nothing on SQLite, whose writer holds the whole database)."""
+    cases = PetitionCase.__table__  # type: ignore[attr-defined]
+    return select(cases.c.id).where(cases.c.id.in_(case_ids)).order_by(cases.c.id).with_for_update()
 
 
 # A clock's period never reaches further than this beyond its start (60 days + 30 extension,
@@ -353,6 +373,11 @@ async def recompute_running_clocks(*, session: AsyncSession, years: Iterable[int
             clock.provisional = current.provisional
             clock.updated_at = now_of(session)
             changed += 1
+    # The cases before their clocks, as every case action takes them (see
+    # refresh_next_office_due, which the flush runs for these cases).
+    dirty = sorted({c.case_id for c in clocks if c in session.dirty})
+    for start in range(0, len(dirty), REFRESH_CHUNK):
+        await session.execute(lock_cases(dirty[start : start + REFRESH_CHUNK]))
     await session.flush()
     return changed
 

@@ -99,27 +99,53 @@ async def list_cases(
         )
     if q:
         query = query.where(_search(keys, q.strip()))
-    if sort == "due":
-        # The next office deadline first (the most overdue on top), cases with no running
-        # office clock after them: `next_office_due` walked in an index for any scope.
-        due = col(PetitionCase.next_office_due)
-        order: tuple[Any, ...] = (due.asc().nulls_last(), col(PetitionCase.id))
-    else:
-        order = (col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
     # The page and its (bounded) count in one statement: the count is an uncorrelated scalar
     # subquery, computed once. A page past the end has no row to carry it: counted apart.
     counted = select(func.count()).select_from(_bounded(query, count_up_to).subquery())
+    total_column = counted.correlate(None).scalar_subquery()
+    if sort == "due":
+        return await _due_first(session, query, total_column, count_up_to, limit, offset)
+    order = (col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
     rows = (
         await session.execute(
-            query.add_columns(counted.correlate(None).scalar_subquery())
-            .order_by(*order)
-            .limit(limit)
-            .offset(offset)
+            query.add_columns(total_column).order_by(*order).limit(limit).offset(offset)
         )
     ).all()
     if not rows:
         return [], await _count(session, query, count_up_to)
     return [row[0] for row in rows], int(rows[0][1])
+
+
+async def _due_first(
+    session: AsyncSession, query: Any, total_column: Any, up_to: int | None, limit: int, offset: int
+) -> tuple[list[PetitionCase], int]:
+    """The next office deadline first (the most overdue on top), then the cases with no
+    running office clock (by id). The first part walks `next_office_due`'s partial index in
+    order for any scope — a district's open cases are never all sorted for a page of 20."""
+    due = col(PetitionCase.next_office_due)
+    clocked = query.where(due.is_not(None))
+    rows = (
+        await session.execute(
+            clocked.add_columns(total_column)
+            .order_by(due, col(PetitionCase.id))
+            .limit(limit)
+            .offset(offset)
+        )
+    ).all()
+    cases = [row[0] for row in rows]
+    total = int(rows[0][1]) if rows else await _count(session, query, up_to)
+    if len(cases) == limit or offset + len(cases) >= total:
+        return cases, total
+    # Past the clocked cases: the rest, whose place starts after all of them (a page that
+    # began among the clocked ones takes the rest from its start).
+    before = offset - await _count(session, clocked, None) if offset and not cases else 0
+    rest = await session.scalars(
+        query.where(due.is_(None))
+        .order_by(col(PetitionCase.id))
+        .limit(limit - len(cases))
+        .offset(max(0, before))
+    )
+    return cases + list(rest.all()), total
 
 
 def _by_clocks(query: Any, as_of: date, overdue: bool | None, due_before: date | None) -> Any:
