@@ -228,6 +228,22 @@ ORACLE = {
         SELECT unit_id, count(*) FROM petition_case
         WHERE replied_on BETWEEN :first AND :until
           AND satisfaction <> 'not_evaluated' AND evaluated_on <= :as_of GROUP BY unit_id""",
+    # 超期: unmet past its due date on the as-of day, or met late within the month by then —
+    # counted by case (the review's list carries the clocks; the figure counts cases).
+    **{
+        figure: f"""
+        SELECT p.unit_id, count(DISTINCT k.case_id) FROM case_clock k
+        JOIN petition_case p ON p.id = k.case_id
+        WHERE k.kind IN ({kinds}) AND p.registered_on <= :as_of
+          AND ((k.status <> 'void' AND k.current_due < :as_of
+                AND (k.met_on IS NULL OR k.met_on > :as_of))
+            OR (k.status = 'met' AND NOT k.on_time AND k.met_on BETWEEN :first AND :until))
+        GROUP BY p.unit_id"""
+        for figure, kinds in (
+            ("overdue_accept", "'accept'"),
+            ("overdue_handle", "'handle', 'simple'"),
+        )
+    },
 }
 
 

@@ -244,23 +244,46 @@ async def _overdue(session: AsyncSession, m: _Month) -> None:
         .group_by(col(PetitionCase.unit_id), col(CaseClock.kind))
     )
     for unit_id, kind, count in rows:
-        row = m.bucket(unit_id)
-        if kind in ACCEPT_KINDS:
-            row.overdue_accept += int(count)
-        else:
-            row.overdue_handle += int(count)
+        _add_overdue(m.bucket(unit_id), kind, int(count))
+
+
+def _add_overdue(row: UnitFigures, kind: str, count: int) -> None:
+    if kind in ACCEPT_KINDS:
+        row.overdue_accept += count
+    else:
+        row.overdue_handle += count
+
+
+def _late_counts(late: list[tuple[int, str, int]]) -> list[tuple[int, str, int]]:
+    """Distinct cases per unit and clock kind, as _overdue's count(distinct case_id)."""
+    cases: dict[tuple[int, str], set[int]] = {}
+    for unit_id, kind, case_id in late:
+        cases.setdefault((unit_id, kind), set()).add(case_id)
+    return [(unit_id, kind, len(ids)) for (unit_id, kind), ids in cases.items()]
 
 
 async def unit_figures(
-    session: AsyncSession, scope: Scope, first: date, last: date, as_of: date
+    session: AsyncSession,
+    scope: Scope,
+    first: date,
+    last: date,
+    as_of: date,
+    late: list[tuple[int, str, int]] | None = None,
 ) -> tuple[list[UnitFigures], UnitFigures]:
     """Every per-unit figure of a month as it stood on `as_of`: four grouped queries, each on
     an indexed date, each counting by the cases domain's as-of rules (`workflow.happened`,
-    `counted_due`, `on_time_by`, `evaluated_by`, `satisfied_by`, `overdue`)."""
+    `counted_due`, `on_time_by`, `evaluated_by`, `satisfied_by`, `overdue`). `late`: the
+    month's late clocks as (unit id, kind, case id) when the caller has read them already
+    (the review's own 超期 list, the same rule over the same cases): counted, not queried."""
     per_unit = {u.id: UnitFigures(u.id, u.name, u.kind) for u in scope.rows if u.id is not None}
     month = _Month(scope, first, last, as_of, per_unit)
-    for count in (_new_cases, _clocks_due, _replies, _overdue):
+    for count in (_new_cases, _clocks_due, _replies):
         await count(session, month)
+    if late is None:
+        await _overdue(session, month)
+    else:
+        for unit_id, kind, n in _late_counts(late):
+            _add_overdue(month.bucket(unit_id), kind, n)
     rows = list(per_unit.values())
     total = UnitFigures(0, "合计", "total")
     for row in rows:

@@ -43,10 +43,11 @@ async def _first_petitioners(session: AsyncSession, case_ids: list[int]) -> dict
 
 async def overdue_cases(
     session: AsyncSession, scope: Scope, first: date, last: date, as_of: date, *, masked: bool
-) -> list[dict[str, Any]]:
+) -> tuple[list[dict[str, Any]], list[tuple[int, str, int]]]:
     """超期 acceptance and handling of the month (workflow.late_in), with the case's first
     petitioner, its accountable leader and its stage on the as-of day: plain columns in one
-    statement (a district's month lists thousands), the stages in a second."""
+    statement (a district's month lists thousands), the stages in a second. Also each late
+    clock as (unit id, kind, case id): the month's 超期 counts per unit are these."""
     owner_leader = aliased(Leader)
     rows = (
         await session.execute(
@@ -60,6 +61,7 @@ async def overdue_cases(
                 col(Unit.name),
                 col(owner_leader.name),
                 col(CasePetitioner.name),
+                col(PetitionCase.unit_id),
             )
             .join(PetitionCase, col(PetitionCase.id) == col(CaseClock.case_id))
             .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
@@ -93,8 +95,9 @@ async def overdue_cases(
         )
     ).all()
     stages = await stages_as_of(session=session, case_ids=[r[3] or 0 for r in rows], as_of=as_of)
-    out = []
-    for kind, due, met_on, case_id, reference, stage, unit_name, owner, name in rows:
+    out, late = [], []
+    for kind, due, met_on, case_id, reference, stage, unit_name, owner, name, unit_id in rows:
+        late.append((unit_id, kind, case_id or 0))
         met = met_on if met_on is not None and met_on <= as_of else None
         end = met if met is not None else as_of
         name = name or ""
@@ -112,7 +115,7 @@ async def overdue_cases(
                 "stage": workflow.STAGE_LABELS[stages.get(case_id or 0, stage)],
             }
         )
-    return out
+    return out, late
 
 
 async def unregistered(

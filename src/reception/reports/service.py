@@ -193,7 +193,8 @@ async def review(
     first, last, day = _month_as_of(month, as_of, ctx.today())
     scope = await figures.scope_of(session, unit_id)
     masked = not unmasked
-    rows, total = await figures.unit_figures(session, scope, first, last, day)
+    overdue, late = await lists.overdue_cases(session, scope, first, last, day, masked=masked)
+    rows, total = await figures.unit_figures(session, scope, first, last, day, late=late)
 
     comparison: dict[str, Any] = {"current": figures.headline(total)}
     # Before the first registered case there is no record to compare with: "—", not zeros
@@ -230,7 +231,7 @@ async def review(
         "units": [r.as_dict() for r in rows],
         "total": total.as_dict(),
         "comparison": comparison,
-        "overdue_cases": await lists.overdue_cases(session, scope, first, last, day, masked=masked),
+        "overdue_cases": overdue,
         "unregistered": await lists.unregistered(session, scope, first, last, day, masked=masked),
         "delivery_irregular": await lists.delivery_irregular(
             session, scope, first, last, day, masked=masked
