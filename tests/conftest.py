@@ -21,6 +21,7 @@ from litestar import Litestar
 from sqlalchemy import make_url, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from reception import reads
 from reception.app import create_app
 from reception.config import Settings
 from reception.context import Context, FixedClock
@@ -183,7 +184,13 @@ async def app(settings: Settings, clock: FixedClock) -> AsyncIterator[Litestar]:
     await _empty_tables(maker, application.state.engine.dialect.name)
     yield application
     await _check_next_office_due(maker)
-    await application.state.engine.dispose()
+    await dispose(application)
+
+
+async def dispose(application: Litestar) -> None:
+    """Every pool the app opened: the primary's, the feeds', the replica's."""
+    state = application.state
+    await reads.dispose_pools(state.engine, {k: state[k] for k in ("replica", "feed_engine")})
 
 
 # Every test is also a test of petition_case.next_office_due, the worklist's sort key kept by

@@ -28,7 +28,7 @@ from reception.feeds import ics
 from reception.feeds import service as feed_service
 from reception.scheduling.models import Appointment, ReceptionSession
 from tests.builders import World, build_world
-from tests.conftest import auth
+from tests.conftest import auth, dispose
 from tests.feeds_support import (
     PII,
     add_appointment,
@@ -315,7 +315,7 @@ async def test_body_is_cached_per_version_and_fresh_in_every_process(
             assert (await client2.get(path)).headers["etag"] != one.headers["etag"]
             assert (await client.get(path)).content == (await client2.get(path)).content
     finally:
-        await other.state.engine.dispose()
+        await dispose(other)
 
 
 async def test_serialize_matches_icalendar_folding() -> None:

@@ -27,7 +27,7 @@ from reception.context import FixedClock
 from reception.db import migrate
 from reception.reads import WAL_COOKIE, replica_for
 from tests.builders import World, at, build_world, case_body, future_workday
-from tests.conftest import NOW, TEST_KEYS, _empty_tables, auth
+from tests.conftest import NOW, TEST_KEYS, _empty_tables, auth, dispose
 from tests.replica import PgPair, start_pair
 from tests.test_ledger_api import entry_body
 
@@ -60,8 +60,7 @@ async def app(pair: PgPair, tmp_path: Path) -> AsyncIterator[Litestar]:
     await _empty_tables(application.state.sessionmaker, "postgresql")
     yield application
     await pair.resume()
-    await application.state.engine.dispose()
-    await application.state.replica.dispose()
+    await dispose(application)
 
 
 def _client(app: Litestar) -> httpx.AsyncClient:

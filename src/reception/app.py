@@ -235,7 +235,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
     outbox.listen()
     engine = create_engine(settings)
     sessionmaker = create_sessionmaker(engine, ctx.clock, ctx.keys)
-    replica = reads.replica_for(settings, engine, ctx.clock, ctx.keys)
+    pools = reads.pools_for(settings, engine, ctx.clock, ctx.keys)
 
     tasks: list[asyncio.Task[None]] = []
 
@@ -259,9 +259,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
-        await engine.dispose()
-        if replica is not None:
-            await replica.dispose()
+        await reads.dispose_pools(engine, pools)
 
     api = Router(
         path="/api",
@@ -302,7 +300,7 @@ def create_app(settings: Settings | None = None, clock: Clock | None = None) -> 
                 "ctx": ctx,
                 "engine": engine,
                 "sessionmaker": sessionmaker,
-                "replica": replica,
+                **pools,
             }
         ),
         on_startup=[seed_calendar, start_worker],

@@ -122,7 +122,12 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def create_engine(settings: Settings) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, custom_plans: bool = True, pool_size: int | None = None
+) -> AsyncEngine:
+    """`custom_plans=False`: PostgreSQL keeps its cached plans (see POOL_RECYCLE_SECONDS's
+    note) — for the calendar feeds' one-statement poll, which is the same for every feed and
+    whose planning would cost more than its execution."""
     # hide_parameters: statement parameters (petitioners' names, phones, ID numbers) must never
     # reach a log or an error message.
     kwargs: dict[str, Any] = {"echo": settings.sql_echo, "hide_parameters": True}
@@ -132,15 +137,16 @@ def create_engine(settings: Settings) -> AsyncEngine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 60}
     else:
-        kwargs["pool_size"] = settings.db_pool_size
-        kwargs["max_overflow"] = settings.db_pool_size
+        kwargs["pool_size"] = pool_size or settings.db_pool_size
+        kwargs["max_overflow"] = pool_size or settings.db_pool_size
         # No pool_pre_ping: on asyncpg it costs 3 round trips (BEGIN; ";"; ROLLBACK) per
         # checkout. Connections are replaced after POOL_RECYCLE_SECONDS instead, and one that
         # died meanwhile fails its request with a DBAPIError (a 503 problem, errors.py);
         # SQLAlchemy then invalidates it and every older pooled connection, so the next
         # request gets a fresh one.
         kwargs["pool_recycle"] = POOL_RECYCLE_SECONDS
-        kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
+        if custom_plans:
+            kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
         _install_sqlite_hooks(engine)

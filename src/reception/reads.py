@@ -98,17 +98,40 @@ def replica_for(settings: Settings, primary: AsyncEngine, clock: Any, keys: Any)
 
 
 async def _caught_up(session: AsyncSession, position: str) -> bool:
-    """Has the replica this session reads replayed the primary's WAL up to `position`? A
-    refusal (a value PostgreSQL will not take as a position) counts as no."""
-    try:
-        async with session.begin_nested():
-            done = await session.scalar(
-                text("SELECT pg_last_wal_replay_lsn() >= CAST(CAST(:lsn AS text) AS pg_lsn)"),
-                {"lsn": position},
-            )
-    except DBAPIError:
-        return False
+    """Has the replica this session reads replayed the primary's WAL up to `position` (a
+    well-formed one: the cookie is matched whole before)?"""
+    done = await session.scalar(
+        text("SELECT pg_last_wal_replay_lsn() >= CAST(CAST(:lsn AS text) AS pg_lsn)"),
+        {"lsn": position},
+    )
     return bool(done)
+
+
+def pools_for(settings: Settings, primary: AsyncEngine, clock: Any, keys: Any) -> dict[str, Any]:
+    """The app state's pools beside the primary's: the replica (or None), the feeds'."""
+    return {
+        "replica": replica_for(settings, primary, clock, keys),
+        "feed_engine": feed_engine(settings, primary),
+    }
+
+
+async def dispose_pools(primary: AsyncEngine, pools: dict[str, Any]) -> None:
+    """Close the primary's pool and what `pools_for` opened."""
+    await primary.dispose()
+    if pools["replica"] is not None:
+        await pools["replica"].dispose()
+    if pools["feed_engine"] is not primary:
+        await pools["feed_engine"].dispose()
+
+
+def feed_engine(settings: Settings, primary: AsyncEngine) -> AsyncEngine:
+    """What the calendar feeds poll: the replica when there is one, with PostgreSQL's cached
+    plans (its poll is one statement, the same for every feed, and cheaper to run than to
+    plan again each time); on SQLite the primary engine itself."""
+    if settings.is_sqlite:
+        return primary
+    url = settings.read_database_url or settings.database_url
+    return create_engine(replace(settings, database_url=url), custom_plans=False, pool_size=2)
 
 
 async def primary_position(engine: AsyncEngine) -> str:

@@ -130,9 +130,9 @@ async def feed_ics(request: Request[Any, Any, Any], filename: FromPath[str]) -> 
     state = request.app.state
     ctx: Context = state.ctx
     settings = ctx.settings
-    # A poll reads the replica when there is one (reception.reads): a calendar app's view
-    # may lag the primary by the replica's delay, never more.
-    engine: AsyncEngine = state.replica.engine if state.replica is not None else state.engine
+    # A poll reads the replica when there is one (reception.reads.feed_engine): a calendar
+    # app's view may lag the primary by the replica's delay, never more.
+    engine: AsyncEngine = state.feed_engine
     postgres = engine.dialect.name == "postgresql"
     window = service.Window.for_day(ctx.today(), settings)
     cache = _feed_cache(state)
