@@ -127,11 +127,11 @@ async def dispose_pools(primary: AsyncEngine, pools: dict[str, Any]) -> None:
 def feed_engine(settings: Settings, primary: AsyncEngine) -> AsyncEngine:
     """What the calendar feeds poll: the replica when there is one, with PostgreSQL's cached
     plans (its poll is one statement, the same for every feed, and cheaper to run than to
-    plan again each time); on SQLite the primary engine itself."""
+    plan again each time), as many connections as the primary's; on SQLite the primary engine."""
     if settings.is_sqlite:
         return primary
     url = settings.read_database_url or settings.database_url
-    return create_engine(replace(settings, database_url=url), custom_plans=False, pool_size=2)
+    return create_engine(replace(settings, database_url=url), custom_plans=False)
 
 
 async def primary_position(engine: AsyncEngine) -> str:
