@@ -212,12 +212,13 @@ async def _foreseen(session: AsyncSession, units: Any, first: date, last: date) 
         )
     )
     petitions = await session.scalar(select(func.count()).select_from(month_cases)) or 0
+    # Counted over the month's cases themselves (an IN over them made PostgreSQL walk every
+    # case of the database's primary key to test each against the month).
     foreseen = (
         await session.scalar(
-            select(func.count()).where(
-                col(PetitionCase.id).in_(select(month_cases.c.id)),
-                or_(col(PetitionCase.id).in_(linked), col(PetitionCase.id).in_(same_person)),
-            )
+            select(func.count())
+            .select_from(month_cases)
+            .where(or_(month_cases.c.id.in_(linked), month_cases.c.id.in_(same_person)))
         )
         or 0
     )
