@@ -23,7 +23,7 @@ from reception.errors import InvalidInput, NotFound
 from reception.expr import where
 from reception.ledger import rules
 from reception.ledger.models import LedgerEntry, LedgerParty
-from reception.org.access import in_subtree, subtree_ids
+from reception.org.access import ancestor_ids, in_subtree, subtree_ids
 from reception.org.models import Unit
 from reception.org.order import in_unit_order
 
@@ -132,8 +132,9 @@ async def table(
     row_ids = {root.id} | {u.id for u in children}
     row_of: dict[int, int] = {}
     for u in units:
-        ancestors = [int(x) for x in u.path.strip("/").split("/")]
-        row_of[u.id or 0] = next((a for a in reversed(ancestors) if a in row_ids), root.id or 0)
+        row_of[u.id or 0] = next(
+            (a for a in reversed(ancestor_ids(u.path)) if a in row_ids), root.id or 0
+        )
     query = (
         select(
             col(LedgerEntry.found_by_unit_id), col(LedgerEntry.domain_code), *_flags(first, last)

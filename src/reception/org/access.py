@@ -27,6 +27,12 @@ def in_subtree(path: Any, root_path: Any) -> Any:
     return starts_with(path, root_path)
 
 
+def ancestor_ids(path: str) -> list[int]:
+    """The ids on a unit's materialised path, the root first and the unit itself last
+    ("/1/7/42/" → [1, 7, 42])."""
+    return [int(x) for x in path.strip("/").split("/")]
+
+
 def subtree_ids(root_path: str) -> Select[Any]:
     """SELECT of the ids of a unit and every unit below it, given the unit's path."""
     return select(col(Unit.id)).where(in_subtree(col(Unit.path), root_path))

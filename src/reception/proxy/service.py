@@ -28,7 +28,7 @@ from reception.context import Context
 from reception.db import get_in_scope, next_in_counter, now_of
 from reception.errors import Broken, Conflict, Forbidden, InvalidInput
 from reception.etags import etag, require_match
-from reception.org.access import READ_ALL, reach_clause, subtree_ids
+from reception.org.access import READ_ALL, ancestor_ids, reach_clause, subtree_ids
 from reception.org.models import Unit
 from reception.petitioner import checked
 from reception.privacy import mask_name, shown_whole, shows_whole
@@ -423,14 +423,13 @@ async def review_rows(
             )
         )
     )
-    by_path = {t.path: t for t in townships}
+    township_ids = {t.id for t in townships}
     counts: dict[int, dict[str, int]] = {}
-    c: dict[str, int] | None
     for path, registered, received, replied, evaluated, satisfaction, on_time, met in found:
-        township = next((by_path[p] for p in _ancestor_paths(path) if p in by_path), None)
-        if township is None or township.id is None:
+        township = next((a for a in ancestor_ids(path) if a in township_ids), None)
+        if township is None:
             continue
-        c = counts.setdefault(township.id, dict.fromkeys(_PROXY_COUNTS, 0))
+        c = counts.setdefault(township, dict.fromkeys(_PROXY_COUNTS, 0))
         c["matters"] += 1
         c["wait_days"] += (registered - received).days
         c["accepted_on_time"] += on_time is True and met is not None and met <= as_of
@@ -443,23 +442,17 @@ async def review_rows(
         {
             "unit_id": t.id,
             "unit_name": t.name,
-            "matters": c["matters"],
-            "days_to_register": round(c["wait_days"] / c["matters"], 1),
-            "accepted_on_time": c["accepted_on_time"],
-            "replied": c["replied"],
-            "rated": c["rated"],
-            "satisfied": c["satisfied"],
+            "matters": n["matters"],
+            "days_to_register": round(n["wait_days"] / n["matters"], 1),
+            "accepted_on_time": n["accepted_on_time"],
+            "replied": n["replied"],
+            "rated": n["rated"],
+            "satisfied": n["satisfied"],
         }
         for t in townships
-        if (c := counts.get(t.id or 0)) is not None
+        if (n := counts.get(t.id or 0)) is not None
     ]
     return sorted(rows, key=lambda r: -int(r["matters"]))
 
 
 _PROXY_COUNTS = ("matters", "wait_days", "accepted_on_time", "replied", "rated", "satisfied")
-
-
-def _ancestor_paths(path: str) -> list[str]:
-    """A unit's path and each of its ancestors' ("/1/4/9/" → "/1/4/9/", "/1/4/", "/1/")."""
-    parts = path.strip("/").split("/")
-    return ["/" + "/".join(parts[:n]) + "/" for n in range(len(parts), 0, -1)]

@@ -20,7 +20,7 @@ from reception.cases import workflow
 from reception.cases.models import CaseClock, PetitionCase
 from reception.errors import Broken, NotFound
 from reception.expr import where
-from reception.org.access import in_subtree, subtree_ids
+from reception.org.access import ancestor_ids, in_subtree, subtree_ids
 from reception.org.models import Unit
 from reception.org.order import in_unit_order
 
@@ -120,8 +120,9 @@ async def scope_of(session: AsyncSession, unit_id: int | None) -> Scope:
     for u in units:
         if u.id is None:
             raise Broken("expected: u.id is not None")
-        ancestors = [int(x) for x in u.path.strip("/").split("/")]
-        scope.row_of[u.id] = next((a for a in reversed(ancestors) if a in row_set), root.id or 0)
+        scope.row_of[u.id] = next(
+            (a for a in reversed(ancestor_ids(u.path)) if a in row_set), root.id or 0
+        )
     # The scope's own row first, then as every list of units reads (org.service).
     ordered = in_unit_order([by_id[i] for i in row_ids if i in by_id])
     scope.rows = sorted(ordered, key=lambda u: u.id != root.id)
@@ -130,6 +131,17 @@ async def scope_of(session: AsyncSession, unit_id: int | None) -> Scope:
 
 def subtree(scope: Scope) -> Any:
     return subtree_ids(scope.root.path)
+
+
+async def first_record(session: AsyncSession, scope: Scope) -> date | None:
+    """The day the subtree's first case was registered (None: no case yet): the first entry of
+    the registration index that is the subtree's (a min() over the subtree read all of it)."""
+    return await session.scalar(
+        select(col(PetitionCase.registered_on))
+        .where(col(PetitionCase.unit_id).in_(subtree(scope)))
+        .order_by(col(PetitionCase.registered_on))
+        .limit(1)
+    )
 
 
 def flag(condition: Any) -> Any:
