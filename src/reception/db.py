@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -43,14 +44,15 @@ SQLITE_WRITE = "reception_sqlite_write"
 
 
 # Pooled PostgreSQL connections older than this are closed and replaced at checkout.
-#
-# Every connection plans each statement for its own parameters (plan_cache_mode): asyncpg runs
-# them as cached prepared statements, and after five executions PostgreSQL may switch to a
-# generic plan that ignores the dates and the subtree of a heavy aggregate (measured: 5.5 s
-# instead of 0.16 s for the review on a million cases, 0.64 s instead of 0.03 s for the
-# ledger's monthly table at 200,000 entries). Planning afresh costs well under a millisecond,
-# and set once per connection it costs no statement per request (it was a SET LOCAL in each).
 POOL_RECYCLE_SECONDS = 1800
+
+# Every connection plans each statement for its own parameters: asyncpg runs them as cached
+# prepared statements, and after five executions PostgreSQL may switch to a generic plan that
+# ignores the dates and the subtree of a heavy aggregate (measured: 5.5 s instead of 0.16 s for
+# the review on a million cases, 0.64 s instead of 0.03 s for the ledger's monthly table at
+# 200,000 entries, 375 ms instead of 75 ms for a worklist page). Planning afresh costs well
+# under a millisecond, and set once per connection it costs no statement per request.
+CUSTOM_PLANS = {"plan_cache_mode": "force_custom_plan"}
 
 
 # Where a session carries the clock of the request (or command) it serves: every "now" a
@@ -122,12 +124,10 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(UTC)
 
 
-def create_engine(
-    settings: Settings, *, custom_plans: bool = True, pool_size: int | None = None
-) -> AsyncEngine:
-    """`custom_plans=False`: PostgreSQL keeps its cached plans (see POOL_RECYCLE_SECONDS's
-    note) — for the calendar feeds' one-statement poll, which is the same for every feed and
-    whose planning would cost more than its execution."""
+def create_engine(settings: Settings, *, custom_plans: bool = True) -> AsyncEngine:
+    """`custom_plans=False`: PostgreSQL keeps its cached plans (see CUSTOM_PLANS) — for the
+    calendar feeds' one-statement poll, the same for every feed and cheaper to run than to
+    plan again."""
     # hide_parameters: statement parameters (petitioners' names, phones, ID numbers) must never
     # reach a log or an error message.
     kwargs: dict[str, Any] = {"echo": settings.sql_echo, "hide_parameters": True}
@@ -137,8 +137,8 @@ def create_engine(
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         kwargs["connect_args"] = {"timeout": 60}
     else:
-        kwargs["pool_size"] = pool_size or settings.db_pool_size
-        kwargs["max_overflow"] = pool_size or settings.db_pool_size
+        kwargs["pool_size"] = settings.db_pool_size
+        kwargs["max_overflow"] = settings.db_pool_size
         # No pool_pre_ping: on asyncpg it costs 3 round trips (BEGIN; ";"; ROLLBACK) per
         # checkout. Connections are replaced after POOL_RECYCLE_SECONDS instead, and one that
         # died meanwhile fails its request with a DBAPIError (a 503 problem, errors.py);
@@ -146,7 +146,7 @@ def create_engine(
         # request gets a fresh one.
         kwargs["pool_recycle"] = POOL_RECYCLE_SECONDS
         if custom_plans:
-            kwargs["connect_args"] = {"server_settings": {"plan_cache_mode": "force_custom_plan"}}
+            kwargs["connect_args"] = {"server_settings": CUSTOM_PLANS}
     engine = create_async_engine(settings.database_url, **kwargs)
     if settings.is_sqlite:
         _install_sqlite_hooks(engine)
@@ -227,6 +227,19 @@ def migrate(database_url: str, action: str = "upgrade", revision: str = "head") 
         raise ValueError(f"unknown migration action {action!r}")
 
 
+@asynccontextmanager
+async def committed(session: AsyncSession) -> AsyncIterator[AsyncSession]:
+    """A request's one transaction: committed when the block ends (before the response is
+    sent), rolled back on any error."""
+    try:
+        yield session
+    except BaseException:
+        await session.rollback()
+        raise
+    else:
+        await session.commit()
+
+
 async def flush_refused(
     session: AsyncSession, *rows: Any, then: Callable[[], Awaitable[None]] | None = None
 ) -> IntegrityError | None:
@@ -249,6 +262,15 @@ async def flush_or_conflict(session: AsyncSession, message: str, *rows: Any, **e
     refused = await flush_refused(session, *rows)
     if refused is not None:
         raise Conflict(message, **extra) from refused
+
+
+# Ids per IN list: asyncpg takes at most 32,767 parameters in one statement.
+IN_LIST_MAX = 5000
+
+
+def in_parts(ids: Sequence[Any], size: int = IN_LIST_MAX) -> list[Sequence[Any]]:
+    """`ids` in slices short enough for one IN list each."""
+    return [ids[i : i + size] for i in range(0, len(ids), size)]
 
 
 async def next_in_counter(session: AsyncSession, model: Any, count: int = 1, **key: Any) -> int:

@@ -20,7 +20,7 @@ from reception.auth import Principal
 from reception.cases import workflow
 from reception.cases.models import CaseClock, ClockExtension, ClockPause, PetitionCase
 from reception.context import Context
-from reception.db import now_of
+from reception.db import in_parts, now_of
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.workcal import service as workcal
 from reception.workcal.models import CalendarDay, CalendarYear
@@ -43,9 +43,11 @@ def refresh_next_office_due(session: Session, case_ids: Iterable[int]) -> None:
     The cases are locked first, in id order, by a statement of their own: a case action locks
     its case before its clocks, so this never waits in the other order, and the UPDATE after
     the lock reads the clocks as they are then (READ COMMITTED: a snapshot per statement), not
-    as they were before a concurrent action committed. A few thousand ids per statement: a
-    calendar's re-dating can touch a city's running clocks, past asyncpg's 32,767 parameters."""
+    as they were before a concurrent action committed. A few thousand ids per statement
+    (db.in_parts): a calendar's re-dating can touch a city's running clocks."""
     ids = sorted(set(case_ids))
+    if not ids:
+        return
     cases, clocks = PetitionCase.__table__, CaseClock.__table__  # type: ignore[attr-defined]
     earliest = (
         select(func.min(clocks.c.current_due))
@@ -56,11 +58,8 @@ def refresh_next_office_due(session: Session, case_ids: Iterable[int]) -> None:
         )
         .scalar_subquery()
     )
-    if not ids:
-        return
     connection = session.connection()
-    for start in range(0, len(ids), REFRESH_CHUNK):
-        chunk = ids[start : start + REFRESH_CHUNK]
+    for chunk in in_parts(ids):
         connection.execute(lock_cases(chunk))
         changed = connection.execute(
             update(cases)
@@ -72,9 +71,6 @@ def refresh_next_office_due(session: Session, case_ids: Iterable[int]) -> None:
             loaded = session.identity_map.get(identity_key(PetitionCase, case_id))
             if loaded is not None:
                 set_committed_value(loaded, "next_office_due", due)
-
-
-REFRESH_CHUNK = 5000
 
 
 def lock_cases(case_ids: Sequence[int]) -> Any:
@@ -376,8 +372,8 @@ async def recompute_running_clocks(*, session: AsyncSession, years: Iterable[int
     # The cases before their clocks, as every case action takes them (see
     # refresh_next_office_due, which the flush runs for these cases).
     dirty = sorted({c.case_id for c in clocks if c in session.dirty})
-    for start in range(0, len(dirty), REFRESH_CHUNK):
-        await session.execute(lock_cases(dirty[start : start + REFRESH_CHUNK]))
+    for chunk in in_parts(dirty):
+        await session.execute(lock_cases(chunk))
     await session.flush()
     return changed
 

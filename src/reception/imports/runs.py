@@ -26,6 +26,7 @@ from reception.cases.models import (
     PetitionCase,
 )
 from reception.context import Context
+from reception.db import in_parts
 from reception.documents.models import CaseDocument
 from reception.errors import Conflict, InvalidInput
 from reception.imports import sessions as session_rows
@@ -211,13 +212,11 @@ async def rollback(
         # repeat and the case it repeats go together.
         doomed = list(await session.scalars(ids))
         await session.execute(delete(ImportRecord).where(col(ImportRecord.batch_id) == batch.id))
-        for start in range(0, len(doomed), 5000):
-            part = doomed[start : start + 5000]
+        for part in in_parts(doomed):
             await session.execute(
                 update(PetitionCase).where(col(PetitionCase.id).in_(part)).values(repeat_of_id=None)
             )
-        for start in range(0, len(doomed), 5000):
-            part = doomed[start : start + 5000]
+        for part in in_parts(doomed):
             await session.execute(delete(PetitionCase).where(col(PetitionCase.id).in_(part)))
     batch.status = "rolled_back"
     batch.rolled_back_at = ctx.now()

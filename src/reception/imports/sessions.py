@@ -7,10 +7,8 @@ cases: the same sheet twice adds nothing."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
 
 from sqlalchemy import delete, func
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,7 +18,7 @@ from reception import pii
 from reception.audit import service as audit
 from reception.auth import Principal
 from reception.context import Context
-from reception.db import flush_or_conflict
+from reception.db import flush_or_conflict, in_parts
 from reception.errors import Conflict
 from reception.imports import values
 from reception.imports.cases import TWIN, Verdict
@@ -259,7 +257,7 @@ async def rollback_sessions(*, session: AsyncSession, batch: ImportBatch) -> Non
     appointments = [r.appointment_id for r in records if r.appointment_id is not None]
     sessions = sorted({r.session_id for r in records if r.session_id is not None})
     await session.execute(delete(ImportRecord).where(col(ImportRecord.batch_id) == batch.id))
-    for part in _parts(appointments):
+    for part in in_parts(appointments):
         await session.execute(delete(Appointment).where(col(Appointment.id).in_(part)))
     for session_id in sessions:
         left = await session.scalar(
@@ -274,7 +272,3 @@ async def rollback_sessions(*, session: AsyncSession, batch: ImportBatch) -> Non
             )
             await session.delete(made)
     await session.flush()
-
-
-def _parts(ids: Sequence[Any], size: int = 5000) -> list[Sequence[Any]]:
-    return [ids[i : i + size] for i in range(0, len(ids), size)]
