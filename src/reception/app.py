@@ -37,7 +37,7 @@ from reception.cases.controllers import (
 )
 from reception.config import Settings, get_settings
 from reception.context import Clock, Context
-from reception.db import SQLITE_WRITE, create_engine, create_sessionmaker
+from reception.db import SQLITE_WRITE, committed, create_engine, create_sessionmaker
 from reception.documents import pages as documents_pages
 from reception.documents import template_pages
 from reception.documents.controllers import (
@@ -172,13 +172,8 @@ async def provide_db(request: Request[Any, Any, Any]) -> AsyncGenerator[AsyncSes
     async with request.app.state.sessionmaker() as session:
         if request.method not in _READ_METHODS:
             await session.connection(execution_options={SQLITE_WRITE: True})
-        try:
+        async with committed(session):
             yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
     if request.method not in _READ_METHODS:
         await reads.remember_write(request)
 

@@ -16,8 +16,8 @@ def _default_data_dir() -> Path:
 @dataclass(frozen=True)
 class Settings:
     database_url: str = ""
-    # A PostgreSQL streaming replica for the reports, exports, feeds and the public page's
-    # reads (reception.reads); empty: every read on the primary.
+    # A PostgreSQL streaming replica for the reports, exports and feeds (reception.reads);
+    # empty: every read on the primary.
     read_database_url: str = ""
     data_dir: Path = field(default_factory=_default_data_dir)
     timezone: str = "Asia/Shanghai"

@@ -1,18 +1,19 @@
 """The read replica: which reads may go to it, and reading one's own writes.
 
 `RECEPTION_READ_DATABASE_URL` names a PostgreSQL streaming replica of the primary. The handlers
-that only report — the review and its trend, the exports, the calendar feeds, the petitioner's
-page once the lookup is done — take `reads: Reads`: a session whose plain SELECTs go to the
-replica and whose writes (an export's audit row, a calendar year put in) go to the primary; once
-it has written, it reads the primary too. Everything that decides a write takes `db` and never
-leaves the primary: a booking's capacity, an owner's check, a throttle's count.
+that only report — the review and its trend, the exports — take `reads: Reads`: a session whose
+plain SELECTs go to the replica and whose writes (an export's audit row, a calendar year put in)
+go to the primary; once it has written, it reads the primary too. The calendar feeds poll the
+replica through their own pool (`feed_engine`). Everything that decides a write takes `db` and
+never leaves the primary: a booking's capacity, an owner's check, the petitioner page's
+throttle (its lookup and view are one transaction there).
 
-A replica lags. A browser (or an API client that keeps cookies) that has just written must not read the
-world from before its write: a request that wrote answers with a cookie holding the primary's WAL position
-after its commit, and a later report from the same client goes to the replica only once the
-replica has replayed that far (one statement, the first of its replica transaction), else to
-the primary. A client
-without the cookie — a calendar app, another secretary — reads the replica as it is.
+A replica lags. A browser (or an API client that keeps cookies) that has just written must not
+read the world from before its write: a request that wrote answers with a cookie holding the
+primary's WAL position after its commit, and a later report from the same client goes to the
+replica only once the replica has replayed that far (one statement, the first of its replica
+transaction), else to the primary. A client without the cookie — a calendar app, another
+secretary — reads the replica as it is.
 
 Without a replica (and always on SQLite) `reads` is the ordinary request session."""
 
@@ -33,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from reception.config import Settings
-from reception.db import create_engine, create_sessionmaker
+from reception.db import committed, create_engine, create_sessionmaker
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ WAL_COOKIE = "reception_wal"
 # turned into the cookie on the way out).
 WAL_STATE = "reception.wal"
 # A pg_lsn as PostgreSQL prints it: anything else in the cookie is ignored.
-_LSN = re.compile(r"^[0-9A-F]{1,8}/[0-9A-F]{1,8}$")
+_LSN = re.compile(r"[0-9A-F]{1,8}/[0-9A-F]{1,8}")
 
 _REPLICA = "reception.replica"
 _WROTE = "reception.wrote"
@@ -81,11 +82,10 @@ class Replica:
         self.sessionmaker: async_sessionmaker[AsyncSession] = create_sessionmaker(
             primary, clock, keys
         )
-        self.sessionmaker.configure(sync_session_class=RoutingSession)
-        self.sessionmaker.kw["info"] = {
-            **self.sessionmaker.kw["info"],
-            _REPLICA: self.engine.sync_engine,
-        }
+        self.sessionmaker.configure(
+            sync_session_class=RoutingSession,
+            info={**self.sessionmaker.kw["info"], _REPLICA: self.engine.sync_engine},
+        )
 
     async def dispose(self) -> None:
         await self.engine.dispose()
@@ -176,20 +176,15 @@ async def provide_reads(request: Request[Any, Any, Any]) -> AsyncGenerator[Async
             # the session's own replica transaction, so that behind a pooler over several
             # replicas the answer is about the replica the reads then go to.
             session.sync_session.info[_WROTE] = True
-        try:
+        async with committed(session):
             yield session
-        except BaseException:
-            await session.rollback()
-            raise
-        else:
-            await session.commit()
 
 
 def wal_cookie_middleware(app: ASGIApp) -> ASGIApp:
     """Hands the client the WAL position its write left (session cookie, HttpOnly)."""
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope["app"].state.get("replica") is None:
             await app(scope, receive, send)
             return
         scope.setdefault("state", {})
