@@ -30,15 +30,11 @@ from reception.scheduling import rules
 from reception.scheduling.models import Appointment, ReceptionSession, SessionCase
 
 
-async def _first_petitioners(session: AsyncSession, case_ids: list[int]) -> dict[int, str]:
-    if not case_ids:
-        return {}
-    rows = await session.execute(
-        select(CasePetitioner.case_id, CasePetitioner.name).where(
-            col(CasePetitioner.case_id).in_(case_ids), CasePetitioner.position == 0
-        )
+def _first_petitioner() -> Any:
+    """The join to a case's first petitioner (the name a list shows)."""
+    return and_(
+        col(CasePetitioner.case_id) == col(PetitionCase.id), col(CasePetitioner.position) == 0
     )
-    return {cid: name for cid, name in rows}
 
 
 async def overdue_cases(
@@ -78,13 +74,7 @@ async def overdue_cases(
                 ),
             )
             .outerjoin(owner_leader, col(owner_leader.id) == col(CaseOwnership.leader_id))
-            .outerjoin(
-                CasePetitioner,
-                and_(
-                    col(CasePetitioner.case_id) == col(PetitionCase.id),
-                    col(CasePetitioner.position) == 0,
-                ),
-            )
+            .outerjoin(CasePetitioner, _first_petitioner())
             .where(
                 col(PetitionCase.unit_id).in_(subtree(scope)),
                 col(CaseClock.kind).in_(ACCEPT_KINDS + HANDLE_KINDS),
@@ -211,7 +201,6 @@ async def delivery_irregular(
     rows = (
         await session.execute(
             sa_select(
-                col(PetitionCase.id),
                 col(PetitionCase.reference),
                 col(PetitionCase.unit_id),
                 col(PetitionCase.replied_on),
@@ -219,8 +208,10 @@ async def delivery_irregular(
                 col(handle.current_due),
                 col(CaseDelivery.id),
                 *(getattr(CaseDelivery, f) for f in SERVED),
+                col(CasePetitioner.name),
             )
             .join(Unit, col(Unit.id) == col(PetitionCase.unit_id))
+            .outerjoin(CasePetitioner, _first_petitioner())
             .outerjoin(
                 handle,
                 and_(
@@ -245,18 +236,15 @@ async def delivery_irregular(
             .order_by(col(PetitionCase.replied_on), col(PetitionCase.id))
         )
     ).all()
-    found = []
-    for case_id, reference, unit_id, replied_on, unit_name, due, served_id, *values in rows:
+    out = []
+    for reference, unit_id, replied_on, unit_name, due, served_id, *values, name in rows:
         served = dict(zip(SERVED, values, strict=True)) if served_id is not None else None
         problem = _problem(served, due)
-        if problem:
-            found.append((case_id, reference, unit_id, replied_on, unit_name, due, served, problem))
-    names = await _first_petitioners(session, [row[0] for row in found])
-    out = []
-    for case_id, reference, unit_id, replied_on, unit_name, due, served, problem in found:
+        if not problem:
+            continue
         delivered = served["delivered_on"] if served else None
         late_by = (delivered - due).days if delivered and due and delivered > due else None
-        name = names.get(case_id, "")
+        name = name or ""
         out.append(
             {
                 "unit_name": unit_name,

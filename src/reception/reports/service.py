@@ -19,7 +19,6 @@ from reception.auth import Principal
 from reception.base import month_bounds, shift_month
 from reception.campaigns.service import all_progress
 from reception.cases import workflow
-from reception.cases.models import PetitionCase
 from reception.context import Context
 from reception.errors import InvalidInput
 from reception.ledger import figures as ledger_figures
@@ -199,14 +198,7 @@ async def review(
     comparison: dict[str, Any] = {"current": figures.headline(total)}
     # Before the first registered case there is no record to compare with: "—", not zeros
     # (an office's first year would otherwise show a fake rise 同比).
-    # The earliest day in the registration index that is the subtree's (an aggregate min()
-    # over the subtree read every case of it).
-    first_record = await session.scalar(
-        select(col(PetitionCase.registered_on))
-        .where(col(PetitionCase.unit_id).in_(figures.subtree(scope)))
-        .order_by(col(PetitionCase.registered_on))
-        .limit(1)
-    )
+    first_record = await figures.first_record(session, scope)
     for key, other in (
         ("previous_month", shift_month(month, -1)),
         ("same_month_last_year", shift_month(month, -12)),
@@ -338,14 +330,7 @@ async def trend(
         if len(months) > MAX_TREND_MONTHS:
             raise InvalidInput(f"一次最多 {MAX_TREND_MONTHS} 个月", field="to")
     scope = await figures.scope_of(session, unit_id)
-    # The earliest day in the registration index that is the subtree's (an aggregate min()
-    # over the subtree read every case of it).
-    first_record = await session.scalar(
-        select(col(PetitionCase.registered_on))
-        .where(col(PetitionCase.unit_id).in_(figures.subtree(scope)))
-        .order_by(col(PetitionCase.registered_on))
-        .limit(1)
-    )
+    first_record = await figures.first_record(session, scope)
     today = ctx.today()
     out = []
     for month in months:
