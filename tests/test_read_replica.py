@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -81,6 +81,34 @@ async def _register(client: httpx.AsyncClient, world: World, summary: str) -> No
     assert r.status_code == 201, r.text
 
 
+async def _reception_day(
+    client: httpx.AsyncClient,
+    world: World,
+    day: date,
+    *,
+    until: str,
+    slot_minutes: int,
+    places: int,
+) -> int:
+    """The 区长's reception day from 09:00, made by his secretary: its session id."""
+    r = await client.post(
+        "/api/sessions",
+        json={
+            "leader_id": world.leaders["mayor"],
+            "kind": "reception",
+            "venue_id": world.venue,
+            "starts_at": at(day, "09:00"),
+            "ends_at": at(day, until),
+            "slot_minutes": slot_minutes,
+            "people_per_slot": places,
+        },
+        headers=auth(world.tokens["secretary"]),
+    )
+    assert r.status_code == 201, r.text
+    session_id: int = r.json()["id"]
+    return session_id
+
+
 async def _ledger_rows(client: httpx.AsyncClient, token: str) -> list[list[str]]:
     r = await client.get("/api/ledger/export?format=csv", headers=auth(token))
     assert r.status_code == 200, r.text
@@ -118,21 +146,7 @@ async def test_a_lagging_replica_serves_reports_while_decisions_and_own_writes_r
         # replica has not even seen the session.
         secretary = auth(t["secretary"])
         day = future_workday()
-        r = await clerk.post(
-            "/api/sessions",
-            json={
-                "leader_id": world.leaders["mayor"],
-                "kind": "reception",
-                "venue_id": world.venue,
-                "starts_at": at(day, "09:00"),
-                "ends_at": at(day, "10:00"),
-                "slot_minutes": 60,
-                "people_per_slot": 1,
-            },
-            headers=secretary,
-        )
-        assert r.status_code == 201, r.text
-        sid = r.json()["id"]
+        sid = await _reception_day(clerk, world, day, until="10:00", slot_minutes=60, places=1)
         book = {"petitioner_name": "王某某", "matter_summary": "讨薪"}
         async with _client(app) as first, _client(app) as second:
             assert (await first.post(f"/api/sessions/{sid}/appointments", json=book,
@@ -176,20 +190,7 @@ async def test_a_feed_is_read_from_the_replica(app: Litestar, pair: PgPair) -> N
         etag = first.headers["etag"]
 
         await pair.pause()
-        r = await client.post(
-            "/api/sessions",
-            json={
-                "leader_id": world.leaders["mayor"],
-                "kind": "reception",
-                "venue_id": world.venue,
-                "starts_at": at(day, "09:00"),
-                "ends_at": at(day, "11:00"),
-                "slot_minutes": 30,
-                "people_per_slot": 2,
-            },
-            headers=secretary,
-        )
-        assert r.status_code == 201, r.text
+        await _reception_day(client, world, day, until="11:00", slot_minutes=30, places=2)
         # The calendar app polls the replica: nothing new there yet.
         stale = await client.get(path, headers={"If-None-Match": etag})
         assert stale.status_code == 304
