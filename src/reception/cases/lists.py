@@ -101,8 +101,7 @@ async def list_cases(
         query = query.where(_search(keys, q.strip()))
     # The page and its (bounded) count in one statement: the count is an uncorrelated scalar
     # subquery, computed once. A page past the end has no row to carry it: counted apart.
-    counted = select(func.count()).select_from(_bounded(query, count_up_to).subquery())
-    total_column = counted.correlate(None).scalar_subquery()
+    total_column = _counted(query, count_up_to).correlate(None).scalar_subquery()
     if sort == "due":
         return await _due_first(session, query, total_column, count_up_to, limit, offset)
     order = (col(PetitionCase.registered_on).desc(), col(PetitionCase.id).desc())
@@ -161,16 +160,15 @@ def _by_clocks(query: Any, as_of: date, overdue: bool | None, due_before: date |
     return query
 
 
-def _bounded(query: Any, up_to: int | None) -> Any:
-    """With `up_to`, counting stops past it (a page says "10000+": a district's open cases
-    need not all be counted to show the first page)."""
-    return query if up_to is None else query.limit(up_to + 1)
+def _counted(query: Any, up_to: int | None) -> Any:
+    """SELECT of how many cases match; with `up_to`, counting stops past it (a page says
+    "10000+": a district's open cases need not all be counted to show the first page)."""
+    bounded = query if up_to is None else query.limit(up_to + 1)
+    return select(func.count()).select_from(bounded.subquery())
 
 
 async def _count(session: AsyncSession, query: Any, up_to: int | None) -> int:
-    """How many cases match (bounded by `up_to`)."""
-    counted = select(func.count()).select_from(_bounded(query, up_to).subquery())
-    return await session.scalar(counted) or 0
+    return await session.scalar(_counted(query, up_to)) or 0
 
 
 def _search(keys: Keyring, term: str) -> ColumnElement[bool]:
