@@ -7,11 +7,11 @@ Measured in one run, on one machine, against one fresh PostgreSQL database:
   per booking (the service seals both and indexes them).
 - floor: N raw asyncpg transactions from a pool of C connections, each doing the essential
   work of a booking as the service now writes it: the two blind indexes computed
-  (HMAC-SHA256, tests.live.TEST_KEYS), the conditional UPDATE of the slot, the INSERT of the
-  appointment with the indexes (RETURNING id), then the phone and ID number sealed with that
-  id (AES-GCM, the row id in the associated data) and written by an UPDATE — one
-  transaction, the statements `reception.pii` makes the service issue (the id is not
-  pre-computed: the sealed values need it, and the sequence hands it out at the INSERT).
+  (HMAC-SHA256, tests.live.TEST_KEYS), the conditional UPDATE of the slot that also takes
+  the new appointment's id from its sequence (RETURNING nextval), then the phone and ID
+  number sealed with that id (AES-GCM, the row id in the associated data) and the INSERT of
+  the appointment with the indexes and the sealed values (ON CONFLICT DO NOTHING) — one
+  transaction, the statements the service issues for them since #26.
 - orientation: N bare single-INSERT transactions (autocommit) from the same pool (no
   petitioner data: empty indexes and sealed values); and a bare ASGI app (uvicorn, 2
   workers) doing the floor's transaction per POST, behind the same httpx client.
@@ -283,23 +283,28 @@ def api_booker(
 
 
 APPOINTMENT_COLUMNS = (
-    "session_id, slot_id, petitioner_name, petitioner_phone_index, petitioner_id_number_index, "
+    "id, session_id, slot_id, petitioner_name, petitioner_phone_index, petitioner_id_number_index, "
     "petitioner_phone_sealed, petitioner_id_number_sealed, matter_summary, party_size, "
     "collective, representatives, places, case_id, status, booked_by_user_id, booked_by_name, "
     "created_at, updated_at"
 )
-# The blind indexes go in with the row (the unique indexes judge them there); the sealed
-# values follow once the row has its id (it is in their associated data).
+# As the service writes a booking (#26): the slot's UPDATE also takes the new row's id from
+# its sequence, so the sealed values (the id is in their associated data) go in the INSERT,
+# with the blind indexes the unique indexes judge (ON CONFLICT DO NOTHING: a twin is a 409).
 INSERT_APPOINTMENT = (
     f"INSERT INTO appointment ({APPOINTMENT_COLUMNS}) "
-    "VALUES ($1, $2, $3, $4, $5, '', '', $6, 1, false, $7, 1, NULL, 'booked', NULL, $8, $9, $9) "
-    "RETURNING id"
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, false, $10, 1, NULL, 'booked', NULL, $11, "
+    "$12, $12) ON CONFLICT DO NOTHING"
 )
-SEAL_APPOINTMENT = (
-    "UPDATE appointment SET petitioner_phone_sealed = $2, petitioner_id_number_sealed = $3 "
-    "WHERE id = $1"
+# The orientation's bare INSERT: the id from the column's default, nothing sealed.
+BARE_INSERT = (
+    f"INSERT INTO appointment ({APPOINTMENT_COLUMNS.removeprefix('id, ')}) "
+    "VALUES ($1, $2, $3, $4, $5, '', '', $6, 1, false, $7, 1, NULL, 'booked', NULL, $8, $9, $9)"
 )
-TAKE_PLACE = "UPDATE session_slot SET booked = booked + 1 WHERE id = $1 AND booked + 1 <= capacity"
+TAKE_PLACE = (
+    "UPDATE session_slot SET booked = booked + 1 WHERE id = $1 AND booked + 1 <= capacity "
+    "RETURNING nextval(pg_get_serial_sequence('appointment', 'id'))"
+)
 
 
 def blind_indexes(phone: str, id_number: str) -> tuple[str, str]:
@@ -319,21 +324,23 @@ async def book_with_sql(
 ) -> int | None:
     """The floor's transaction (the caller opens it); None when the slot is full."""
     phone_index, id_index = blind_indexes(phone, id_number)
-    if await conn.execute(TAKE_PLACE, slot.slot_id) != "UPDATE 1":
+    new_id: int | None = await conn.fetchval(TAKE_PLACE, slot.slot_id)
+    if new_id is None:
         return None
-    new_id: int = await conn.fetchval(
+    await conn.execute(
         INSERT_APPOINTMENT,
+        new_id,
         slot.session_id,
         slot.slot_id,
         name,
         phone_index,
         id_index,
+        *sealed_values(new_id, phone, id_number),
         "讨薪",
         "[]",
         booked_by,
         datetime.now(UTC),
     )
-    await conn.execute(SEAL_APPOINTMENT, new_id, *sealed_values(new_id, phone, id_number))
     return new_id
 
 
@@ -356,8 +363,8 @@ def bare_inserter(pool: asyncpg.Pool, slot: Slot) -> Callable[[int], Awaitable[N
     async def one(i: int) -> None:
         now = datetime.now(UTC)
         async with pool.acquire() as conn:
-            await conn.fetchval(
-                INSERT_APPOINTMENT,
+            await conn.execute(
+                BARE_INSERT,
                 slot.session_id,
                 slot.slot_id,
                 f"来访人{i}",

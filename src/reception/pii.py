@@ -9,7 +9,8 @@ search, the repeat check and the once-per-session rule match exactly without dec
 table. Names stay plain: see README "Encryption at rest".
 
 The row id is part of the associated data, so a new row is inserted with its indexes (the
-unique indexes judge it there) and sealed right after its INSERT, in the same transaction.
+unique indexes judge it there) and sealed right after its INSERT, in the same transaction —
+or, where the id is taken before the INSERT (a booking: `sealed_values`), sealed in it.
 Each domain seals and opens its own rows (cases/petitioners.py, scheduling/sealed.py) through
 `seal` / `opened`, which refuse any column not listed in SEALED.
 """
@@ -107,9 +108,18 @@ def seal(keys: Keyring, row: Any, **values: str) -> None:
     table, row_id = row.__tablename__, row.id
     if row_id is None:
         raise Broken("expected: flush the row first: its id is in the associated data")
+    for column, value in sealed_values(keys, table, row_id, **values).items():
+        setattr(row, column, value)
+
+
+def sealed_values(keys: Keyring, table: str, row_id: int, **values: str) -> dict[str, str]:
+    """The sealed columns of a row whose id is known before its INSERT (`column=plain`), to
+    be written in that INSERT."""
+    out = {}
     for column, plain in values.items():
         _sealed(table, column)
-        setattr(row, column, keys.seal(plain, table=table, column=column, row_id=row_id))
+        out[column] = keys.seal(plain, table=table, column=column, row_id=row_id)
+    return out
 
 
 def opened(keys: Keyring, row: Any, *columns: str) -> list[str]:

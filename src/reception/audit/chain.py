@@ -80,6 +80,19 @@ def local_day(at: datetime) -> date:
 # ---------------------------------------------------------------- writing, at commit
 
 
+_COLUMNS = (
+    "at",
+    "actor_user_id",
+    "actor_name",
+    "action",
+    "target_type",
+    "target_id",
+    "before",
+    "after",
+    "chain",
+)
+
+
 def pend(session: Session, event_row: AuditEvent) -> None:
     """Keep a row to be chained and written when the transaction commits."""
     session.info.setdefault(PENDING, []).append(event_row)
@@ -109,8 +122,14 @@ def _chain_pending(session: Session) -> None:
     first_day = local_day(values[0].at)
     if day is not None and last_id and first_day > day and key is not None:
         _close_day(connection, key, day, last_id, head["chain"], now)
-    session.add_all(values)
-    session.flush()
+    # One multi-row INSERT (Core: the rows are plain values, no unit of work), ids back in order.
+    events = AuditEvent.__table__  # type: ignore[attr-defined]
+    ids = connection.execute(
+        insert(events).returning(events.c.id, sort_by_parameter_order=True),
+        [{name: getattr(row, name) for name in _COLUMNS} for row in values],
+    ).scalars()
+    for row, row_id in zip(values, ids, strict=True):
+        row.id = row_id
     connection.execute(
         update(table("audit_head", column("id"), column("chain"), column("last_id"), column("day")))
         .where(column("id") == 1)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -122,19 +123,20 @@ async def emit(
     now: datetime,
     unit_id: int | None = None,
     leader_id: int | None = None,
-) -> OutboxEvent:
-    event = OutboxEvent(
-        uid=f"evt_{secrets.token_hex(12)}",
-        type=type,
-        aggregate=aggregate[:60],
-        payload=payload,
-        unit_id=unit_id,
-        leader_id=leader_id,
-        created_at=now,
+) -> None:
+    # One Core INSERT in the change's transaction: no ORM object, no unit-of-work flush.
+    await session.execute(
+        insert(OutboxEvent.__table__).values(  # type: ignore[attr-defined]
+            uid=f"evt_{secrets.token_hex(12)}",
+            type=type,
+            aggregate=aggregate[:60],
+            payload=payload,
+            unit_id=unit_id,
+            leader_id=leader_id,
+            fanned_out=False,
+            created_at=now,
+        )
     )
-    # No flush of its own: it goes with the change's next flush or its commit.
-    session.add(event)
-    return event
 
 
 async def fan_out(session: AsyncSession, limit: int = 500) -> int:

@@ -11,23 +11,27 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from sqlalchemy import ColumnElement, and_, literal, or_, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from sqlmodel import col
 
 from reception.auth import Principal, hash_token
 from reception.errors import Broken
 from reception.org.models import ApiToken, SecretaryLeader, Unit, User
 
+# What the lookups run on: a request's session, or (an API token's lookup on PostgreSQL) a
+# connection in autocommit, which skips the BEGIN and ROLLBACK round trips of a transaction.
+Reader = AsyncSession | AsyncConnection
+
 
 async def principal_of(
-    session: AsyncSession, credential: Any, *where: ColumnElement[bool]
+    session: Reader, credential: Any, *where: ColumnElement[bool]
 ) -> Principal | None:
     found = await principal_with(session, credential, (), *where)
     return found[0] if found else None
 
 
 async def principal_with(
-    session: AsyncSession, credential: Any, extra: tuple[Any, ...], *where: ColumnElement[bool]
+    session: Reader, credential: Any, extra: tuple[Any, ...], *where: ColumnElement[bool]
 ) -> tuple[Principal, tuple[Any, ...]] | None:
     """The live principal behind one credential row (an API token or a console session),
     in one query; None: unknown, revoked, ended or inactive. `extra`: columns of the credential
@@ -91,7 +95,7 @@ async def principal_with(
 
 
 async def load_principal(
-    session: AsyncSession, token: str, now: datetime | None = None
+    session: Reader, token: str, now: datetime | None = None
 ) -> Principal | None:
     """The principal behind an API token (not revoked, and not expired at `now`)."""
     live: list[ColumnElement[bool]] = [col(ApiToken.revoked_at).is_(None)]
@@ -116,10 +120,17 @@ class TokenAuthMiddleware(AbstractAuthenticationMiddleware):
                 "需要登录:请求头须带 Authorization: Bearer <令牌>",
                 headers={"WWW-Authenticate": "Bearer"},
             )
-        maker: async_sessionmaker[AsyncSession] = connection.app.state.sessionmaker
-        now = connection.app.state.ctx.now()
-        async with maker() as session:
-            principal = await load_principal(session, token.strip(), now)
+        state = connection.app.state
+        now = state.ctx.now()
+        engine: AsyncEngine = state.engine
+        if engine.dialect.name == "postgresql":
+            async with engine.connect() as lookup:
+                await lookup.execution_options(isolation_level="AUTOCOMMIT")
+                principal = await load_principal(lookup, token.strip(), now)
+        else:  # SQLite: its connections BEGIN themselves (reception.db)
+            maker: async_sessionmaker[AsyncSession] = state.sessionmaker
+            async with maker() as session:
+                principal = await load_principal(session, token.strip(), now)
         if principal is None:
             raise NotAuthorizedException(
                 "令牌无效、已过期或已被吊销",

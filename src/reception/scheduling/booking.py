@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, and_, or_, update
+from sqlalchemy import ColumnElement, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
@@ -22,11 +22,11 @@ from reception.base import COLLECTIVE_FROM
 from reception.cases.access import check_case_visible
 from reception.context import Context
 from reception.crypto import Keyring
-from reception.db import flush_refused, now_of
+from reception.db import now_of
 from reception.errors import Broken, Conflict, InvalidInput
-from reception.petitioner import checked
+from reception.petitioner import Identity, checked
 from reception.privacy import mask_id_number, mask_name, mask_phone
-from reception.scheduling import rules, schemas, sealed
+from reception.scheduling import once, rules, schemas, sealed
 from reception.scheduling.access import get_appointment, get_session_for_write
 from reception.scheduling.models import Appointment, ReceptionSession, SessionSlot
 from reception.scheduling.rules import APPOINTMENT_LABELS, STATUS_LABELS
@@ -46,21 +46,42 @@ def _check_party(data: schemas.AppointmentCreate) -> None:
         raise InvalidInput("代表人数多于来访人数", field="representatives")
 
 
+# A slot taken, and the id of the appointment to insert into it (taken from the sequence by
+# the same statement on PostgreSQL; None where it is not asked, or on SQLite).
+Taken = tuple[SessionSlot, int | None]
+
+
 async def _take(
-    session: AsyncSession, *where: ColumnElement[bool], places: int
-) -> SessionSlot | None:
+    session: AsyncSession, *where: ColumnElement[bool], places: int, new_id: bool = False
+) -> Taken | None:
     """One conditional UPDATE: the database decides, even with many processes at once.
 
     Takes `places` in the slot matching `where` if it has room, and returns it (else None).
+    With `new_id` on PostgreSQL the same statement takes the new appointment's id from its
+    sequence, so its sealed values (the id is in their associated data) go in its INSERT.
     """
-    taken = await session.scalars(
+    statement = (
         update(SessionSlot)
         .where(*where, col(SessionSlot.booked) + places <= col(SessionSlot.capacity))
         .values(booked=col(SessionSlot.booked) + places)
-        .returning(SessionSlot),
-        execution_options={"synchronize_session": False},
+        .returning(SessionSlot)
     )
-    return taken.one_or_none()
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if new_id and postgres:
+        sequence = func.pg_get_serial_sequence(Appointment.__tablename__, "id")
+        statement = statement.returning(func.nextval(sequence))
+    taken = await session.execute(statement, execution_options={"synchronize_session": False})
+    row: Any = taken.one_or_none()
+    if row is None:
+        return None
+    return row[0], (int(row[1]) if new_id and postgres else None)
+
+
+async def _after_last_appointment(session: AsyncSession) -> int:
+    """SQLite's next appointment id: the last + 1, read after the slot's UPDATE took the
+    database's one write lock, so no other booking can insert in between."""
+    last = await session.scalar(select(func.coalesce(func.max(Appointment.id), 0)))
+    return int(last or 0) + 1
 
 
 async def _take_place(
@@ -71,8 +92,10 @@ async def _take_place(
     slot_index: int | None,
     slot_starts_at: datetime | None,
     places: int,
-) -> SessionSlot:
-    """Take `places` in the slot named (by index or start time), or in the first with room."""
+    new_id: bool = False,
+) -> Taken:
+    """Take `places` in the slot named (by index or start time), or in the first with room
+    (with the new appointment's id where the database gives it: `_take`)."""
     session_id = subject.id or 0
     if slot_index is not None and slot_starts_at is not None:
         raise InvalidInput("slot_index 与 slot_starts_at 只能给一个", field="slot_index")
@@ -80,9 +103,11 @@ async def _take_place(
         candidates = await slots_of(session=session, session_id=session_id)
         _check_fits(candidates, places)
         for candidate in candidates:
-            slot = await _take(session, col(SessionSlot.id) == candidate.id, places=places)
-            if slot is not None:
-                return slot
+            taken = await _take(
+                session, col(SessionSlot.id) == candidate.id, places=places, new_id=new_id
+            )
+            if taken is not None:
+                return taken
         raise Conflict(
             f"场次 {session_id} 没有一个时段还剩 {places} 个名额:请换一个场次",
             places_requested=places,
@@ -92,9 +117,11 @@ async def _take_place(
         if slot_index is not None
         else col(SessionSlot.starts_at) == slot_starts_at
     )
-    slot = await _take(session, col(SessionSlot.session_id) == session_id, which, places=places)
-    if slot is not None:
-        return slot
+    taken = await _take(
+        session, col(SessionSlot.session_id) == session_id, which, places=places, new_id=new_id
+    )
+    if taken is not None:
+        return taken
     # Nothing taken: look once to tell a slot outside the session (422) from a full one (409).
     slots = await slots_of(session=session, session_id=session_id)
     if slot_index is not None:
@@ -141,92 +168,6 @@ def _check_open(ctx: Context, subject: ReceptionSession) -> None:
         raise Conflict(f"场次 {subject.id} 已结束,不能再预约")
 
 
-async def _first_booking(
-    session: AsyncSession,
-    session_id: int,
-    id_index: str | list[str],
-    name: str,
-    phone_index: str | list[str],
-    exclude_id: int | None = None,
-) -> Appointment | None:
-    """The petitioner's live booking in the session already (ID number, or name + phone:
-    by their blind indexes, as the unique indexes judge them; a list holds the index under
-    each cipher suite while a database moves between them)."""
-    ids = [v for v in ([id_index] if isinstance(id_index, str) else id_index) if v]
-    phones = [v for v in ([phone_index] if isinstance(phone_index, str) else phone_index) if v]
-    same: list[ColumnElement[bool]] = []
-    if ids:
-        same.append(col(Appointment.petitioner_id_number_index).in_(ids))
-    if phones:
-        same.append(
-            and_(
-                col(Appointment.petitioner_name) == name,
-                col(Appointment.petitioner_phone_index).in_(phones),
-            )
-        )
-    if not same:
-        return None
-    query = select(Appointment).where(
-        Appointment.session_id == session_id,
-        rules.holds_place(col(Appointment.status)),
-        col(Appointment.duplicate_allowed).is_(False),
-        or_(*same),
-    )
-    if exclude_id is not None:
-        query = query.where(Appointment.id != exclude_id)
-    return await session.scalar(query.order_by(col(Appointment.id)).limit(1))
-
-
-def _second_booking(first: Appointment) -> Conflict:
-    return Conflict(
-        f"{first.petitioner_name}已预约本场次:同一信访人在一个场次只预约一次;"
-        "如确为另一事项,请勾选“确为另一事项,仍然预约”后再约",
-        first_appointment_id=first.id,
-    )
-
-
-def _indexes_of(
-    keys: Keyring, id_number: str, name: str, phone: str
-) -> tuple[list[str], str, list[str]]:
-    """What the once-per-session check compares: the blind indexes under either suite."""
-    return keys.blinds(pii.ID_NUMBER, id_number), name, keys.blinds(pii.PHONE, phone)
-
-
-async def _refuse_second_booking(
-    session: AsyncSession,
-    session_id: int,
-    id_index: str | list[str],
-    name: str,
-    phone_index: str | list[str],
-) -> None:
-    first = await _first_booking(session, session_id, id_index, name, phone_index)
-    if first is not None:
-        raise _second_booking(first)
-
-
-async def _flush_once_per_petitioner(session: AsyncSession, appointment: Appointment) -> None:
-    """Flush a new or moved appointment; a concurrent twin refused by the unique indexes
-    becomes the same 409 as the check before it (naming the booking that won)."""
-    exc = await flush_refused(session)
-    if exc is not None:
-        if "uq_appointment_live" not in str(exc.orig) and "appointment.session_id" not in str(
-            exc.orig
-        ):
-            raise exc
-        async with AsyncSession(session.bind) as probe:
-            first = await _first_booking(
-                probe,
-                appointment.session_id,
-                appointment.petitioner_id_number_index,
-                appointment.petitioner_name,
-                appointment.petitioner_phone_index,
-                exclude_id=appointment.id,
-            )
-        if first is None:
-            raise exc
-        raise _second_booking(first) from exc
-
-
 @dataclass(frozen=True)
 class Booking:
     appointment: Appointment
@@ -234,15 +175,58 @@ class Booking:
     slot: SessionSlot
     # True when an Idempotency-Key replay returned an earlier booking.
     replayed: bool
+    # The reception session booked into (read once, under its lock).
+    subject: ReceptionSession
 
 
-async def _replayed(session: AsyncSession, appointment_id: int) -> Booking:
+async def _replayed(
+    session: AsyncSession, appointment_id: int, subject: ReceptionSession
+) -> Booking:
     """The booking an Idempotency-Key's first request made, returned again."""
     existing = await session.get(Appointment, appointment_id)
     slot = await session.get(SessionSlot, existing.slot_id) if existing else None
     if existing is None or slot is None:
         raise Broken("expected: the replayed booking and its slot")
-    return Booking(existing, slot, True)
+    return Booking(existing, slot, True, subject)
+
+
+def _new_row(
+    ctx: Context,
+    actor: Principal | None,
+    data: schemas.AppointmentCreate,
+    who: Identity,
+    *,
+    appointment_id: int,
+    slot_id: int,
+    places: int,
+) -> dict[str, Any]:
+    """A new appointment's columns, for one INSERT: its blind indexes (what the
+    once-per-session rule and its unique indexes compare) and its sealed values (its id, known
+    before the INSERT, is in their associated data)."""
+    return {
+        "id": appointment_id,
+        "slot_id": slot_id,
+        "petitioner_name": who.name,
+        "petitioner_phone_index": pii.blind_phone(ctx.keys, who.phone),
+        "petitioner_id_number_index": pii.blind_id_number(ctx.keys, who.id_number),
+        **pii.sealed_values(
+            ctx.keys,
+            Appointment.__tablename__,
+            appointment_id,
+            petitioner_id_number_sealed=who.id_number,
+            petitioner_phone_sealed=who.phone,
+        ),
+        "matter_summary": data.matter_summary,
+        "party_size": data.party_size,
+        "collective": data.party_size >= COLLECTIVE_FROM,
+        "representatives": list(data.representatives),
+        "places": places,
+        "case_id": data.case_id,
+        "duplicate_allowed": data.allow_duplicate,
+        "status": "booked",
+        "booked_by_user_id": actor.user_id if actor else None,
+        "booked_by_name": audit.actor_name(actor),
+    }
 
 
 async def book(
@@ -273,7 +257,7 @@ async def book(
         else (None, None)
     )
     if replay_id is not None:
-        return await _replayed(session, replay_id)
+        return await _replayed(session, replay_id, subject)
     _check_open(ctx, subject)
     who = checked(
         data.petitioner_name,
@@ -285,59 +269,49 @@ async def book(
     _check_party(data)
     if data.case_id is not None:
         await check_case_visible(session=session, case_id=data.case_id, principal=actor)
-    # The blind indexes: what the once-per-session rule (and its unique indexes) compare.
-    id_index = pii.blind_id_number(ctx.keys, who.id_number)
-    phone_index = pii.blind_phone(ctx.keys, who.phone)
     if not data.allow_duplicate:
-        await _refuse_second_booking(
-            session, session_id, *_indexes_of(ctx.keys, who.id_number, who.name, who.phone)
+        await once.refuse_second_booking(
+            session, session_id, *once.indexes_of(ctx.keys, who.id_number, who.name, who.phone)
         )
     places = rules.places_for(data.party_size, len(data.representatives))
-    slot = await _take_place(
+    slot, new_id = await _take_place(
         session,
         ctx,
         subject,
         slot_index=data.slot_index,
         slot_starts_at=data.slot_starts_at,
         places=places,
+        new_id=True,
     )
-    appointment = Appointment(
-        session_id=session_id,
-        slot_id=slot.id or 0,
-        petitioner_name=who.name,
-        petitioner_phone_index=phone_index,
-        petitioner_id_number_index=id_index,
-        matter_summary=data.matter_summary,
-        party_size=data.party_size,
-        collective=data.party_size >= COLLECTIVE_FROM,
-        representatives=list(data.representatives),
-        places=places,
-        case_id=data.case_id,
-        duplicate_allowed=data.allow_duplicate,
-        booked_by_user_id=actor.user_id if actor else None,
-        booked_by_name=audit.actor_name(actor),
+    appointment_id = new_id or await _after_last_appointment(session)
+    values = _new_row(
+        ctx, actor, data, who, appointment_id=appointment_id, slot_id=slot.id or 0, places=places
     )
-    session.add(appointment)
-    await _flush_once_per_petitioner(session, appointment)
-    if appointment.id is None:
-        raise Broken("expected: appointment.id is not None")
-    sealed.seal_appointment(ctx.keys, appointment, who)
+    values["session_id"] = session_id
+    values["created_at"] = values["updated_at"] = now_of(session)
+    # Core, not the ORM: one INSERT with the sealed values, no flush and no UPDATE after it.
+    await once.insert_once_per_petitioner(session, values)
+    appointment = Appointment(**values)
     await idempotency.complete(
-        session=session, row=row, resource_type="appointment", resource_id=appointment.id
+        session=session, row=row, resource_type="appointment", resource_id=appointment_id
     )
-    await audit.changed(
+    await audit.record(
         session=session,
         actor=actor,
         action="appointment.create",
-        target=appointment,
-        after=appointment_snapshot(appointment, ctx.keys),
+        target_type=Appointment.__tablename__,
+        target_id=appointment_id,
+        after=appointment_snapshot(appointment, ctx.keys, who),
     )
-    return Booking(appointment, slot, False)
+    return Booking(appointment, slot, False, subject)
 
 
-def appointment_snapshot(a: Appointment, keys: Keyring) -> dict[str, Any]:
-    """Audit view of an appointment: personal data masked even here."""
-    who = sealed.appointment(keys, a)
+def appointment_snapshot(
+    a: Appointment, keys: Keyring, who: Identity | None = None
+) -> dict[str, Any]:
+    """Audit view of an appointment: personal data masked even here (`who`: its petitioner,
+    when the caller holds it already; else opened from the row)."""
+    who = who or sealed.appointment(keys, a)
     data = audit.snapshot(a) or {}
     data["petitioner_name"] = mask_name(a.petitioner_name)
     data["petitioner_phone"] = mask_phone(who.phone)
@@ -444,7 +418,7 @@ async def move_appointment(
         .values(booked=col(SessionSlot.booked) - appointment.places)
         .execution_options(synchronize_session=False)
     )
-    slot = await _take_place(
+    slot, _ = await _take_place(
         session,
         ctx,
         target,
@@ -455,7 +429,7 @@ async def move_appointment(
     if slot.id == old_slot.id:
         raise InvalidInput("已在这个时段,无需改约", field="slot_index")
     if target.id != source.id and not appointment.duplicate_allowed:
-        await _refuse_second_booking(
+        await once.refuse_second_booking(
             session,
             target.id or 0,
             appointment.petitioner_id_number_index,
@@ -465,7 +439,7 @@ async def move_appointment(
     appointment.session_id = target.id or 0
     appointment.slot_id = slot.id or 0
     appointment.updated_at = now_of(session)
-    await _flush_once_per_petitioner(session, appointment)
+    await once.flush_once_per_petitioner(session, appointment)
     await audit.changed(
         session=session,
         actor=actor,

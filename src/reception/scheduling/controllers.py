@@ -272,11 +272,10 @@ class SessionController(Controller):
             data=data,
             idempotency_key=idempotency_key,
         )
-        subject = await get_session(session=db, session_id=session_id, principal=None)
         body = views.appointment_read(
             result.appointment,
             result.slot,
-            whole=shows_whole(request.user, leader_id=subject.leader_id),
+            whole=shows_whole(request.user, leader_id=result.subject.leader_id),
             tz=ctx.tz,
             keys=ctx.keys,
         )
