@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, UniqueConstraint
+from sqlalchemy import BigInteger, CheckConstraint, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from reception.db import UTCDateTime, stamped
@@ -44,3 +44,18 @@ class FeedToken(SQLModel, table=True):
     created_by_name: str = Field(max_length=50)
     created_at: datetime = stamped()
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)
+
+
+class FeedLeaderVersion(SQLModel, table=True):
+    """A leader's feed version: bumped by the database's own triggers (migration 0030) on
+    every INSERT, UPDATE or DELETE of the leader's reception sessions and of their
+    appointments — whatever wrote them (the ORM, a Core statement, an import) — with the
+    latest `updated_at` written. A feed's poll reads its leaders' rows, not their sessions.
+    One row per leader, not one for all: bookings of different leaders never wait on each
+    other's bump."""
+
+    __tablename__ = "feed_leader_version"
+
+    leader_id: int = Field(primary_key=True)
+    version: int = Field(default=0, sa_type=BigInteger)
+    changed_at: datetime | None = Field(default=None, sa_type=UTCDateTime, nullable=True)

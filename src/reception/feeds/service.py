@@ -1,8 +1,10 @@
 """Feed tokens and feed bodies: plain functions, keyword-only, flush but never commit.
 
-Every poll of a feed URL is one statement: the token lookup and the feed's *version* (counts,
-id sums and latest change times of the sessions in its window, of their appointments, and of
-the tables whose names it shows). A 304 needs nothing more. Bodies are kept in a per-process
+Every poll of a feed URL is one statement: the token lookup and the feed's *version* — its
+leaders, each one's version (`FeedLeaderVersion`, bumped by the database's triggers on every
+write to the leader's sessions and their appointments), the counts and latest change times of
+the tables whose names it shows, and the window's day. It reads a row per leader, never the
+sessions themselves. A 304 needs nothing more. Bodies are kept in a per-process
 LRU keyed by that version, and each event's serialization in a per-process cache keyed by its
 data, so a change re-renders only the events it touched. Any process sees a change made
 through any other at its next poll, because the version comes from the database, never from
@@ -42,7 +44,7 @@ from reception.errors import NotFound
 from reception.etags import digest_etag
 from reception.feeds import ics
 from reception.feeds.cache import FeedCache
-from reception.feeds.models import FeedToken
+from reception.feeds.models import FeedLeaderVersion, FeedToken
 from reception.org.access import Viewer, calendar_scope, in_subtree, reads_calendar_of
 from reception.org.models import Leader, SecretaryLeader, Unit, User, Venue
 from reception.scheduling import rules
@@ -69,6 +71,7 @@ def _table(model: type[SQLModel]) -> Table:
 _FEED, _USER, _UNIT, _LEADER = _table(FeedToken), _table(User), _table(Unit), _table(Leader)
 _LINK, _VENUE = _table(SecretaryLeader), _table(Venue)
 _SESSION, _APPT = _table(ReceptionSession), _table(Appointment)
+_VERSION = _table(FeedLeaderVersion)
 
 
 def _feed_ctes() -> tuple[CTE, CTE]:
@@ -156,29 +159,20 @@ def _window_filter() -> ColumnElement[bool]:
 
 @lru_cache(maxsize=1)
 def _version_statement() -> Select[Any]:
-    """Token lookup and the feed's version in one statement: no row means no live feed."""
+    """Token lookup and the feed's version in one statement: no row means no live feed. The
+    version is its leaders (which, and each one's version: `FeedLeaderVersion`, kept by the
+    database's triggers) and the names its events show; the window's day is in the key."""
     feed, leaders = _feed_ctes()
-    S, A = _SESSION, _APPT
-    sessions = (
-        sa.select(S.c.id, S.c.updated_at, S.c.sequence)
-        .select_from(S.join(leaders, leaders.c.id == S.c.leader_id))
-        .where(_window_filter())
-        .cte("feed_session")
-    )
-    session_agg = sa.select(
-        func.count().label("n_sessions"),
-        func.coalesce(func.sum(sessions.c.id), 0).label("session_ids"),
-        func.coalesce(func.sum(sessions.c.sequence), 0).label("sequences"),
-        func.max(sessions.c.updated_at).label("sessions_updated"),
-    ).subquery("session_agg")
-    appointment_agg = (
+    V = _VERSION
+    versions = (
         sa.select(
-            func.count().label("n_appointments"),
-            func.coalesce(func.sum(A.c.id), 0).label("appointment_ids"),
-            func.max(A.c.updated_at).label("appointments_updated"),
+            func.count().label("n_leaders"),
+            func.coalesce(func.sum(leaders.c.id), 0).label("leader_ids"),
+            func.coalesce(func.sum(V.c.version), 0).label("versions"),
+            func.max(V.c.changed_at).label("leaders_changed"),
         )
-        .select_from(A.join(sessions, sessions.c.id == A.c.session_id))
-        .subquery("appointment_agg")
+        .select_from(leaders.outerjoin(V, V.c.leader_id == leaders.c.id))
+        .subquery("versions")
     )
 
     # Names shown in events (leaders, venues, visited units): small tables, any change counts.
@@ -192,12 +186,11 @@ def _version_statement() -> Select[Any]:
 
     return sa.select(
         feed,
-        session_agg,
-        appointment_agg,
+        versions,
         *names(_LEADER),
         *names(_VENUE),
         *names(_UNIT),
-    ).select_from(feed.join(session_agg, true()).join(appointment_agg, true()))
+    ).select_from(feed.join(versions, true()))
 
 
 def _entries_statement(where: ColumnElement[bool], leaders: CTE | None = None) -> Select[Any]:
@@ -304,7 +297,6 @@ class FeedVersion:
     key: tuple[Any, ...]
     etag: str
     last_modified: datetime
-    events: int
     calname: str
 
 
@@ -334,8 +326,7 @@ async def feed_version(
     changed = [
         window.midnight(window.today),
         row.created_at,
-        row.sessions_updated,
-        row.appointments_updated,
+        row.leaders_changed,
         row.leader_updated,
         row.venue_updated,
         row.unit_updated,
@@ -355,7 +346,6 @@ async def feed_version(
         key=key,
         etag=digest_etag(key),
         last_modified=last_modified,
-        events=int(row.n_sessions),
         calname=calname,
     )
 
