@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from litestar.di import NamedDependency
-from sqlalchemy import DateTime, event, inspect, make_url, select, update
+from sqlalchemy import DateTime, event, func, inspect, make_url, select, text, update
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -271,6 +271,33 @@ IN_LIST_MAX = 5000
 def in_parts(ids: Sequence[Any], size: int = IN_LIST_MAX) -> list[Sequence[Any]]:
     """`ids` in slices short enough for one IN list each."""
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+async def next_ids(session: AsyncSession, wanted: dict[Any, int]) -> dict[Any, list[int]]:
+    """Ids for new rows (`{model: how many}`), known before their INSERT, so what needs the
+    id (sealed values: it is in their associated data) goes in the INSERT, with no UPDATE
+    after it. PostgreSQL: from the tables' sequences, in one statement. SQLite: the last id
+    + 1 …, which is what SQLite itself would give, and holds only under its one write lock (a
+    writing request takes it at its BEGIN IMMEDIATE; a concurrent writer fails on its stale
+    snapshot)."""
+    models = list(wanted)
+    out: dict[Any, list[int]] = {m: [] for m in models}
+    if session.get_bind().dialect.name == "postgresql":
+        parts = [
+            f"SELECT {i}, nextval(pg_get_serial_sequence(:t{i}, 'id')) "
+            f"FROM generate_series(1, :n{i})"
+            for i in range(len(models))
+        ]
+        params: dict[str, Any] = {}
+        for i, model in enumerate(models):
+            params[f"t{i}"], params[f"n{i}"] = model.__tablename__, wanted[model]
+        for i, new_id in await session.execute(text(" UNION ALL ".join(parts)), params):
+            out[models[i]].append(int(new_id))
+        return {m: sorted(ids) for m, ids in out.items()}
+    for model in models:
+        last = int(await session.scalar(select(func.coalesce(func.max(model.id), 0))) or 0)
+        out[model] = list(range(last + 1, last + 1 + wanted[model]))
+    return out
 
 
 async def next_in_counter(session: AsyncSession, model: Any, count: int = 1, **key: Any) -> int:

@@ -309,23 +309,21 @@ async def clocks_of(
     out: dict[int, list[tuple[CaseClock, list[ClockExtension]]]] = {cid: [] for cid in case_ids}
     if not case_ids:
         return out
-    clocks = list(
-        await session.scalars(
-            select(CaseClock)
-            .where(col(CaseClock.case_id).in_(list(case_ids)))
-            .order_by(col(CaseClock.id))
-        )
+    # One statement: each clock with its extensions (a row per extension, or one without).
+    rows = await session.execute(
+        select(CaseClock, ClockExtension)
+        .outerjoin(ClockExtension, col(ClockExtension.clock_id) == col(CaseClock.id))
+        .where(col(CaseClock.case_id).in_(list(case_ids)))
+        .order_by(col(CaseClock.id), col(ClockExtension.id))
     )
-    extensions: dict[int, list[ClockExtension]] = {c.id: [] for c in clocks if c.id}
-    if clocks:
-        for ext in await session.scalars(
-            select(ClockExtension)
-            .where(col(ClockExtension.clock_id).in_(list(extensions)))
-            .order_by(col(ClockExtension.id))
-        ):
-            extensions[ext.clock_id].append(ext)
-    for clock in clocks:
-        out[clock.case_id].append((clock, extensions.get(clock.id or 0, [])))
+    extensions: dict[int, list[ClockExtension]] = {}
+    for clock, ext in rows:
+        cid = clock.id or 0
+        if cid not in extensions:
+            extensions[cid] = []
+            out[clock.case_id].append((clock, extensions[cid]))
+        if ext is not None:
+            extensions[cid].append(ext)
     return out
 
 

@@ -9,15 +9,22 @@ from reception.crypto import Keyring
 from reception.petitioner import Identity
 
 
-def new_petitioner(keys: Keyring, *, case_id: int, position: int, who: Identity) -> CasePetitioner:
-    """A row to insert (indexes set); seal it with `seal_petitioner` once it has its id."""
-    return CasePetitioner(
+def new_petitioner(
+    keys: Keyring, *, case_id: int, position: int, who: Identity, row_id: int | None = None
+) -> CasePetitioner:
+    """A row to insert (indexes set). With its id taken before (`row_id`: db.next_ids) it is
+    sealed here, for its one INSERT; else seal it with `seal_petitioner` once it has its id."""
+    row = CasePetitioner(
+        id=row_id,
         case_id=case_id,
         position=position,
         name=who.name,
         id_number_index=pii.blind_id_number(keys, who.id_number),
         phone_index=pii.blind_phone(keys, who.phone),
     )
+    if row_id is not None:
+        seal_petitioner(keys, row, who)
+    return row
 
 
 def seal_petitioner(keys: Keyring, row: CasePetitioner, who: Identity) -> None:

@@ -37,13 +37,21 @@ def normal(typed: str) -> str:
 
 
 async def issue(*, session: AsyncSession, ctx: Context, case: PetitionCase) -> str:
-    """Give the case a new code (registration; or a case registered before codes existed)."""
+    """Give the case a new code (a case registered before codes existed, or whose code was
+    lost): written by the next flush."""
+    code = give(ctx, case)
+    await session.flush()
+    return code
+
+
+def give(ctx: Context, case: PetitionCase) -> str:
+    """A new code set on a case that has its id (registration takes the id before the
+    INSERT, so the sealed code goes in it)."""
     if case.id is None:
         raise Broken("expected: case.id is not None")
     code = new_code()
     case.query_code_sealed = ctx.keys.seal(code, table=TABLE, column=COLUMN, row_id=case.id)
     case.query_code_index = ctx.keys.blind(pii.QUERY_CODE, code)
-    await session.flush()
     return code
 
 

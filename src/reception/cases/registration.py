@@ -20,11 +20,11 @@ from reception.cases import query_code, schemas, workflow
 from reception.cases.access import case_scope, for_change, may_write, unit_in_scope
 from reception.cases.clocks import start_clock
 from reception.cases.models import CaseCategory, CaseCounter, CasePetitioner, PetitionCase
-from reception.cases.petitioners import new_petitioner, petitioner, seal_petitioner
+from reception.cases.petitioners import new_petitioner, petitioner
 from reception.cases.timeline import effective_date, facts, record_event
 from reception.context import Context
 from reception.crypto import Keyring
-from reception.db import flush_refused, next_in_counter
+from reception.db import flush_refused, next_ids, next_in_counter
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import Identity, checked, normalised
 
@@ -266,7 +266,11 @@ async def register(
         summary=data.summary,
     )
     seq, reference = await _next_reference(session, ctx.settings.case_ref_prefix, on.year)
+    # The ids first, so the sealed query code and petitioners go in their INSERTs (no UPDATEs).
+    ids = await next_ids(session, {PetitionCase: 1, CasePetitioner: len(people)})
+    (case_id,), petitioner_ids = ids[PetitionCase], ids[CasePetitioner]
     case = PetitionCase(
+        id=case_id,
         reference=reference,
         ref_year=on.year,
         ref_seq=seq,
@@ -286,21 +290,17 @@ async def register(
         registered_by_name=audit.actor_name(actor),
         version=0,
     )
+    code = query_code.give(ctx, case)
     session.add(case)
-    await session.flush()
-    if case.id is None:
-        raise Broken("expected: case.id is not None")
-    rows = []
-    for i, (given, who) in enumerate(zip(data.petitioners, people, strict=True)):
+    await session.flush()  # the case first: the ORM orders no INSERTs by foreign key alone
+    for i, (given, who, row_id) in enumerate(
+        zip(data.petitioners, people, petitioner_ids, strict=True)
+    ):
         who = replace(who, address=given.address.strip())
-        rows.append((new_petitioner(ctx.keys, case_id=case.id, position=i, who=who), who))
-    session.add_all([row for row, _ in rows])
+        session.add(new_petitioner(ctx.keys, case_id=case_id, position=i, who=who, row_id=row_id))
     await session.flush()
-    for row, who in rows:
-        seal_petitioner(ctx.keys, row, who)
     # Art. 23: 15 days from receiving the matter (收到之日), not from the day it was entered:
     # a paper record entered late (补录) may be overdue the moment it is registered.
-    code = await query_code.issue(session=session, ctx=ctx, case=case)
     await start_clock(session, case, "accept", case.received_on)
     if case.source != "own":
         # Assigned (交办) by the city or national bureau: the unit has 5 working days from

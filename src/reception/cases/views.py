@@ -152,7 +152,9 @@ async def detail_of(
     as_of: date,
     tz: tzinfo,
     candidates: list[schemas.RepeatCandidate] | None = None,
+    history: list[tuple[CaseOwnership, Leader]] | None = None,
 ) -> schemas.CaseDetail:
+    """`history`: the case's ownership history, when the caller has read it already."""
     if case.id is None:
         raise Broken("expected: case.id is not None")
     unit = await session.get(Unit, case.unit_id)
@@ -179,7 +181,8 @@ async def detail_of(
         )
         for p in people
     ]
-    history = await ownership_history(session=session, case_id=case.id)
+    if history is None:
+        history = await ownership_history(session=session, case_id=case.id)
     # A closed case keeps its accountable leader: the last assignment, current or not.
     owner = owner_out(*history[-1]) if history else None
     return schemas.CaseDetail(
@@ -259,8 +262,16 @@ async def case_page(
 ) -> CasePage:
     if case.id is None:
         raise Broken("expected: a registered case")
+    # Read once: the detail's accountable leader and the page's ownership history.
+    history = await ownership_history(session=session, case_id=case.id)
     detail = await detail_of(
-        session=session, keys=ctx.keys, principal=principal, case=case, as_of=ctx.today(), tz=ctx.tz
+        session=session,
+        keys=ctx.keys,
+        principal=principal,
+        case=case,
+        as_of=ctx.today(),
+        tz=ctx.tz,
+        history=history,
     )
     candidates: list[schemas.RepeatCandidate] = []
     unconfirmed = detail.first_time and not detail.repeat_of and detail.stage == "registered"
@@ -283,6 +294,6 @@ async def case_page(
         detail=detail,
         candidates=candidates,
         events=[event_out(e, ctx.tz) for e in await timeline(session=session, case_id=case.id)],
-        owners=await owners(session=session, case_id=case.id),
+        owners=[owner_out(o, leader) for o, leader in history],
         query_code=query_code.shown(code) if code else "",
     )

@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 from sqlalchemy import ColumnElement, func, update
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlmodel import col, select
+from sqlmodel import col
 
 from reception import idempotency, pii
 from reception.audit import service as audit
@@ -22,7 +22,7 @@ from reception.base import COLLECTIVE_FROM
 from reception.cases.access import check_case_visible
 from reception.context import Context
 from reception.crypto import Keyring
-from reception.db import now_of
+from reception.db import next_ids, now_of
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import Identity, checked
 from reception.privacy import mask_id_number, mask_name, mask_phone
@@ -75,13 +75,6 @@ async def _take(
     if row is None:
         return None
     return row[0], (int(row[1]) if new_id and postgres else None)
-
-
-async def _after_last_appointment(session: AsyncSession) -> int:
-    """SQLite's next appointment id: the last + 1, read after the slot's UPDATE took the
-    database's one write lock, so no other booking can insert in between."""
-    last = await session.scalar(select(func.coalesce(func.max(Appointment.id), 0)))
-    return int(last or 0) + 1
 
 
 async def _take_place(
@@ -283,7 +276,8 @@ async def book(
         places=places,
         new_id=True,
     )
-    appointment_id = new_id or await _after_last_appointment(session)
+    # SQLite: the next id, read after the slot's UPDATE (the request holds the write lock).
+    appointment_id = new_id or (await next_ids(session, {Appointment: 1}))[Appointment][0]
     values = _new_row(
         ctx, actor, data, who, appointment_id=appointment_id, slot_id=slot.id or 0, places=places
     )
