@@ -10,6 +10,8 @@ from typing import Any
 
 from litestar.di import NamedDependency
 from sqlalchemy import DateTime, event, func, inspect, make_url, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import (
@@ -271,6 +273,14 @@ IN_LIST_MAX = 5000
 def in_parts(ids: Sequence[Any], size: int = IN_LIST_MAX) -> list[Sequence[Any]]:
     """`ids` in slices short enough for one IN list each."""
     return [ids[i : i + size] for i in range(0, len(ids), size)]
+
+
+def upsert_insert(session: AsyncSession, table: Any) -> Any:
+    """An INSERT into `table` that takes ON CONFLICT (DO NOTHING / DO UPDATE), in the
+    session's dialect: PostgreSQL's or SQLite's construct (both spell it the same)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert(table)
+    return sqlite_insert(table)
 
 
 async def next_ids(session: AsyncSession, wanted: dict[Any, int]) -> dict[Any, list[int]]:

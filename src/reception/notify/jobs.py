@@ -13,15 +13,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
 from reception.cases import workflow
 from reception.cases.models import CaseClock, CaseOwnership, PetitionCase
 from reception.context import Context
-from reception.db import now_of
+from reception.db import now_of, upsert_insert
 from reception.expr import where
 from reception.ledger import periods as ledger_periods
 from reception.ledger import rules as ledger_rules
@@ -54,9 +52,8 @@ class Done:
 
 async def mark(session: AsyncSession, key: str) -> bool:
     """Claim a job's promise; False when it was kept already (by this or another run)."""
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     result = await session.execute(
-        insert(JobMark.__table__)  # type: ignore[attr-defined]
+        upsert_insert(session, JobMark.__table__)  # type: ignore[attr-defined]
         .values(key=key[:100], created_at=now_of(session))
         .on_conflict_do_nothing(index_elements=["key"])
     )

@@ -21,8 +21,6 @@ from typing import Any
 
 from sqlalchemy import case as sql_case
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -35,6 +33,7 @@ from reception.cases.models import CaseEvaluation, CasePetitioner, PetitionCase
 from reception.cases.petitioners import petitioner
 from reception.cases.timeline import record_event
 from reception.context import Context
+from reception.db import upsert_insert
 from reception.documents.kinds import KINDS
 from reception.documents.models import CaseDocument
 from reception.errors import Broken, Conflict, DomainError, InvalidInput
@@ -93,13 +92,11 @@ async def _refuse_if_throttled(session: AsyncSession, now: datetime, keys: tuple
 
 async def _count_failure(session: AsyncSession, now: datetime, key: str) -> None:
     """One more failure for a key: an atomic upsert, so two processes never lose a count."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = PortalThrottle.__table__  # type: ignore[attr-defined]
     stale = table.c.last_failure_at < now - FORGET_AFTER
     failures = sql_case((stale, 1), else_=table.c.failures + 1)
     statement = (
-        insert(table)
+        upsert_insert(session, table)
         .values(key=key, failures=1, last_failure_at=now, locked_until=None)
         .on_conflict_do_update(
             index_elements=["key"],

@@ -9,14 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import ColumnElement, Row, and_, or_
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col, select
 
 from reception import pii
 from reception.crypto import Keyring
-from reception.db import flush_refused
+from reception.db import flush_refused, upsert_insert
 from reception.errors import Broken, Conflict
 from reception.scheduling import rules
 from reception.scheduling.models import Appointment
@@ -120,9 +118,9 @@ async def insert_once_per_petitioner(session: AsyncSession, values: dict[str, An
     """The new appointment in one INSERT, its sealed values in it. A concurrent twin's booking
     that the unique indexes keep makes it insert nothing (ON CONFLICT DO NOTHING, so no
     savepoint): the same 409 as the check before it, and the request rolls back."""
-    dialect = session.get_bind().dialect.name
-    insert = pg_insert if dialect == "postgresql" else sqlite_insert
     table = Appointment.__table__  # type: ignore[attr-defined]
-    done = await session.execute(insert(table).values(**values).on_conflict_do_nothing())
+    done = await session.execute(
+        upsert_insert(session, table).values(**values).on_conflict_do_nothing()
+    )
     if not done.rowcount:  # type: ignore[attr-defined]
         raise await twin_won(session, values) or Broken("expected: the twin's booking")
