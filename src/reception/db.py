@@ -9,7 +9,17 @@ from pathlib import Path
 from typing import Any
 
 from litestar.di import NamedDependency
-from sqlalchemy import DateTime, event, func, inspect, make_url, select, text, update
+from sqlalchemy import (
+    DateTime,
+    event,
+    func,
+    inspect,
+    literal,
+    make_url,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect
@@ -283,6 +293,12 @@ def upsert_insert(session: AsyncSession, table: Any) -> Any:
     return sqlite_insert(table)
 
 
+def next_id_of(model: Any) -> Any:
+    """SQL for the next id of `model`'s table from its sequence (PostgreSQL), to take inside
+    a statement that runs anyway (a booking's slot UPDATE … RETURNING) or in `next_ids`."""
+    return func.nextval(func.pg_get_serial_sequence(model.__tablename__, "id"))
+
+
 async def next_ids(session: AsyncSession, wanted: dict[Any, int]) -> dict[Any, list[int]]:
     """Ids for new rows (`{model: how many}`), known before their INSERT, so what needs the
     id (sealed values: it is in their associated data) goes in the INSERT, with no UPDATE
@@ -294,14 +310,12 @@ async def next_ids(session: AsyncSession, wanted: dict[Any, int]) -> dict[Any, l
     out: dict[Any, list[int]] = {m: [] for m in models}
     if session.get_bind().dialect.name == "postgresql":
         parts = [
-            f"SELECT {i}, nextval(pg_get_serial_sequence(:t{i}, 'id')) "
-            f"FROM generate_series(1, :n{i})"
-            for i in range(len(models))
+            select(literal(i), next_id_of(model)).select_from(
+                func.generate_series(1, wanted[model])
+            )
+            for i, model in enumerate(models)
         ]
-        params: dict[str, Any] = {}
-        for i, model in enumerate(models):
-            params[f"t{i}"], params[f"n{i}"] = model.__tablename__, wanted[model]
-        for i, new_id in await session.execute(text(" UNION ALL ".join(parts)), params):
+        for i, new_id in await session.execute(union_all(*parts)):
             out[models[i]].append(int(new_id))
         return {m: sorted(ids) for m, ids in out.items()}
     for model in models:

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 
 import msgspec
-from sqlalchemy import ColumnElement, func, update
+from sqlalchemy import ColumnElement, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlmodel import col
 
@@ -22,7 +22,7 @@ from reception.base import COLLECTIVE_FROM
 from reception.cases.access import check_case_visible
 from reception.context import Context
 from reception.crypto import Keyring
-from reception.db import next_ids, now_of
+from reception.db import next_id_of, next_ids, now_of
 from reception.errors import Broken, Conflict, InvalidInput
 from reception.petitioner import Identity, checked
 from reception.privacy import mask_id_number, mask_name, mask_phone
@@ -68,8 +68,7 @@ async def _take(
     )
     postgres = session.get_bind().dialect.name == "postgresql"
     if new_id and postgres:
-        sequence = func.pg_get_serial_sequence(Appointment.__tablename__, "id")
-        statement = statement.returning(func.nextval(sequence))
+        statement = statement.returning(next_id_of(Appointment))
     taken = await session.execute(statement, execution_options={"synchronize_session": False})
     row: Any = taken.one_or_none()
     if row is None:
