@@ -457,6 +457,12 @@ async def test_secretary_books_moves_and_cancels_through_the_desk(
     assert r.status_code == 200 and "不必重新输入" in r.text and f'value="{third}"' in r.text
     r = await browser.post(f"/appointments/{second_appt.id}/rebook", {"slot_index": "0"})
     assert r.status_code in (400, 422) and "场次" in r.text  # no session chosen
+    # A session id past any column's range (the fuzzer's 2**63) is refused, not looked up.
+    r = await browser.post(
+        f"/appointments/{second_appt.id}/rebook",
+        {"session_id": "9223372036854775808", "slot_index": "0"},
+    )
+    assert r.status_code in (400, 422) and "Traceback" not in r.text, r.text[-400:]
     r = await browser.post(
         f"/appointments/{second_appt.id}/rebook", {"session_id": str(third), "slot_index": "0"}
     )

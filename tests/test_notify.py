@@ -444,6 +444,9 @@ async def test_the_admin_page_registers_tests_and_shows_the_log(
     assert Webhook(secret).verify(receiver.requests[-1]["body"], receiver.requests[-1]["headers"])
     r = await admin.post(f"/admin/notify/{eid}/nonsense")
     assert r.status_code == 404
+    # A delivery id past any column's range names no delivery: 404, not a database error.
+    r = await admin.post(f"/admin/notify/{eid}/retry-9223372036854775808")
+    assert r.status_code == 404
 
 
 async def test_a_moved_reception_day_reaches_the_leaders_dingtalk_group(

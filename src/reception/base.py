@@ -81,6 +81,15 @@ def shift_month(month: str, months: int) -> str:
 ID_MAX = 2**31 - 1
 
 
+def form_id(value: object) -> int | None:
+    """An id named in a form field (digits, 1 to ID_MAX), else None: a larger number names no
+    row and must not reach the database (SQLite cannot even bind it)."""
+    text = str(value or "")
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) <= ID_MAX:
+        return None
+    return int(text)
+
+
 class BodyRule(ValueError):
     """A request body breaks a rule every body keeps (the message names the field)."""
 

@@ -11,6 +11,7 @@ from litestar.response import Template
 from sqlmodel import col, select
 
 from reception.auth import Principal, require
+from reception.base import form_id
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError, NotFound
@@ -169,8 +170,9 @@ async def act(
         return await see_other(
             request, db, "/admin/notify", notice="已启用" if action == "enable" else "已停用"
         )
-    if action.startswith("retry-") and action[6:].isdigit():
-        await service.retry_now(session=db, ctx=ctx, actor=user, delivery_id=int(action[6:]))
+    delivery_id = form_id(action.removeprefix("retry-")) if action.startswith("retry-") else None
+    if delivery_id is not None:
+        await service.retry_now(session=db, ctx=ctx, actor=user, delivery_id=delivery_id)
         return await see_other(request, db, "/admin/notify", notice="已安排立即重试")
     raise NotFound("没有这个操作")
 

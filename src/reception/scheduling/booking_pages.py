@@ -10,6 +10,7 @@ from litestar.params import FromPath, QueryParameter
 from litestar.response import Template
 
 from reception.auth import Principal
+from reception.base import form_id
 from reception.context import Context, Ctx
 from reception.db import DB
 from reception.errors import DomainError
@@ -272,7 +273,7 @@ async def _move(
             slot = await db.get(SessionSlot, moved.slot_id)
     except (DomainError, FormErrors) as exc:
         problem = await refused(db, exc)
-        target_id = int(target) if target and str(target).isdigit() else None
+        target_id = form_id(target)
         return await _move_page(
             request,
             db,
